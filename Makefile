@@ -1,0 +1,34 @@
+# The two set-up-and-run commands of the README. Only python3 (3.11+) and make are needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    ?= out/luzhou-2020
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/juesuan check examples/luzhou-2020 --json > $(OUT)/checks.json; \
+	  status=$$?; $(BIN)/juesuan check examples/luzhou-2020; \
+	  $(BIN)/juesuan template $(OUT)/空白数据模板.xlsx >/dev/null; \
+	  $(BIN)/juesuan export examples/luzhou-2020 $(OUT)/luzhou-2020.xlsx >/dev/null; \
+	  echo; echo "结果在 $(OUT)/：checks.json（全部审核结果）、luzhou-2020.xlsx（示例数据工作簿）、空白数据模板.xlsx"; \
+	  exit $$status
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/ledger_load.py
+
+clean:
+	rm -rf $(VENV) out build src/*.egg-info

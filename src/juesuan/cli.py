@@ -1,0 +1,224 @@
+"""The `juesuan` command: a thin shell over the core functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from juesuan import __version__
+from juesuan.ledger.issues import ERROR, Issue, has_errors
+from juesuan.ledger.load import load
+from juesuan.rules.engine import (
+    FAIL,
+    INSUFFICIENT,
+    NOT_APPLICABLE,
+    PASS,
+    TIER_NAMES,
+    TIERS,
+    Outcome,
+    RuleFileError,
+    evaluate,
+    load_ruleset,
+)
+
+EXIT_OK, EXIT_FATAL, EXIT_UNREADABLE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="juesuan", description="部门决算：数据、审核与公开")
+    parser.add_argument("--version", action="version", version=f"juesuan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    check = commands.add_parser("check", help="导入数据集并运行审核规则")
+    check.add_argument("dataset", help="数据集文件夹或 .xlsx 工作簿")
+    check.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
+    check.add_argument("--rules", help="改用此规则文件或公开格式（默认取单位信息中的公开格式）")
+    check.set_defaults(run=_check)
+
+    template = commands.add_parser("template", help="生成空白数据模板（.xlsx）")
+    template.add_argument("output", help="输出文件，如 数据模板.xlsx")
+    template.set_defaults(run=_template)
+
+    export = commands.add_parser("export", help="把数据集另存为工作簿（.xlsx）或文件夹")
+    export.add_argument("dataset", help="数据集文件夹或 .xlsx 工作簿")
+    export.add_argument("output", help="以 .xlsx 结尾则写工作簿，否则写文件夹")
+    export.add_argument("--overwrite", action="store_true", help="输出已存在时覆盖")
+    export.set_defaults(run=_export)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+# ---- check -----------------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    dataset, issues = load(args.dataset)
+    if dataset is None:
+        if args.json:
+            _print_json({"dataset": args.dataset, "import_issues": [i.as_dict() for i in issues]})
+        else:
+            print(f"数据集 {args.dataset} 无法导入：")
+            _print_issues(issues)
+            errors = sum(1 for i in issues if i.severity == ERROR)
+            print(f"\n共 {errors} 处错误，须全部改正后才能审核；未保存任何数据。")
+        return EXIT_UNREADABLE
+    try:
+        ruleset = load_ruleset(args.rules or dataset.unit.format)
+        outcomes = evaluate(dataset, ruleset)
+    except RuleFileError as exc:
+        print(f"规则文件有误：{exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    fatal = [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
+    if args.json:
+        _print_json(
+            {
+                "dataset": {
+                    "path": dataset.origin,
+                    "unit": dataset.unit.name,
+                    "year": dataset.unit.year,
+                    "format": dataset.unit.format,
+                    "lines": len(dataset.ledger),
+                },
+                "import_issues": [i.as_dict() for i in issues],
+                "summary": _summary(outcomes),
+                "publishable": not fatal,
+                "outcomes": [o.as_dict() for o in outcomes],
+            }
+        )
+    else:
+        _print_report(dataset, issues, outcomes)
+    return EXIT_FATAL if fatal else EXIT_OK
+
+
+def _summary(outcomes: list[Outcome]) -> dict:
+    summary = {status: 0 for status in (PASS, FAIL, NOT_APPLICABLE, INSUFFICIENT)}
+    failed = {tier: 0 for tier in TIERS}
+    for outcome in outcomes:
+        summary[outcome.status] += 1
+        if outcome.status == FAIL:
+            failed[outcome.tier] += 1
+    return {**summary, "total": len(outcomes), "failed_by_tier": failed}
+
+
+def _print_report(dataset, issues: list[Issue], outcomes: list[Outcome]) -> None:
+    unit = dataset.unit
+    print(
+        f"{unit.name} {unit.year} 年度决算 · 公开格式 {unit.format} · {len(dataset.ledger)} 条收支明细"
+    )
+    if issues:
+        print(f"\n导入提示（{len(issues)} 条，不影响审核）：")
+        _print_issues(issues)
+    summary = _summary(outcomes)
+    failed = summary["failed_by_tier"]
+    print(
+        f"\n审核 {summary['total']} 项：通过 {summary[PASS]}，未通过 {summary[FAIL]}"
+        f"（致命 {failed['FATAL']}，警告 {failed['WARNING']}，建议 {failed['SUGGEST']}），"
+        f"不适用 {summary[NOT_APPLICABLE]}，数据不足 {summary[INSUFFICIENT]}"
+    )
+    for tier in TIERS:
+        failures = [o for o in outcomes if o.tier == tier and o.status == FAIL]
+        if failures:
+            heading = {"FATAL": "致命（不能发布）", "WARNING": "警告", "SUGGEST": "建议"}[tier]
+            print(f"\n{heading}：")
+            for outcome in failures:
+                _print_outcome(outcome, "✗")
+    insufficient = [o for o in outcomes if o.status == INSUFFICIENT]
+    if insufficient:
+        print("\n数据不足，未能判断（不算通过）：")
+        for outcome in insufficient:
+            _print_outcome(outcome, "?")
+    fatal = failed["FATAL"]
+    print()
+    if fatal:
+        print(f"结论：有 {fatal} 项致命问题，改正前不能发布。")
+    else:
+        print("结论：没有致命问题，可以发布。")
+
+
+def _print_outcome(outcome: Outcome, mark: str) -> None:
+    print(f"  {mark} [{TIER_NAMES[outcome.tier]}] {outcome.title}（{outcome.rule}）")
+    print(f"      {outcome.message}")
+    if outcome.refs and outcome.status == FAIL:
+        print(f"      涉及：{'；'.join(outcome.refs)}")
+    if outcome.hint and outcome.status != PASS:
+        print(f"      处理：{outcome.hint}")
+
+
+def _print_issues(issues: list[Issue]) -> None:
+    """Every issue, with identical ones (same message, file, column, value) on one line."""
+    groups: dict[tuple, list[int | None]] = defaultdict(list)
+    for issue in issues:
+        s = issue.source
+        key = (
+            issue.severity,
+            s.file,
+            s.sheet,
+            s.column,
+            issue.message,
+            issue.value,
+            issue.accepted,
+        )
+        groups[key].append(s.row)
+    for (severity, file, sheet, column, message, value, accepted), rows in groups.items():
+        where = file + (f" 工作表“{sheet}”" if sheet else "")
+        numbered = [r for r in rows if r is not None]
+        if numbered:
+            where += " 第" + "、".join(map(str, numbered)) + "行"
+        if column:
+            where += f" “{column}”列"
+        text = f"  [{severity}] {where}："
+        if value is not None:
+            text += f"值“{value}”，"
+        text += message
+        if accepted:
+            text += f"（可接受：{accepted}）"
+        print(text)
+
+
+def _print_json(data: dict) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+
+
+# ---- template and export ---------------------------------------------------------------------
+
+
+def _template(args: argparse.Namespace) -> int:
+    from juesuan.ledger.export import write_workbook
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".xlsx":
+        print(f"输出文件应以 .xlsx 结尾：{output}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    write_workbook(None, output)
+    print(f"已生成空白数据模板：{output}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from juesuan.ledger.export import write_folder, write_workbook
+
+    dataset, issues = load(args.dataset)
+    if dataset is None or has_errors(issues):
+        print(f"数据集 {args.dataset} 无法导入：")
+        _print_issues(issues)
+        return EXIT_UNREADABLE
+    output = Path(args.output)
+    if output.exists() and not args.overwrite and (output.is_file() or any(output.iterdir())):
+        print(f"{output} 已存在；如要覆盖请加 --overwrite", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if output.suffix.lower() == ".xlsx":
+        write_workbook(dataset, output)
+        print(f"已写出工作簿：{output}")
+    else:
+        write_folder(dataset, output, overwrite=args.overwrite)
+        print(f"已写出数据集文件夹：{output}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

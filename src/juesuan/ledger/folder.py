@@ -1,0 +1,143 @@
+"""Read the folder form of a dataset: unit.toml, one CSV per table, texts/*.md."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from pathlib import Path
+
+import polars as pl
+
+from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
+from juesuan.ledger.raw import ROW, RawDataset, RawTable, map_headers
+from juesuan.ledger.schema import TABLES, UNIT_FIELDS, Table
+
+UNIT_FILE = "unit.toml"
+TEXTS_DIR = "texts"
+
+
+def read_folder(path: str | Path) -> RawDataset:
+    folder = Path(path)
+    raw = RawDataset(origin=str(folder), unit={}, unit_source=Source(UNIT_FILE))
+    _read_unit(folder, raw)
+    known = {table.file for table in TABLES}
+    for table in TABLES:
+        file = folder / table.file
+        if file.exists():
+            table_raw = _read_csv(file, table, raw.issues)
+            if table_raw is not None:
+                raw.tables[table.key] = table_raw
+        elif table.required:
+            raw.issues.append(
+                Issue(
+                    ERROR, Source(table.file), f"缺少“{table.title}”表的文件", accepted=table.file
+                )
+            )
+    for stray in sorted(folder.glob("*.csv")):
+        if stray.name not in known:
+            raw.issues.append(
+                Issue(
+                    WARNING,
+                    Source(stray.name),
+                    "不是数据集的表，已忽略其内容",
+                    accepted="、".join(t.file for t in TABLES),
+                )
+            )
+    texts = folder / TEXTS_DIR
+    raw.texts_source = Source(TEXTS_DIR)
+    if texts.is_dir():
+        for md in sorted(texts.glob("*.md")):
+            try:
+                raw.texts[md.stem] = md.read_text(encoding="utf-8").strip()
+            except UnicodeDecodeError:
+                raw.issues.append(
+                    Issue(
+                        ERROR,
+                        Source(f"{TEXTS_DIR}/{md.name}"),
+                        "不是 UTF-8 编码的文本",
+                        accepted="UTF-8 文本",
+                    )
+                )
+    return raw
+
+
+def _read_unit(folder: Path, raw: RawDataset) -> None:
+    file = folder / UNIT_FILE
+    if not file.exists():
+        raw.issues.append(
+            Issue(ERROR, Source(UNIT_FILE), "缺少单位信息文件", accepted="unit.toml，含 [unit] 表")
+        )
+        return
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raw.issues.append(Issue(ERROR, Source(UNIT_FILE), f"不是有效的 TOML 文件：{exc}"))
+        return
+    unit = document.get("unit")
+    if not isinstance(unit, dict):
+        raw.issues.append(
+            Issue(ERROR, Source(UNIT_FILE), "缺少 [unit] 表", accepted="[unit] 下写 name、year 等")
+        )
+        return
+    by_header = {}
+    for field in UNIT_FIELDS:
+        for header in field.headers:
+            by_header[header] = field
+    for key, value in unit.items():
+        field = by_header.get(key)
+        if field is None:
+            raw.issues.append(
+                Issue(
+                    WARNING,
+                    Source(UNIT_FILE, column=key),
+                    "未识别的单位信息项，已忽略",
+                    accepted="、".join(f.key for f in UNIT_FIELDS),
+                )
+            )
+            continue
+        raw.unit[field.key] = str(value)
+
+
+def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
+    data = file.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:  # Excel-saved CSV in China is often GB18030; polars reads UTF-8 only
+            data = data.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError:
+            issues.append(
+                Issue(
+                    ERROR,
+                    Source(file.name),
+                    "无法识别文件编码",
+                    accepted="UTF-8 或 GB18030 编码的 CSV",
+                )
+            )
+            return None
+    first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    if not first_line.strip():
+        issues.append(
+            Issue(ERROR, Source(file.name), "第一行是空的，应为列名", accepted="第一行为列名")
+        )
+        return None
+    header = next(csv.reader([first_line]))
+    columns, header_issues = map_headers(table, header, Source(file.name))
+    issues.extend(header_issues)
+    try:
+        # Every cell is read as text; judging values is validation's job.
+        frame = pl.read_csv(data, has_header=True, infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as exc:
+        issues.append(Issue(ERROR, Source(file.name), f"不是有效的 CSV 文件：{exc}"))
+        return None
+    names = frame.columns
+    wanted = [(column.key, names[p]) for p, column in columns.items() if p < len(names)]
+    frame = frame.with_row_index(ROW, offset=2).select(
+        [pl.col(name).str.strip_chars().replace("", None).alias(key) for key, name in wanted]
+        + [pl.col(ROW).cast(pl.Int64)]
+    )
+    if wanted:
+        frame = frame.filter(~pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted]))
+    return RawTable(table, frame, file.name)

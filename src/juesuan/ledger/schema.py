@@ -1,0 +1,378 @@
+"""The dataset format: which tables a unit-year dataset has and what each column accepts.
+
+One declaration serves the folder form (`<table>.csv`), the workbook form (one sheet per table,
+Chinese sheet and column names, drop-down lists) and the empty template. Headers are matched by
+Chinese title or English key or any listed alias, ignoring spaces and bracket style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---- vocabularies (the drop-down lists) -----------------------------------------------------
+
+PHASES = ("年初预算", "调整预算", "决算")
+ACTUAL = "决算"
+
+FISCAL_FUNDS = (
+    "一般公共预算财政拨款",
+    "政府性基金预算财政拨款",
+    "国有资本经营预算财政拨款",
+)
+FUNDS = (
+    *FISCAL_FUNDS,
+    "上级补助收入",
+    "事业收入",
+    "经营收入",
+    "附属单位上缴收入",
+    "其他收入",
+)
+GENERAL_BUDGET = FISCAL_FUNDS[0]
+
+INCOME = "收入"
+SPENDING = "支出"
+OPENING_BALANCE = "年初结转和结余"
+CLOSING_BALANCE = "年末结转和结余"
+USE_OF_NONFISCAL_BALANCE = "使用非财政拨款结余"
+BALANCE_DISTRIBUTION = "结余分配"
+BALANCE_KINDS = (OPENING_BALANCE, CLOSING_BALANCE, USE_OF_NONFISCAL_BALANCE, BALANCE_DISTRIBUTION)
+DIRECTIONS = (INCOME, SPENDING, *BALANCE_KINDS)
+
+PERSONNEL = "人员经费"
+PUBLIC = "公用经费"
+PROJECT = "项目支出"
+NATURES = (PERSONNEL, PUBLIC, PROJECT, "上缴上级支出", "经营支出", "对附属单位补助支出")
+BASIC_NATURES = (PERSONNEL, PUBLIC)
+
+THREE_PUBLIC_ITEMS = (
+    "因公出国（境）费",
+    "公务用车购置费",
+    "公务用车运行维护费",
+    "国内公务接待费",
+    "外事接待费",
+)
+PROCUREMENT_KINDS = ("货物", "工程", "服务")
+REASON_KINDS = ("同比变动", "预决算差异")
+
+
+# ---- column and table declarations ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # English id, also accepted as a header
+    title: str  # Chinese header, as written in the workbook
+    kind: str  # text | amount | count | number | function_code | economic_code | choice | date
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: str | None = None
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (self.title, self.key, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # file stem in the folder form
+    title: str  # sheet name in the workbook form
+    columns: tuple[Column, ...]
+    help: str
+    required: bool = False  # a dataset without this table is incomplete
+    unique: tuple[str, ...] = field(default_factory=tuple)  # columns that identify a row
+
+    @property
+    def file(self) -> str:
+        return f"{self.key}.csv"
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+
+def _phase(default: str = ACTUAL) -> Column:
+    return Column(
+        "phase",
+        "阶段",
+        "choice",
+        choices=PHASES,
+        default=default,
+        help="年初预算、调整预算或决算；空着即决算",
+    )
+
+
+def _fund(required: bool = True, default: str | None = None) -> Column:
+    return Column(
+        "fund",
+        "资金来源",
+        "choice",
+        required=required,
+        choices=FUNDS,
+        default=default,
+        aliases=("收入类别", "资金性质"),
+        help="财政拨款三类或其他收入来源",
+    )
+
+
+def _function(required: bool) -> Column:
+    return Column(
+        "function_code",
+        "功能分类科目编码",
+        "function_code",
+        required=required,
+        aliases=("功能分类", "功能科目编码", "科目编码"),
+        help="支出功能分类，类/款/项为 3/5/7 位，如 2080109",
+    )
+
+
+def _code_name(key: str, title: str) -> Column:
+    return Column(key, title, "text", help="可不填；填了就核对与编码是否一致")
+
+
+def _amount(key: str = "amount", title: str = "金额", required: bool = True, **kw) -> Column:
+    return Column(
+        key,
+        title,
+        "amount",
+        required=required,
+        help=kw.pop("help", "以元为单位，最多两位小数"),
+        **kw,
+    )
+
+
+NOTE = Column("note", "备注", "text", aliases=("说明",))
+
+INCOME_TABLE = Table(
+    "income",
+    "收入",
+    (
+        _phase(),
+        _fund(),
+        _function(required=False),
+        _code_name("function_name", "功能分类科目名称"),
+        _amount(),
+        NOTE,
+    ),
+    "本年各项收入（及收入预算），按收入来源与其所支持的功能分类科目填列。",
+    required=True,
+)
+
+SPENDING_TABLE = Table(
+    "spending",
+    "支出",
+    (
+        _phase(),
+        _fund(),
+        _function(required=True),
+        _code_name("function_name", "功能分类科目名称"),
+        Column(
+            "economic_code",
+            "经济分类科目编码",
+            "economic_code",
+            aliases=("经济分类", "经济科目编码"),
+            help="部门预算支出经济分类，类/款为 3/5 位，如 30101；基本支出必填",
+        ),
+        _code_name("economic_name", "经济分类科目名称"),
+        Column(
+            "nature", "支出性质", "choice", required=True, choices=NATURES, aliases=("支出类型",)
+        ),
+        Column("project", "项目名称", "text", aliases=("项目",), help="项目支出必填"),
+        _amount(),
+        NOTE,
+    ),
+    "本年各项支出（及支出预算），按功能分类到项、经济分类到款填列。",
+    required=True,
+)
+
+BALANCES_TABLE = Table(
+    "balances",
+    "结转结余",
+    (
+        Column("kind", "类型", "choice", required=True, choices=BALANCE_KINDS),
+        _fund(),
+        _function(required=False),
+        _amount(),
+        NOTE,
+    ),
+    "年初结转和结余、年末结转和结余、使用非财政拨款结余、结余分配。无则留空表。",
+)
+
+THREE_PUBLIC_TABLE = Table(
+    "three_public",
+    "三公经费",
+    (
+        Column("item", "项目", "choice", required=True, choices=THREE_PUBLIC_ITEMS),
+        _fund(required=False, default=GENERAL_BUDGET),
+        _amount("budget", "预算数", required=True),
+        _amount("actual", "决算数", required=True),
+        Column(
+            "batches",
+            "批次",
+            "count",
+            aliases=("团组数", "批次（团组）"),
+            help="接待批次或出国团组数",
+        ),
+        Column("persons", "人次", "count", aliases=("人数",)),
+        NOTE,
+    ),
+    "“三公”经费财政拨款预算与决算，接待与出国须填批次与人次。",
+    unique=("item", "fund"),
+)
+
+PROCUREMENT_TABLE = Table(
+    "procurement",
+    "政府采购",
+    (
+        Column("kind", "类别", "choice", required=True, choices=PROCUREMENT_KINDS),
+        _amount("amount", "采购金额"),
+        _amount("sme_amount", "授予中小企业合同金额", required=False),
+        _amount("small_micro_amount", "其中授予小微企业合同金额", required=False),
+        NOTE,
+    ),
+    "政府采购支出（以合同签订为准），按货物、工程、服务填列。",
+    unique=("kind",),
+)
+
+FACTS_TABLE = Table(
+    "facts",
+    "其他事项",
+    (
+        Column("key", "事项", "text", required=True, help="见“填表说明”中的事项清单"),
+        Column("value", "数值", "number", required=True),
+        NOTE,
+    ),
+    "机关运行经费、人员、车辆与大型设备、预算绩效管理等数字。",
+    unique=("key",),
+)
+
+PRIOR_YEAR_TABLE = Table(
+    "prior_year",
+    "上年数",
+    (
+        Column(
+            "key",
+            "项目",
+            "text",
+            required=True,
+            help="见“填表说明”中的上年数项目，或功能分类类级编码",
+        ),
+        _amount("amount", "上年决算数"),
+        NOTE,
+    ),
+    "上年度决算公开中的数字，用于同比分析。",
+    unique=("key",),
+)
+
+PROJECTS_TABLE = Table(
+    "projects",
+    "项目",
+    (
+        Column("name", "项目名称", "text", required=True),
+        Column("code", "项目编码", "text"),
+        Column("kind", "项目类别", "text", help="如：代发补贴、工作经费"),
+        NOTE,
+    ),
+    "本年有预算或支出的项目；支出表中的项目名称须在此登记。",
+    unique=("name",),
+)
+
+REASONS_TABLE = Table(
+    "reasons",
+    "变动原因",
+    (
+        Column("kind", "类型", "choice", required=True, choices=REASON_KINDS),
+        Column("topic", "事项", "text", required=True, help="如：收支总计、公务接待费、2089999"),
+        Column("reason", "原因", "text", required=True),
+    ),
+    "同比变动和预决算差异的主要原因；超过阈值的变动必须说明。",
+    unique=("kind", "topic"),
+)
+
+TEXTS_TABLE = Table(
+    "texts",
+    "文字说明",
+    (
+        Column("key", "标题", "text", required=True),
+        Column("body", "内容", "text", required=True),
+    ),
+    "部门概况等文字。文件夹形式下每段文字是 texts/标题.md。",
+    unique=("key",),
+)
+
+TABLES: tuple[Table, ...] = (
+    INCOME_TABLE,
+    SPENDING_TABLE,
+    BALANCES_TABLE,
+    THREE_PUBLIC_TABLE,
+    PROCUREMENT_TABLE,
+    FACTS_TABLE,
+    PRIOR_YEAR_TABLE,
+    PROJECTS_TABLE,
+    REASONS_TABLE,
+)
+LINE_TABLES = (INCOME_TABLE, SPENDING_TABLE, BALANCES_TABLE)
+
+# ---- unit.toml / 单位信息 --------------------------------------------------------------------
+
+UNIT_FIELDS: tuple[Column, ...] = (
+    Column("name", "单位名称", "text", required=True),
+    Column("code", "单位编码", "text", help="预算单位编码，如 308503"),
+    Column("year", "年度", "count", required=True),
+    Column(
+        "format", "公开格式", "text", default="sichuan-2020", help="如 sichuan-2020、national-9"
+    ),
+    Column("kind", "单位性质", "text", help="如：行政单位、参照公务员法管理的事业单位、事业单位"),
+    Column("department", "主管部门", "text"),
+    Column(
+        "yoy_reason_threshold",
+        "同比变动须说明原因的阈值",
+        "number",
+        default="0.10",
+        help="0.10 即 10%",
+    ),
+    Column("budget_reason_threshold", "预决算差异须说明原因的阈值", "number", default="0.10"),
+)
+
+# ---- keys accepted in 其他事项 and 上年数 ------------------------------------------------------
+
+# key -> kind ('amount' in 元, 'count', 'number'). English aliases on the right.
+FACT_KEYS: dict[str, str] = {
+    "机关运行经费": "amount",
+    "编制人数": "count",
+    "实有在职人数": "count",
+    "离退休人数": "count",
+    "车辆总数": "count",
+    "车辆-部级领导干部用车": "count",
+    "车辆-主要领导干部用车": "count",
+    "车辆-机要通信用车": "count",
+    "车辆-应急保障用车": "count",
+    "车辆-执法执勤用车": "count",
+    "车辆-特种专业技术用车": "count",
+    "车辆-离退休干部用车": "count",
+    "车辆-其他用车": "count",
+    "单价50万元以上通用设备": "count",
+    "单价100万元以上专用设备": "count",
+    "绩效目标项目数": "count",
+    "绩效监控项目数": "count",
+    "绩效自评项目数": "count",
+    "自行组织绩效评价项目数": "count",
+    "部门整体绩效自评得分": "number",
+}
+
+PRIOR_YEAR_KEYS: tuple[str, ...] = (
+    "收支总计",
+    "本年收入合计",
+    "本年支出合计",
+    "财政拨款收支总计",
+    "一般公共预算财政拨款支出",
+    "政府性基金预算财政拨款支出",
+    "国有资本经营预算财政拨款支出",
+    "年初预算",
+    "三公经费",
+    *THREE_PUBLIC_ITEMS,
+    "公务用车购置及运行维护费",
+    "公务接待费",
+    "机关运行经费",
+    "政府采购",
+)

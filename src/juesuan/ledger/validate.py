@@ -1,0 +1,685 @@
+"""Turn a RawDataset into a Dataset, or say everything that is wrong with it in one pass.
+
+Line tables (收入, 支出, 结转结余) may hold a million rows, so their checks are column-wise
+polars expressions; only the rows that fail are visited one by one to word their messages.
+Nothing is returned as a Dataset while any ERROR remains: a rejected input stores nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+import polars as pl
+
+from juesuan.codes import economic_codes, function_codes
+from juesuan.ledger.issues import ERROR, WARNING, Issue, Source, has_errors
+from juesuan.ledger.model import (
+    SCHEMA,
+    Dataset,
+    Fact,
+    Ledger,
+    Procurement,
+    Project,
+    ThreePublic,
+    Unit,
+)
+from juesuan.ledger.raw import ROW, RawDataset, RawTable
+from juesuan.ledger.schema import (
+    BALANCES_TABLE,
+    BASIC_NATURES,
+    FACT_KEYS,
+    INCOME,
+    INCOME_TABLE,
+    PRIOR_YEAR_KEYS,
+    PROJECT,
+    SPENDING,
+    SPENDING_TABLE,
+    UNIT_FIELDS,
+    Column,
+)
+from juesuan.money import AmountError, parse_yuan
+
+# Short forms people write for the fund sources.
+FUND_SYNONYMS = {
+    "一般公共预算": "一般公共预算财政拨款",
+    "一般公共预算财政拨款收入": "一般公共预算财政拨款",
+    "政府性基金预算": "政府性基金预算财政拨款",
+    "政府性基金预算财政拨款收入": "政府性基金预算财政拨款",
+    "国有资本经营预算": "国有资本经营预算财政拨款",
+    "国有资本经营预算财政拨款收入": "国有资本经营预算财政拨款",
+}
+TOTAL_WORDS = ("合计", "小计", "总计")
+AMOUNT_PATTERN = r"^[+-]?\d+(\.\d{1,2})?$"
+CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
+
+
+def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
+    issues = list(raw.issues)
+    unit = _unit(raw, issues)
+    year = unit.year if unit else 2020
+    frames = []
+    for table in (INCOME_TABLE, SPENDING_TABLE, BALANCES_TABLE):
+        raw_table = raw.tables.get(table.key)
+        if raw_table is None:
+            continue
+        frame = _line_table(raw_table, year, issues)
+        if frame is not None:
+            frames.append(frame)
+    projects = _projects(raw.tables.get("projects"), issues)
+    lines = pl.concat(frames) if frames else Ledger.empty().frame.drop("unit", "year")
+    if frames:
+        _check_projects(lines, projects, raw.tables.get("projects") is not None, issues)
+        _check_duplicates(lines, raw, issues)
+    if has_errors(issues) or unit is None:
+        return None, _sorted(issues)
+    lines = lines.with_columns(
+        pl.lit(unit.name).alias("unit"), pl.lit(unit.year).alias("year")
+    )  # fmt: skip
+    dataset = Dataset(
+        unit=unit,
+        ledger=Ledger(lines.select(list(SCHEMA))),
+        three_public=_three_public(raw.tables.get("three_public"), issues),
+        procurement=_procurement(raw.tables.get("procurement"), issues),
+        facts=_facts(raw.tables.get("facts"), issues),
+        prior_year=_prior_year(raw.tables.get("prior_year"), issues),
+        projects=projects,
+        reasons=_reasons(raw.tables.get("reasons"), issues),
+        texts=dict(raw.texts),
+        origin=raw.origin,
+    )
+    if has_errors(issues):
+        return None, _sorted(issues)
+    return dataset, _sorted(issues)
+
+
+def _sorted(issues: list[Issue]) -> list[Issue]:
+    return sorted(
+        issues,
+        key=lambda i: (
+            i.source.file,
+            i.source.sheet or "",
+            i.source.row or 0,
+            i.source.column or "",
+        ),
+    )
+
+
+# ---- unit ------------------------------------------------------------------------------------
+
+
+def _unit(raw: RawDataset, issues: list[Issue]) -> Unit | None:
+    if not raw.unit:
+        return None  # the reader already said why
+    values: dict[str, object] = {}
+    ok = True
+    for field in UNIT_FIELDS:
+        text = raw.unit.get(field.key, field.default)
+        where = Source(
+            raw.unit_source.file, raw.unit_source.sheet, raw.unit_source.row, field.title
+        )
+        if text is None or str(text).strip() == "":
+            if field.required:
+                issues.append(
+                    Issue(ERROR, where, "单位信息缺少必填项", accepted=field.help or field.title)
+                )
+                ok = False
+            continue
+        text = str(text).strip()
+        if field.key == "year":
+            if not text.isdigit() or not 2000 <= int(text) <= 2100:
+                issues.append(
+                    Issue(ERROR, where, "年度应为四位数字", value=text, accepted="如 2020")
+                )
+                ok = False
+                continue
+            values["year"] = int(text)
+        elif field.kind == "number":
+            try:
+                number = Decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+            except InvalidOperation:
+                number = None
+            if number is None or not 0 <= number <= 1:
+                issues.append(
+                    Issue(
+                        ERROR,
+                        where,
+                        "阈值应为 0 到 1 之间的小数",
+                        value=text,
+                        accepted="如 0.10 或 10%",
+                    )
+                )
+                ok = False
+                continue
+            values[field.key] = number
+        else:
+            values[field.key] = text
+    return Unit(**values) if ok else None
+
+
+# ---- line tables -----------------------------------------------------------------------------
+
+
+def _issue_rows(
+    raw: RawTable,
+    frame: pl.DataFrame,
+    bad: pl.Expr,
+    column: Column,
+    message: Callable[[str | None], str] | str,
+    accepted: str | None,
+    issues: list[Issue],
+    severity: str = ERROR,
+) -> None:
+    """Report every row matching `bad`, naming the row, the column and the value found."""
+    rows = frame.filter(bad).select(
+        ROW, pl.col(column.key) if column.key in frame.columns else pl.lit(None)
+    )
+    for row, value in rows.iter_rows():
+        text = message(value) if callable(message) else message
+        issues.append(
+            Issue(severity, raw.source(row, column), text, value=value, accepted=accepted)
+        )
+
+
+def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
+    table = raw.table
+    frame = raw.frame
+    # Absent optional columns behave as empty ones.
+    missing = [c.key for c in table.columns if c.key not in frame.columns]
+    frame = frame.with_columns([pl.lit(None, pl.String).alias(k) for k in missing])
+    frame = frame.with_columns(
+        [pl.col(c.key).fill_null(c.default) for c in table.columns if c.default is not None]
+    )
+    if "fund" in frame.columns:
+        frame = frame.with_columns(pl.col("fund").replace(FUND_SYNONYMS))
+    for key in CODE_LENGTHS:
+        if key in frame.columns:
+            # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109.
+            frame = frame.with_columns(
+                pl.col(key).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
+            )
+
+    # Stated totals (合计/小计 rows, or 类/款 rows whose 项 are also present) are checked
+    # against their details and then left out: the ledger keeps details only.
+    frame = _stated_totals(raw, frame, issues)
+
+    for column in table.columns:
+        if column.required:
+            _issue_rows(
+                raw,
+                frame,
+                pl.col(column.key).is_null(),
+                column,
+                "必填项为空",
+                column.help or None,
+                issues,
+            )
+        if column.kind == "choice":
+            bad = pl.col(column.key).is_not_null() & ~pl.col(column.key).is_in(list(column.choices))
+            _issue_rows(raw, frame, bad, column, "不是可选的值", "、".join(column.choices), issues)
+        elif column.kind in ("function_code", "economic_code"):
+            _check_codes(raw, frame, column, year, issues)
+        elif column.kind == "amount":
+            bad = pl.col(column.key).is_not_null() & ~pl.col(column.key).str.replace_all(
+                ",", ""
+            ).str.contains(AMOUNT_PATTERN)
+            _issue_rows(
+                raw,
+                frame,
+                bad,
+                column,
+                _amount_message,
+                "以元为单位的数字，最多两位小数，如 12345.67",
+                issues,
+            )
+
+    if table is SPENDING_TABLE:
+        _issue_rows(
+            raw,
+            frame,
+            (pl.col("nature") == PROJECT) & pl.col("project").is_null(),
+            table.column("project"),
+            "项目支出必须填项目名称",
+            "“项目”表中登记的项目名称",
+            issues,
+        )
+        _issue_rows(
+            raw,
+            frame,
+            pl.col("nature").is_in(list(BASIC_NATURES)) & pl.col("economic_code").is_null(),
+            table.column("economic_code"),
+            "基本支出必须填经济分类科目编码",
+            "部门预算支出经济分类款级编码，如 30101",
+            issues,
+        )
+        _issue_rows(
+            raw,
+            frame,
+            pl.col("economic_code").is_not_null() & (pl.col("economic_code").str.len_chars() != 5),
+            table.column("economic_code"),
+            "支出明细的经济分类应细化到款（5位）",
+            "如 30101",
+            issues,
+        )
+
+    direction = (
+        pl.col("kind")
+        if table is BALANCES_TABLE
+        else pl.lit(INCOME if table is INCOME_TABLE else SPENDING)
+    )
+    amount = pl.col("amount").str.replace_all(",", "")
+    whole = amount.str.extract(r"^[+-]?(\d+)", 1).cast(pl.Int64, strict=False)
+    cents = (
+        amount.str.extract(r"\.(\d{1,2})$", 1)
+        .str.pad_end(2, "0")
+        .cast(pl.Int64, strict=False)
+        .fill_null(0)
+    )
+    sign = pl.when(amount.str.starts_with("-")).then(-1).otherwise(1)
+    result = frame.select(
+        direction.alias("direction"),
+        pl.col("phase") if "phase" in frame.columns else pl.lit("决算").alias("phase"),
+        pl.col("fund"),
+        pl.col("function_code"),
+        (
+            pl.col("economic_code") if "economic_code" in frame.columns else pl.lit(None, pl.String)
+        ).alias("economic_code"),
+        (pl.col("nature") if "nature" in frame.columns else pl.lit(None, pl.String)).alias(
+            "nature"
+        ),
+        (pl.col("project") if "project" in frame.columns else pl.lit(None, pl.String)).alias(
+            "project"
+        ),
+        (sign * (whole * 100 + cents)).alias("amount_fen"),
+        pl.col("note"),
+        pl.lit(raw.file).alias("file"),
+        pl.lit(raw.sheet, pl.String).alias("sheet"),
+        pl.col(ROW).alias("row"),
+    )
+    return result
+
+
+def _amount_message(value: str | None) -> str:
+    try:
+        parse_yuan(value)
+    except AmountError as exc:
+        return str(exc)
+    return "不是金额"
+
+
+def _check_codes(
+    raw: RawTable, frame: pl.DataFrame, column: Column, year: int, issues: list[Issue]
+) -> None:
+    key = column.key
+    lengths = CODE_LENGTHS[key]
+    pattern = "^(" + "|".join(rf"\d{{{n}}}" for n in lengths) + ")$"
+    bad = pl.col(key).is_not_null() & ~pl.col(key).str.contains(pattern)
+    what = "功能分类" if key == "function_code" else "经济分类"
+    accepted = f"{what}编码为 {'/'.join(map(str, lengths))} 位数字"
+    _issue_rows(raw, frame, bad, column, "科目编码格式不对", accepted, issues)
+    codes = function_codes(year) if key == "function_code" else economic_codes(year)
+    name_key = "function_name" if key == "function_code" else "economic_name"
+    pairs = (
+        frame.filter(pl.col(key).is_not_null() & pl.col(key).str.contains(pattern))
+        .select(
+            key,
+            pl.col(name_key)
+            if name_key in frame.columns
+            else pl.lit(None, pl.String).alias(name_key),
+        )
+        .unique()
+    )
+    problems = {}
+    for code, name in pairs.iter_rows():
+        problem = codes.check(code, name)
+        if problem is not None:
+            problems[(code, name)] = problem
+    if not problems:
+        return
+    by_code = pl.DataFrame(
+        {"_code": [c for c, _ in problems], "_name": [n for _, n in problems]},
+        schema={"_code": pl.String, "_name": pl.String},
+    )
+    rows = frame.select(
+        ROW, key, name_key if name_key in frame.columns else pl.lit(None, pl.String).alias(name_key)
+    )
+    rows = rows.join(
+        by_code, left_on=[key, name_key], right_on=["_code", "_name"], nulls_equal=True
+    )
+    for row, code, name in rows.iter_rows():
+        problem = problems[(code, name)]
+        issues.append(
+            Issue(
+                WARNING,
+                raw.source(row, column),
+                problem.message,
+                value=code,
+                accepted="、".join(f"{s.code} {s.name}" for s in problem.suggestions) or None,
+            )
+        )
+
+
+def _stated_totals(
+    raw: RawTable, frame: pl.DataFrame, issues: list[Issue]
+) -> tuple[pl.DataFrame, int]:
+    """Check 合计/小计 rows and 类/款 rows that have 项 details; drop them from the lines."""
+    code = pl.col("function_code")
+    names = pl.col("function_name") if "function_name" in frame.columns else pl.lit(None, pl.String)
+    is_word = code.is_in(list(TOTAL_WORDS)) | names.str.contains("|".join(TOTAL_WORDS)).fill_null(
+        False
+    )
+    detail = frame.filter(~is_word.fill_null(False))
+    group = [k for k in ("kind", "phase", "fund", "nature") if k in frame.columns]
+    candidates = frame.filter(
+        is_word.fill_null(False) | code.str.contains(r"^\d{3}(\d{2})?$").fill_null(False)
+    )
+    if candidates.is_empty():
+        return frame
+    # Details are the rows whose code is not the prefix of another row's code.
+    codes = set(detail["function_code"].drop_nulls().to_list())
+    parents = {c[:n] for c in codes for n in (3, 5) if len(c) > n}
+    amounts = detail.with_columns(
+        pl.col("amount").str.replace_all(",", "").alias("_amount")
+    ).filter(
+        pl.col("_amount").str.contains(AMOUNT_PATTERN) & ~code.is_in(list(parents)).fill_null(False)
+    )
+    drop: list[int] = []
+    column = raw.table.column("amount")
+    for row in candidates.iter_rows(named=True):
+        stated_text = (row["amount"] or "").replace(",", "")
+        try:
+            stated = parse_yuan(stated_text)
+        except AmountError:
+            continue  # the amount check reports it
+        same = pl.lit(True)
+        for key in group:
+            if row.get(key) is not None:
+                same = same & (pl.col(key) == row[key])
+        prefix = row["function_code"] or ""
+        is_total_word = prefix in TOTAL_WORDS or any(
+            w in (row.get("function_name") or "") for w in TOTAL_WORDS
+        )
+        if is_total_word:
+            scope = amounts.filter(same)
+        else:
+            scope = amounts.filter(
+                same & code.str.starts_with(prefix) & (code.str.len_chars() > len(prefix))
+            )
+            if scope.is_empty():
+                continue  # a 类/款 line with no details under it is a line, not a total
+        details = sum((parse_yuan(v) for v in scope["_amount"].to_list()), Decimal(0))
+        where = raw.source(row[ROW], column)
+        label = "合计行" if is_total_word else f"科目 {prefix} 的小计行"
+        if details != stated:
+            issues.append(
+                Issue(
+                    ERROR,
+                    where,
+                    f"{label}与其明细之和不符：填的是 {stated:,.2f} 元，明细之和为 {details:,.2f} 元，"
+                    f"相差 {stated - details:,.2f} 元",
+                    value=stated_text,
+                    accepted="删去合计/小计行（由系统计算），或更正明细",
+                )
+            )
+        else:
+            issues.append(
+                Issue(
+                    WARNING,
+                    where,
+                    f"{label}与明细一致，已按明细计算，此行不计入",
+                    value=stated_text,
+                )
+            )
+        drop.append(row[ROW])
+    return frame.filter(~pl.col(ROW).is_in(drop))
+
+
+def _check_projects(
+    lines: pl.DataFrame, projects: dict[str, Project], registered: bool, issues: list[Issue]
+) -> None:
+    used = lines.filter(pl.col("project").is_not_null())
+    if used.is_empty():
+        return
+    unknown = used.filter(~pl.col("project").is_in(list(projects)))
+    if not registered:
+        first = unknown.row(0, named=True)
+        issues.append(
+            Issue(
+                WARNING,
+                Source(first["file"], first["sheet"]),
+                "数据中有项目名称，但没有“项目”表；项目绩效等将无法生成",
+                accepted="增加“项目”表登记每个项目",
+            )
+        )
+        return
+    column = SPENDING_TABLE.column("project")
+    for row in unknown.iter_rows(named=True):
+        close = difflib.get_close_matches(row["project"], list(projects), n=3, cutoff=0.4)
+        issues.append(
+            Issue(
+                ERROR,
+                Source(row["file"], row["sheet"], row["row"], column.title),
+                "项目未在“项目”表登记",
+                value=row["project"],
+                accepted="、".join(close) if close else "先在“项目”表登记",
+            )
+        )
+
+
+def _check_duplicates(lines: pl.DataFrame, raw: RawDataset, issues: list[Issue]) -> None:
+    keys = [
+        "direction",
+        "phase",
+        "fund",
+        "function_code",
+        "economic_code",
+        "nature",
+        "project",
+        "amount_fen",
+        "file",
+    ]
+    dup = lines.filter(pl.struct(keys).is_duplicated())
+    if dup.is_empty():
+        return
+    first_row: dict[tuple, int] = {}
+    for row in dup.sort("row").iter_rows(named=True):
+        key = tuple(row[k] for k in keys)
+        if key not in first_row:
+            first_row[key] = row["row"]
+            continue
+        issues.append(
+            Issue(
+                ERROR,
+                Source(row["file"], row["sheet"], row["row"]),
+                f"与第{first_row[key]}行完全相同（重复录入？）",
+                accepted="删除重复行；确属两笔的，请在备注或项目中区分",
+            )
+        )
+
+
+# ---- small tables ----------------------------------------------------------------------------
+
+
+def _rows(raw: RawTable | None, issues: list[Issue]):
+    """Yield (row number, {key: text}) for each row, after required and uniqueness checks."""
+    if raw is None:
+        return
+    table = raw.table
+    seen: dict[tuple, int] = {}
+    for record in raw.frame.iter_rows(named=True):
+        row = record[ROW]
+        values = {c.key: record.get(c.key) or c.default for c in table.columns}
+        ok = True
+        for column in table.columns:
+            if column.required and values[column.key] is None:
+                issues.append(
+                    Issue(
+                        ERROR, raw.source(row, column), "必填项为空", accepted=column.help or None
+                    )
+                )
+                ok = False
+        if table.unique and ok:
+            key = tuple(values[k] for k in table.unique)
+            if key in seen:
+                title = "、".join(table.column(k).title for k in table.unique)
+                issues.append(
+                    Issue(
+                        ERROR,
+                        raw.source(row),
+                        f"与第{seen[key]}行的{title}相同，每项只能填一行",
+                        value="、".join(map(str, key)),
+                    )
+                )
+                ok = False
+            seen.setdefault(key, row)
+        if ok:
+            yield row, values
+
+
+def _typed(raw: RawTable, row: int, column: Column, text: str | None, issues: list[Issue]):
+    """A cell as its declared kind; None (and an issue) when it is not one."""
+    if text is None:
+        return None
+    where = raw.source(row, column)
+    if column.kind == "amount":
+        try:
+            return parse_yuan(text)
+        except AmountError as exc:
+            issues.append(
+                Issue(ERROR, where, str(exc), value=text, accepted="以元为单位的数字，最多两位小数")
+            )
+            return None
+    if column.kind == "count":
+        if not text.isdigit():
+            issues.append(Issue(ERROR, where, "应为非负整数", value=text, accepted="如 0、5、56"))
+            return None
+        return int(text)
+    if column.kind == "choice":
+        text = FUND_SYNONYMS.get(text, text) if column.key == "fund" else text
+        if text not in column.choices:
+            issues.append(
+                Issue(ERROR, where, "不是可选的值", value=text, accepted="、".join(column.choices))
+            )
+            return None
+    return text
+
+
+def _three_public(raw: RawTable | None, issues: list[Issue]) -> tuple[ThreePublic, ...]:
+    items = []
+    for row, values in _rows(raw, issues):
+        typed = {c.key: _typed(raw, row, c, values[c.key], issues) for c in raw.table.columns}
+        if (
+            typed["item"]
+            and typed["fund"]
+            and typed["budget"] is not None
+            and typed["actual"] is not None
+        ):
+            items.append(
+                ThreePublic(
+                    typed["item"],
+                    typed["fund"],
+                    typed["budget"],
+                    typed["actual"],
+                    typed["batches"],
+                    typed["persons"],
+                    raw.source(row),
+                    typed["note"],
+                )
+            )
+    return tuple(items)
+
+
+def _procurement(raw: RawTable | None, issues: list[Issue]) -> tuple[Procurement, ...]:
+    items = []
+    for row, values in _rows(raw, issues):
+        typed = {c.key: _typed(raw, row, c, values[c.key], issues) for c in raw.table.columns}
+        if typed["kind"] and typed["amount"] is not None:
+            items.append(
+                Procurement(
+                    typed["kind"],
+                    typed["amount"],
+                    typed["sme_amount"],
+                    typed["small_micro_amount"],
+                    raw.source(row),
+                    typed["note"],
+                )
+            )
+    return tuple(items)
+
+
+def _number(raw: RawTable, row: int, column: Column, kind: str, text: str, issues: list[Issue]):
+    if kind == "amount":
+        return _typed(raw, row, Column(column.key, column.title, "amount"), text, issues)
+    if kind == "count":
+        return _typed(raw, row, Column(column.key, column.title, "count"), text, issues)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        issues.append(
+            Issue(ERROR, raw.source(row, column), "应为数字", value=text, accepted="如 79.6")
+        )
+        return None
+
+
+def _facts(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
+    facts = {}
+    for row, values in _rows(raw, issues):
+        key = values["key"]
+        kind = FACT_KEYS.get(key)
+        if kind is None:
+            close = difflib.get_close_matches(key, list(FACT_KEYS), n=3, cutoff=0.3)
+            issues.append(
+                Issue(
+                    ERROR,
+                    raw.source(row, raw.table.column("key")),
+                    "不是可填的事项",
+                    value=key,
+                    accepted="、".join(close) if close else "见“填表说明”中的事项清单",
+                )
+            )
+            continue
+        value = _number(raw, row, raw.table.column("value"), kind, values["value"], issues)
+        if value is not None:
+            facts[key] = Fact(key, value, raw.source(row), values["note"])
+    return facts
+
+
+def _prior_year(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
+    facts = {}
+    for row, values in _rows(raw, issues):
+        key = values["key"]
+        if key not in PRIOR_YEAR_KEYS and not (key.isdigit() and len(key) in (3, 5, 7)):
+            close = difflib.get_close_matches(key, list(PRIOR_YEAR_KEYS), n=3, cutoff=0.3)
+            issues.append(
+                Issue(
+                    ERROR,
+                    raw.source(row, raw.table.column("key")),
+                    "不是可填的上年数项目",
+                    value=key,
+                    accepted="、".join(close) if close else "见“填表说明”，或功能分类编码",
+                )
+            )
+            continue
+        value = _typed(raw, row, raw.table.column("amount"), values["amount"], issues)
+        if value is not None:
+            facts[key] = Fact(key, value, raw.source(row), values["note"])
+    return facts
+
+
+def _projects(raw: RawTable | None, issues: list[Issue]) -> dict[str, Project]:
+    return {
+        values["name"]: Project(
+            values["name"], values["code"], values["kind"], values["note"], raw.source(row)
+        )
+        for row, values in _rows(raw, issues)
+    }
+
+
+def _reasons(raw: RawTable | None, issues: list[Issue]) -> dict[tuple[str, str], str]:
+    reasons = {}
+    for row, values in _rows(raw, issues):
+        kind = _typed(raw, row, raw.table.column("kind"), values["kind"], issues)
+        if kind:
+            reasons[(kind, values["topic"])] = values["reason"]
+    return reasons
