@@ -205,6 +205,8 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     frame = _stated_totals(raw, frame, issues)
 
     for column in table.columns:
+        if column.key in missing:
+            continue  # the header check already said the column is missing
         if column.required:
             _issue_rows(
                 raw,

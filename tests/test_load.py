@@ -1,0 +1,154 @@
+from decimal import Decimal
+
+from conftest import SPENDING_CSV, write_dataset
+from juesuan.ledger.issues import ERROR, WARNING
+from juesuan.ledger.load import load
+
+HEADER = "阶段,资金来源,功能分类科目编码,经济分类科目编码,支出性质,项目名称,金额,备注\n"
+
+
+def errors(issues):
+    return [i for i in issues if i.severity == ERROR]
+
+
+def test_tiny_dataset_loads_into_a_ledger(tiny):
+    dataset, issues = load(tiny)
+    assert dataset is not None, [str(i) for i in issues]
+    ledger = dataset.ledger
+    assert len(ledger) == 5
+    assert ledger.total(direction="支出") == Decimal("1500.00")
+    assert ledger.total(direction="支出", nature="人员经费") == Decimal("900.00")
+    assert ledger.total(direction="支出", function="208") == Decimal("1500.00")
+    assert ledger.sum_by("nature", direction="支出") == {
+        "人员经费": Decimal("900.00"),
+        "公用经费": Decimal("100.00"),
+        "项目支出": Decimal("500.00"),
+    }
+    line = next(ledger.lines(direction="支出", nature="项目支出"))
+    assert (
+        line.project == "生活补贴" and line.source.file == "spending.csv" and line.source.row == 4
+    )
+
+
+def test_english_headers_and_gb18030_are_accepted(tmp_path):
+    english = SPENDING_CSV.replace(
+        HEADER, "phase,fund,function_code,economic_code,nature,project,amount,note\n"
+    )
+    folder = write_dataset(tmp_path / "en", spending=english)
+    (folder / "income.csv").write_bytes(
+        "阶段,资金来源,功能分类科目编码,金额\n决算,一般公共预算,2080501,1500.00\n".encode("gb18030")
+    )
+    dataset, issues = load(folder)
+    assert dataset is not None, [str(i) for i in issues]
+    assert dataset.ledger.total(direction="收入", fund="一般公共预算财政拨款") == Decimal("1500.00")
+
+
+def test_each_kind_of_mistake_is_reported_with_row_and_column(tmp_path):
+    spending = HEADER + "\n".join(
+        [
+            "决算,一般公共预算财政拨款,20805X1,30302,人员经费,,1.00,",  # row 2: bad code
+            "决算,一般公共预算财政拨款,2080501,30302,人员经费,,12万,",  # row 3: amount with unit
+            "决算,一般公共预算财政拨款,2080501,30302,人员经费,,1.234,",  # row 4: three decimals
+            "决算,财政拨款,2080501,30302,人员经费,,5.00,",  # row 5: fund not in list
+            "决算,一般公共预算财政拨款,2080501,,人员经费,,6.00,",  # row 6: basic without econ
+            "决算,一般公共预算财政拨款,2089999,30305,项目支出,,7.00,",  # row 7: project missing
+            "决算,一般公共预算财政拨款,2089999,30305,项目支出,不存在的项目,8.00,",  # row 8
+            "决算,一般公共预算财政拨款,2080501,30302,人员经费,,9.00,",  # row 9
+            "决算,一般公共预算财政拨款,2080501,30302,人员经费,,9.00,",  # row 10: duplicate of 9
+            "明年,一般公共预算财政拨款,2080501,30302,人员经费,,11.00,",  # row 11: bad phase
+        ]
+    )
+    dataset, issues = load(write_dataset(tmp_path / "bad", spending=spending))
+    assert dataset is None
+    found = {(i.source.row, i.source.column) for i in errors(issues)}
+    assert found == {
+        (2, "功能分类科目编码"),
+        (3, "金额"),
+        (4, "金额"),
+        (5, "资金来源"),
+        (6, "经济分类科目编码"),
+        (7, "项目名称"),
+        (8, "项目名称"),
+        (10, None),
+        (11, "阶段"),
+    }
+    by_row = {i.source.row: i for i in errors(issues)}
+    assert "单位" in by_row[3].message and by_row[3].value == "12万"
+    assert "两位小数" in by_row[4].message
+    assert "第9行" in by_row[10].message
+    assert all(i.source.file == "spending.csv" for i in errors(issues))
+
+
+def test_fifty_mistakes_give_fifty_errors(tmp_path):
+    rows = [f"决算,一般公共预算财政拨款,2080501,30302,人员经费,,{n}元,#{n}" for n in range(50)]
+    dataset, issues = load(write_dataset(tmp_path / "fifty", spending=HEADER + "\n".join(rows)))
+    assert dataset is None
+    assert sorted(i.source.row for i in errors(issues)) == list(range(2, 52))
+
+
+def test_unknown_and_misnamed_codes_are_warnings_with_suggestions(tmp_path):
+    spending = (
+        "阶段,资金来源,功能分类科目编码,功能分类科目名称,经济分类科目编码,支出性质,项目名称,金额\n"
+        "决算,一般公共预算财政拨款,2080501,行政单位离退休,30302,人员经费,,900.00\n"
+        "决算,一般公共预算财政拨款,2080588,,30201,公用经费,,100.00\n"
+        "决算,一般公共预算财政拨款,2089999,其它社保支出,30305,项目支出,生活补贴,500.00\n"
+    )
+    dataset, issues = load(write_dataset(tmp_path / "codes", spending=spending))
+    assert dataset is not None
+    warnings = {i.source.row: i for i in issues if i.severity == WARNING}
+    assert set(warnings) == {3, 4}
+    assert "2080588" in warnings[3].message and "2080501" in (warnings[3].accepted or "")
+    assert "其他社会保障和就业支出" in warnings[4].message
+
+
+def test_wrong_unit_header_and_missing_column(tmp_path):
+    spending = (
+        "阶段,资金来源,功能分类科目编码,经济分类科目编码,项目名称,金额（万元）\n"
+        "决算,一般公共预算财政拨款,2080501,30302,,0.09\n"
+    )
+    dataset, issues = load(write_dataset(tmp_path / "units", spending=spending))
+    assert dataset is None
+    messages = {i.source.column: i.message for i in errors(issues)}
+    assert "万元" in messages["金额（万元）"]
+    assert "缺少必填列" in messages["支出性质"]
+    assert "缺少必填列" in messages["金额"]
+
+
+def test_subtotal_rows_are_checked_against_details(tmp_path):
+    agreeing = SPENDING_CSV + "决算,一般公共预算财政拨款,20805,,人员经费,,900.00,小计\n"
+    dataset, issues = load(write_dataset(tmp_path / "ok", spending=agreeing))
+    assert dataset is not None
+    assert dataset.ledger.total(direction="支出") == Decimal("1500.00")
+    assert any(i.severity == WARNING and "小计行与明细一致" in i.message for i in issues)
+
+    disagreeing = SPENDING_CSV + "决算,一般公共预算财政拨款,合计,,,,1600.00,\n"
+    dataset, issues = load(write_dataset(tmp_path / "bad", spending=disagreeing))
+    assert dataset is None
+    (error,) = errors(issues)
+    assert error.source.row == 5 and "1,600.00" in error.message and "1,500.00" in error.message
+
+
+def test_unreadable_inputs_get_one_clear_sentence(tmp_path):
+    dataset, issues = load(tmp_path / "nowhere")
+    assert dataset is None and "找不到" in issues[0].message
+    stray = tmp_path / "notes.txt"
+    stray.write_text("hello", encoding="utf-8")
+    dataset, issues = load(stray)
+    assert dataset is None and len(issues) == 1 and "不是数据集" in issues[0].message
+    folder = write_dataset(tmp_path / "nounit", unit=None)
+    dataset, issues = load(folder)
+    assert dataset is None and any("unit.toml" in str(i) for i in issues)
+
+
+def test_facts_and_prior_year_keys_are_checked(tmp_path):
+    folder = write_dataset(
+        tmp_path / "facts",
+        facts="事项,数值\n机关运行经费,100.00\n编制人数,5.5\n车俩总数,0\n",
+        prior_year="项目,上年决算数\n收支总计,1200.00\n三公费,3.00\n",
+    )
+    dataset, issues = load(folder)
+    assert dataset is None
+    problems = {(i.source.file, i.source.row): i for i in errors(issues)}
+    assert set(problems) == {("facts.csv", 3), ("facts.csv", 4), ("prior_year.csv", 3)}
+    assert "车辆总数" in (problems[("facts.csv", 4)].accepted or "")
+    assert "三公经费" in (problems[("prior_year.csv", 3)].accepted or "")
