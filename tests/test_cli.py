@@ -1,0 +1,53 @@
+import json
+import shutil
+
+from conftest import EXAMPLE, write_dataset
+
+from juesuan.cli import main
+
+
+def test_check_example_passes_and_prints_a_chinese_report(capsys):
+    assert main(["check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "泸州市社会保险事业管理局 2020 年度决算" in out
+    assert "结论：没有致命问题，可以发布。" in out
+
+
+def test_check_json_lists_every_outcome(capsys):
+    assert main(["check", str(EXAMPLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["publishable"] is True
+    assert data["summary"]["fail"] == 0
+    assert len(data["outcomes"]) == data["summary"]["total"] > 40
+    first = data["outcomes"][0]
+    assert {"rule", "tier", "status", "message", "actual", "expected", "difference", "involved"} <= set(first)
+
+
+def test_fatal_failure_exits_1_and_names_the_rule(tmp_path, capsys):
+    folder = tmp_path / "broken"
+    shutil.copytree(EXAMPLE, folder)
+    income = folder / "income.csv"
+    income.write_text(income.read_text(encoding="utf-8") + "决算,事业收入,2080109,,100.00,\n", encoding="utf-8")
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "total-balance" in out and "相差 100.00 元" in out and "不能发布" in out
+
+
+def test_unreadable_input_exits_2_with_every_error(tmp_path, capsys):
+    folder = write_dataset(
+        tmp_path / "bad",
+        spending="阶段,资金来源,功能分类科目编码,经济分类科目编码,支出性质,项目名称,金额\n"
+        "决算,一般公共预算财政拨款,2080501,30302,人员经费,,12万\n"
+        "决算,一般公共预算财政拨款,2080501,30302,人员经费,,abc\n",
+    )
+    assert main(["check", str(folder)]) == 2
+    out = capsys.readouterr().out
+    assert "spending.csv 第2行 “金额”列" in out and "spending.csv 第3行 “金额”列" in out
+    assert "共 2 处错误" in out and "未保存任何数据" in out
+    assert "Traceback" not in out
+
+
+def test_missing_path_exits_2(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "none"), "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert "找不到" in data["import_issues"][0]["message"]
