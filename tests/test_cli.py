@@ -1,9 +1,9 @@
 import json
 import shutil
 
-from conftest import EXAMPLE, write_dataset
-
 from juesuan.cli import main
+
+from conftest import EXAMPLE, write_dataset
 
 
 def test_check_example_passes_and_prints_a_chinese_report(capsys):

@@ -1,8 +1,9 @@
 from decimal import Decimal
 
-from conftest import SPENDING_CSV, write_dataset
 from juesuan.ledger.issues import ERROR, WARNING
 from juesuan.ledger.load import load
+
+from conftest import SPENDING_CSV, write_dataset
 
 HEADER = "阶段,资金来源,功能分类科目编码,经济分类科目编码,支出性质,项目名称,金额,备注\n"
 
