@@ -19,7 +19,7 @@ demo: $(VENV)/.installed
 	$(BIN)/juesuan check examples/luzhou-2020 --json > $(OUT)/checks.json; \
 	  status=$$?; $(BIN)/juesuan check examples/luzhou-2020; \
 	  $(BIN)/juesuan template $(OUT)/空白数据模板.xlsx >/dev/null; \
-	  $(BIN)/juesuan export examples/luzhou-2020 $(OUT)/luzhou-2020.xlsx >/dev/null; \
+	  $(BIN)/juesuan export examples/luzhou-2020 $(OUT)/luzhou-2020.xlsx --overwrite >/dev/null; \
 	  echo; echo "结果在 $(OUT)/：checks.json（全部审核结果）、luzhou-2020.xlsx（示例数据工作簿）、空白数据模板.xlsx"; \
 	  exit $$status
 

@@ -153,3 +153,9 @@ def test_facts_and_prior_year_keys_are_checked(tmp_path):
     assert set(problems) == {("facts.csv", 3), ("facts.csv", 4), ("prior_year.csv", 3)}
     assert "车辆总数" in (problems[("facts.csv", 4)].accepted or "")
     assert "三公经费" in (problems[("prior_year.csv", 3)].accepted or "")
+
+
+def test_empty_unit_table_is_an_error_not_silence(tmp_path):
+    dataset, issues = load(write_dataset(tmp_path / "empty-unit", unit="[unit]\n"))
+    assert dataset is None
+    assert [i.source.file for i in errors(issues)] == ["unit.toml"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -69,7 +70,7 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
         )
         return
     try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
+        document = tomllib.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raw.issues.append(Issue(ERROR, Source(UNIT_FILE), f"不是有效的 TOML 文件：{exc}"))
         return

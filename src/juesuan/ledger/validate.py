@@ -111,7 +111,9 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 
 def _unit(raw: RawDataset, issues: list[Issue]) -> Unit | None:
     if not raw.unit:
-        return None  # the reader already said why
+        if not any(i.source.file == raw.unit_source.file for i in issues):
+            issues.append(Issue(ERROR, raw.unit_source, "单位信息是空的", accepted="至少填单位名称和年度"))
+        return None
     values: dict[str, object] = {}
     ok = True
     for field in UNIT_FIELDS:
