@@ -159,3 +159,24 @@ def test_empty_unit_table_is_an_error_not_silence(tmp_path):
     dataset, issues = load(write_dataset(tmp_path / "empty-unit", unit="[unit]\n"))
     assert dataset is None
     assert [i.source.file for i in errors(issues)] == ["unit.toml"]
+
+
+def test_workbook_with_fifty_mistakes_reports_fifty_with_sheet_row_and_column(tmp_path, example):
+    import openpyxl
+
+    from juesuan.ledger.export import write_workbook
+
+    path = tmp_path / "data.xlsx"
+    write_workbook(example, path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["支出"]
+    amount_column = next(c.column for c in sheet[1] if str(c.value).startswith("金额"))
+    for row in range(2, 52):
+        sheet.cell(row=row, column=amount_column, value=f"{row}万元")
+    book.save(path)
+    dataset, issues = load(path)
+    assert dataset is None
+    found = errors(issues)
+    assert len(found) == 50
+    assert {(i.source.file, i.source.sheet, i.source.column) for i in found} == {("data.xlsx", "支出", "金额")}
+    assert sorted(i.source.row for i in found) == list(range(2, 52))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import tomllib
 from decimal import Decimal
@@ -103,10 +104,9 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
     data = file.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:  # Excel-saved CSV in China is often GB18030; polars reads UTF-8 only
+    # polars reads UTF-8 only; Excel-saved CSV in China is often GB18030.
+    if not _is_utf8(data):
+        try:
             data = data.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError:
             issues.append(
@@ -118,7 +118,8 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
                 )
             )
             return None
-    first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = data.find(b"\n")
+    first_line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
     if not first_line.strip():
         issues.append(
             Issue(ERROR, Source(file.name), "第一行是空的，应为列名", accepted="第一行为列名")
@@ -140,5 +141,20 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
         + [pl.col(ROW).cast(pl.Int64)]
     )
     if wanted:
-        frame = frame.filter(~pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted]))
+        blank = pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted])
+        if frame.select(blank.any()).item():
+            frame = frame.filter(~blank)
     return RawTable(table, frame, file.name)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """UTF-8 check without holding a decoded copy of a large file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    step = 1 << 20
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(view[start : start + step], final=start + step >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True

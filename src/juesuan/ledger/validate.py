@@ -71,7 +71,7 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
     lines = pl.concat(frames) if frames else Ledger.empty().frame.drop("unit", "year")
     if frames:
         _check_projects(lines, projects, raw.tables.get("projects") is not None, issues)
-        _check_duplicates(lines, raw, issues)
+        _check_duplicates(lines, issues)
     if has_errors(issues) or unit is None:
         return None, _sorted(issues)
     lines = lines.with_columns(
@@ -112,7 +112,9 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 def _unit(raw: RawDataset, issues: list[Issue]) -> Unit | None:
     if not raw.unit:
         if not any(i.source.file == raw.unit_source.file for i in issues):
-            issues.append(Issue(ERROR, raw.unit_source, "单位信息是空的", accepted="至少填单位名称和年度"))
+            issues.append(
+                Issue(ERROR, raw.unit_source, "单位信息是空的", accepted="至少填单位名称和年度")
+            )
         return None
     values: dict[str, object] = {}
     ok = True
@@ -471,7 +473,7 @@ def _check_projects(
         )
 
 
-def _check_duplicates(lines: pl.DataFrame, raw: RawDataset, issues: list[Issue]) -> None:
+def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = [
         "direction",
         "phase",
@@ -481,6 +483,7 @@ def _check_duplicates(lines: pl.DataFrame, raw: RawDataset, issues: list[Issue])
         "nature",
         "project",
         "amount_fen",
+        "note",
         "file",
     ]
     dup = lines.filter(pl.struct(keys).is_duplicated())

@@ -213,11 +213,15 @@ def _bindings(rule: Rule, generators: dict) -> list[dict]:
     for name, spec in rule.foreach.items():
         if isinstance(spec, str):
             if spec not in generators:
-                raise RuleFileError(f"{rule.source}：规则 {rule.id} 的 foreach 用了未知的集合 {spec}")
+                raise RuleFileError(
+                    f"{rule.source}：规则 {rule.id} 的 foreach 用了未知的集合 {spec}"
+                )
             values = generators[spec]()
         else:
             values = spec
-        combos = [{**c, **(v if isinstance(v, dict) else {name: v})} for c in combos for v in values]
+        combos = [
+            {**c, **(v if isinstance(v, dict) else {name: v})} for c in combos for v in values
+        ]
     return combos
 
 
