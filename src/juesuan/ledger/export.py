@@ -481,6 +481,9 @@ def _write_help(sheet, formats: _Formats) -> None:
     sheet.set_column(1, 1, 26, formats.wrap)
     sheet.set_column(2, 2, 6, formats.wrap)
     sheet.set_column(3, 3, 90, formats.wrap)
+    sheet.set_paper(9)  # A4
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # as wide as one page, as long as it needs
     lines: list[tuple[object, ...]] = [
         ("部门决算数据填报说明",),
         (),
