@@ -17,6 +17,7 @@ from juesuan.codes import economic_codes, function_codes
 from juesuan.ledger.issues import ERROR, WARNING, Issue, Source, has_errors
 from juesuan.ledger.model import (
     SCHEMA,
+    TAGS,
     Dataset,
     Fact,
     Ledger,
@@ -474,18 +475,7 @@ def _check_projects(
 
 
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
-    keys = [
-        "direction",
-        "phase",
-        "fund",
-        "function_code",
-        "economic_code",
-        "nature",
-        "project",
-        "amount_fen",
-        "note",
-        "file",
-    ]
+    keys = [*TAGS[2:], "amount_fen", "note", "file"]  # unit and year are not set yet
     dup = lines.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return
@@ -630,45 +620,54 @@ def _number(raw: RawTable, row: int, column: Column, kind: str, text: str, issue
 
 
 def _facts(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
-    facts = {}
-    for row, values in _rows(raw, issues):
-        key = values["key"]
-        kind = FACT_KEYS.get(key)
-        if kind is None:
-            close = difflib.get_close_matches(key, list(FACT_KEYS), n=3, cutoff=0.3)
-            issues.append(
-                Issue(
-                    ERROR,
-                    raw.source(row, raw.table.column("key")),
-                    "不是可填的事项",
-                    value=key,
-                    accepted="、".join(close) if close else "见“填表说明”中的事项清单",
-                )
-            )
-            continue
-        value = _number(raw, row, raw.table.column("value"), kind, values["value"], issues)
-        if value is not None:
-            facts[key] = Fact(key, value, raw.source(row), values["note"])
-    return facts
+    return _keyed(
+        raw, issues, "value", FACT_KEYS.get, list(FACT_KEYS), "事项", "见“填表说明”中的事项清单"
+    )
 
 
 def _prior_year(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
+    def kind(key: str) -> str | None:
+        is_code = key.isdigit() and len(key) in (3, 5, 7)
+        return "amount" if key in PRIOR_YEAR_KEYS or is_code else None
+
+    return _keyed(
+        raw,
+        issues,
+        "amount",
+        kind,
+        list(PRIOR_YEAR_KEYS),
+        "上年数项目",
+        "见“填表说明”，或功能分类编码",
+    )
+
+
+def _keyed(
+    raw: RawTable | None,
+    issues: list[Issue],
+    value_key: str,
+    kind_of: Callable[[str], str | None],
+    known: list[str],
+    what: str,
+    fallback: str,
+) -> dict[str, Fact]:
+    """Key/value tables: each key must be a known one; its value has the key's kind."""
     facts = {}
     for row, values in _rows(raw, issues):
         key = values["key"]
-        if key not in PRIOR_YEAR_KEYS and not (key.isdigit() and len(key) in (3, 5, 7)):
-            close = difflib.get_close_matches(key, list(PRIOR_YEAR_KEYS), n=3, cutoff=0.3)
+        kind = kind_of(key)
+        if kind is None:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.3)
             issues.append(
                 Issue(
                     ERROR,
                     raw.source(row, raw.table.column("key")),
-                    "不是可填的上年数项目",
+                    f"不是可填的{what}",
                     value=key,
-                    accepted="、".join(close) if close else "见“填表说明”，或功能分类编码",
+                    accepted="、".join(close) if close else fallback,
                 )
             )
             continue
-        value = _typed(raw, row, raw.table.column("amount"), values["amount"], issues)
+        value = _number(raw, row, raw.table.column(value_key), kind, values[value_key], issues)
         if value is not None:
             facts[key] = Fact(key, value, raw.source(row), values["note"])
     return facts

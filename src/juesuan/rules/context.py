@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from juesuan.codes import function_codes
 from juesuan.ledger.model import Dataset
-from juesuan.ledger.schema import ACTUAL, FISCAL_FUNDS, INCOME, SPENDING
+from juesuan.ledger.schema import ACTUAL, FACT_KEYS, FISCAL_FUNDS, INCOME, SPENDING
 from juesuan.rules.expr import ExprError, Missing, Value
 
 _FILTER_WORDS = {
@@ -68,13 +68,6 @@ class Context:
         described = describe({**where, "function": f"{code or ''}下各{_level(digits)}"})
         return Value(sum(children.values(), Decimal(0)), "元", (described,))
 
-    def booked_at(self, code: str, **where: object) -> Value:
-        """Amount booked on the code itself rather than below it."""
-        where.setdefault("phase", ACTUAL)
-        frame = self.ledger.select(**where).frame
-        fen = frame.filter(frame["function_code"] == code)["amount_fen"].sum()
-        return Value(Decimal(int(fen or 0)) / 100, "元", (describe({**where, "function": code}),))
-
     def fact(self, key: str) -> Value:
         fact = self.dataset.facts.get(key)
         if fact is None:
@@ -127,15 +120,11 @@ class Context:
     def unit_kind(self) -> str:
         return self.dataset.unit.kind or ""
 
-    def code_name(self, code: str) -> str:
-        return self.codes.name(code) or ""
-
     def functions(self) -> dict[str, Callable]:
         return {
             "amount": self.amount,
             "budget": self.budget,
             "children_sum": self.children_sum,
-            "booked_at": self.booked_at,
             "fact": self.fact,
             "prior": self.prior,
             "has_prior": self.has_prior,
@@ -145,7 +134,6 @@ class Context:
             "ratio": self.ratio,
             "threshold": self.threshold,
             "unit_kind": self.unit_kind,
-            "code_name": self.code_name,
             "quantity": self.quantity,
             "abs": abs,
             "contains": lambda text, word: word in (text or ""),
@@ -195,6 +183,4 @@ def _level(digits: int) -> str:
 
 
 def _is_money_fact(key: str) -> bool:
-    from juesuan.ledger.schema import FACT_KEYS
-
     return FACT_KEYS.get(key) == "amount"
