@@ -139,6 +139,14 @@ class Ledger:
             )
         return self._cube
 
+    def collapsed(self) -> Ledger:
+        """The same money summed over unit, project and source: small, for statements."""
+        keep = ["year", "direction", "phase", "fund", "function_code", "economic_code", "nature"]
+        frame = self.frame.group_by(keep).agg(pl.col("amount_fen").sum())
+        return Ledger(
+            frame.with_columns([pl.lit(None).alias(c) for c in SCHEMA if c not in frame.columns])
+        )
+
     def select(self, **where: object) -> Ledger:
         return Ledger(_filter(self.frame, where))
 

@@ -88,8 +88,14 @@ class Context:
         text = self.dataset.reasons.get((kind, str(topic)))
         return bool(text and text.strip())
 
-    def three_public(self, field: str = "actual", item: str | None = None) -> Value:
-        items = [t for t in self.dataset.three_public if item is None or t.item == item]
+    def three_public(
+        self, field: str = "actual", item: str | None = None, fund: str | None = None
+    ) -> Value:
+        items = [
+            t
+            for t in self.dataset.three_public
+            if (item is None or t.item == item) and (fund is None or t.fund == fund)
+        ]
         if not self.dataset.three_public:
             raise Missing("没有“三公经费”表")
         total = sum((getattr(t, field) or 0 for t in items), Decimal(0))

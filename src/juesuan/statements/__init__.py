@@ -1,0 +1,1 @@
+"""Statements: a disclosure format's tables evaluated over a dataset (see docs.md)."""

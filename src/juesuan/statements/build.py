@@ -1,0 +1,444 @@
+"""Evaluate a format's table declarations (tables.yaml) over a Dataset into Statements.
+
+A cell is a ledger selection (`where`), an expression in the rules language (`expr`), or a sum of
+other rows or columns (`sum`). Rows come from a list, from the 功能分类 present in the ledger
+(`by: function`), from 经济分类 codes (`by: economic`) or from the 类 list of a summary table.
+Shown figures are 万元 after 舍位平衡: totals are rounded on their own, and parts are rounded
+so that they add up to their rounded total (top-down, largest remainder first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import yaml
+
+from juesuan.codes import economic_codes, function_codes
+from juesuan.ledger.model import Dataset, Ledger
+from juesuan.money import CENT, WAN, round_preserving_total
+from juesuan.rules.context import Context
+from juesuan.rules.expr import Evaluator, Missing, as_value, parse
+from juesuan.statements.model import Adjustment, Cell, Column, Row, Section, Statements, Table
+
+FORMATS_DIR = Path(__file__).parent.parent / "formats"
+NUMERALS = "一二三四五六七八九十"
+
+
+class FormatError(Exception):
+    """A format folder that cannot be used; the message names the file and the table."""
+
+
+def chinese_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 24 -> 二十四 (enough for table and row numbering)."""
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 1 else NUMERALS[tens - 1]
+    return head + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def load_format(name: str) -> dict:
+    path = FORMATS_DIR / name / "tables.yaml"
+    if not path.exists():
+        known = sorted(p.name for p in FORMATS_DIR.iterdir() if (p / "tables.yaml").exists())
+        raise FormatError(f"没有公开格式“{name}”的表样；已有：{'、'.join(known)}")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FormatError(f"{path}：不是有效的 YAML：{exc}") from exc
+    document["_path"] = str(path)
+    return document
+
+
+def build(dataset: Dataset, format_name: str | None = None) -> Statements:
+    spec = load_format(format_name or dataset.unit.format)
+    # Statements never need the unit, project or source of a line: collapse them once so every
+    # selection below runs over a small frame even for a consolidated department.
+    ledger = dataset.ledger.collapsed()
+    builder = _Builder(dataset, ledger, spec)
+    tables = tuple(builder.table(t, i + 1) for i, t in enumerate(spec["tables"]))
+    return Statements(
+        spec.get("name", format_name or dataset.unit.format),
+        dataset.unit.name,
+        dataset.unit.year,
+        tables,
+    )
+
+
+# ---- building ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Grid:
+    """A section while it is being built: exact values (元), then shown values (万元)."""
+
+    columns: list[dict]
+    rows: list[dict]  # each: key, label, code, level, total, children (row keys) or None
+    exact: dict[tuple[str, str], Decimal | None] = field(default_factory=dict)
+    sources: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    shown: dict[tuple[str, str], Decimal | None] = field(default_factory=dict)
+
+
+class _Builder:
+    def __init__(self, dataset: Dataset, ledger: Ledger, spec: dict):
+        self.dataset = dataset
+        self.ledger = ledger
+        self.spec = spec
+        self.year = dataset.unit.year
+        self.functions = function_codes(self.year)
+        self.economics = economic_codes(self.year)
+        self.context = Context(dataset)
+        self.evaluator = Evaluator({}, self.context.functions())
+        self.classes = spec.get("classes", {})
+
+    def table(self, spec: dict, position: int) -> Table:
+        sections = []
+        adjustments: list[Adjustment] = []
+        for section_spec in spec["sections"]:
+            section, moved = self.section(spec, section_spec)
+            sections.append(section)
+            adjustments.extend(moved)
+        empty = all(cell.is_zero for s in sections for r in s.rows for cell in r.cells)
+        return Table(
+            id=spec["id"],
+            number=spec.get("number") or chinese_number(position),
+            title=spec["title"],
+            unit=spec.get("unit", "万元"),
+            sections=tuple(sections),
+            note=spec.get("note", ""),
+            empty_statement=spec.get("empty_statement", ""),
+            empty=empty,
+            adjustments=tuple(adjustments),
+        )
+
+    # -- one section --
+
+    def section(self, table: dict, spec: dict) -> tuple[Section, list[Adjustment]]:
+        where = dict(spec.get("where") or {})
+        columns = [dict(c) for c in _flatten(spec["columns"])]
+        rows = self.rows(table, spec, where, columns)
+        grid = _Grid(columns, rows)
+        for column in columns:
+            if "sum" not in column:
+                self.fill_column(grid, spec, where, column)
+        for column in columns:  # sums of columns, in declaration order (parts come first)
+            if "sum" in column:
+                for row in rows:
+                    self.fill_sum(
+                        grid, row["key"], column["key"], [(row["key"], p) for p in column["sum"]]
+                    )
+        self.fill_row_sums(grid)
+        if spec.get("only_nonzero") or (
+            isinstance(spec.get("rows"), dict) and spec["rows"].get("only_nonzero", True)
+        ):
+            grid.rows = _drop_zero_rows(grid)
+        moved = _round(grid, table["id"], spec.get("name", ""))
+        section = Section(
+            name=spec.get("name", ""),
+            columns=tuple(
+                Column(c["key"], tuple(c.get("header") or c["key"].split("."))) for c in columns
+            ),
+            rows=tuple(
+                Row(
+                    key=r["key"],
+                    label=r["label"],
+                    code=r.get("code"),
+                    level=r.get("level", 0),
+                    total=r.get("total", False),
+                    cells=tuple(
+                        Cell(
+                            grid.exact.get((r["key"], c["key"])),
+                            grid.shown.get((r["key"], c["key"])),
+                            grid.sources.get((r["key"], c["key"]), ()),
+                        )
+                        for c in columns
+                    ),
+                )
+                for r in grid.rows
+            ),
+            code_header=spec.get("code_header"),
+        )
+        return section, moved
+
+    def rows(self, table: dict, spec: dict, where: dict, columns: list[dict]) -> list[dict]:
+        declared = spec["rows"]
+        if isinstance(declared, dict):
+            return self.code_rows(declared, where, columns)
+        rows: list[dict] = []
+        for entry in declared:
+            if "classes" in entry:
+                class_rows = self.class_rows(entry)
+                rows.extend(class_rows)
+                continue
+            row = {
+                "key": str(entry["key"]),
+                "label": entry.get("label", str(entry["key"])),
+                "level": entry.get("level", 0),
+                "total": entry.get("total", False),
+                "where": entry.get("where"),
+                "expr": entry.get("expr"),
+                "sum": entry.get("sum"),
+                "blank": entry.get("blank", False),
+            }
+            if row["sum"] == "classes":
+                row["sum"] = [r["key"] for r in rows if r.get("class_row")]
+            rows.append(row)
+        return rows
+
+    def class_rows(self, entry: dict) -> list[dict]:
+        listing = (
+            self.classes.get(entry["classes"])
+            if isinstance(entry["classes"], str)
+            else entry["classes"]
+        )
+        if listing is None:
+            raise FormatError(f"{self.spec['_path']}：未定义的类级科目清单“{entry['classes']}”")
+        rows = []
+        for i, item in enumerate(listing, start=1):
+            code, name = str(item[0]), item[1]
+            rows.append(
+                {
+                    "key": code,
+                    "code": code,
+                    "label": f"{chinese_number(i)}、{name}",
+                    "level": 1,
+                    "where": {**(entry.get("where") or {}), "function": code},
+                    "class_row": True,
+                }
+            )
+        return rows
+
+    def code_rows(self, declared: dict, where: dict, columns: list[dict]) -> list[dict]:
+        """Rows for every 功能分类 (or 经济分类) code present, with a 合计 row."""
+        by = declared["by"]
+        column_name = "function_code" if by == "function" else "economic_code"
+        codes_table = self.functions if by == "function" else self.economics
+        levels = declared.get("levels", [3, 5, 7] if by == "function" else [3, 5])
+        listed = [str(c) for c in declared.get("codes", [])]
+        present: set[str] = set(listed)
+        if not listed:
+            for column in columns:
+                if "sum" in column or "expr" in column:
+                    continue
+                selection = _merge(where, column.get("where"))
+                if selection is None:
+                    continue
+                for digits in levels:
+                    present.update(
+                        self.ledger.sum_by_code_level(
+                            column_name, digits, **_ledger_where(selection)
+                        )
+                    )
+        codes = sorted(c for c in present if len(c) in levels) if not listed else listed
+        total = declared.get("total", {"key": "合计", "position": "top"})
+        rows = []
+        for code in codes:
+            depth = levels.index(len(code)) + 1 if len(code) in levels else 1
+            name = codes_table.name(code) or ""
+            rows.append({"key": code, "code": code, "label": name, "level": depth, "by": by})
+        for row in rows:
+            row["children"] = [
+                r["key"]
+                for r in rows
+                if r["code"] != row["code"]
+                and r["code"].startswith(row["code"])
+                and r["level"] == row["level"] + 1
+            ]
+        if total:
+            total_row = {
+                "key": total.get("key", "合计"),
+                "label": total.get("label", total.get("key", "合计")),
+                "level": 0,
+                "total": True,
+                "children": [r["key"] for r in rows if r["level"] == 1],
+                "by": by,
+            }
+            rows = (
+                [total_row, *rows] if total.get("position", "top") == "top" else [*rows, total_row]
+            )
+        return rows
+
+    # -- values --
+
+    def fill_column(self, grid: _Grid, section: dict, where: dict, column: dict) -> None:
+        for row in grid.rows:
+            if (
+                row.get("sum")
+                or row.get("blank")
+                or (row.get("total") and row.get("children") is not None)
+            ):
+                continue
+            key = (row["key"], column["key"])
+            if column.get("blank"):
+                grid.exact[key] = None
+                continue
+            expr = column.get("expr") or row.get("expr")
+            if expr:
+                grid.exact[key] = self.expression(expr)
+                grid.sources[key] = (expr,)
+                continue
+            selection = _merge(where, row.get("where"), column.get("where"))
+            if selection is not None and row.get("by"):
+                selection = _merge(selection, {row["by"]: row["code"]})
+            if selection is None:  # the row and the column select different things: no value
+                grid.exact[key] = None
+                continue
+            grid.exact[key] = self.ledger.total(**_ledger_where(selection))
+            grid.sources[key] = (selection,)
+        self._fill_code_parents(grid, column)
+
+    def _fill_code_parents(self, grid: _Grid, column: dict) -> None:
+        # Code rows hold their own selection (a 类 selects everything below it); the 合计 row
+        # is the sum of the 类 rows.
+        for row in grid.rows:
+            if row.get("total") and row.get("children") is not None:
+                self.fill_sum(
+                    grid, row["key"], column["key"], [(c, column["key"]) for c in row["children"]]
+                )
+
+    def fill_sum(self, grid: _Grid, row: str, column: str, parts: list[tuple[str, str]]) -> None:
+        values = [grid.exact.get(p) for p in parts]
+        if all(v is None for v in values):
+            grid.exact[(row, column)] = None
+            return
+        grid.exact[(row, column)] = sum((v or Decimal(0) for v in values), Decimal(0))
+        grid.sources[(row, column)] = tuple(s for p in parts for s in grid.sources.get(p, ()))
+
+    def fill_row_sums(self, grid: _Grid) -> None:
+        for row in grid.rows:
+            if row.get("sum"):
+                for column in grid.columns:
+                    self.fill_sum(
+                        grid, row["key"], column["key"], [(p, column["key"]) for p in row["sum"]]
+                    )
+
+    def expression(self, text: str) -> Decimal:
+        try:
+            return as_value(self.evaluator.evaluate(parse(text))).amount
+        except Missing:
+            return Decimal(0)
+
+
+def _flatten(items: list) -> list:
+    """Columns may splice a shared YAML list (an anchor) into their own list."""
+    flat = []
+    for item in items:
+        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+    return flat
+
+
+def _merge(*selections: dict | None) -> dict | None:
+    """Both selections at once; None when they cannot both hold (fund A and fund B)."""
+    merged: dict = {}
+    for selection in selections:
+        for key, value in (selection or {}).items():
+            values = set(value) if isinstance(value, (list, tuple)) else {value}
+            if key in merged:
+                if key in ("function", "economic"):  # prefixes: keep the longer, if compatible
+                    old = merged[key]
+                    if not (str(value).startswith(old) or old.startswith(str(value))):
+                        return None
+                    merged[key] = max(old, str(value), key=len)
+                    continue
+                values &= merged[key] if isinstance(merged[key], set) else {merged[key]}
+                if not values:
+                    return None
+            merged[key] = values if key not in ("function", "economic") else str(value)
+    return {k: (sorted(v) if isinstance(v, set) else v) for k, v in merged.items()}
+
+
+def _ledger_where(selection: dict) -> dict:
+    where = {k: (tuple(v) if isinstance(v, list) else v) for k, v in selection.items()}
+    where.setdefault("phase", "决算")
+    return where
+
+
+def _drop_zero_rows(grid: _Grid) -> list[dict]:
+    kept = []
+    for row in grid.rows:
+        if row.get("code") is None:
+            kept.append(row)
+            continue
+        if any(grid.exact.get((row["key"], c["key"])) for c in grid.columns):
+            kept.append(row)
+    keys = {r["key"] for r in kept}
+    for row in kept:
+        if row.get("children") is not None:
+            row["children"] = [c for c in row["children"] if c in keys]
+    return kept
+
+
+# ---- 舍位平衡 -------------------------------------------------------------------------------------
+
+
+def _round(grid: _Grid, table: str, section: str) -> list[Adjustment]:
+    """Shown values: totals rounded alone; parts balanced to their rounded total."""
+    children: dict[str, list[str]] = {}
+    for row in grid.rows:
+        kids = row.get("sum") if row.get("sum") else row.get("children")
+        if kids:
+            children[row["key"]] = [k for k in kids if any(r["key"] == k for r in grid.rows)]
+    has_parent = {k for kids in children.values() for k in kids}
+    column_parts = {c["key"]: list(c["sum"]) for c in grid.columns if "sum" in c}
+    is_part = {p for parts in column_parts.values() for p in parts}
+    adjustments: list[Adjustment] = []
+
+    def to_wan(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value / WAN
+
+    def rounded(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def balance(parent: tuple[str, str], parts: list[tuple[str, str]]) -> None:
+        total = grid.shown.get(parent)
+        exact = [to_wan(grid.exact.get(p)) for p in parts]
+        if total is None or all(e is None for e in exact):
+            for p, e in zip(parts, exact, strict=True):
+                grid.shown[p] = rounded(e)
+            return
+        values = [e or Decimal(0) for e in exact]
+        try:
+            shown, _ = round_preserving_total(values, total)
+        except ValueError:  # parts do not add up to the total: show each rounded on its own
+            shown = [rounded(v) for v in values]
+        for p, e, s in zip(parts, exact, shown, strict=True):
+            grid.shown[p] = None if e is None else s
+
+    def down_rows(column: str, key: str) -> None:
+        kids = children.get(key)
+        if not kids:
+            return
+        balance((key, column), [(k, column) for k in kids])
+        for kid in kids:
+            down_rows(column, kid)
+
+    def across(column: str, row: str) -> None:
+        parts = column_parts.get(column)
+        if not parts:
+            return
+        balance((row, column), [(row, p) for p in parts])
+        for part in parts:
+            across(part, row)
+
+    lead_columns = [c["key"] for c in grid.columns if c["key"] not in is_part]
+    for column in lead_columns:
+        for row in grid.rows:
+            if row["key"] not in has_parent:
+                grid.shown[(row["key"], column)] = rounded(
+                    to_wan(grid.exact.get((row["key"], column)))
+                )
+                down_rows(column, row["key"])
+        for row in grid.rows:
+            across(column, row["key"])
+    for row in grid.rows:
+        for column in grid.columns:
+            key = (row["key"], column["key"])
+            exact = rounded(to_wan(grid.exact.get(key)))
+            shown = grid.shown.get(key)
+            if exact is not None and shown is not None and exact != shown:
+                adjustments.append(
+                    Adjustment(table, section, row["key"], column["key"], exact, shown)
+                )
+    return adjustments

@@ -1,0 +1,104 @@
+"""Statement values: tables of cells, each cell with its exact 元 value, the 万元 figure shown after
+舍位平衡, and the ledger selections it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Cell:
+    exact: Decimal | None  # 元; None for a cell the layout leaves blank
+    shown: Decimal | None  # 万元 with two places, after 舍位平衡
+    sources: tuple[dict, ...] = ()  # ledger selections (or fact names) behind the value
+
+    @property
+    def is_zero(self) -> bool:
+        return self.exact is None or self.exact == 0
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # unique within the section, e.g. "本年支出.合计"
+    header: tuple[str, ...]  # header path, top level first, e.g. ("本年支出", "合计")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str  # a code ("2080109") or a label ("本年收入合计")
+    label: str  # as printed: "2080109 社会保险经办机构" is printed as code | name
+    code: str | None = None
+    level: int = 0  # 0 total, 1 类, 2 款, 3 项 (or depth of a labelled row)
+    cells: tuple[Cell, ...] = ()
+    total: bool = False  # a 合计/总计 row, printed bold
+
+
+@dataclass(frozen=True)
+class Section:
+    """One block of a table. Two-sided tables (收入 | 支出) have two sections side by side."""
+
+    name: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    code_header: str | None = None  # "功能分类科目编码" when rows carry codes
+
+    def row(self, key: str) -> Row | None:
+        return next((r for r in self.rows if r.key == key or r.label == key), None)
+
+    def column_index(self, key: str) -> int | None:
+        for i, column in enumerate(self.columns):
+            if column.key == key or column.header[-1] == key:
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A shown figure moved by 舍位平衡 away from its own rounding."""
+
+    table: str
+    section: str
+    row: str
+    column: str
+    rounded: Decimal
+    shown: Decimal
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str  # T01 …
+    number: str  # 一、二 … as numbered in the document
+    title: str
+    unit: str
+    sections: tuple[Section, ...]
+    note: str = ""
+    empty_statement: str = ""
+    empty: bool = False  # no non-zero figure: printed with its empty statement
+    adjustments: tuple[Adjustment, ...] = ()
+
+    def find(self, row: str, column: str | None = None) -> tuple[Section, Row, int] | None:
+        for section in self.sections:
+            found = section.row(row)
+            if found is None:
+                continue
+            index = 0 if column is None else section.column_index(column)
+            if index is not None:
+                return section, found, index
+        return None
+
+
+@dataclass(frozen=True)
+class Statements:
+    format: str
+    unit: str
+    year: int
+    tables: tuple[Table, ...] = field(default_factory=tuple)
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.tables)
+
+    def table(self, key: str) -> Table | None:
+        return next((t for t in self.tables if t.id == key or t.title == key), None)
