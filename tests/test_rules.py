@@ -1,4 +1,4 @@
-"""Each rule: the example passes it; a copy broken in one place fails exactly that rule."""
+"""Each ledger rule: the example passes it; a copy broken in one place fails exactly that rule."""
 
 from dataclasses import replace
 from decimal import Decimal
@@ -10,7 +10,7 @@ from juesuan.ledger.issues import Source
 from juesuan.ledger.model import Fact, Ledger
 from juesuan.rules.engine import FAIL, INSUFFICIENT, PASS, evaluate, load_ruleset
 
-RULES = load_ruleset("sichuan-2020")
+RULES = load_ruleset("ledger")  # the ledger rules every format includes
 
 
 def failing(dataset) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from juesuan import __version__
-from juesuan.ledger.issues import ERROR, Issue, has_errors
+from juesuan.ledger.issues import ERROR, Issue
 from juesuan.ledger.load import load
 from juesuan.rules.engine import (
     FAIL,
@@ -23,6 +23,7 @@ from juesuan.rules.engine import (
     evaluate,
     load_ruleset,
 )
+from juesuan.statements.build import FormatError
 
 EXIT_OK, EXIT_FATAL, EXIT_UNREADABLE = 0, 1, 2
 
@@ -37,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
     check.add_argument("--rules", help="改用此规则文件或公开格式（默认取单位信息中的公开格式）")
     check.set_defaults(run=_check)
+
+    build = commands.add_parser("build", help="审核并生成公开附表、审核结果与清单")
+    build.add_argument("dataset", help="数据集文件夹或 .xlsx 工作簿")
+    build.add_argument("-o", "--output", required=True, help="输出文件夹")
+    build.add_argument(
+        "--format", help="公开格式，如 sichuan-2020、national-9（默认取单位信息中的公开格式）"
+    )
+    build.add_argument("--draft", action="store_true", help="有致命问题也生成，并标注“草稿”")
+    build.set_defaults(run=_build)
 
     template = commands.add_parser("template", help="生成空白数据模板（.xlsx）")
     template.add_argument("output", help="输出文件，如 数据模板.xlsx")
@@ -58,19 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     dataset, issues = load(args.dataset)
     if dataset is None:
-        if args.json:
-            _print_json({"dataset": args.dataset, "import_issues": [i.as_dict() for i in issues]})
-        else:
-            print(f"数据集 {args.dataset} 无法导入：")
-            _print_issues(issues)
-            errors = sum(1 for i in issues if i.severity == ERROR)
-            print(f"\n共 {errors} 处错误，须全部改正后才能审核；未保存任何数据。")
-        return EXIT_UNREADABLE
+        return _unreadable(args.dataset, issues, args.json)
     try:
-        ruleset = load_ruleset(args.rules or dataset.unit.format)
-        outcomes = evaluate(dataset, ruleset)
-    except RuleFileError as exc:
-        print(f"规则文件有误：{exc}", file=sys.stderr)
+        outcomes = _evaluate(dataset, dataset.unit.format, args.rules)[1]
+    except (RuleFileError, FormatError) as exc:
+        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     fatal = [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
     if args.json:
@@ -92,6 +94,66 @@ def _check(args: argparse.Namespace) -> int:
     else:
         _print_report(dataset, issues, outcomes)
     return EXIT_FATAL if fatal else EXIT_OK
+
+
+def _evaluate(dataset, format_name: str, rules: str | None = None):
+    """Statements (when the format declares tables) and every rule's outcome."""
+    from juesuan.statements.build import build, has_tables
+
+    statements = build(dataset, format_name) if has_tables(format_name) else None
+    return statements, evaluate(dataset, load_ruleset(rules or format_name), statements)
+
+
+def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
+    if as_json:
+        _print_json({"dataset": path, "import_issues": [i.as_dict() for i in issues]})
+    else:
+        print(f"数据集 {path} 无法导入：")
+        _print_issues(issues)
+        errors = sum(1 for i in issues if i.severity == ERROR)
+        print(f"\n共 {errors} 处错误，须全部改正后才能审核；未保存任何数据。")
+    return EXIT_UNREADABLE
+
+
+def _build(args: argparse.Namespace) -> int:
+    from juesuan.publish.package import write_package
+
+    dataset, issues = load(args.dataset)
+    if dataset is None:
+        return _unreadable(args.dataset, issues)
+    format_name = args.format or dataset.unit.format
+    try:
+        statements, outcomes = _evaluate(dataset, format_name)
+    except (RuleFileError, FormatError) as exc:
+        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if statements is None:
+        print(f"公开格式“{format_name}”没有表样（tables.yaml），无法生成附表。", file=sys.stderr)
+        return EXIT_UNREADABLE
+    fatal = [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
+    if fatal and not args.draft:
+        _print_report(dataset, issues, outcomes)
+        print(
+            f"未生成：有 {len(fatal)} 项致命问题。改正后重新生成，或加 --draft 生成标注“草稿”的版本。"
+        )
+        return EXIT_FATAL
+    out = Path(args.output)
+    manifest = write_package(
+        dataset, statements, outcomes, _summary(outcomes), out, draft=bool(fatal)
+    )
+    failed = _summary(outcomes)["failed_by_tier"]
+    print(f"{dataset.unit.name} {dataset.unit.year} 年度决算（{format_name}）已生成到 {out}/：")
+    for output in manifest.outputs:
+        print(f"  {output.path}（{ROLE_NAMES.get(output.role, output.role)}）")
+    print("  manifest.json（清单：输入与输出文件及其 SHA-256）")
+    print(
+        f"审核：致命 {failed['FATAL']}，警告 {failed['WARNING']}，建议 {failed['SUGGEST']}"
+        + ("；这是草稿，不得公开。" if fatal else "。")
+    )
+    return EXIT_FATAL if fatal else EXIT_OK
+
+
+ROLE_NAMES = {"tables": "公开附表", "checks": "审核结果"}
 
 
 def _summary(outcomes: list[Outcome]) -> dict:
@@ -203,10 +265,8 @@ def _export(args: argparse.Namespace) -> int:
     from juesuan.ledger.export import write_folder, write_workbook
 
     dataset, issues = load(args.dataset)
-    if dataset is None or has_errors(issues):
-        print(f"数据集 {args.dataset} 无法导入：")
-        _print_issues(issues)
-        return EXIT_UNREADABLE
+    if dataset is None:
+        return _unreadable(args.dataset, issues)
     output = Path(args.output)
     if output.exists() and not args.overwrite and (output.is_file() or any(output.iterdir())):
         print(f"{output} 已存在；如要覆盖请加 --overwrite", file=sys.stderr)

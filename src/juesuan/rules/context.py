@@ -13,6 +13,7 @@ from juesuan.codes import function_codes
 from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import ACTUAL, FACT_KEYS, FISCAL_FUNDS, INCOME, SPENDING
 from juesuan.rules.expr import ExprError, Missing, Value
+from juesuan.statements.model import Statements, Table
 
 _FILTER_WORDS = {
     "direction": "",
@@ -36,8 +37,9 @@ def describe(where: dict) -> str:
 class Context:
     """Functions for one dataset. Generators (for `foreach`) return lists of bindings."""
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset, statements: Statements | None = None):
         self.dataset = dataset
+        self.statements = statements
         self.ledger = dataset.ledger
         self.codes = function_codes(dataset.unit.year)
         self._quantities: dict[str, Callable[[], Value]] = {}
@@ -110,6 +112,99 @@ class Context:
         total = sum((getattr(p, field) or Decimal(0) for p in items), Decimal(0))
         return Value(total, "元", (f"政府采购·{kind or '合计'}·{field}",))
 
+    # ---- table cells: shown 万元 figures, as published ----
+
+    def _table(self, table: str) -> Table:
+        if self.statements is None:
+            raise Missing("未生成报表，无法核对表内表间关系")
+        found = self.statements.table(table)
+        if found is None:
+            raise Missing(f"没有表 {table}")
+        return found
+
+    def cell(self, table: str, row: str, column: str | None = None) -> Value:
+        """A shown figure. A code row that is absent was left out for being zero."""
+        found = self._table(table)
+        located = found.find(str(row), column)
+        label = f"{found.number}、{found.title}·{row}" + (f"·{column}" if column else "")
+        if located is None:
+            if str(row).isdigit():
+                return Value(Decimal(0), "万元", (label,), 0)
+            raise Missing(f"{found.title}中没有“{row}”{'/' + column if column else ''}")
+        _, found_row, index = located
+        shown = found_row.cells[index].shown
+        return Value(shown if shown is not None else Decimal(0), "万元", (label,), 1)
+
+    def children_cells(self, table: str, row: str, column: str | None = None) -> Value:
+        """Sum of the shown figures one level below a code row (or below 合计: the 类 rows)."""
+        found = self._table(table)
+        for section in found.sections:
+            parent = section.row(str(row))
+            if parent is None:
+                continue
+            index = 0 if column is None else section.column_index(column)
+            kids = [
+                r
+                for r in section.rows
+                if r.code
+                and r.level == parent.level + 1
+                and (parent.code is None or r.code.startswith(parent.code))
+            ]
+            total = sum((k.cells[index].shown or Decimal(0) for k in kids), Decimal(0))
+            label = f"{found.number}、{found.title}·{row}的下级科目·{column or ''}"
+            return Value(total, "万元", (label,), len(kids))
+        raise Missing(f"{found.title}中没有“{row}”")
+
+    def rows(self, table: str, level: int | None = None, parents: bool = False) -> list[dict]:
+        """Bindings {row, code, name} for the code rows of a table (a generator for foreach)."""
+        if self.statements is None or self.statements.table(table) is None:
+            return []
+        found = self.statements.table(table)
+        bindings = []
+        for section in found.sections:
+            for row in section.rows:
+                is_parent = row.total or any(
+                    r.code and r.level == row.level + 1 and row.code and r.code.startswith(row.code)
+                    for r in section.rows
+                )
+                if parents and not (is_parent and (row.code or row.total) and row.level < 3):
+                    continue
+                if not parents and (row.code is None or (level is not None and row.level != level)):
+                    continue
+                bindings.append({"row": row.key, "code": row.code or "", "name": row.label})
+        return bindings
+
+    def parent_cells(self, *tables: str) -> list[dict]:
+        """Bindings {table, row, code, name, column} for every 合计/类/款 cell of code tables."""
+        bindings = []
+        for table in tables:
+            found = self.statements.table(table) if self.statements else None
+            if found is None:
+                continue
+            for section in found.sections:
+                codes = [r for r in section.rows if r.code]
+                if not codes:
+                    continue
+                for row in section.rows:
+                    has_children = any(
+                        r.level == row.level + 1
+                        and (row.code is None or r.code.startswith(row.code))
+                        for r in codes
+                    )
+                    if not has_children or not (row.code or row.total):
+                        continue
+                    for column in section.columns:
+                        bindings.append(
+                            {
+                                "table": table,
+                                "row": row.key,
+                                "code": row.code or "",
+                                "name": row.label,
+                                "column": column.key,
+                            }
+                        )
+        return bindings
+
     def ratio(self, part: object, whole: object) -> Value:
         part_v = part if isinstance(part, Value) else Value(Decimal(part), "")
         whole_v = whole if isinstance(whole, Value) else Value(Decimal(whole), "")
@@ -141,6 +236,8 @@ class Context:
             "threshold": self.threshold,
             "unit_kind": self.unit_kind,
             "quantity": self.quantity,
+            "cell": self.cell,
+            "children_cells": self.children_cells,
             "abs": abs,
             "contains": lambda text, word: word in (text or ""),
         }
@@ -160,6 +257,8 @@ class Context:
             "function_parents": self.function_parents,
             "function_items": self.function_items,
             "fiscal_funds": lambda: [{"fund": f} for f in FISCAL_FUNDS],
+            "rows": self.rows,
+            "parent_cells": self.parent_cells,
         }
 
     def function_parents(self) -> list[dict]:

@@ -17,6 +17,7 @@ import yaml
 from juesuan.ledger.model import Dataset
 from juesuan.rules.context import Context
 from juesuan.rules.expr import Evaluator, ExprError, Missing, Value, as_value, parse
+from juesuan.statements.model import Statements
 
 TIERS = ("FATAL", "WARNING", "SUGGEST")
 TIER_NAMES = {"FATAL": "致命", "WARNING": "警告", "SUGGEST": "建议"}
@@ -42,7 +43,7 @@ class Rule:
     when: ast.expr | None = None
     foreach: dict[str, object] = field(default_factory=dict)  # name -> generator name or list
     let: tuple[tuple[str, ast.expr], ...] = ()
-    tolerance: Decimal = Decimal(0)
+    tolerance: Decimal | str = Decimal(0)  # an amount, or "rounding"
     source: str = ""  # the file it was declared in
 
 
@@ -92,7 +93,11 @@ class Outcome:
 
 
 def _rounded(value: Value) -> Decimal:
-    return value.amount.quantize(Decimal("0.01")) if value.unit in ("元", "%") else value.amount
+    return (
+        value.amount.quantize(Decimal("0.01"))
+        if value.unit in ("元", "万元", "%")
+        else value.amount
+    )
 
 
 # ---- loading ---------------------------------------------------------------------------------
@@ -158,10 +163,12 @@ def _rule(path: Path, entry: dict) -> Rule:
             raise RuleFileError(f"{path}：{where} 缺少 {key}")
     if entry["tier"] not in TIERS:
         raise RuleFileError(f"{path}：{where} 的 tier 应为 {'/'.join(TIERS)}")
-    try:
-        tolerance = Decimal(str(entry.get("tolerance", 0)))
-    except InvalidOperation as exc:
-        raise RuleFileError(f"{path}：{where} 的 tolerance 不是数字") from exc
+    tolerance = entry.get("tolerance", 0)
+    if tolerance != "rounding":
+        try:
+            tolerance = Decimal(str(tolerance))
+        except InvalidOperation as exc:
+            raise RuleFileError(f"{path}：{where} 的 tolerance 应为数字或 rounding") from exc
     return Rule(
         id=str(rule_id),
         tier=entry["tier"],
@@ -180,8 +187,11 @@ def _rule(path: Path, entry: dict) -> Rule:
 # ---- evaluation ------------------------------------------------------------------------------
 
 
-def evaluate(dataset: Dataset, ruleset: RuleSet) -> list[Outcome]:
-    context = Context(dataset)
+def evaluate(
+    dataset: Dataset, ruleset: RuleSet, statements: Statements | None = None
+) -> list[Outcome]:
+    """Every rule's outcome; table rules need `statements` (else they are insufficient_data)."""
+    context = Context(dataset, statements)
     functions = context.functions()
     generators = context.generators()
     cache: dict[str, Value] = {}
@@ -202,21 +212,27 @@ def evaluate(dataset: Dataset, ruleset: RuleSet) -> list[Outcome]:
 
     outcomes: list[Outcome] = []
     for rule in ruleset.rules:
-        for bindings in _bindings(rule, generators):
+        for bindings in _bindings(rule, generators, functions):
             outcomes.append(_evaluate_one(rule, bindings, quantity_names, functions))
     return outcomes
 
 
-def _bindings(rule: Rule, generators: dict) -> list[dict]:
-    """Every combination of the foreach values; a value that is a mapping binds several names."""
+def _bindings(rule: Rule, generators: dict, functions: dict) -> list[dict]:
+    """Every combination of the foreach values; a value that is a mapping binds several names.
+
+    A foreach is a generator name (function_parents), a generator call (rows('T03', level=1))
+    or a literal list.
+    """
     combos: list[dict] = [{}]
     for name, spec in rule.foreach.items():
         if isinstance(spec, str):
-            if spec not in generators:
-                raise RuleFileError(
-                    f"{rule.source}：规则 {rule.id} 的 foreach 用了未知的集合 {spec}"
-                )
-            values = generators[spec]()
+            if spec in generators:
+                values = generators[spec]()
+            else:
+                try:
+                    values = Evaluator({}, {**functions, **generators}).evaluate(parse(spec))
+                except (ExprError, Missing) as exc:
+                    raise RuleFileError(f"{rule.source}：规则 {rule.id} 的 foreach：{exc}") from exc
         else:
             values = spec
         combos = [
@@ -289,8 +305,8 @@ class _Shown(dict):
 def show(value: object) -> str:
     """A value as a person reads it: 1,234.56 元, 12.34%, 56."""
     if isinstance(value, Value):
-        if value.unit == "元":
-            return f"{value.amount.quantize(Decimal('0.01')):,} 元"
+        if value.unit in ("元", "万元"):
+            return f"{value.amount.quantize(Decimal('0.01')):,} {value.unit}"
         if value.unit == "%":
             return f"{value.amount.quantize(Decimal('0.01'))}%"
         return f"{value.amount.normalize():f}"

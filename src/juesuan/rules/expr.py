@@ -35,6 +35,7 @@ COMPARISON_WORDS = {
     ">": "应大于",
     ">=": "不应小于",
 }
+ROUNDING_STEP = Decimal("0.005")
 _SYMBOL = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 
@@ -53,23 +54,29 @@ class Value:
     amount: Decimal
     unit: str = "元"
     refs: tuple[str, ...] = ()
+    terms: int = 0  # how many separately rounded figures (table cells) went into it
 
     def _combine(self, other: object, op: Callable, unit: str | None = None) -> Value:
         if isinstance(other, Value):
-            return Value(op(self.amount, other.amount), unit or self.unit, self.refs + other.refs)
-        return Value(op(self.amount, _decimal(other)), unit or self.unit, self.refs)
+            return Value(
+                op(self.amount, other.amount),
+                unit or self.unit,
+                self.refs + other.refs,
+                self.terms + other.terms,
+            )
+        return Value(op(self.amount, _decimal(other)), unit or self.unit, self.refs, self.terms)
 
     def __add__(self, other: object) -> Value:
         return self._combine(other, operator.add)
 
     def __radd__(self, other: object) -> Value:
-        return Value(_decimal(other) + self.amount, self.unit, self.refs)
+        return Value(_decimal(other) + self.amount, self.unit, self.refs, self.terms)
 
     def __sub__(self, other: object) -> Value:
         return self._combine(other, operator.sub)
 
     def __rsub__(self, other: object) -> Value:
-        return Value(_decimal(other) - self.amount, self.unit, self.refs)
+        return Value(_decimal(other) - self.amount, self.unit, self.refs, self.terms)
 
     def __mul__(self, other: object) -> Value:
         return self._combine(other, operator.mul)
@@ -84,10 +91,10 @@ class Value:
         return self._combine(other, operator.truediv, unit="")
 
     def __neg__(self) -> Value:
-        return Value(-self.amount, self.unit, self.refs)
+        return Value(-self.amount, self.unit, self.refs, self.terms)
 
     def __abs__(self) -> Value:
-        return Value(abs(self.amount), self.unit, self.refs)
+        return Value(abs(self.amount), self.unit, self.refs, self.terms)
 
     def _cmp(self, other: object, op: Callable) -> bool:
         right = other.amount if isinstance(other, Value) else _decimal(other)
@@ -150,14 +157,20 @@ class Evaluator:
     def evaluate(self, tree: ast.expr) -> object:
         return self._eval(tree)
 
-    def compare(self, tree: ast.expr, tolerance: Decimal = Decimal(0)) -> Comparison:
-        """Evaluate a check. A single comparison keeps its two sides; anything else is boolean."""
+    def compare(self, tree: ast.expr, tolerance: Decimal | str = Decimal(0)) -> Comparison:
+        """Evaluate a check. A single comparison keeps its two sides; anything else is boolean.
+
+        `tolerance` is an amount, or "rounding": n figures each rounded to 0.01 may differ from
+        their exact sum by n × 0.005, so that is all the gap rounding can explain.
+        """
         if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
             left = self._eval(tree.left)
             right = self._eval(tree.comparators[0])
             op = type(tree.ops[0])
             if isinstance(left, (Value, Decimal, int)) and isinstance(right, (Value, Decimal, int)):
                 actual, expected = as_value(left), as_value(right)
+                if tolerance == "rounding":
+                    tolerance = ROUNDING_STEP * max(actual.terms + expected.terms, 1)
                 if op is ast.Eq:
                     holds = abs(actual.amount - expected.amount) <= tolerance
                 elif op is ast.NotEq:
@@ -185,6 +198,8 @@ class Evaluator:
                 raise ExprError(f"未定义的名称：{name}")
             case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
                 a, b = self._eval(left), self._eval(right)
+                if isinstance(a, str) and isinstance(b, str) and isinstance(op, ast.Add):
+                    return a + b  # names built from parts: '合计.' + kind
                 if not isinstance(a, Value) and not isinstance(b, Value):
                     a, b = _decimal(a), _decimal(b)
                     if isinstance(op, ast.Div) and b == 0:

@@ -39,6 +39,10 @@ def chinese_number(n: int) -> str:
     return head + "十" + (NUMERALS[ones - 1] if ones else "")
 
 
+def has_tables(name: str) -> bool:
+    return (FORMATS_DIR / name / "tables.yaml").exists()
+
+
 def load_format(name: str) -> dict:
     path = FORMATS_DIR / name / "tables.yaml"
     if not path.exists():
