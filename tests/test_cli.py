@@ -20,14 +20,25 @@ def test_check_json_lists_every_outcome(capsys):
     assert data["summary"]["fail"] == 0
     assert len(data["outcomes"]) == data["summary"]["total"] > 40
     first = data["outcomes"][0]
-    assert {"rule", "tier", "status", "message", "actual", "expected", "difference", "involved"} <= set(first)
+    assert {
+        "rule",
+        "tier",
+        "status",
+        "message",
+        "actual",
+        "expected",
+        "difference",
+        "involved",
+    } <= set(first)
 
 
 def test_fatal_failure_exits_1_and_names_the_rule(tmp_path, capsys):
     folder = tmp_path / "broken"
     shutil.copytree(EXAMPLE, folder)
     income = folder / "income.csv"
-    income.write_text(income.read_text(encoding="utf-8") + "决算,事业收入,2080109,,100.00,\n", encoding="utf-8")
+    income.write_text(
+        income.read_text(encoding="utf-8") + "决算,事业收入,2080109,,100.00,\n", encoding="utf-8"
+    )
     assert main(["check", str(folder)]) == 1
     out = capsys.readouterr().out
     assert "total-balance" in out and "相差 100.00 元" in out and "不能发布" in out

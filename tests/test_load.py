@@ -178,5 +178,7 @@ def test_workbook_with_fifty_mistakes_reports_fifty_with_sheet_row_and_column(tm
     assert dataset is None
     found = errors(issues)
     assert len(found) == 50
-    assert {(i.source.file, i.source.sheet, i.source.column) for i in found} == {("data.xlsx", "支出", "金额")}
+    assert {(i.source.file, i.source.sheet, i.source.column) for i in found} == {
+        ("data.xlsx", "支出", "金额")
+    }
     assert sorted(i.source.row for i in found) == list(range(2, 52))

@@ -356,8 +356,9 @@ def test_write_folder_is_atomic_and_refuses_to_overwrite(tmp_path: Path, dataset
     target = tmp_path / "out"
     write_folder(dataset, target)
     spending = (target / "spending.csv").read_text(encoding="utf-8").splitlines()
-    assert spending[0].split(",")[0] == "阶段"
-    assert spending[2].split(",")[-2] == "1234.50"
+    header = spending[0].split(",")
+    assert header[0] == "阶段"
+    assert spending[2].split(",")[header.index("金额")] == "1234.50"
     assert (target / "texts" / "主要职能.md").read_text(encoding="utf-8").startswith("负责")
     with pytest.raises(FileExistsError):
         write_folder(dataset, target)

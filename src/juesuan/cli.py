@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="导入数据集并运行审核规则")
     check.add_argument("dataset", help="数据集文件夹或 .xlsx 工作簿")
     check.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
-    check.add_argument("--rules", help="改用此规则文件或公开格式（默认取单位信息中的公开格式）")
+    check.add_argument(
+        "--format", help="公开格式，如 sichuan-2020、national-9（默认取单位信息中的公开格式）"
+    )
     check.set_defaults(run=_check)
 
     build = commands.add_parser("build", help="审核并生成公开附表、审核结果与清单")
@@ -70,7 +72,7 @@ def _check(args: argparse.Namespace) -> int:
     if dataset is None:
         return _unreadable(args.dataset, issues, args.json)
     try:
-        outcomes = _evaluate(dataset, dataset.unit.format, args.rules)[1]
+        outcomes = _evaluate(dataset, args.format or dataset.unit.format)[1]
     except (RuleFileError, FormatError) as exc:
         print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -96,12 +98,12 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FATAL if fatal else EXIT_OK
 
 
-def _evaluate(dataset, format_name: str, rules: str | None = None):
+def _evaluate(dataset, format_name: str):
     """Statements (when the format declares tables) and every rule's outcome."""
     from juesuan.statements.build import build, has_tables
 
     statements = build(dataset, format_name) if has_tables(format_name) else None
-    return statements, evaluate(dataset, load_ruleset(rules or format_name), statements)
+    return statements, evaluate(dataset, load_ruleset(format_name), statements)
 
 
 def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:

@@ -16,7 +16,7 @@ import polars as pl
 
 from juesuan.consolidate.report import Elimination, name_list, yuan
 from juesuan.ledger.model import SCHEMA, TAGS
-from juesuan.ledger.schema import INCOME, PHASES, SPENDING
+from juesuan.ledger.schema import FISCAL_FUNDS, INCOME, PHASES, SPENDING
 from juesuan.money import from_fen
 
 OFFSET_FILE = "汇总抵消"
@@ -54,6 +54,7 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
         received = frame.filter((pl.col("direction") == INCOME) & (pl.col("fund") == pair.fund))
         if paid.is_empty() and received.is_empty():
             continue
+        problems.extend(_fiscal_payments(pair, paid))
         by_code, in_total = _matching(paid, received)
         notes.extend(
             f"{pair.name}（{phase}）有明细未填功能分类科目编码，按合计抵消。" for phase in in_total
@@ -81,8 +82,6 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
                 receivers=tuple(row["receivers"] or ()),
             )
             eliminations.append(record)
-            if record.unmatched:
-                problems.append(_unmatched(pair, record))
         matched = groups.select("phase", _KEY, "eliminated").filter(pl.col("eliminated") > 0)
         if matched.is_empty():
             continue
@@ -108,6 +107,8 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
             e.function_code or "",
         )
     )
+    pairs = {pair.name: pair for pair in PAIRS}
+    problems.extend(_unmatched(pairs[e.pair], e) for e in eliminations if e.unmatched)
     if not offsets:
         return pl.DataFrame(schema=SCHEMA), eliminations, problems, notes
     lines = pl.concat(offsets).with_row_index("_index")
@@ -115,6 +116,25 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
         [pl.col(c).cast(t) for c, t in SCHEMA.items()]
     )
     return lines, eliminations, problems, notes
+
+
+def _fiscal_payments(pair: Pair, paid: pl.DataFrame) -> list[str]:
+    """Internal payments booked to a 财政拨款 fund: eliminating them unbalances that fund.
+
+    对附属单位补助支出 and 上缴上级支出 are paid from income other than 财政拨款; a subordinate
+    funded by appropriation receives it as 财政拨款 itself, not as 上级补助收入.
+    """
+    fiscal = (
+        paid.filter(pl.col("fund").is_in(list(FISCAL_FUNDS)))
+        .group_by("phase", "fund")
+        .agg(pl.col("amount_fen").sum(), pl.col("unit").unique().sort().alias("units"))
+        .sort("phase", "fund")
+    )
+    return [
+        f"{name_list(units)}的{pair.nature}中有 {yuan(from_fen(fen))} 元（{phase}）列在“{fund}”下；"
+        f"{pair.nature}应使用财政拨款以外的资金，抵消后{fund}的收支将不再平衡，请核对资金来源。"
+        for phase, fund, fen, units in fiscal.iter_rows()
+    ]
 
 
 def _matching(paid: pl.DataFrame, received: pl.DataFrame) -> tuple[list[str], list[str]]:

@@ -268,7 +268,7 @@ def _projects(
             new_names.append(new)
         report.notes.append(
             f"项目“{project_name}”在 {len(found)} 个单位的项目编码或类别不同，"
-            f"已按单位区分为：{'、'.join(new_names)}。"
+            f"已按单位区分为：{name_list(new_names, 5).replace('个单位', '个项目')}。"
         )
     return merged, renames
 

@@ -151,11 +151,14 @@ def _line_rows(dataset: Dataset) -> dict[str, list[Row]]:
     income: list[tuple[tuple, Row]] = []
     spending: list[tuple[tuple, Row]] = []
     balances: list[tuple[tuple, Row]] = []
+    own = dataset.unit.name
     for line in dataset.ledger.frame.iter_rows(named=True):
         amount = from_fen(line["amount_fen"])
+        unit = None if line["unit"] == own else line["unit"]
         function_code = line["function_code"]
         economic_code = line["economic_code"]
         key = (
+            unit or "",
             _rank(PHASES, line["phase"]),
             function_code or "",
             economic_code or "",
@@ -177,6 +180,7 @@ def _line_rows(dataset: Dataset) -> dict[str, list[Row]]:
                 "nature": line["nature"],
                 "project": line["project"],
                 "amount": amount,
+                "unit": unit,
                 "note": line["note"],
             }
             table = INCOME_TABLE if direction == INCOME else SPENDING_TABLE
@@ -188,6 +192,7 @@ def _line_rows(dataset: Dataset) -> dict[str, list[Row]]:
                 "fund": line["fund"],
                 "function_code": function_code,
                 "amount": amount,
+                "unit": unit,
                 "note": line["note"],
             }
             balances.append(((_rank(BALANCE_KINDS, direction), *key), row))

@@ -142,6 +142,9 @@ def _amount(key: str = "amount", title: str = "金额", required: bool = True, *
 
 
 NOTE = Column("note", "备注", "text", aliases=("说明",))
+# In a consolidated (汇总) dataset each line keeps the unit it came from; a unit's own data
+# leaves it empty.
+LINE_UNIT = Column("unit", "所属单位", "text", help="汇总数据中此笔所属单位；本单位数据不填")
 
 INCOME_TABLE = Table(
     "income",
@@ -152,6 +155,7 @@ INCOME_TABLE = Table(
         _function(required=False),
         _code_name("function_name", "功能分类科目名称"),
         _amount(),
+        LINE_UNIT,
         NOTE,
     ),
     "本年各项收入（及收入预算），按收入来源与其所支持的功能分类科目填列。",
@@ -179,6 +183,7 @@ SPENDING_TABLE = Table(
         ),
         Column("project", "项目名称", "text", aliases=("项目",), help="项目支出必填"),
         _amount(),
+        LINE_UNIT,
         NOTE,
     ),
     "本年各项支出（及支出预算），按功能分类到项、经济分类到款填列。",
@@ -193,6 +198,7 @@ BALANCES_TABLE = Table(
         _fund(),
         _function(required=False),
         _amount(),
+        LINE_UNIT,
         NOTE,
     ),
     "年初结转和结余、年末结转和结余、使用非财政拨款结余、结余分配。无则留空表。",

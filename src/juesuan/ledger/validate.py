@@ -69,15 +69,13 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
         if frame is not None:
             frames.append(frame)
     projects = _projects(raw.tables.get("projects"), issues)
-    lines = pl.concat(frames) if frames else Ledger.empty().frame.drop("unit", "year")
+    lines = pl.concat(frames) if frames else Ledger.empty().frame.drop("year")
     if frames:
         _check_projects(lines, projects, raw.tables.get("projects") is not None, issues)
         _check_duplicates(lines, issues)
     if has_errors(issues) or unit is None:
         return None, _sorted(issues)
-    lines = lines.with_columns(
-        pl.lit(unit.name).alias("unit"), pl.lit(unit.year).alias("year")
-    )  # fmt: skip
+    lines = lines.with_columns(pl.col("unit").fill_null(unit.name), pl.lit(unit.year).alias("year"))
     dataset = Dataset(
         unit=unit,
         ledger=Ledger(lines.select(list(SCHEMA))),
@@ -299,6 +297,7 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             "project"
         ),
         (sign * (whole * 100 + cents)).alias("amount_fen"),
+        pl.col("unit"),
         pl.col("note"),
         pl.lit(raw.file).alias("file"),
         pl.lit(raw.sheet, pl.String).alias("sheet"),
@@ -377,7 +376,7 @@ def _stated_totals(
         False
     )
     detail = frame.filter(~is_word.fill_null(False))
-    group = [k for k in ("kind", "phase", "fund", "nature") if k in frame.columns]
+    group = [k for k in ("unit", "kind", "phase", "fund", "nature") if k in frame.columns]
     candidates = frame.filter(
         is_word.fill_null(False) | code.str.contains(r"^\d{3}(\d{2})?$").fill_null(False)
     )
@@ -475,7 +474,7 @@ def _check_projects(
 
 
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
-    keys = [*TAGS[2:], "amount_fen", "note", "file"]  # unit and year are not set yet
+    keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
     dup = lines.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return

@@ -269,7 +269,7 @@ def _evaluate_one(rule: Rule, bindings: dict, quantities: dict, functions: dict)
         **base,
         status=PASS if comparison.holds else FAIL,
         message=message,
-        hint=rule.hint,
+        hint=_format(rule.hint, names),
         actual=comparison.actual,
         expected=comparison.expected,
         refs=refs,

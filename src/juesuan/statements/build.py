@@ -9,6 +9,7 @@ so that they add up to their rounded total (top-down, largest remainder first).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -53,7 +54,30 @@ def load_format(name: str) -> dict:
     except yaml.YAMLError as exc:
         raise FormatError(f"{path}：不是有效的 YAML：{exc}") from exc
     document["_path"] = str(path)
+    document["tables"] = [_inherit(document, t) for t in document.get("tables", [])]
     return document
+
+
+def _inherit(document: dict, table: dict) -> dict:
+    """A table declared as `from: other-format/table-id`, with this format's changes on top."""
+    if "from" not in table:
+        return table
+    base_name, _, table_id = str(table["from"]).partition("/")
+    base = load_format(base_name)
+    found = next((t for t in base["tables"] if t["id"] == table_id), None)
+    if found is None:
+        raise FormatError(f"{document['_path']}：找不到 {table['from']}")
+    document.setdefault("classes", base.get("classes", {}))
+    merged = {**copy.deepcopy(found), **{k: v for k, v in table.items() if k != "from"}}
+    position = merged.pop("total_position", None)
+    if position:
+        for section in merged["sections"]:
+            if isinstance(section.get("rows"), dict):
+                section["rows"] = {
+                    **section["rows"],
+                    "total": {"key": "合计", "position": position},
+                }
+    return merged
 
 
 def build(dataset: Dataset, format_name: str | None = None) -> Statements:
@@ -111,8 +135,10 @@ class _Builder:
             title=spec["title"],
             unit=spec.get("unit", "万元"),
             sections=tuple(sections),
-            note=spec.get("note", ""),
-            empty_statement=spec.get("empty_statement", ""),
+            note=spec.get("note", "").replace("{unit}", self.dataset.unit.name),
+            empty_statement=spec.get("empty_statement", "").replace(
+                "{unit}", self.dataset.unit.name
+            ),
             empty=empty,
             adjustments=tuple(adjustments),
         )

@@ -79,6 +79,13 @@ class Table:
     empty: bool = False  # no non-zero figure: printed with its empty statement
     adjustments: tuple[Adjustment, ...] = ()
 
+    def records(self) -> Iterator[tuple[str, str, str, str, Decimal | None]]:
+        """(section, row key, row label, column key, shown) for every cell, in order."""
+        for section in self.sections:
+            for row in section.rows:
+                for column, cell in zip(section.columns, row.cells, strict=True):
+                    yield section.name, row.key, row.label, column.key, cell.shown
+
     def find(self, row: str, column: str | None = None) -> tuple[Section, Row, int] | None:
         for section in self.sections:
             found = section.row(row)
