@@ -62,3 +62,17 @@ def test_missing_path_exits_2(tmp_path, capsys):
     assert main(["check", str(tmp_path / "none"), "--json"]) == 2
     data = json.loads(capsys.readouterr().out)
     assert "找不到" in data["import_issues"][0]["message"]
+
+
+def test_consolidate_writes_a_dataset_that_checks(tmp_path, capsys):
+    second = write_dataset(
+        tmp_path / "second",
+        unit='[unit]\nname = "第二单位"\nyear = 2020\nformat = "sichuan-2020"\n',
+    )
+    out = tmp_path / "dept"
+    assert main(["consolidate", str(EXAMPLE), str(second), "-o", str(out)]) == 0
+    assert "已写出部门汇总数据集" in capsys.readouterr().out
+    assert main(["check", str(out), "--json"]) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert data["dataset"]["lines"] == 138 + 5
+    assert not [o for o in data["outcomes"] if o["status"] == "fail" and o["tier"] == "FATAL"]

@@ -79,12 +79,9 @@ def test_reference_figures(sichuan):
 def test_every_table_rule_passes(example, format_name):
     statements = build(example, format_name)
     outcomes = evaluate(example, load_ruleset(format_name), statements)
-    table_rules = [
-        o for o in outcomes if o.rule not in {r.id for r in load_ruleset("ledger").rules}
-    ]
-    assert table_rules and all(
-        o.status == PASS for o in table_rules if o.status != "not_applicable"
-    )
+    ledger_rules = {r.id for r in load_ruleset("ledger").rules}
+    table_rules = [o for o in outcomes if o.rule not in ledger_rules]
+    assert len(table_rules) > 100 and all(o.status == PASS for o in table_rules)
     assert {o.status for o in outcomes} <= {PASS, "not_applicable"}
 
 

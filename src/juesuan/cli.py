@@ -50,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--draft", action="store_true", help="有致命问题也生成，并标注“草稿”")
     build.set_defaults(run=_build)
 
+    merge = commands.add_parser("consolidate", help="把各单位数据集汇总为部门数据集（抵消内部往来）")
+    merge.add_argument("datasets", nargs="+", help="各单位数据集（第一个为部门本级）")
+    merge.add_argument("-o", "--output", required=True, help="输出的部门数据集文件夹")
+    merge.add_argument("--name", help="汇总后的单位名称（默认：第一个单位的主管部门或名称加“（汇总）”）")
+    merge.add_argument("--code", help="汇总后的单位编码")
+    merge.add_argument("--json", action="store_true", help="以 JSON 输出汇总报告")
+    merge.add_argument("--overwrite", action="store_true", help="输出已存在时覆盖")
+    merge.set_defaults(run=_consolidate)
+
     template = commands.add_parser("template", help="生成空白数据模板（.xlsx）")
     template.add_argument("output", help="输出文件，如 数据模板.xlsx")
     template.set_defaults(run=_template)
@@ -246,6 +255,33 @@ def _print_issues(issues: list[Issue]) -> None:
 def _print_json(data: dict) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     print()
+
+
+def _consolidate(args: argparse.Namespace) -> int:
+    from juesuan.consolidate import consolidate
+    from juesuan.ledger.export import write_folder
+
+    datasets = []
+    for path in args.datasets:
+        dataset, issues = load(path)
+        if dataset is None:
+            return _unreadable(path, issues, args.json)
+        datasets.append(dataset)
+    output = Path(args.output)
+    if output.exists() and not args.overwrite and (output.is_file() or any(output.iterdir())):
+        print(f"{output} 已存在；如要覆盖请加 --overwrite", file=sys.stderr)
+        return EXIT_UNREADABLE
+    merged, report = consolidate(datasets, name=args.name, code=args.code)
+    if args.json:
+        _print_json({"output": str(output) if merged else None, **report.as_dict()})
+    else:
+        print(report)
+    if merged is None:
+        return EXIT_UNREADABLE
+    write_folder(merged, output, overwrite=args.overwrite)
+    if not args.json:
+        print(f"已写出部门汇总数据集：{output}（可用 juesuan check / build 处理）")
+    return EXIT_OK
 
 
 # ---- template and export ---------------------------------------------------------------------

@@ -293,6 +293,7 @@ class _Builder:
     # -- values --
 
     def fill_column(self, grid: _Grid, section: dict, where: dict, column: dict) -> None:
+        leaves = self._leaves(grid, where, column)
         for row in grid.rows:
             if (
                 row.get("sum")
@@ -315,9 +316,24 @@ class _Builder:
             if selection is None:  # the row and the column select different things: no value
                 grid.exact[key] = None
                 continue
-            grid.exact[key] = self.ledger.total(**_ledger_where(selection))
+            if row.get("by"):  # a code row: the sum of the leaf codes below it
+                code = row["code"]
+                found = [v for c, v in leaves.items() if c.startswith(code)]
+                grid.exact[key] = sum(found, Decimal(0))
+            else:
+                grid.exact[key] = self.ledger.total(**_ledger_where(selection))
             grid.sources[key] = (selection,)
         self._fill_code_parents(grid, column)
+
+    def _leaves(self, grid: _Grid, where: dict, column: dict) -> dict[str, Decimal]:
+        """For code rows: this column's totals by the codes lines are booked on (one query)."""
+        by = next((r["by"] for r in grid.rows if r.get("by")), None)
+        selection = _merge(where, column.get("where"))
+        if by is None or selection is None or "expr" in column:
+            return {}
+        code_column = "function_code" if by == "function" else "economic_code"
+        totals = self.ledger.sum_by(code_column, **_ledger_where(selection))
+        return {c: v for c, v in totals.items() if c is not None}
 
     def _fill_code_parents(self, grid: _Grid, column: dict) -> None:
         # Code rows hold their own selection (a 类 selects everything below it); the 合计 row
