@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from conftest import write_dataset
 from juesuan.ledger.load import load
 from juesuan.publish.tables_xlsx import (
     DRAFT_MARK,
@@ -23,6 +22,8 @@ from juesuan.publish.tables_xlsx import (
 )
 from juesuan.statements.build import build
 from juesuan.statements.model import Statements, Table
+
+from conftest import write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_side_by_side_blocks_face_each_other(book, statements):
     ]
 
     # 财政拨款收入支出决算总表: four amount columns on the right, blanks where a fund has no cell.
-    table, sheet = sheet_of(book, statements, "财政拨款收入支出决算总表")
+    _, sheet = sheet_of(book, statements, "财政拨款收入支出决算总表")
     assert sheet.max_column == 7
     row, _ = find(sheet, "本年收入合计", column=1)
     assert sheet.cell(row, 3).value == "本年支出合计"
@@ -195,7 +196,7 @@ def test_three_level_header_of_the_three_public_table(book, statements):
 
 
 def test_print_setup(book, statements):
-    for table, sheet in zip(statements, book.worksheets, strict=True):
+    for sheet in book.worksheets:
         setup = sheet.page_setup
         assert setup.paperSize == 9  # A4
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
@@ -203,7 +204,9 @@ def test_print_setup(book, statements):
         assert sheet.print_title_rows.startswith("$1:$")
         assert sheet.freeze_panes == f"A{header_end(sheet) + 1}"
         assert setup.orientation in ("portrait", "landscape")
-    orientation = {t.title: s.page_setup.orientation for t, s in zip(statements, book.worksheets)}
+    orientation = {
+        t.title: s.page_setup.orientation for t, s in zip(statements, book.worksheets, strict=True)
+    }
     assert orientation["收入支出决算总表"] == "portrait"
     assert orientation["一般公共预算财政拨款基本支出决算表"] == "portrait"
     assert orientation["财政拨款支出决算明细表"] == "landscape"

@@ -49,9 +49,18 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
     eliminations: list[Elimination] = []
     problems: list[str] = []
     notes: list[str] = []
+    # One pass over the merged lines picks every line either pair could touch.
+    candidates = frame.filter(
+        ((pl.col("direction") == SPENDING) & pl.col("nature").is_in([p.nature for p in PAIRS]))
+        | ((pl.col("direction") == INCOME) & pl.col("fund").is_in([p.fund for p in PAIRS]))
+    )
     for pair in PAIRS:
-        paid = frame.filter((pl.col("direction") == SPENDING) & (pl.col("nature") == pair.nature))
-        received = frame.filter((pl.col("direction") == INCOME) & (pl.col("fund") == pair.fund))
+        paid = candidates.filter(
+            (pl.col("direction") == SPENDING) & (pl.col("nature") == pair.nature)
+        )
+        received = candidates.filter(
+            (pl.col("direction") == INCOME) & (pl.col("fund") == pair.fund)
+        )
         if paid.is_empty() and received.is_empty():
             continue
         problems.extend(_fiscal_payments(pair, paid))

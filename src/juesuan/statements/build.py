@@ -120,6 +120,7 @@ class _Builder:
         self.context = Context(dataset)
         self.evaluator = Evaluator({}, self.context.functions())
         self.classes = spec.get("classes", {})
+        self._by_code: dict[tuple, dict[str, Decimal]] = {}
 
     def table(self, spec: dict, position: int) -> Table:
         sections = []
@@ -243,7 +244,6 @@ class _Builder:
     def code_rows(self, declared: dict, where: dict, columns: list[dict]) -> list[dict]:
         """Rows for every 功能分类 (or 经济分类) code present, with a 合计 row."""
         by = declared["by"]
-        column_name = "function_code" if by == "function" else "economic_code"
         codes_table = self.functions if by == "function" else self.economics
         levels = declared.get("levels", [3, 5, 7] if by == "function" else [3, 5])
         listed = [str(c) for c in declared.get("codes", [])]
@@ -255,12 +255,8 @@ class _Builder:
                 selection = _merge(where, column.get("where"))
                 if selection is None:
                     continue
-                for digits in levels:
-                    present.update(
-                        self.ledger.sum_by_code_level(
-                            column_name, digits, **_ledger_where(selection)
-                        )
-                    )
+                for code in self.by_code(by, selection):
+                    present.update(code[:digits] for digits in levels if len(code) >= digits)
         codes = sorted(c for c in present if len(c) in levels) if not listed else listed
         total = declared.get("total", {"key": "合计", "position": "top"})
         rows = []
@@ -293,7 +289,6 @@ class _Builder:
     # -- values --
 
     def fill_column(self, grid: _Grid, section: dict, where: dict, column: dict) -> None:
-        leaves = self._leaves(grid, where, column)
         for row in grid.rows:
             if (
                 row.get("sum")
@@ -316,24 +311,30 @@ class _Builder:
             if selection is None:  # the row and the column select different things: no value
                 grid.exact[key] = None
                 continue
-            if row.get("by"):  # a code row: the sum of the leaf codes below it
-                code = row["code"]
-                found = [v for c, v in leaves.items() if c.startswith(code)]
-                grid.exact[key] = sum(found, Decimal(0))
-            else:
-                grid.exact[key] = self.ledger.total(**_ledger_where(selection))
+            grid.exact[key] = self.total(selection)
             grid.sources[key] = (selection,)
         self._fill_code_parents(grid, column)
 
-    def _leaves(self, grid: _Grid, where: dict, column: dict) -> dict[str, Decimal]:
-        """For code rows: this column's totals by the codes lines are booked on (one query)."""
-        by = next((r["by"] for r in grid.rows if r.get("by")), None)
-        selection = _merge(where, column.get("where"))
-        if by is None or selection is None or "expr" in column:
-            return {}
-        code_column = "function_code" if by == "function" else "economic_code"
-        totals = self.ledger.sum_by(code_column, **_ledger_where(selection))
-        return {c: v for c, v in totals.items() if c is not None}
+    def total(self, selection: dict) -> Decimal:
+        """The selection's total. A code prefix (a 类 or 款 row) is answered from the totals by
+        code of the rest of the selection, which its sibling rows share: one query, not one per row.
+        """
+        prefix_key = next((k for k in ("function", "economic") if k in selection), None)
+        if prefix_key is None:
+            return self.ledger.total(**_ledger_where(selection))
+        rest = {k: v for k, v in selection.items() if k != prefix_key}
+        prefix = str(selection[prefix_key])
+        by_code = self.by_code(prefix_key, rest)
+        return sum((v for c, v in by_code.items() if c.startswith(prefix)), Decimal(0))
+
+    def by_code(self, prefix_key: str, selection: dict) -> dict[str, Decimal]:
+        """Non-zero totals by the code lines are booked on (cached per selection)."""
+        column = "function_code" if prefix_key == "function" else "economic_code"
+        cache_key = (column, tuple(sorted((k, str(v)) for k, v in selection.items())))
+        if cache_key not in self._by_code:
+            totals = self.ledger.sum_by(column, **_ledger_where(selection))
+            self._by_code[cache_key] = {c: v for c, v in totals.items() if c is not None and v != 0}
+        return self._by_code[cache_key]
 
     def _fill_code_parents(self, grid: _Grid, column: dict) -> None:
         # Code rows hold their own selection (a 类 selects everything below it); the 合计 row

@@ -1,0 +1,1 @@
+"""Publish: renderers and the disclosure package (see docs.md)."""
