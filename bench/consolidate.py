@@ -116,9 +116,10 @@ def make_unit(index: int, lines: int, rng: random.Random, pools) -> Dataset:
     )
 
 
-def floor(datasets: list[Dataset]) -> float:
+def floor(datasets: list[Dataset], rechunk: bool) -> float:
+    """concat + one group-by; the best of a chunked and a contiguous concat is the floor."""
     started = time.perf_counter()
-    merged = pl.concat([d.ledger.frame for d in datasets])
+    merged = pl.concat([d.ledger.frame for d in datasets], rechunk=rechunk)
     merged.group_by(["direction", "phase", "fund", "function_code", "economic_code", "nature"]).agg(
         pl.col("amount_fen").sum()
     )
@@ -139,16 +140,19 @@ def main() -> int:
     generated = time.perf_counter() - started
     lines = sum(len(d.ledger) for d in datasets)
 
-    started = time.perf_counter()
-    merged, report = consolidate(datasets, name="合成部门（汇总）")
-    consolidated = time.perf_counter() - started
-    if merged is None:
-        print("consolidation refused:", *report.problems, sep="\n  ", file=sys.stderr)
-        return 1
-    started = time.perf_counter()
-    statements = build(merged, FORMAT)
-    tabled = time.perf_counter() - started
-    floor_seconds = min(floor(datasets) for _ in range(3))
+    # Best of three, like the floor: both are deterministic, so the minimum is the fair figure.
+    consolidated = tabled = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        merged, report = consolidate(datasets, name="合成部门（汇总）")
+        consolidated = min(consolidated, time.perf_counter() - started)
+        if merged is None:
+            print("consolidation refused:", *report.problems, sep="\n  ", file=sys.stderr)
+            return 1
+        started = time.perf_counter()
+        statements = build(merged, FORMAT)
+        tabled = min(tabled, time.perf_counter() - started)
+    floor_seconds = min(floor(datasets, rechunk) for rechunk in (False, True) for _ in range(3))
     ours = consolidated + tabled
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {
@@ -172,12 +176,12 @@ def main() -> int:
         f"consolidate: {args.units:,} units, {lines:,} lines (generated in {generated:.1f} s, not timed)"
     )
     print(f"  machine: {os.cpu_count()} cores, polars {pl.__version__}")
-    print(f"  consolidate                    {consolidated:7.3f} s")
-    print(f"  all {len(statements.tables)} tables                  {tabled:7.3f} s")
+    print(f"  consolidate (best of 3)        {consolidated:7.3f} s")
+    print(f"  all {len(statements.tables)} tables (best of 3)       {tabled:7.3f} s")
     print(
         f"  ours (consolidate + tables)    {ours:7.3f} s   target < 15 s: {'ok' if ours < 15 else 'MISSED'}"
     )
-    print(f"  floor (concat + one group-by)  {floor_seconds:7.3f} s")
+    print(f"  floor (concat + group-by, best){floor_seconds:7.3f} s")
     ratio = ours / floor_seconds
     print(
         f"  ratio ours / floor             {ratio:7.2f}     target <= 3: {'ok' if ratio <= 3 else 'MISSED'}"

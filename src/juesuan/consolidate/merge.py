@@ -53,7 +53,8 @@ def consolidate(
     report.units = [d.unit.name for d in datasets]
 
     projects, renames = _projects(datasets, report)
-    frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=False)
+    # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
+    frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
     if renames:
         frame = _rename_projects(frame, datasets, renames)
     offsets, eliminations, problems, notes = eliminate(frame)

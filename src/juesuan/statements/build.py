@@ -10,6 +10,7 @@ so that they add up to their rounded total (top-down, largest remainder first).
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -24,6 +25,8 @@ from juesuan.rules.expr import Evaluator, Missing, as_value, parse
 from juesuan.statements.model import Adjustment, Cell, Column, Row, Section, Statements, Table
 
 FORMATS_DIR = Path(__file__).parent.parent / "formats"
+# libyaml's parser when PyYAML was built with it: several times faster on the table files.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERALS = "一二三四五六七八九十"
 
 
@@ -45,12 +48,18 @@ def has_tables(name: str) -> bool:
 
 
 def load_format(name: str) -> dict:
+    """A format's table declarations, `from:` references resolved (a fresh copy each call)."""
+    return copy.deepcopy(_load_format(name))
+
+
+@functools.cache
+def _load_format(name: str) -> dict:
     path = FORMATS_DIR / name / "tables.yaml"
     if not path.exists():
         known = sorted(p.name for p in FORMATS_DIR.iterdir() if (p / "tables.yaml").exists())
         raise FormatError(f"没有公开格式“{name}”的表样；已有：{'、'.join(known)}")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise FormatError(f"{path}：不是有效的 YAML：{exc}") from exc
     document["_path"] = str(path)
@@ -120,7 +129,7 @@ class _Builder:
         self.context = Context(dataset)
         self.evaluator = Evaluator({}, self.context.functions())
         self.classes = spec.get("classes", {})
-        self._by_code: dict[tuple, dict[str, Decimal]] = {}
+        self._by_code: dict[tuple, tuple[dict, dict]] = {}
 
     def table(self, spec: dict, position: int) -> Table:
         sections = []
@@ -264,14 +273,20 @@ class _Builder:
             depth = levels.index(len(code)) + 1 if len(code) in levels else 1
             name = codes_table.name(code) or ""
             rows.append({"key": code, "code": code, "label": name, "level": depth, "by": by})
+        by_key = {r["key"]: r for r in rows}
         for row in rows:
-            row["children"] = [
-                r["key"]
-                for r in rows
-                if r["code"] != row["code"]
-                and r["code"].startswith(row["code"])
-                and r["level"] == row["level"] + 1
-            ]
+            row["children"] = []
+        for row in rows:  # a row's parent is the longest listed code it starts with
+            parent = next(
+                (
+                    by_key[row["code"][:n]]
+                    for n in reversed(levels)
+                    if n < len(row["code"]) and row["code"][:n] in by_key
+                ),
+                None,
+            )
+            if parent is not None and parent["level"] == row["level"] - 1:
+                parent["children"].append(row["key"])
         if total:
             total_row = {
                 "key": total.get("key", "合计"),
@@ -323,17 +338,27 @@ class _Builder:
         if prefix_key is None:
             return self.ledger.total(**_ledger_where(selection))
         rest = {k: v for k, v in selection.items() if k != prefix_key}
-        prefix = str(selection[prefix_key])
-        by_code = self.by_code(prefix_key, rest)
-        return sum((v for c, v in by_code.items() if c.startswith(prefix)), Decimal(0))
+        return self.by_prefix(prefix_key, rest).get(str(selection[prefix_key]), Decimal(0))
 
     def by_code(self, prefix_key: str, selection: dict) -> dict[str, Decimal]:
         """Non-zero totals by the code lines are booked on (cached per selection)."""
+        return self._totals(prefix_key, selection)[0]
+
+    def by_prefix(self, prefix_key: str, selection: dict) -> dict[str, Decimal]:
+        """Totals by every code prefix (类, 款, 项) of the codes lines are booked on."""
+        return self._totals(prefix_key, selection)[1]
+
+    def _totals(self, prefix_key: str, selection: dict) -> tuple[dict, dict]:
         column = "function_code" if prefix_key == "function" else "economic_code"
         cache_key = (column, tuple(sorted((k, str(v)) for k, v in selection.items())))
         if cache_key not in self._by_code:
             totals = self.ledger.sum_by(column, **_ledger_where(selection))
-            self._by_code[cache_key] = {c: v for c, v in totals.items() if c is not None and v != 0}
+            leaves = {c: v for c, v in totals.items() if c is not None and v != 0}
+            prefixes: dict[str, Decimal] = {}
+            for code, value in leaves.items():
+                for digits in range(3, len(code) + 1, 2):
+                    prefixes[code[:digits]] = prefixes.get(code[:digits], Decimal(0)) + value
+            self._by_code[cache_key] = (leaves, prefixes)
         return self._by_code[cache_key]
 
     def _fill_code_parents(self, grid: _Grid, column: dict) -> None:
