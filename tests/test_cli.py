@@ -33,12 +33,7 @@ def test_check_json_lists_every_outcome(capsys):
 
 
 def test_fatal_failure_exits_1_and_names_the_rule(tmp_path, capsys):
-    folder = tmp_path / "broken"
-    shutil.copytree(EXAMPLE, folder)
-    income = folder / "income.csv"
-    income.write_text(
-        income.read_text(encoding="utf-8") + "决算,事业收入,2080109,,100.00,\n", encoding="utf-8"
-    )
+    folder = _broken_copy(tmp_path)
     assert main(["check", str(folder)]) == 1
     out = capsys.readouterr().out
     assert "total-balance" in out and "相差 100.00 元" in out and "不能发布" in out
@@ -76,3 +71,62 @@ def test_consolidate_writes_a_dataset_that_checks(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"]["lines"] == 138 + 5
     assert not [o for o in data["outcomes"] if o["status"] == "fail" and o["tier"] == "FATAL"]
+
+
+def _broken_copy(tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(EXAMPLE, folder)
+    income = folder / "income.csv"
+    income.write_text(
+        income.read_text(encoding="utf-8") + "决算,事业收入,2080109,,100.00,\n", encoding="utf-8"
+    )
+    return folder
+
+
+def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
+    import hashlib
+
+    import openpyxl
+
+    out = tmp_path / "pkg"
+    assert main(["build", str(EXAMPLE), "-o", str(out)]) == 0
+    assert (
+        "2020年度泸州市社会保险事业管理局部门决算附表.xlsx（公开附表）" in capsys.readouterr().out
+    )
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["draft"] is False and manifest["format"] == "sichuan-2020"
+    assert {o["role"] for o in manifest["outputs"]} == {"tables", "checks"}
+    for output in manifest["outputs"]:
+        assert hashlib.sha256((out / output["path"]).read_bytes()).hexdigest() == output["sha256"]
+    inputs = {i["path"]: i["sha256"] for i in manifest["inputs"]}
+    assert (
+        inputs["spending.csv"]
+        == hashlib.sha256((EXAMPLE / "spending.csv").read_bytes()).hexdigest()
+    )
+    checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))
+    assert checks["publishable"] is True and checks["summary"]["fail"] == 0
+    book = openpyxl.load_workbook(
+        out / "2020年度泸州市社会保险事业管理局部门决算附表.xlsx", read_only=True
+    )
+    assert len(book.sheetnames) == 14
+
+
+def test_build_national_nine(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "n9"
+    assert main(["build", str(EXAMPLE), "-o", str(out), "--format", "national-9"]) == 0
+    book = openpyxl.load_workbook(next(out.glob("*.xlsx")), read_only=True)
+    assert len(book.sheetnames) == 9 and book.sheetnames[6].startswith("七 财政拨款“三公”经费")
+
+
+def test_build_refuses_on_fatal_unless_draft(tmp_path, capsys):
+    broken = _broken_copy(tmp_path)
+    out = tmp_path / "refused"
+    assert main(["build", str(broken), "-o", str(out)]) == 1
+    assert "未生成" in capsys.readouterr().out and not out.exists()
+    draft = tmp_path / "draft"
+    assert main(["build", str(broken), "-o", str(draft), "--draft"]) == 1
+    manifest = json.loads((draft / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["draft"] is True
+    assert "草稿" in capsys.readouterr().out

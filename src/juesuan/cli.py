@@ -50,10 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--draft", action="store_true", help="有致命问题也生成，并标注“草稿”")
     build.set_defaults(run=_build)
 
-    merge = commands.add_parser("consolidate", help="把各单位数据集汇总为部门数据集（抵消内部往来）")
+    merge = commands.add_parser(
+        "consolidate", help="把各单位数据集汇总为部门数据集（抵消内部往来）"
+    )
     merge.add_argument("datasets", nargs="+", help="各单位数据集（第一个为部门本级）")
     merge.add_argument("-o", "--output", required=True, help="输出的部门数据集文件夹")
-    merge.add_argument("--name", help="汇总后的单位名称（默认：第一个单位的主管部门或名称加“（汇总）”）")
+    merge.add_argument(
+        "--name", help="汇总后的单位名称（默认：第一个单位的主管部门或名称加“（汇总）”）"
+    )
     merge.add_argument("--code", help="汇总后的单位编码")
     merge.add_argument("--json", action="store_true", help="以 JSON 输出汇总报告")
     merge.add_argument("--overwrite", action="store_true", help="输出已存在时覆盖")

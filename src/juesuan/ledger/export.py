@@ -24,6 +24,7 @@ import tomli_w
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from juesuan.files import replaced
 from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import (
     BALANCE_KINDS,
@@ -366,14 +367,8 @@ def write_workbook(dataset: Dataset | None, path: str | Path) -> Path:
     """
     target = Path(path)
     _check_target(target, overwrite=True, folder=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.stem}.tmp-{uuid.uuid4().hex[:8]}.xlsx"
-    try:
+    with replaced(target) as temporary:
         _write_workbook(dataset, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from juesuan import __version__
+from juesuan.files import replaced
 from juesuan.ledger.model import Dataset
 from juesuan.rules.engine import FAIL, Outcome
 from juesuan.statements.model import Statements
@@ -125,11 +124,7 @@ def write_package(
 
 
 def _write_json(path: Path, data: dict) -> None:
-    """Write to a temporary file and rename, so a reader never sees half a file."""
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
-    )
-    with handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-    os.replace(handle.name, path)
+    with replaced(path) as temporary:
+        temporary.write_text(
+            json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )

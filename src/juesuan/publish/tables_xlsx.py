@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +22,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from juesuan.files import replaced
 from juesuan.ledger.model import Unit
 from juesuan.statements.model import Row, Section, Statements, Table
 
@@ -59,13 +58,7 @@ def write_tables(statements: Statements, unit: Unit, path: Path, *, draft: bool 
 
     `draft` marks every page as a draft (page header and a red line under the title).
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=".tmp.xlsx", dir=target.parent
-    )
-    os.close(handle)
-    try:
+    with replaced(path) as temporary:
         book = xlsxwriter.Workbook(
             temporary,
             {"default_format_properties": {**FONT, "font_size": BODY_SIZE}},
@@ -76,10 +69,6 @@ def write_tables(statements: Statements, unit: Unit, path: Path, *, draft: bool 
             sheet = book.add_worksheet(sheet_name(table, used))
             _write_table(sheet, table, styles, unit.name, statements.year, draft=draft)
         book.close()
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def sheet_name(table: Table, used: set[str] | None = None) -> str:
