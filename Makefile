@@ -15,13 +15,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	@mkdir -p $(OUT)
-	$(BIN)/juesuan check examples/luzhou-2020 --json > $(OUT)/checks.json; \
-	  status=$$?; $(BIN)/juesuan check examples/luzhou-2020; \
-	  $(BIN)/juesuan template $(OUT)/空白数据模板.xlsx >/dev/null; \
-	  $(BIN)/juesuan export examples/luzhou-2020 $(OUT)/luzhou-2020.xlsx --overwrite >/dev/null; \
-	  echo; echo "结果在 $(OUT)/：checks.json（全部审核结果）、luzhou-2020.xlsx（示例数据工作簿）、空白数据模板.xlsx"; \
-	  exit $$status
+	$(BIN)/juesuan check examples/luzhou-2020
+	$(BIN)/juesuan build examples/luzhou-2020 -o $(OUT)
+	$(BIN)/juesuan export examples/luzhou-2020 $(OUT)/示例数据.xlsx --overwrite >/dev/null
+	$(BIN)/juesuan template $(OUT)/空白数据模板.xlsx >/dev/null
+	@echo
+	@echo "结果在 $(OUT)/：部门决算附表（.xlsx，14 张表）、checks.json（全部审核结果）、manifest.json（清单）、示例数据.xlsx、空白数据模板.xlsx"
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
