@@ -1,0 +1,157 @@
+"""Put the disclosure together in the reference case's structure.
+
+Cover, 目录, 第一部分 部门概况 (the unit's own texts), 第二部分 情况说明 (generated from facts),
+第三部分 名词解释 (the format's glossary, numbered without gaps), 第四部分 附件 (the evaluation
+reports the dataset provides), 第五部分 附表 (the tables).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from juesuan.codes import function_codes
+from juesuan.document.model import (
+    Block,
+    Contents,
+    Document,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    TableBlock,
+)
+from juesuan.ledger.model import Dataset
+from juesuan.narrative.facts import Facts
+from juesuan.narrative.sichuan import paragraphs, part_two
+from juesuan.narrative.writer import Writer
+from juesuan.statements.build import FORMATS_DIR
+from juesuan.statements.model import Statements
+
+ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
+SUB_ORDINAL = re.compile(r"^（[一二三四五六七八九十]+）")
+PART_NAMES = ("一", "二", "三", "四", "五")
+DEPARTMENT_REPORT = "部门整体支出绩效评价报告"
+
+
+def assemble(
+    dataset: Dataset,
+    statements: Statements,
+    facts: Facts,
+    figures: list[Figure],
+    *,
+    draft: bool = False,
+) -> tuple[Document, Writer]:
+    """The whole document, and the writer that holds the narrative's warnings."""
+    unit, year = dataset.unit.name, dataset.unit.year
+    writer = Writer(dataset, facts)
+    blocks: list[Block] = [Contents(), PageBreak()]
+
+    blocks += [Heading(1, "第一部分 部门概况", "p1")]
+    blocks += [Heading(2, "一、基本职能及主要工作", "p1-1"), Heading(3, "（一）主要职能", "p1-1-1")]
+    blocks += _text(dataset, "主要职能")
+    blocks += [Heading(3, f"（二）{year}年重点工作完成情况", "p1-1-2")]
+    blocks += _text(dataset, "重点工作完成情况")
+    blocks += [Heading(2, "二、机构设置", "p1-2")]
+    blocks += _text(dataset, "机构设置")
+
+    blocks += [PageBreak(), Heading(1, f"第二部分 {year}年度部门决算情况说明", "p2")]
+    blocks += part_two(writer, statements, {f.key: f for f in figures})
+
+    blocks += [PageBreak(), Heading(1, "第三部分 名词解释", "p3")]
+    blocks += glossary(dataset, statements)
+
+    blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
+    blocks += attachments(dataset)
+
+    blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
+    tables = list(statements)
+    blocks += [Paragraph.plain(f"{t.number}、{t.title}", generated=True) for t in tables]
+    for table in tables:
+        blocks += [PageBreak(), TableBlock(table)]
+
+    document = Document(
+        title=f"{unit}{year}年度部门决算",
+        unit=unit,
+        year=year,
+        blocks=tuple(blocks),
+        cover_lines=(f"{year}年度", unit, "部门决算"),
+        draft=draft,
+        facts=dict(facts),
+    )
+    return document, writer
+
+
+def _text(dataset: Dataset, key: str) -> list[Block]:
+    text = dataset.texts.get(key)
+    if not text:
+        return [
+            Paragraph.plain(
+                f"（本部分文字未提供：请在数据集的文字说明中填写“{key}”。）", style="note"
+            )
+        ]
+    return [Paragraph.plain(p) for p in paragraphs(text)]
+
+
+def _report(text: str, level: int) -> list[Block]:
+    """A report the unit wrote: its 一、 lines become headings, the rest paragraphs."""
+    blocks: list[Block] = []
+    for n, paragraph in enumerate(paragraphs(text)):
+        if ORDINAL.match(paragraph) and len(paragraph) <= 40:
+            blocks.append(Heading(level, paragraph, f"r{id(text)}-{n}"))
+        elif SUB_ORDINAL.match(paragraph) and len(paragraph) <= 40:
+            blocks.append(Heading(level + 1, paragraph, f"r{id(text)}-{n}"))
+        else:
+            blocks.append(Paragraph.plain(paragraph))
+    return blocks
+
+
+def attachments(dataset: Dataset) -> list[Block]:
+    reports = [k for k in dataset.texts if k.endswith("绩效评价报告") and k != DEPARTMENT_REPORT]
+    blocks: list[Block] = []
+    number = 0
+    if DEPARTMENT_REPORT in dataset.texts:
+        number += 1
+        title = f"{dataset.unit.name}{dataset.unit.year}年部门整体支出绩效评价报告"
+        blocks += [
+            Heading(2, f"附件{number}", f"p4-{number}"),
+            Paragraph.plain(title, style="center"),
+        ]
+        blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3)
+    if reports:
+        number += 1
+        blocks.append(Heading(2, f"附件{number}", f"p4-{number}"))
+        for key in sorted(reports):
+            blocks += [PageBreak(), Paragraph.plain(key, style="center")]
+            blocks += _report(dataset.texts[key], 3)
+    if not blocks:
+        blocks.append(Paragraph.plain("本部门本年度未提供绩效评价报告。"))
+    return blocks
+
+
+def glossary(dataset: Dataset, statements: Statements) -> list[Block]:
+    path = FORMATS_DIR / dataset.unit.format / "glossary.yaml"
+    if not path.exists():
+        path = FORMATS_DIR / "sichuan-2020" / "glossary.yaml"
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    codes = function_codes(dataset.unit.year)
+    entries: list[str] = [f"{term}：{text}" for term, text in spec.get("terms", [])]
+    general = statements.table("general")
+    reported = [
+        r.code
+        for s in (general.sections if general else ())
+        for r in s.rows
+        if r.code and len(r.code) == 7
+    ]
+    for code in reported:
+        definition = spec.get("items", {}).get(code)
+        if definition:
+            names = [codes.name(code[:n]) or "" for n in (3, 5, 7)]
+            entries.append(f"{names[0]}（类）{names[1]}（款）{names[2]}（项）：{definition}")
+    entries += [f"{term}：{text}" for term, text in spec.get("closing", [])]
+    return [
+        Paragraph.plain(f"{n}. {entry}", generated=False)
+        for n, entry in enumerate(entries, start=1)
+    ]

@@ -1,0 +1,101 @@
+"""The disclosure document as values: parts, headings, paragraphs whose numbers name facts,
+figures and tables. Renderers (docx, pdf, html) turn one Document into a file; none of them
+computes or types a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from juesuan.statements.model import Table
+
+
+@dataclass(frozen=True)
+class Span:
+    """Plain text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A number in the text, printed as `text`, that states the fact `fact` (see narrative.facts)."""
+
+    fact: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Quote(Span):
+    """Words a person wrote (a reason from the dataset) inside a generated sentence: its numbers
+    are theirs, so the text check leaves them alone. Renders like any Span."""
+
+
+Segment = Span | Ref
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    segments: tuple[Segment, ...]
+    style: str = "body"  # body | note | caption | center | signature
+    generated: bool = True  # False for text people wrote (texts/*.md): not checked against facts
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+    @classmethod
+    def plain(cls, text: str, style: str = "body", generated: bool = False) -> Paragraph:
+        return cls((Span(text),), style, generated)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """level 1 = 第X部分, 2 = 一、, 3 = (一), 4 = 1. — numbering is part of `text`."""
+
+    level: int
+    text: str
+    anchor: str  # stable id for bookmarks and the 目录
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # figure1 … figure6
+    caption: str  # 图1：收、支决算总计变动情况图
+    png: Path  # raster for docx and pdf
+    svg: Path | None = None  # vector for html when available
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    table: Table
+
+
+@dataclass(frozen=True)
+class Contents:
+    """Where the 目录 goes: renderers list the headings of levels 1–2 with their page numbers."""
+
+    title: str = "目录"
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    pass
+
+
+Block = Heading | Paragraph | Figure | TableBlock | Contents | PageBreak
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str  # 泸州市社会保险事业管理局2020年度部门决算
+    unit: str
+    year: int
+    blocks: tuple[Block, ...]
+    cover_lines: tuple[str, ...] = ()  # lines of the cover page under the title, e.g. 公开时间
+    draft: bool = False  # watermark / header 草稿 on every page
+    facts: dict = field(default_factory=dict)  # fact key -> narrative.facts.Fact
+
+    def headings(self, max_level: int = 2) -> list[Heading]:
+        return [b for b in self.blocks if isinstance(b, Heading) and b.level <= max_level]

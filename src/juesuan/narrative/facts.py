@@ -1,0 +1,261 @@
+"""Facts: every number the document's text may state, each with where it comes from.
+
+A fact is computed once, from the statements (shown 万元 figures, so text and tables agree to the
+cent), from the ledger (budgets), or from the dataset's other facts and last year's figures.
+Percentages are computed from 元 values. The narrative refers to facts by key and never types a
+number; the text check re-derives every printed number from its fact's source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from juesuan.ledger.model import Dataset
+from juesuan.ledger.schema import FISCAL_FUNDS, GENERAL_BUDGET, SPENDING
+from juesuan.money import CENT, WAN, percent, wan
+from juesuan.statements.model import Statements
+
+MONEY = "万元"
+PERCENT = "%"
+
+
+@dataclass(frozen=True)
+class Fact:
+    key: str
+    value: Decimal  # 万元 for money, percentage points for rates, the count for counts
+    unit: str  # 万元 | % | 年 | 人 | 人次 | 批次 | 辆 | 台（套） | 个 | 分
+    source: str  # where it comes from, in words: 收入支出决算总表·总计, 上年数·收支总计, …
+    cell: tuple[str, str, str | None] | None = None  # (table id, row, column) when from a table
+
+    @property
+    def text(self) -> str:
+        return format_number(self.value, self.unit)
+
+
+def format_number(value: Decimal, unit: str) -> str:
+    """As the reference case prints numbers in text: 5686.09 万元, 0 万元, 76.39%, 100%, 79.8%."""
+    if unit == MONEY:
+        return "0" if value == 0 else f"{value.quantize(CENT)}"
+    if unit == PERCENT:
+        shown = value.quantize(CENT, rounding=ROUND_HALF_UP).normalize()
+        return f"{shown:f}"
+    return f"{value.normalize():f}"
+
+
+class Facts(dict):
+    """key -> Fact, with helpers to add the usual kinds."""
+
+    def add(self, key: str, value: Decimal | int, unit: str, source: str, cell=None) -> Fact:
+        fact = Fact(key, Decimal(value), unit, source, cell)
+        self[key] = fact
+        return fact
+
+    def money_cell(
+        self, key: str, statements: Statements, table: str, row: str, column: str | None = None
+    ):
+        found = statements.table(table)
+        located = found.find(row, column) if found else None
+        if located is None:  # a code row left out for being zero
+            return self.add(
+                key,
+                Decimal(0),
+                MONEY,
+                f"{found.title if found else table}·{row}",
+                (table, row, column),
+            )
+        _, found_row, index = located
+        cell = found_row.cells[index]
+        shown = cell.shown if cell.shown is not None else Decimal(0)
+        exact = cell.exact if cell.exact is not None else Decimal(0)
+        label = f"{found.title}·{found_row.label or row}" + (f"·{column}" if column else "")
+        fact = self.add(key, shown, MONEY, label, (table, row, column))
+        self.exact[key] = exact
+        return fact
+
+    def money_yuan(self, key: str, yuan: Decimal, source: str) -> Fact:
+        self.exact[key] = yuan
+        return self.add(key, wan(yuan), MONEY, source)
+
+    def share(self, key: str, part: str, whole: str) -> Fact | None:
+        value = percent(self.exact[part], self.exact[whole])
+        if value is None:
+            return None
+        return self.add(key, value, PERCENT, f"{part} ÷ {whole}")
+
+    def change(self, key: str, now: str, before: str) -> None:
+        """key.变动 (万元, absolute), key.变动率 (%, absolute), key.方向 (+1, 0, -1)."""
+        delta = self.exact[now] - self.exact[before]
+        self.exact[f"{key}.变动"] = abs(delta)
+        self.add(f"{key}.变动", wan(abs(delta)), MONEY, f"|{now} − {before}|")
+        self.direction[key] = (delta > 0) - (delta < 0)
+        rate = percent(abs(delta), self.exact[before])
+        if rate is not None:
+            self.add(f"{key}.变动率", rate, PERCENT, f"|{now} − {before}| ÷ {before}")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exact: dict[str, Decimal] = {}  # 元, for money facts: shares are computed from these
+        self.direction: dict[str, int] = {}  # +1 increase, -1 decrease, 0 unchanged
+
+
+INCOME_ROWS = (
+    "一般公共预算财政拨款收入",
+    "政府性基金预算财政拨款收入",
+    "国有资本经营预算财政拨款收入",
+    "上级补助收入",
+    "事业收入",
+    "经营收入",
+    "附属单位上缴收入",
+    "其他收入",
+)
+SPENDING_COLUMNS = ("基本支出", "项目支出", "上缴上级支出", "经营支出", "对附属单位补助支出")
+THREE_PUBLIC_PARTS = {
+    "因公出国（境）费": "因公出国（境）费",
+    "公务用车购置及运行维护费": "公务用车购置及运行维护费.小计",
+    "公务用车购置费": "公务用车购置及运行维护费.公务用车购置费",
+    "公务用车运行维护费": "公务用车购置及运行维护费.公务用车运行维护费",
+    "公务接待费": "公务接待费",
+}
+
+
+def collect(dataset: Dataset, statements: Statements) -> Facts:
+    facts = Facts()
+    unit = dataset.unit
+    facts.add("年度", unit.year, "年", "单位信息·年度")
+    facts.add("上年度", unit.year - 1, "年", "单位信息·年度 − 1")
+
+    def prior(key: str, name: str | None = None) -> bool:
+        fact = dataset.prior_year.get(name or key)
+        if fact is None:
+            return False
+        facts.money_yuan(f"{key}.上年", Decimal(fact.value), f"上年数·{name or key}")
+        facts.change(key, key, f"{key}.上年")
+        return True
+
+    # 一 收入支出决算总体情况
+    facts.money_cell("收支总计", statements, "summary", "收入总计")
+    facts.money_cell("支出总计", statements, "summary", "支出总计")
+    prior("收支总计")
+    # 二 收入
+    facts.money_cell("本年收入合计", statements, "summary", "本年收入合计")
+    for row in INCOME_ROWS:
+        facts.money_cell(f"收入.{row}", statements, "summary", row)
+        facts.share(f"收入.{row}.占比", f"收入.{row}", "本年收入合计")
+    # 三 支出
+    facts.money_cell("本年支出合计", statements, "spending", "合计", "本年支出合计")
+    for column in SPENDING_COLUMNS:
+        facts.money_cell(f"支出.{column}", statements, "spending", "合计", column)
+        facts.share(f"支出.{column}.占比", f"支出.{column}", "本年支出合计")
+    # 四 财政拨款
+    facts.money_cell("财政拨款收支总计", statements, "fiscal_summary", "收入总计")
+    prior("财政拨款收支总计")
+    # 五 一般公共预算财政拨款
+    facts.money_cell("一般公共预算财政拨款支出", statements, "general", "合计", "合计")
+    facts.share("一般公共预算财政拨款支出.占比", "一般公共预算财政拨款支出", "本年支出合计")
+    prior("一般公共预算财政拨款支出")
+    general = statements.table("general").sections[0]
+    ledger = dataset.ledger
+    budget_phase = "调整预算" if ledger.count(phase="调整预算") else "年初预算"
+    general_budget = ledger.total(phase=budget_phase, direction=SPENDING, fund=GENERAL_BUDGET)
+    if general_budget:
+        facts.money_yuan(
+            "一般公共预算财政拨款支出.预算",
+            general_budget,
+            f"支出{budget_phase}·一般公共预算财政拨款",
+        )
+        facts.share(
+            "一般公共预算财政拨款支出.完成率",
+            "一般公共预算财政拨款支出",
+            "一般公共预算财政拨款支出.预算",
+        )
+    for row in general.rows:
+        if not row.code:
+            continue
+        key = f"功能.{row.code}"
+        facts.money_cell(key, statements, "general", row.code, "合计")
+        if len(row.code) == 3:
+            facts.share(f"{key}.占比", key, "一般公共预算财政拨款支出")
+        if len(row.code) == 7:
+            budget = ledger.total(
+                phase=budget_phase, direction=SPENDING, fund=GENERAL_BUDGET, function=row.code
+            )
+            if budget:
+                facts.money_yuan(f"{key}.预算", budget, f"支出{budget_phase}·{row.code}")
+                facts.share(f"{key}.完成率", key, f"{key}.预算")
+    # 六 基本支出
+    facts.money_cell("基本支出", statements, "general", "合计", "基本支出")
+    facts.money_cell("人员经费", statements, "general_basic", "人员经费合计")
+    facts.money_cell("公用经费", statements, "general_basic", "公用经费合计")
+    # 七 三公
+    for side, field in (("预算", "预算数"), ("决算", "决算数")):
+        facts.money_cell(f"三公经费.{side}", statements, "three_public", "数额", f"合计.{field}")
+        for name, column in THREE_PUBLIC_PARTS.items():
+            facts.money_cell(
+                f"{name}.{side}", statements, "three_public", "数额", f"{column}.{field}"
+            )
+    facts.share("三公经费.完成率", "三公经费.决算", "三公经费.预算")
+    for name in THREE_PUBLIC_PARTS:
+        facts.share(f"{name}.完成率", f"{name}.决算", f"{name}.预算")
+        facts.share(f"{name}.占比", f"{name}.决算", "三公经费.决算")
+    facts.exact["三公经费"] = facts.exact["三公经费.决算"]
+    prior("三公经费")
+    for name in THREE_PUBLIC_PARTS:
+        facts.exact[name] = facts.exact[f"{name}.决算"]
+        prior(name)
+    for item in dataset.three_public:
+        if item.fund not in FISCAL_FUNDS:
+            continue
+        for field, label in (("batches", "批次"), ("persons", "人次")):
+            value = getattr(item, field)
+            key = f"{item.item}.{label}"
+            total = (facts[key].value if key in facts else Decimal(0)) + Decimal(value or 0)
+            facts.add(key, total, label, f"三公经费·{item.item}·{label}")
+    for item in ("国内公务接待费", "外事接待费"):
+        amount = sum(
+            (t.actual for t in dataset.three_public if t.item == item and t.fund in FISCAL_FUNDS),
+            Decimal(0),
+        )
+        facts.money_yuan(f"{item}.决算", amount, f"三公经费·{item}·决算数")
+    # 八 九 政府性基金 国有资本经营
+    for key, table in (
+        ("政府性基金预算财政拨款支出", "government_fund"),
+        ("国有资本经营预算财政拨款支出", "state_capital"),
+    ):
+        facts.money_cell(key, statements, table, "合计", "本年支出.合计")
+        facts.share(f"{key}.占比", key, "本年支出合计")
+        prior(key)
+    # 十 其他重要事项
+    running = dataset.facts.get("机关运行经费")
+    if running is not None:
+        facts.money_yuan("机关运行经费", Decimal(running.value), "其他事项·机关运行经费")
+        prior("机关运行经费")
+    procurement_total = sum((p.amount for p in dataset.procurement), Decimal(0))
+    facts.money_yuan("政府采购", procurement_total, "政府采购·合计")
+    for kind in ("货物", "工程", "服务"):
+        amount = sum((p.amount for p in dataset.procurement if p.kind == kind), Decimal(0))
+        facts.money_yuan(f"政府采购.{kind}", amount, f"政府采购·{kind}")
+    for field, label in (("sme_amount", "中小企业"), ("small_micro_amount", "小微企业")):
+        amount = sum((getattr(p, field) or Decimal(0) for p in dataset.procurement), Decimal(0))
+        facts.money_yuan(f"政府采购.{label}", amount, f"政府采购·授予{label}合同金额")
+        facts.share(f"政府采购.{label}.占比", f"政府采购.{label}", "政府采购")
+    for key, fact in dataset.facts.items():
+        if key == "机关运行经费":
+            continue
+        unit_word = (
+            "辆"
+            if key.startswith("车辆")
+            else "台（套）"
+            if "设备" in key
+            else "分"
+            if "得分" in key
+            else "个"
+            if "项目数" in key
+            else "人"
+        )
+        facts.add(f"事项.{key}", Decimal(fact.value), unit_word, f"其他事项·{key}")
+    return facts
+
+
+def round_wan(yuan: Decimal) -> Decimal:
+    return (yuan / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
