@@ -24,10 +24,11 @@ from juesuan.document.model import (
     TableBlock,
 )
 from juesuan.ledger.model import Dataset
+from juesuan.narrative import national
 from juesuan.narrative.facts import Facts
 from juesuan.narrative.sichuan import paragraphs, part_two
 from juesuan.narrative.writer import Writer
-from juesuan.statements.build import FORMATS_DIR
+from juesuan.statements.build import FORMATS_DIR, chinese_number, load_format
 from juesuan.statements.model import Statements
 
 ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
@@ -47,30 +48,42 @@ def assemble(
     """The whole document, and the writer that holds the narrative's warnings."""
     unit, year = dataset.unit.name, dataset.unit.year
     writer = Writer(dataset, facts)
+    narrative = load_format(statements.format).get("narrative", "sichuan")
+    by_key = {f.key: f for f in figures}
+    tables = list(statements)
     blocks: list[Block] = [Contents(), PageBreak()]
 
-    blocks += [Heading(1, "第一部分 部门概况", "p1")]
-    blocks += [Heading(2, "一、基本职能及主要工作", "p1-1"), Heading(3, "（一）主要职能", "p1-1-1")]
-    blocks += _text(dataset, "主要职能")
-    blocks += [Heading(3, f"（二）{year}年重点工作完成情况", "p1-1-2")]
-    blocks += _text(dataset, "重点工作完成情况")
-    blocks += [Heading(2, "二、机构设置", "p1-2")]
-    blocks += _text(dataset, "机构设置")
-
-    blocks += [PageBreak(), Heading(1, f"第二部分 {year}年度部门决算情况说明", "p2")]
-    blocks += part_two(writer, statements, {f.key: f for f in figures})
-
-    blocks += [PageBreak(), Heading(1, "第三部分 名词解释", "p3")]
-    blocks += glossary(dataset, statements)
-
-    blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
-    blocks += attachments(dataset)
-
-    blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
-    tables = list(statements)
-    blocks += [Paragraph.plain(f"{t.number}、{t.title}", generated=True) for t in tables]
-    for table in tables:
-        blocks += [PageBreak(), TableBlock(table)]
+    if narrative == "national":
+        # The national template: 概况, 决算表, 情况说明, 名词解释.
+        blocks += [Heading(1, f"第一部分 {unit}概况", "p1")]
+        blocks += [Heading(2, "一、主要职能", "p1-1"), *_text(dataset, "主要职能")]
+        blocks += [Heading(2, "二、机构设置", "p1-2"), *_text(dataset, "机构设置")]
+        blocks += [PageBreak(), Heading(1, f"第二部分 {unit}{year}年度部门决算表", "p2")]
+        blocks += _tables(tables)
+        blocks += [PageBreak(), Heading(1, f"第三部分 {unit}{year}年度部门决算情况说明", "p3")]
+        blocks += national.part_two(writer, statements, by_key)
+        blocks += [PageBreak(), Heading(1, "第四部分 名词解释", "p4")]
+        blocks += glossary(dataset, statements)
+    else:
+        # The Sichuan package, as the reference case: 概况, 情况说明, 名词解释, 附件, 附表.
+        blocks += [Heading(1, "第一部分 部门概况", "p1")]
+        blocks += [
+            Heading(2, "一、基本职能及主要工作", "p1-1"),
+            Heading(3, "（一）主要职能", "p1-1-1"),
+        ]
+        blocks += _text(dataset, "主要职能")
+        blocks += [Heading(3, f"（二）{year}年重点工作完成情况", "p1-1-2")]
+        blocks += _text(dataset, "重点工作完成情况")
+        blocks += [Heading(2, "二、机构设置", "p1-2")]
+        blocks += _text(dataset, "机构设置")
+        blocks += [PageBreak(), Heading(1, f"第二部分 {year}年度部门决算情况说明", "p2")]
+        blocks += part_two(writer, statements, by_key)
+        blocks += [PageBreak(), Heading(1, "第三部分 名词解释", "p3")]
+        blocks += glossary(dataset, statements)
+        blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
+        blocks += attachments(dataset)
+        blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
+        blocks += _tables(tables)
 
     document = Document(
         title=f"{unit}{year}年度部门决算",
@@ -82,6 +95,13 @@ def assemble(
         facts=dict(facts),
     )
     return document, writer
+
+
+def _tables(tables: list) -> list[Block]:
+    blocks: list[Block] = [Paragraph.plain(f"{t.number}、{t.title}") for t in tables]
+    for table in tables:
+        blocks += [PageBreak(), TableBlock(table)]
+    return blocks
 
 
 def _text(dataset: Dataset, key: str) -> list[Block]:
@@ -132,9 +152,9 @@ def attachments(dataset: Dataset) -> list[Block]:
 
 
 def glossary(dataset: Dataset, statements: Statements) -> list[Block]:
-    path = FORMATS_DIR / dataset.unit.format / "glossary.yaml"
+    path = FORMATS_DIR / statements.format / "glossary.yaml"
     if not path.exists():
-        path = FORMATS_DIR / "sichuan-2020" / "glossary.yaml"
+        return [Paragraph.plain("（本公开格式未提供名词解释。）", style="note")]
     spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     codes = function_codes(dataset.unit.year)
     entries: list[str] = [f"{term}：{text}" for term, text in spec.get("terms", [])]
@@ -151,7 +171,8 @@ def glossary(dataset: Dataset, statements: Statements) -> list[Block]:
             names = [codes.name(code[:n]) or "" for n in (3, 5, 7)]
             entries.append(f"{names[0]}（类）{names[1]}（款）{names[2]}（项）：{definition}")
     entries += [f"{term}：{text}" for term, text in spec.get("closing", [])]
+    chinese = spec.get("numbering") == "chinese"
     return [
-        Paragraph.plain(f"{n}. {entry}", generated=False)
-        for n, entry in enumerate(entries, start=1)
+        Paragraph.plain(f"{chinese_number(n)}、{e}" if chinese else f"{n}. {e}")
+        for n, e in enumerate(entries, start=1)
     ]

@@ -19,7 +19,7 @@ from juesuan.statements.model import Statements
 
 NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 FIXED_WORDING = (
-    re.compile(r"^\d+\. "),  # a numbered list item
+    re.compile(r"^\d+(\. |、)"),  # a numbered list item: "1. " or "1、"
     re.compile(r"12 月 31 日"),
     re.compile(r"单价 (50|100) 万元以上"),
 )
