@@ -29,6 +29,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ledger_load.py
 	$(BIN)/python bench/consolidate.py
+	$(BIN)/python bench/build_example.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info

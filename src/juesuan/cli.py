@@ -11,6 +11,7 @@ from pathlib import Path
 from juesuan import __version__
 from juesuan.ledger.issues import ERROR, Issue
 from juesuan.ledger.load import load
+from juesuan.publish.package import sha256, summarize
 from juesuan.rules.engine import (
     FAIL,
     INSUFFICIENT,
@@ -20,8 +21,6 @@ from juesuan.rules.engine import (
     TIERS,
     Outcome,
     RuleFileError,
-    evaluate,
-    load_ruleset,
 )
 from juesuan.statements.build import FormatError
 
@@ -84,12 +83,10 @@ def _check(args: argparse.Namespace) -> int:
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues, args.json)
-    try:
-        outcomes = _evaluate(dataset, args.format or dataset.unit.format)[1]
-    except (RuleFileError, FormatError) as exc:
-        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
+    prepared = _prepare(dataset, args.format)
+    if prepared is None:
         return EXIT_UNREADABLE
-    fatal = [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
+    outcomes = prepared.outcomes
     if args.json:
         _print_json(
             {
@@ -97,26 +94,29 @@ def _check(args: argparse.Namespace) -> int:
                     "path": dataset.origin,
                     "unit": dataset.unit.name,
                     "year": dataset.unit.year,
-                    "format": dataset.unit.format,
+                    "format": prepared.statements.format,
                     "lines": len(dataset.ledger),
                 },
                 "import_issues": [i.as_dict() for i in issues],
-                "summary": _summary(outcomes),
-                "publishable": not fatal,
+                "summary": prepared.summary,
+                "publishable": not prepared.fatal,
                 "outcomes": [o.as_dict() for o in outcomes],
             }
         )
     else:
         _print_report(dataset, issues, outcomes)
-    return EXIT_FATAL if fatal else EXIT_OK
+    return EXIT_FATAL if prepared.fatal else EXIT_OK
 
 
-def _evaluate(dataset, format_name: str):
-    """Statements (when the format declares tables) and every rule's outcome."""
-    from juesuan.statements.build import build, has_tables
+def _prepare(dataset, format_name: str | None):
+    """Statements, every rule and the narrative's checks; None (after saying why) on a bad format."""
+    from juesuan.publish.package import prepare
 
-    statements = build(dataset, format_name) if has_tables(format_name) else None
-    return statements, evaluate(dataset, load_ruleset(format_name), statements)
+    try:
+        return prepare(dataset, format_name)
+    except (RuleFileError, FormatError) as exc:
+        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
+        return None
 
 
 def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
@@ -131,54 +131,53 @@ def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from juesuan.fonts import FontMissing
     from juesuan.publish.package import write_package
 
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues)
-    format_name = args.format or dataset.unit.format
-    try:
-        statements, outcomes = _evaluate(dataset, format_name)
-    except (RuleFileError, FormatError) as exc:
-        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
+    prepared = _prepare(dataset, args.format)
+    if prepared is None:
         return EXIT_UNREADABLE
-    if statements is None:
-        print(f"公开格式“{format_name}”没有表样（tables.yaml），无法生成附表。", file=sys.stderr)
-        return EXIT_UNREADABLE
-    fatal = [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
+    fatal = prepared.fatal
     if fatal and not args.draft:
-        _print_report(dataset, issues, outcomes)
+        _print_report(dataset, issues, prepared.outcomes)
         print(
             f"未生成：有 {len(fatal)} 项致命问题。改正后重新生成，或加 --draft 生成标注“草稿”的版本。"
         )
         return EXIT_FATAL
     out = Path(args.output)
-    manifest = write_package(
-        dataset, statements, outcomes, _summary(outcomes), out, draft=bool(fatal)
-    )
-    failed = _summary(outcomes)["failed_by_tier"]
-    print(f"{dataset.unit.name} {dataset.unit.year} 年度决算（{format_name}）已生成到 {out}/：")
-    for output in manifest.outputs:
-        print(f"  {output.path}（{ROLE_NAMES.get(output.role, output.role)}）")
-    print("  manifest.json（清单：输入与输出文件及其 SHA-256）")
+    try:
+        manifest = write_package(prepared, out, draft=bool(fatal))
+    except FontMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_UNREADABLE
+    failed = prepared.summary["failed_by_tier"]
     print(
-        f"审核：致命 {failed['FATAL']}，警告 {failed['WARNING']}，建议 {failed['SUGGEST']}"
-        + ("；这是草稿，不得公开。" if fatal else "。")
+        f"{dataset.unit.name} {dataset.unit.year} 年度决算（{prepared.statements.format}）已生成到 {out}/："
     )
+    for output in manifest.outputs:
+        if output.role != "figures":
+            print(f"  {output.path}（{ROLE_NAMES.get(output.role, output.role)}）")
+    figures = sum(1 for o in manifest.outputs if o.role == "figures")
+    print(f"  {FIGURES_DIR}/（图表 {figures // 2} 幅，PNG 与 SVG）")
+    print("  manifest.json（清单：输入与输出文件及其 SHA-256）")
+    zip_hash = sha256(out / manifest.zip)
+    print(f"  {manifest.zip}（以上全部，SHA-256 {zip_hash}）")
+    tail = "；这是草稿，不得公开。" if fatal else "。"
+    print(f"审核：致命 {failed['FATAL']}，警告 {failed['WARNING']}，建议 {failed['SUGGEST']}{tail}")
     return EXIT_FATAL if fatal else EXIT_OK
 
 
-ROLE_NAMES = {"tables": "公开附表", "checks": "审核结果"}
-
-
-def _summary(outcomes: list[Outcome]) -> dict:
-    summary = {status: 0 for status in (PASS, FAIL, NOT_APPLICABLE, INSUFFICIENT)}
-    failed = {tier: 0 for tier in TIERS}
-    for outcome in outcomes:
-        summary[outcome.status] += 1
-        if outcome.status == FAIL:
-            failed[outcome.tier] += 1
-    return {**summary, "total": len(outcomes), "failed_by_tier": failed}
+ROLE_NAMES = {
+    "tables": "公开附表",
+    "document-docx": "公开文本，Word",
+    "document-pdf": "公开文本，PDF",
+    "html": "网页版，单个文件",
+    "checks": "审核结果",
+}
+FIGURES_DIR = "figures"
 
 
 def _print_report(dataset, issues: list[Issue], outcomes: list[Outcome]) -> None:
@@ -189,7 +188,7 @@ def _print_report(dataset, issues: list[Issue], outcomes: list[Outcome]) -> None
     if issues:
         print(f"\n导入提示（{len(issues)} 条，不影响审核）：")
         _print_issues(issues)
-    summary = _summary(outcomes)
+    summary = summarize(outcomes)
     failed = summary["failed_by_tier"]
     print(
         f"\n审核 {summary['total']} 项：通过 {summary[PASS]}，未通过 {summary[FAIL]}"

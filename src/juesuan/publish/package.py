@@ -1,32 +1,51 @@
 """The disclosure package: what `juesuan build` writes, and its manifest.
 
-Each output has a role (tables, checks, later document-docx, document-pdf, html, figures) and a
-SHA-256; the manifest also lists every input file read, so a published package can be traced to
-the exact data it came from. Nothing is written when a FATAL rule fails, unless it is a draft.
+`prepare` does everything that decides whether a package may be written — statements, every rule,
+the narrative and the text-against-tables check — without writing a byte. `write_package` then
+writes the tables workbook, the figures, the document as .docx, .pdf and .html, checks.json and
+manifest.json, and a zip of all of them. Each output has a role and a SHA-256; the manifest also
+lists every input file read, so a published package traces back to the exact data it came from.
+The zip holds the manifest, so the manifest cannot hold the zip's hash: `juesuan build` prints it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from juesuan import __version__
+from juesuan.document.assemble import assemble
 from juesuan.files import replaced
 from juesuan.ledger.model import Dataset
-from juesuan.rules.engine import FAIL, Outcome
+from juesuan.narrative.check import check_text
+from juesuan.narrative.facts import Facts, collect
+from juesuan.rules.engine import (
+    FAIL,
+    INSUFFICIENT,
+    NOT_APPLICABLE,
+    PASS,
+    TIERS,
+    Outcome,
+    evaluate,
+    load_ruleset,
+)
+from juesuan.statements.build import build
 from juesuan.statements.model import Statements
 
 MANIFEST = "manifest.json"
 CHECKS = "checks.json"
+FIGURES = "figures"
 
 
 @dataclass(frozen=True)
 class Output:
     path: str  # relative to the package folder
-    role: str
+    role: str  # tables | document-docx | document-pdf | html | figures | checks
     sha256: str
 
 
@@ -39,6 +58,7 @@ class Manifest:
     inputs: list[dict] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
     checks: dict = field(default_factory=dict)
+    zip: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -52,6 +72,45 @@ class Manifest:
             "inputs": self.inputs,
             "outputs": [{"path": o.path, "role": o.role, "sha256": o.sha256} for o in self.outputs],
         }
+
+
+@dataclass
+class Prepared:
+    """Everything a package is made of, computed and checked, nothing written yet."""
+
+    dataset: Dataset
+    statements: Statements
+    facts: Facts
+    outcomes: list[Outcome]
+
+    @property
+    def fatal(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == FAIL and o.tier == "FATAL"]
+
+    @property
+    def summary(self) -> dict:
+        return summarize(self.outcomes)
+
+
+def summarize(outcomes: list[Outcome]) -> dict:
+    summary = {status: 0 for status in (PASS, FAIL, NOT_APPLICABLE, INSUFFICIENT)}
+    failed = {tier: 0 for tier in TIERS}
+    for outcome in outcomes:
+        summary[outcome.status] += 1
+        if outcome.status == FAIL:
+            failed[outcome.tier] += 1
+    return {**summary, "total": len(outcomes), "failed_by_tier": failed}
+
+
+def prepare(dataset: Dataset, format_name: str | None = None) -> Prepared:
+    """Statements, rule outcomes, facts, and the narrative's own checks (no figures needed)."""
+    format_name = format_name or dataset.unit.format
+    statements = build(dataset, format_name)
+    outcomes = evaluate(dataset, load_ruleset(format_name), statements)
+    facts = collect(dataset, statements)
+    document, writer = assemble(dataset, statements, facts, [])
+    outcomes += writer.warnings + check_text(document, facts, statements)
+    return Prepared(dataset, statements, facts, outcomes)
 
 
 def sha256(path: Path) -> str:
@@ -70,57 +129,95 @@ def input_files(origin: str) -> list[dict]:
     return [{"path": str(p.relative_to(base)), "sha256": sha256(p)} for p in files]
 
 
+def base_name(dataset: Dataset) -> str:
+    return f"{dataset.unit.year}年度{dataset.unit.name}部门决算"
+
+
 def tables_file_name(dataset: Dataset) -> str:
-    return f"{dataset.unit.year}年度{dataset.unit.name}部门决算附表.xlsx"
+    return f"{base_name(dataset)}附表.xlsx"
 
 
-def write_package(
-    dataset: Dataset,
-    statements: Statements,
-    outcomes: list[Outcome],
-    summary: dict,
-    out: Path,
-    *,
-    draft: bool = False,
-) -> Manifest:
-    """Write tables, checks.json and manifest.json into `out` (created if needed)."""
+def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Manifest:
+    """Write every output into `out` (created if needed) and zip them."""
+    from juesuan.charts import render_figures
+    from juesuan.fonts import find_cjk_font
+    from juesuan.publish.docx import write_docx
+    from juesuan.publish.html import write_html
+    from juesuan.publish.pdf import write_pdf
     from juesuan.publish.tables_xlsx import write_tables
 
+    find_cjk_font()  # before anything is written: a missing font stops here, with how to install one
+    dataset, statements = prepared.dataset, prepared.statements
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(dataset.unit.name, dataset.unit.year, statements.format, draft)
     manifest.inputs = input_files(dataset.origin)
-    manifest.checks = summary
+    manifest.checks = prepared.summary
+
+    def record(path: Path, role: str) -> None:
+        manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
     tables = out / tables_file_name(dataset)
     write_tables(statements, dataset.unit, tables, draft=draft)
-    manifest.outputs.append(Output(tables.name, "tables", sha256(tables)))
+    record(tables, "tables")
+
+    figures_dir = out / FIGURES
+    if figures_dir.exists():
+        shutil.rmtree(figures_dir)
+    figures = render_figures(dataset, statements, figures_dir)
+    for figure in figures:
+        for path in (figure.png, figure.svg):
+            if path is not None:
+                record(path, "figures")
+
+    document, _ = assemble(dataset, statements, prepared.facts, figures, draft=draft)
+    name = base_name(dataset)
+    for suffix, role, writer in (
+        (".docx", "document-docx", write_docx),
+        (".pdf", "document-pdf", write_pdf),
+        (".html", "html", write_html),
+    ):
+        path = out / f"{name}{suffix}"
+        writer(document, path)
+        record(path, role)
 
     checks = out / CHECKS
-    _write_json(
-        checks,
-        {
-            "unit": dataset.unit.name,
-            "year": dataset.unit.year,
-            "format": statements.format,
-            "summary": summary,
-            "publishable": not any(o.status == FAIL and o.tier == "FATAL" for o in outcomes),
-            "outcomes": [o.as_dict() for o in outcomes],
-            "rounding_adjustments": [
-                {
-                    "table": a.table,
-                    "row": a.row,
-                    "column": a.column,
-                    "rounded": str(a.rounded),
-                    "shown": str(a.shown),
-                }
-                for t in statements
-                for a in t.adjustments
-            ],
-        },
-    )
-    manifest.outputs.append(Output(checks.name, "checks", sha256(checks)))
+    _write_json(checks, checks_json(prepared))
+    record(checks, "checks")
     _write_json(out / MANIFEST, manifest.as_dict())
+
+    archive = out / f"{name}公开包.zip"
+    with (
+        replaced(archive) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle,
+    ):
+        for output in manifest.outputs:
+            bundle.write(out / output.path, output.path)
+        bundle.write(out / MANIFEST, MANIFEST)
+    manifest.zip = archive.name
     return manifest
+
+
+def checks_json(prepared: Prepared) -> dict:
+    dataset, statements = prepared.dataset, prepared.statements
+    return {
+        "unit": dataset.unit.name,
+        "year": dataset.unit.year,
+        "format": statements.format,
+        "summary": prepared.summary,
+        "publishable": not prepared.fatal,
+        "outcomes": [o.as_dict() for o in prepared.outcomes],
+        "rounding_adjustments": [
+            {
+                "table": a.table,
+                "row": a.row,
+                "column": a.column,
+                "rounded": str(a.rounded),
+                "shown": str(a.shown),
+            }
+            for t in statements
+            for a in t.adjustments
+        ],
+    }
 
 
 def _write_json(path: Path, data: dict) -> None:

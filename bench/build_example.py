@@ -1,0 +1,73 @@
+"""Benchmark: build the example's whole disclosure package, as `juesuan build` does.
+
+What it measures: `juesuan build examples/luzhou-2020 -o <tmp>` as a fresh process (wall time,
+imports included), after one untimed warm-up run that builds matplotlib's font cache; and, inside
+one process, how long each step takes: load, prepare (statements, rules, narrative, text check)
+and write (tables, figures, docx, pdf, html, checks, manifest, zip).
+
+Target (printed beside the figure, not asserted): under 5 s wall on 2 cores.
+
+Run:
+    make bench
+    python bench/build_example.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "luzhou-2020"
+TARGET_SECONDS = 5.0
+
+
+def command_wall(out: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "juesuan.cli", "build", str(EXAMPLE), "-o", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def steps(out: Path) -> dict[str, float]:
+    from juesuan.ledger.load import load
+    from juesuan.publish.package import prepare, write_package
+
+    times = {}
+    started = time.perf_counter()
+    dataset, _ = load(EXAMPLE)
+    times["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    prepared = prepare(dataset)
+    times["prepare (tables, rules, narrative, text check)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    write_package(prepared, out)
+    times["write (xlsx, figures, docx, pdf, html, zip)"] = time.perf_counter() - started
+    return times
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        command_wall(Path(folder) / "warm-up")  # builds matplotlib's font cache once
+        walls = [command_wall(Path(folder) / f"run{i}") for i in range(3)]
+        detail = steps(Path(folder) / "steps")
+    best = min(walls)
+    print(f"build_example: juesuan build {EXAMPLE.relative_to(ROOT)} ({os.cpu_count()} cores)")
+    print(f"  wall, fresh process (3 runs)   {', '.join(f'{w:.2f}' for w in walls)} s")
+    verdict = "ok" if best < TARGET_SECONDS else "MISSED"
+    print(f"  best                           {best:.2f} s   target < {TARGET_SECONDS:.0f} s: {verdict}")
+    print("  in one process:")
+    for step, seconds in detail.items():
+        print(f"    {step:<46} {seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
