@@ -1,5 +1,6 @@
 import json
 import shutil
+import zipfile
 
 from juesuan.cli import main
 
@@ -95,7 +96,9 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
     )
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["draft"] is False and manifest["format"] == "sichuan-2020"
-    assert {o["role"] for o in manifest["outputs"]} == {"tables", "checks"}
+    roles = [o["role"] for o in manifest["outputs"]]
+    assert set(roles) == {"tables", "figures", "document-docx", "document-pdf", "html", "checks"}
+    assert roles.count("figures") == 12  # 图1–图6, PNG and SVG
     for output in manifest["outputs"]:
         assert hashlib.sha256((out / output["path"]).read_bytes()).hexdigest() == output["sha256"]
     inputs = {i["path"]: i["sha256"] for i in manifest["inputs"]}
@@ -105,6 +108,12 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
     )
     checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))
     assert checks["publishable"] is True and checks["summary"]["fail"] == 0
+    text_checks = [o for o in checks["outcomes"] if o["rule"] == "text-vs-table"]
+    assert len(text_checks) > 100 and all(o["status"] == "pass" for o in text_checks)
+    package = out / "2020年度泸州市社会保险事业管理局部门决算公开包.zip"
+    with zipfile.ZipFile(package) as bundle:
+        names = set(bundle.namelist())
+    assert {o["path"] for o in manifest["outputs"]} | {"manifest.json"} == names
     book = openpyxl.load_workbook(
         out / "2020年度泸州市社会保险事业管理局部门决算附表.xlsx", read_only=True
     )

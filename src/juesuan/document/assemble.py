@@ -90,7 +90,6 @@ def assemble(
         unit=unit,
         year=year,
         blocks=tuple(blocks),
-        cover_lines=(f"{year}年度", unit, "部门决算"),
         draft=draft,
         facts=dict(facts),
     )
@@ -142,10 +141,12 @@ def attachments(dataset: Dataset) -> list[Block]:
         blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3)
     if reports:
         number += 1
+        if blocks:
+            blocks.append(PageBreak())
         blocks.append(Heading(2, f"附件{number}", f"p4-{number}"))
-        for key in sorted(reports):
-            blocks += [PageBreak(), Paragraph.plain(key, style="center")]
-            blocks += _report(dataset.texts[key], 3)
+        for n, key in enumerate(sorted(reports)):
+            blocks += [PageBreak()] if n else []
+            blocks += [Paragraph.plain(key, style="center"), *_report(dataset.texts[key], 3)]
     if not blocks:
         blocks.append(Paragraph.plain("本部门本年度未提供绩效评价报告。"))
     return blocks

@@ -61,6 +61,7 @@ _UNREADABLE = (
     KeyError,
     InvalidFileException,
     ParseError,
+    SyntaxError,  # lxml's XMLSyntaxError, when openpyxl parses with lxml
     ValueError,
     TypeError,
     IndexError,

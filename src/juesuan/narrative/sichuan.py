@@ -7,7 +7,7 @@ sentences; reasons come from the dataset's 变动原因 table.
 from __future__ import annotations
 
 from juesuan.codes import economic_codes, function_codes
-from juesuan.document.model import Block, Figure, Heading, Paragraph
+from juesuan.document.model import Block, Figure, Heading, Paragraph, Quote
 from juesuan.narrative.facts import INCOME_ROWS, SPENDING_COLUMNS
 from juesuan.narrative.writer import Part, Writer, amount, share_of
 from juesuan.statements.model import Statements
@@ -240,7 +240,7 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
             year, f" 年，{unit}政府采购支出总额 ", *amount(writer, "政府采购"), "，其中：政府采购货物支出 ",
             *amount(writer, "政府采购.货物"), "、政府采购工程支出 ", *amount(writer, "政府采购.工程"),
             "、政府采购服务支出 ", *amount(writer, "政府采购.服务"), "。",
-            f"主要用于{purposes}。" if purposes else "",
+            ["主要用于", Quote(purposes), "。"] if purposes else "",
             "授予中小企业合同金额 ", *amount(writer, "政府采购.中小企业"), "，占政府采购支出总额的 ",
             writer.ref("政府采购.中小企业.占比"), "%，其中：授予小微企业合同金额 ", *amount(writer, "政府采购.小微企业"),
             "，占政府采购支出总额的 ", writer.ref("政府采购.小微企业.占比"), "%。",

@@ -41,7 +41,7 @@ class Writer:
                 if isinstance(piece, (Ref, Quote)):
                     segments.append(piece)
                 elif piece:
-                    if segments and isinstance(segments[-1], Span):
+                    if segments and type(segments[-1]) is Span:  # not into a Quote
                         segments[-1] = Span(segments[-1].text + piece)
                     else:
                         segments.append(Span(piece))
