@@ -59,7 +59,7 @@ def assemble(
         blocks += [Heading(2, "一、主要职能", "p1-1"), *_text(dataset, "主要职能")]
         blocks += [Heading(2, "二、机构设置", "p1-2"), *_text(dataset, "机构设置")]
         blocks += [PageBreak(), Heading(1, f"第二部分 {unit}{year}年度部门决算表", "p2")]
-        blocks += _tables(tables)
+        blocks += _tables(tables, "p2")
         blocks += [PageBreak(), Heading(1, f"第三部分 {unit}{year}年度部门决算情况说明", "p3")]
         blocks += national.part_two(writer, statements, by_key)
         blocks += [PageBreak(), Heading(1, "第四部分 名词解释", "p4")]
@@ -83,7 +83,7 @@ def assemble(
         blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
         blocks += attachments(dataset)
         blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
-        blocks += _tables(tables)
+        blocks += _tables(tables, "p5")
 
     document = Document(
         title=f"{unit}{year}年度部门决算",
@@ -96,10 +96,12 @@ def assemble(
     return document, writer
 
 
-def _tables(tables: list) -> list[Block]:
-    blocks: list[Block] = [Paragraph.plain(f"{t.number}、{t.title}") for t in tables]
-    for table in tables:
-        blocks += [PageBreak(), TableBlock(table)]
+def _tables(tables: list, part: str) -> list[Block]:
+    """Each table on its own page under a heading, so the 目录 lists the 附表 as the reference does."""
+    blocks: list[Block] = []
+    for n, table in enumerate(tables):
+        blocks += [PageBreak()] if n else []
+        blocks += [Heading(2, f"{table.number}、{table.title}", f"{part}-{table.id}"), TableBlock(table)]
     return blocks
 
 

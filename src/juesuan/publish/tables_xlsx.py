@@ -4,17 +4,17 @@ Each sheet carries the official title, the 编制单位 / year / 单位 lines, t
 from the columns' header paths (merged like the official tables), the rows with codes as text and
 shown 万元 figures as real numbers, the note, and the empty-table statement when the table is
 empty. Print setup: A4; on one page when it still reads well, in the orientation that prints it
-larger, else one page wide with the header repeated on every page.
+larger, else one page wide with the header repeated on every page. Which cell goes where (merged
+header, two-sided alignment, indents, bold totals) is `juesuan.publish.table_layout`'s, shared
+with the other renderers; this module draws it on a worksheet.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import xlsxwriter
@@ -24,7 +24,17 @@ from xlsxwriter.worksheet import Worksheet
 
 from juesuan.files import replaced
 from juesuan.ledger.model import Unit
-from juesuan.statements.model import Row, Section, Statements, Table
+from juesuan.publish.table_layout import (
+    CELL_SLACK,
+    LayoutCell,
+    TableLayout,
+    break_lines,
+    display_width,
+    layout,
+)
+from juesuan.statements.model import Statements, Table
+
+__all__ = ["DRAFT_MARK", "break_lines", "display_width", "page_setup", "sheet_name", "write_tables"]
 
 DRAFT_MARK = "草稿（未通过审核，不得公开）"
 BODY_FONT = "宋体"  # SimSun; names only, the reading program substitutes what it has
@@ -36,7 +46,6 @@ TITLE_SIZE = 16
 MONEY_FORMAT = "#,##0.00"
 LINE_POINTS = 13.0  # height of one line of 10 pt text
 ROW_PADDING = 5.0
-CELL_SLACK = 2.0  # width units a cell keeps free beside its text
 MIN_ROW_POINTS = 18.0  # title lines and header rows
 BODY_ROW_POINTS = 15.0
 MARGIN_INCHES = 0.5  # left and right
@@ -50,7 +59,6 @@ PORTRAIT_SLACK = 1.02
 MIN_SCALE = 0.75
 SHEET_NAME_MAX = 31
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-TOTAL_LABELS = ("合计", "总计")
 
 
 def write_tables(statements: Statements, unit: Unit, path: Path, *, draft: bool = False) -> None:
@@ -86,260 +94,25 @@ def sheet_name(table: Table, used: set[str] | None = None) -> str:
     return name
 
 
-def display_width(text: str) -> int:
-    """Width in character units: CJK, full-width and ambiguous characters (“”, as a Chinese
-    font draws them) count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+# ---- layout (juesuan.publish.table_layout) ---------------------------------------------------
 
 
-# ---- layout ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Column:
-    kind: str  # "code" | "name" | "label" | "amount"
-    section: int
-    index: int = -1  # the amount column's index in its section
-    width: float = 10.0
-
-
-@dataclass(frozen=True)
-class _Span:
-    """A header cell, rows and columns inclusive and relative to the header's top-left."""
-
-    text: str
-    first_row: int
-    first_col: int
-    last_row: int
-    last_col: int
-
-
-@dataclass(frozen=True)
-class _Layout:
-    columns: tuple[_Column, ...]
-    header: tuple[_Span, ...]
-    header_rows: int
-    lines: tuple[tuple[Row | None, ...], ...]  # body lines; one row (or a gap) per section
-
-    @property
-    def width_mm(self) -> float:
-        # Excel draws a column of width w at w × 7 + 5 pixels (default font), at 96 pixels per inch.
-        return sum((c.width * 7 + 5) * 25.4 / 96 for c in self.columns)
-
-
-def layout(table: Table) -> _Layout:
-    """Columns, header spans and body lines of a table, sections side by side."""
-    sections = table.sections
-    grouped = len(sections) > 1  # side by side: a 收入 | 支出 row above each block's own header
-    depth = max(_section_depth(s) for s in sections)
-    columns: list[_Column] = []
-    header: list[_Span] = []
-    top = 1 if grouped else 0
-    for number, section in enumerate(sections):
-        first = len(columns)
-        columns.extend(_section_columns(number, section))
-        header.extend(_section_header(section, first, top, depth))
-        if grouped:
-            header.append(_Span(section.name, 0, first, 0, len(columns) - 1))
-    columns = _widen_for_title(columns, table.title)
-    return _Layout(tuple(columns), tuple(header), top + depth, _align_lines(sections))
-
-
-def _section_depth(section: Section) -> int:
-    depth = max((len(c.header) for c in section.columns), default=1)
-    return max(depth, 2) if section.code_header else depth
-
-
-def _has_labels(section: Section) -> bool:
-    return any(r.label for r in section.rows)
-
-
-def _section_columns(number: int, section: Section) -> list[_Column]:
-    columns: list[_Column] = []
-    if section.code_header:
-        codes = [r.code for r in section.rows if r.code]
-        code_width = max(
-            [display_width(c) + 3 for c in codes] + [header_width(section.code_header), 10]
-        )
-        columns.append(_Column("code", number, width=code_width))
-        columns.append(_Column("name", number, width=_label_width(section, "科目名称")))
-    elif _has_labels(section):
-        columns.append(_Column("label", number, width=_label_width(section, "项目")))
-    for index, column in enumerate(section.columns):
-        figures = [
-            display_width(f"{r.cells[index].shown:,.2f}")
-            for r in section.rows
-            if index < len(r.cells) and r.cells[index].shown is not None
-        ]
-        leaf = header_width(column.header[-1]) if column.header else 0
-        width = max([*(f + 3 for f in figures), leaf, 11])
-        columns.append(_Column("amount", number, index, width))
-    return columns
-
-
-def _label_width(section: Section, heading: str) -> float:
-    widths = [display_width(heading) + 2]
-    for row, indent in zip(section.rows, _indents(section.rows), strict=True):
-        if row.total and row.label in TOTAL_LABELS:
-            continue
-        widths.append(display_width(row.label) + 2 * (indent + 1) + CELL_SLACK)
-    return min(max([*widths, 16]), 40)
-
-
-def _indents(rows: Sequence[Row]) -> list[int]:
-    """Indent levels: code rows by their level below the 类; a level-1 row listed after a
-    total (the 年初/年末 funds under their 结转和结余 line) is a breakdown of that total."""
-    indents = []
-    after_total = False
-    for row in rows:
-        if row.code:
-            indents.append(max(row.level - 1, 0))
-        else:
-            indents.append(1 if after_total and row.level >= 1 and not row.total else 0)
-        after_total = after_total or row.total
-    return indents
-
-
-def _section_header(section: Section, first: int, top: int, depth: int) -> list[_Span]:
-    """The section's header spans: 项目 over code | name, then the amount columns' paths, the leaf
-    on the bottom row, a shorter path stretched down, equal prefixes merged across."""
-    spans: list[_Span] = []
-    bottom = top + depth - 1
-    offset = first
-    if section.code_header:
-        spans.append(_Span("项目", top, offset, bottom - 1, offset + 1))
-        spans.append(_Span(section.code_header, bottom, offset, bottom, offset))
-        spans.append(_Span("科目名称", bottom, offset + 1, bottom, offset + 1))
-        offset += 2
-    elif _has_labels(section):
-        spans.append(_Span("项目", top, offset, bottom, offset))
-        offset += 1
-    keys: list[list[tuple]] = []  # keys[row][column]: equal keys side by side merge
-    for row in range(depth):
-        keys.append([_header_key(c.header, row, depth, i) for i, c in enumerate(section.columns)])
-    done = [[False] * len(section.columns) for _ in range(depth)]
-    for row in range(depth):
-        for col in range(len(section.columns)):
-            if done[row][col]:
-                continue
-            key = keys[row][col]
-            right = col
-            while right + 1 < len(section.columns) and keys[row][right + 1] == key:
-                right += 1
-            down = row
-            while down + 1 < depth and all(keys[down + 1][c] == key for c in range(col, right + 1)):
-                down += 1
-            for r in range(row, down + 1):
-                for c in range(col, right + 1):
-                    done[r][c] = True
-            spans.append(_Span(key[-1], top + row, offset + col, top + down, offset + right))
-    return spans
-
-
-def _header_key(path: tuple[str, ...], row: int, depth: int, column: int) -> tuple:
-    """What covers `row` of a column's header: a prefix of its path (shared with neighbours)
-    or its own leaf. The leaf sits on the bottom row; the last prefix stretches to meet it."""
-    if len(path) <= 1 or row >= depth - 1:
-        return ("leaf", column, path[-1] if path else "")
-    level = min(row, len(path) - 2)
-    return ("prefix", *path[: level + 1])
-
-
-def _align_lines(sections: Sequence[Section]) -> tuple[tuple[Row | None, ...], ...]:
-    """Body lines. One section: its rows. Side by side: the rows before each section's first
-    total line up from the top, and the totals blocks (本年收入合计 … 总计) from there on, so
-    本年收入合计 faces 本年支出合计 and 总计 faces 总计."""
-    if len(sections) == 1:
-        return tuple((r,) for r in sections[0].rows)
-    heads, tails = [], []
-    for section in sections:
-        rows = list(section.rows)
-        cut = next((i for i, r in enumerate(rows) if r.total), len(rows))
-        heads.append(rows[:cut])
-        tails.append(rows[cut:])
-    head = max(len(h) for h in heads)
-    tail = max(len(t) for t in tails)
-    padded = [
-        [*h, *([None] * (head - len(h))), *t, *([None] * (tail - len(t)))]
-        for h, t in zip(heads, tails, strict=True)
-    ]
-    return tuple(zip(*padded, strict=True))
-
-
-def _widen_for_title(columns: list[_Column], title: str) -> list[_Column]:
-    """Widen the text columns of a narrow table so that its title fits on one line."""
-    need = display_width(title) * TITLE_SIZE / BODY_SIZE + 4
-    have = sum(c.width for c in columns)
-    texts = [i for i, c in enumerate(columns) if c.kind in ("name", "label")]
+def _widths(shape: TableLayout) -> list[float]:
+    """Column widths, the text columns of a narrow table widened so that its title (merged
+    across the sheet, in the larger title font) fits on one line."""
+    widths = list(shape.widths)
+    need = display_width(shape.title) * TITLE_SIZE / BODY_SIZE + 4
+    have = sum(widths)
+    texts = [i for i, c in enumerate(shape.columns) if c.kind in ("name", "label")]
     if have >= need or not texts:
-        return columns
+        return widths
     extra = (need - have) / len(texts)
-    return [replace(c, width=c.width + extra) if i in texts else c for i, c in enumerate(columns)]
+    return [w + extra if i in texts else w for i, w in enumerate(widths)]
 
 
-# ---- header text -----------------------------------------------------------------------------
-
-# Where a header may break between lines: after these words, or before these.
-BREAK_AFTER = (
-    "预算", "拨款", "支出", "收入", "结余", "结转", "补助", "经费", "经营", "单位", "分类", "科目",
-    "合计", "费", "和", "及",
-)  # fmt: skip
-BREAK_BEFORE = ("（", "财政", "和", "及")
-NO_LINE_START = "）)”’、，。：；"
-NO_LINE_END = "（(“‘"
-
-
-def break_lines(text: str, room: float) -> str:
-    """The header text with line breaks so that it fits a cell `room` characters wide: as few
-    lines as possible, broken between words where it can, balanced; unchanged if it fits."""
-    usable = room - CELL_SLACK
-    if display_width(text) <= usable or "\n" in text:
-        return text
-    best = None
-    for count in (2, 3, 4):
-        for parts in _splits(text, count):
-            widths = [display_width(p) for p in parts]
-            if max(widths) > usable:
-                continue
-            score = (_awkward_breaks(parts), max(widths))
-            if best is None or score < best[0]:
-                best = (score, parts)
-        if best is not None:
-            return "\n".join(best[1])
-    return text
-
-
-def header_width(text: str) -> float:
-    """A column width for a header text: one line up to 12 units, else its best two lines."""
-    width = display_width(text)
-    if width <= 12:
-        return width + CELL_SLACK
-    options = [
-        max(display_width(p) for p in parts) + 3 * _awkward_breaks(parts)
-        for parts in _splits(text, 2)
-    ]
-    return min(options, default=width) + CELL_SLACK
-
-
-def _splits(text: str, count: int) -> Iterable[tuple[str, ...]]:
-    if count == 1:
-        yield (text,)
-        return
-    for cut in range(1, len(text) - count + 2):
-        head = text[:cut]
-        if head[-1] in NO_LINE_END or text[cut] in NO_LINE_START:
-            continue
-        for rest in _splits(text[cut:], count - 1):
-            yield (head, *rest)
-
-
-def _awkward_breaks(parts: Sequence[str]) -> int:
-    """How many breaks fall inside a word (not after BREAK_AFTER nor before BREAK_BEFORE)."""
-    return sum(
-        1
-        for left, right in itertools.pairwise(parts)
-        if not left.endswith(BREAK_AFTER) and not right.startswith(BREAK_BEFORE)
-    )
+def _width_mm(widths: Sequence[float]) -> float:
+    # Excel draws a column of width w at w × 7 + 5 pixels (default font), at 96 pixels per inch.
+    return sum((w * 7 + 5) * 25.4 / 96 for w in widths)
 
 
 def _lines(text: str, room: float) -> int:
@@ -450,8 +223,8 @@ class _Sheet:
 def _write_table(
     sheet: Worksheet, table: Table, styles: _Styles, unit_name: str, year: int, *, draft: bool
 ) -> None:
-    shape = layout(table)
-    out = _Sheet(sheet, styles, [c.width for c in shape.columns])
+    shape = layout(table, unit_name=unit_name, year=year)
+    out = _Sheet(sheet, styles, _widths(shape))
     for index, width in enumerate(out.widths):
         sheet.set_column(index, index, width)
 
@@ -464,52 +237,48 @@ def _write_table(
         text_wrap=True,
         **({"bottom": 5, "bottom_color": "#FF0000"} if draft else {}),
     )
-    out.line(table.title, title, size=TITLE_SIZE, padding=14)
-    out.line(f"{year}年度", styles.get(align="center"))
-    _write_unit_line(out, unit_name, f"单位：{table.unit}")
+    out.line(shape.title, title, size=TITLE_SIZE, padding=14)
+    out.line(shape.year_text, styles.get(align="center"))
+    _write_unit_line(out, shape.org_text, shape.unit_text)
 
-    # Header.
+    # Header: the one-row cells first, so that a taller cell only adds what they leave short.
     start = len(out.heights)
     heights = [MIN_ROW_POINTS + 2] * shape.header_rows
-    for span in sorted(shape.header, key=lambda s: s.last_row - s.first_row):
-        room = out.room(span.first_col, span.last_col)
-        text = break_lines(span.text, room)
-        rows = span.last_row - span.first_row + 1
-        out.put(start + span.first_row, span.first_col, span.last_col, text, styles.header(), rows)
+    spans = [(number, cell) for number, row in enumerate(shape.header) for cell in row.cells]
+    for first, cell in sorted(spans, key=lambda s: s[1].rowspan):
+        last = first + cell.rowspan - 1
+        room = out.room(cell.column, cell.last_column)
+        text = break_lines(cell.text, room)
+        out.put(start + first, cell.column, cell.last_column, text, styles.header(), cell.rowspan)
         need = _lines(text, room) * LINE_POINTS + ROW_PADDING
-        have = sum(heights[span.first_row : span.last_row + 1])
+        have = sum(heights[first : last + 1])
         if need > have:
-            heights[span.last_row] += need - have
+            heights[last] += need - have
     out.set_heights(heights)
     header_end = len(out.heights) - 1
 
     # Body.
-    indents: dict[int, int] = {}
-    for section in table.sections:
-        indents.update(zip(map(id, section.rows), _indents(section.rows), strict=True))
-    for line in shape.lines:
+    for row in shape.body:
         row_number = len(out.heights)
         height = BODY_ROW_POINTS
-        for position, column in enumerate(shape.columns):
-            row = line[column.section]
-            indent = indents.get(id(row), 0)
-            text = _write_cell(out, row_number, position, column, row, indent)
-            if text:
-                room = out.widths[position] - 2 * (indent + 1)
-                lines = _lines(text, room)
+        for cell in row.cells:
+            _write_cell(out, row_number, shape.columns[cell.column].kind, cell)
+            if cell.kind in ("label", "total-label") and cell.colspan == 1 and cell.text:
+                room = out.widths[cell.column] - 2 * (cell.indent + 1)
+                lines = _lines(cell.text, room)
                 if lines > 1:
                     height = max(height, lines * LINE_POINTS + ROW_PADDING)
         out.set_heights([height])
 
     # Under the table: the empty-table statement, then the note.
     plain = styles.get(align="left", text_wrap=True)
-    if table.empty and table.empty_statement:
-        out.line(table.empty_statement, plain)
-    if table.note:
-        out.line(table.note, plain)
+    if shape.empty_statement:
+        out.line(shape.empty_statement, plain)
+    if shape.note:
+        out.line(shape.note, plain)
 
     # Print.
-    setup = page_setup(shape.width_mm, sum(out.heights))
+    setup = page_setup(_width_mm(out.widths), sum(out.heights))
     sheet.set_paper(9)  # A4
     if setup.landscape:
         sheet.set_landscape()
@@ -525,13 +294,12 @@ def _write_table(
         sheet.set_header(f'&C&"{TITLE_FONT},Bold"&14&KFF0000{DRAFT_MARK}', {"margin": 0.3})
 
 
-def _write_unit_line(out: _Sheet, unit_name: str, unit_text: str) -> None:
+def _write_unit_line(out: _Sheet, left_text: str, unit_text: str) -> None:
     """编制单位 on the left, 单位 on the right (in the last column, or the last two)."""
     right = out.last
     if out.last >= 2 and out.widths[right] < display_width(unit_text) + 1:
         right -= 1
     row = len(out.heights)
-    left_text = f"编制单位：{unit_name}"
     if right == 0:  # a one-column table: both on one line
         out.line(f"{left_text}　　{unit_text}", out.styles.get(align="left", text_wrap=True))
         return
@@ -541,36 +309,19 @@ def _write_unit_line(out: _Sheet, unit_name: str, unit_text: str) -> None:
     out.set_heights([max(MIN_ROW_POINTS, lines * LINE_POINTS + ROW_PADDING)])
 
 
-def _write_cell(
-    out: _Sheet, row_number: int, position: int, column: _Column, row: Row | None, indent: int
-) -> str:
-    """Write one body cell; return its text when it is a wrapping text (for the row height)."""
-    sheet, styles = out.sheet, out.styles
-    if row is None:  # the shorter side of a side-by-side table
-        fmt = styles.money() if column.kind == "amount" else styles.text()
+def _write_cell(out: _Sheet, row_number: int, kind: str, cell: LayoutCell) -> None:
+    """Write one body cell of the layout (a column of kind `kind`)."""
+    sheet, styles, position = out.sheet, out.styles, cell.column
+    if cell.kind == "blank":  # the shorter side of a side-by-side table
+        fmt = styles.money() if kind == "amount" else styles.text()
         sheet.write_blank(row_number, position, None, fmt)
-        return ""
-    bold = row.total
-    if column.kind == "amount":
-        cell = row.cells[column.index] if column.index < len(row.cells) else None
-        fmt = styles.money(bold=bold)
-        if cell is None or cell.shown is None:
+    elif cell.kind == "amount":
+        fmt = styles.money(bold=cell.bold)
+        if cell.value is None:
             sheet.write_blank(row_number, position, None, fmt)
         else:
             # XlsxWriter takes a float: a 2-place Decimal under 10^13 round-trips exactly.
-            sheet.write_number(row_number, position, float(cell.shown), fmt)
-        return ""
-    if row.code is None and row.total and column.kind in ("code", "name"):
-        # A total of a code table (合计, 人员经费合计): its label across code and name.
-        if column.kind == "code":
-            fmt = styles.text(bold=True, align="center")
-            sheet.merge_range(row_number, position, row_number, position + 1, row.label, fmt)
-        return ""
-    if column.kind == "code":
-        sheet.write_string(row_number, position, row.code or "", styles.text(bold=bold))
-        return ""
-    align = "center" if row.total and row.label in TOTAL_LABELS else "left"
-    sheet.write_string(
-        row_number, position, row.label, styles.text(bold=bold, align=align, indent=indent)
-    )
-    return row.label
+            sheet.write_number(row_number, position, float(cell.value), fmt)
+    else:
+        fmt = styles.text(bold=cell.bold, align=cell.align, indent=cell.indent)
+        out.put(row_number, position, cell.last_column, cell.text, fmt)
