@@ -194,6 +194,9 @@ class _Writer:
         self.cover()
         self.out.append("<main>")
         for position, block in enumerate(self.blocks):
+            following = self.blocks[position + 1] if position + 1 < len(self.blocks) else None
+            if isinstance(block, Heading) and _names_table(block, following):
+                continue  # printed by table() as the table's title
             if isinstance(block, Heading):
                 self.heading(block, self.anchors[position])
             elif isinstance(block, Paragraph):
@@ -201,7 +204,9 @@ class _Writer:
             elif isinstance(block, Figure):
                 self.figure(block)
             elif isinstance(block, TableBlock):
-                self.table(block)
+                previous = self.blocks[position - 1] if position else None
+                titled = isinstance(previous, Heading) and _names_table(previous, block)
+                self.table(block, (previous, self.anchors[position - 1]) if titled else None)
             elif isinstance(block, Contents):
                 self.contents(block)
             elif isinstance(block, PageBreak):
@@ -269,16 +274,20 @@ class _Writer:
             "</figure>",
         ]
 
-    def table(self, block: TableBlock) -> None:
+    def table(self, block: TableBlock, heading: tuple[Heading, str] | None = None) -> None:
+        """The table; a heading that names it (一、收入支出决算总表) becomes its title."""
         doc = self.document
         grid = layout(block.table, unit_name=doc.unit, year=doc.year)
-        title_id = self.unique(f"table-{grid.id}")
         size = " wide" if grid.total_width > WIDE_TABLE else ""
         size = " narrow" if _min_width(grid) <= NARROW_TABLE else size
-        self.out += [
-            f'<section class="statement{size}" aria-labelledby="{title_id}">',
-            f'<p class="table-title" id="{title_id}">{_e(grid.title)}</p>',
-        ]
+        if heading is not None:
+            title_id = heading[1]
+            tag = f"h{min(max(heading[0].level, 1) + 1, 6)}"
+            title = f'<{tag} class="table-title" id="{_e(title_id)}">{_e(heading[0].text)}</{tag}>'
+        else:
+            title_id = self.unique(f"table-{grid.id}")
+            title = f'<p class="table-title" id="{title_id}">{_e(grid.title)}</p>'
+        self.out += [f'<section class="statement{size}" aria-labelledby="{_e(title_id)}">', title]
         if grid.year_text:
             self.out.append(f'<p class="table-year">{_e(grid.year_text)}</p>')
         self.out += [
@@ -344,6 +353,14 @@ def _cell(cell: LayoutCell, *, header: bool) -> str:
         attrs.append(f'style="padding-left:{0.5 + cell.indent:g}em"')
     text = _e(cell.text)
     return f"<{tag}{' ' if attrs else ''}{' '.join(attrs)}>{text}</{tag}>"
+
+
+def _names_table(heading: object, following: object) -> bool:
+    return (
+        isinstance(heading, Heading)
+        and isinstance(following, TableBlock)
+        and following.table.title in heading.text
+    )
 
 
 def _figure_uri(block: Figure) -> str:

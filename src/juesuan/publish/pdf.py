@@ -318,10 +318,22 @@ class _Writer:
         self.out.append("#pagebreak(weak: true)")
         if wide:
             self.out.append(f"#page(flipped: true, margin: {_page_margin(WIDE_MARGINS)})[")
-        for heading in leading:
+        # A leading heading that names the table (一、收入支出决算总表) is printed as its title.
+        titled = bool(leading) and block.table.title in leading[-1].text
+        for heading in leading[:-1] if titled else leading:
             self.heading(heading)
+        title_markup = None
+        if titled:
+            last = leading[-1]
+            label = f" <{last.anchor}>" if _LABEL.match(last.anchor) else ""
+            title_markup = (
+                "#[#show heading: it => align(center, text(size: 16pt)[#it.body])\n"
+                f"#heading(level: {min(max(1, last.level), 6)})[{_text(last.text)}]{label}]"
+            )
         width = _text_width(wide)
-        self.out += _table_markup(grid, size, width, self.heading_fonts, bookmark_level)
+        self.out += _table_markup(
+            grid, size, width, self.heading_fonts, bookmark_level, title_markup
+        )
         if wide:
             self.out.append("]")
         self.out.append("#pagebreak(weak: true)")
@@ -443,11 +455,18 @@ def _header_text(cell: LayoutCell, points: Sequence[float], size: float) -> str:
 
 
 def _table_markup(
-    grid: TableLayout, size: float, width: float, heading_fonts: str, bookmark_level: int | None
+    grid: TableLayout,
+    size: float,
+    width: float,
+    heading_fonts: str,
+    bookmark_level: int | None,
+    title_markup: str | None = None,
 ) -> list[str]:
     """The table's title, year and 编制单位/单位 lines, the table, its empty statement and note."""
     title = _text(grid.title)
-    if bookmark_level is None:
+    if title_markup is not None:
+        title_line = title_markup
+    elif bookmark_level is None:
         title_line = (
             f'#align(center, text(font: {heading_fonts}, size: 16pt, weight: "bold")[{title}])'
         )
