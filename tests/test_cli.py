@@ -1,6 +1,9 @@
 import json
 import shutil
+import subprocess
 import zipfile
+
+import docx
 
 from juesuan.cli import main
 
@@ -118,6 +121,15 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
         out / "2020年度泸州市社会保险事业管理局部门决算附表.xlsx", read_only=True
     )
     assert len(book.sheetnames) == 14
+    sentence = "收、支总计各减少 18394.43 万元，同比下降 76.39%"
+    html = (out / "2020年度泸州市社会保险事业管理局部门决算.html").read_text(encoding="utf-8")
+    assert "18394.43" in html and "76.39" in html and 'src="http' not in html
+    word = docx.Document(out / "2020年度泸州市社会保险事业管理局部门决算.docx")
+    assert any(sentence in p.text for p in word.paragraphs)
+    if shutil.which("pdftotext"):
+        pdf = out / "2020年度泸州市社会保险事业管理局部门决算.pdf"
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout
+        assert all(s in text.decode() for s in ("5686.09", "76.39%", "目录"))
 
 
 def test_build_national_nine(tmp_path):

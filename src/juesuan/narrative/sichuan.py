@@ -92,7 +92,7 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
     if classes:
         items = [
             [
-                f"{r.label}（类）支出 ",
+                f"{r.label.removesuffix('支出')}（类）支出 ",
                 *amount(writer, f"功能.{r.code}"),
                 *share_of(writer, f"功能.{r.code}"),
             ]
