@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 	$(BIN)/juesuan export examples/luzhou-2020 $(OUT)/示例数据.xlsx --overwrite >/dev/null
 	$(BIN)/juesuan template $(OUT)/空白数据模板.xlsx >/dev/null
 	@echo
-	@echo "结果在 $(OUT)/：部门决算附表（.xlsx，14 张表）、checks.json（全部审核结果）、manifest.json（清单）、示例数据.xlsx、空白数据模板.xlsx"
+	@echo "结果在 $(OUT)/：部门决算公开文本（.docx、.pdf、.html）、附表（.xlsx，14 张表）、figures/、checks.json（全部审核结果）、manifest.json（清单）、公开包 .zip、示例数据.xlsx、空白数据模板.xlsx"
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
