@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from juesuan.ledger.model import Dataset
 from juesuan.money import percent, wan
+from juesuan.narrative.facts import INCOME_ROWS, SPENDING_COLUMNS
 from juesuan.statements.model import Cell, Row, Section, Statements, Table
 
 # (key, caption) in the order of 第二部分 of the reference case.
@@ -25,20 +26,6 @@ CAPTIONS: tuple[tuple[str, str], ...] = (
 
 PRIOR_MISSING = "上年数未提供"
 NO_DATA = "本年无数据"
-
-# Income categories of 收入支出决算总表, in the table's order.
-INCOME_ROWS = (
-    "一般公共预算财政拨款收入",
-    "政府性基金预算财政拨款收入",
-    "国有资本经营预算财政拨款收入",
-    "上级补助收入",
-    "事业收入",
-    "经营收入",
-    "附属单位上缴收入",
-    "其他收入",
-)
-# Columns of the 合计 row of 支出决算表 that make up 本年支出合计.
-SPENDING_COLUMNS = ("基本支出", "项目支出", "上缴上级支出", "经营支出", "对附属单位补助支出")
 
 _NUMBERING = re.compile(r"^[一二三四五六七八九十]+、")
 

@@ -101,7 +101,10 @@ def _tables(tables: list, part: str) -> list[Block]:
     blocks: list[Block] = []
     for n, table in enumerate(tables):
         blocks += [PageBreak()] if n else []
-        blocks += [Heading(2, f"{table.number}、{table.title}", f"{part}-{table.id}"), TableBlock(table)]
+        blocks += [
+            Heading(2, f"{table.number}、{table.title}", f"{part}-{table.id}"),
+            TableBlock(table),
+        ]
     return blocks
 
 

@@ -87,19 +87,23 @@ class Writer:
         if text:
             return [lead, Quote(f"{text.rstrip('。')}。")]
         if self.changed_beyond_threshold(key):
-            shown = self.para(sentence).text
-            self.warnings.append(
-                Outcome(
-                    rule="narrative-yoy-reason",
-                    tier="WARNING",
-                    title="同比变动超过阈值的句子须说明原因",
-                    status=FAIL,
-                    message=f"句子“{shown}”所述变动超过阈值，但数据中没有“{key}”的变动原因",
-                    hint=f"在“变动原因”表中填一行：类型“同比变动”，事项“{key}”。",
-                    bindings={"topic": key},
-                )
-            )
+            self.warn("同比变动", key, f"句子“{self.para(sentence).text}”所述变动超过阈值")
         return []
+
+    def warn(self, kind: str, topic: str, what: str) -> None:
+        """A sentence states a change past the threshold and the dataset gives no reason for it."""
+        rule = "narrative-yoy-reason" if kind == "同比变动" else "narrative-budget-reason"
+        self.warnings.append(
+            Outcome(
+                rule=rule,
+                tier="WARNING",
+                title=f"{kind}超过阈值的句子须说明原因",
+                status=FAIL,
+                message=f"{what}，但数据中没有“{topic}”的{kind}原因",
+                hint=f"在“变动原因”表中填一行：类型“{kind}”，事项“{topic}”。",
+                bindings={"topic": topic},
+            )
+        )
 
     def completion(self, key: str, lead: str = "完成预算") -> list[Part]:
         if not self.has(f"{key}.完成率"):
@@ -117,16 +121,10 @@ class Writer:
             return [f"决算数{word}预算数的主要原因：", Quote(f"{text.rstrip('。')}。")]
         threshold = self.dataset.unit.budget_reason_threshold * 100
         if abs(rate.value - 100) > threshold:
-            self.warnings.append(
-                Outcome(
-                    rule="narrative-budget-reason",
-                    tier="WARNING",
-                    title="预决算差异超过阈值的句子须说明原因",
-                    status=FAIL,
-                    message=f"句子“{self.para(sentence).text}”所述决算数{word}预算数超过阈值，但数据中没有“{topic}”的预决算差异原因",
-                    hint=f"在“变动原因”表中填一行：类型“预决算差异”，事项“{topic}”。",
-                    bindings={"topic": topic},
-                )
+            self.warn(
+                "预决算差异",
+                topic,
+                f"句子“{self.para(sentence).text}”所述决算数{word}预算数超过阈值",
             )
         return []
 
