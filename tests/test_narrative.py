@@ -86,3 +86,14 @@ def test_empty_tables_and_zero_categories_get_their_statements(example):
         "2020 年政府性基金预算拨款支出 0 万元。" in text
         and "政府性基金预算财政拨款没有变动" in text
     )
+
+
+def test_a_sparse_dataset_gets_a_document_without_invented_numbers(tiny):
+    from juesuan.ledger.load import load
+    from juesuan.publish.package import prepare
+
+    dataset, _ = load(tiny)
+    prepared = prepare(dataset, "sichuan-2020")
+    assert not prepared.fatal  # every number in its text still names a fact
+    missing = {o.bindings["fact"] for o in prepared.outcomes if o.rule == "narrative-missing-count"}
+    assert {"车辆总数", "单价50万元以上通用设备", "因公出国（境）费.批次"} <= missing

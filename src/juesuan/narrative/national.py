@@ -221,8 +221,8 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
         ]
         add("“三公”经费财政拨款支出决算中，", join(items, "；"), "。")
         add("1、因公出国（境）费支出 ", *amount(writer, "因公出国（境）费.决算"), "。全年安排因公出国（境）团组 ",
-            writer.ref("因公出国（境）费.批次") if writer.has("因公出国（境）费.批次") else "0", " 个、累计 ",
-            writer.ref("因公出国（境）费.人次") if writer.has("因公出国（境）费.人次") else "0", " 人次。")  # fmt: skip
+            writer.count("因公出国（境）费.批次"), " 个、累计 ",
+            writer.count("因公出国（境）费.人次"), " 人次。")  # fmt: skip
         add("2、公务用车购置及运行维护费支出 ", *amount(writer, "公务用车购置及运行维护费.决算"), "。其中：公务用车购置支出为 ",
             *amount(writer, "公务用车购置费.决算"), "。公务用车运行维护支出 ", *amount(writer, "公务用车运行维护费.决算"), "。")  # fmt: skip
         reception = [
@@ -284,7 +284,7 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
         *amount(writer, "政府采购.服务"), "。授予中小企业合同金额 ", *amount(writer, "政府采购.中小企业"),
         "，其中授予小微企业合同金额 ", *amount(writer, "政府采购.小微企业"), "。")  # fmt: skip
     heading(3, "（三）国有资产占有使用情况", "p3-11-3")
-    count = writer.ref("事项.车辆总数") if writer.has("事项.车辆总数") else "0"
+    count = writer.count("事项.车辆总数")
     add("截至 ", year, f" 年 12 月 31 日，{unit}共有车辆 ", count, " 辆。单价 100 万元以上专用设备 ",
-        writer.ref("事项.单价100万元以上专用设备") if writer.has("事项.单价100万元以上专用设备") else "0", " 台（套）。")  # fmt: skip
+        writer.count("事项.单价100万元以上专用设备"), " 台（套）。")  # fmt: skip
     return blocks

@@ -172,8 +172,8 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
     add(year, " 年“三公”经费财政拨款支出决算中，", join(items, "；"), "。")
     abroad = [
         "1. 因公出国（境）经费支出 ", *amount(writer, "因公出国（境）费.决算"), "。全年安排因公出国（境）团组 ",
-        writer.ref("因公出国（境）费.批次") if writer.has("因公出国（境）费.批次") else "0",
-        " 次，出国（境）", writer.ref("因公出国（境）费.人次") if writer.has("因公出国（境）费.人次") else "0", " 人。",
+        writer.count("因公出国（境）费.批次"),
+        " 次，出国（境）", writer.count("因公出国（境）费.人次"), " 人。",
     ]  # fmt: skip
     abroad += three_public_yoy(writer, "因公出国（境）费", "因公出国（境）支出决算数")
     add(abroad)
@@ -204,7 +204,7 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
         ]  # fmt: skip
     add(domestic)
     foreign = ["外事接待支出 ", *amount(writer, "外事接待费.决算"), "，外事接待 "]
-    foreign += [writer.ref("外事接待费.批次") if writer.has("外事接待费.批次") else "0", " 批次。"]
+    foreign += [writer.count("外事接待费.批次"), " 批次。"]
     add(foreign)
 
     # 八 九
@@ -260,7 +260,7 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
         )
         if writer.has(f"事项.车辆-{k}")
     ]
-    count = writer.ref("事项.车辆总数") if writer.has("事项.车辆总数") else "0"
+    count = writer.count("事项.车辆总数")
     vehicles_text = join(
         [[f"{k} ", writer.ref(f"事项.车辆-{k}"), " 辆"] for k in vehicle_kinds], "、"
     )
@@ -268,9 +268,9 @@ def part_two(writer: Writer, statements: Statements, figures: dict[str, Figure])
         "截至 ", year, f" 年 12 月 31 日，{unit}共有车辆 ", count, " 辆",
         ["，其中：", *vehicles_text] if vehicle_kinds else [],
         "。单价 50 万元以上通用设备 ",
-        writer.ref("事项.单价50万元以上通用设备") if writer.has("事项.单价50万元以上通用设备") else "0",
+        writer.count("事项.单价50万元以上通用设备"),
         " 台（套），单价 100 万元以上专用设备 ",
-        writer.ref("事项.单价100万元以上专用设备") if writer.has("事项.单价100万元以上专用设备") else "0", " 台（套）。",
+        writer.count("事项.单价100万元以上专用设备"), " 台（套）。",
     )  # fmt: skip
 
     heading(3, "（四）预算绩效管理情况", "p2-10-4")

@@ -28,6 +28,25 @@ class Writer:
     def ref(self, key: str) -> Ref:
         return Ref(key, self.facts[key].text)
 
+    def count(self, key: str) -> Ref | Quote:
+        """A count the dataset should give (车辆, 批次, 人次…); when it does not, the text says so
+        rather than print a 0 nobody reported, and a WARNING names what is missing."""
+        if key in self.facts:
+            return self.ref(key)
+        name = key.removeprefix("事项.")
+        self.warnings.append(
+            Outcome(
+                rule="narrative-missing-count",
+                tier="WARNING",
+                title="正文需要的数字未填报",
+                status=FAIL,
+                message=f"正文需要“{name}”，数据中没有，文中写作“未填报”",
+                hint=f"在“其他事项”或“三公经费”表中填报“{name}”（没有就填 0）。",
+                bindings={"fact": name},
+            )
+        )
+        return Quote("（未填报）")
+
     def has(self, key: str) -> bool:
         return key in self.facts
 
