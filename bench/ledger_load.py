@@ -4,7 +4,7 @@ What it measures, in a fresh child process started after the data exists:
 
 * load   -- `juesuan.ledger.load.load(folder)`: read the CSV files, validate every cell, build the
             Ledger (the Dataset);
-* rules  -- `evaluate(dataset, load_ruleset(dataset.unit.format))`: every rule of the unit's
+* rules  -- the format's statements (`build`) and `evaluate(dataset, rules, statements)`: every rule of the unit's
             disclosure format;
 * the peak resident memory of that process (`ru_maxrss`), and the outcome counts.
 
@@ -433,6 +433,7 @@ def measure(folder: Path, profile: bool) -> dict:
     from juesuan.ledger.issues import ERROR
     from juesuan.ledger.load import load
     from juesuan.rules.engine import FAIL, evaluate, load_ruleset
+    from juesuan.statements.build import build
 
     import_s = time.perf_counter() - started
     profiler = None
@@ -457,7 +458,9 @@ def measure(folder: Path, profile: bool) -> dict:
     }
     if dataset is not None:
         started = time.perf_counter()
-        outcomes = evaluate(dataset, load_ruleset(dataset.unit.format))
+        # The table rules need the statements, so building them is part of "all rules".
+        statements = build(dataset, dataset.unit.format)
+        outcomes = evaluate(dataset, load_ruleset(dataset.unit.format), statements)
         rules_s = time.perf_counter() - started
         statuses: dict[str, int] = defaultdict(int)
         for outcome in outcomes:

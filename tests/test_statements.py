@@ -195,3 +195,18 @@ def test_a_broken_table_fails_its_rules(example, sichuan):
         ("table-hierarchy", "208"),  # 208 ≠ Σ 款
         ("summary-classes", "208"),
     }
+
+
+def test_a_sum_column_declared_before_the_sums_it_adds(example):
+    """合计 = 出国 + 小计 + 接待 is declared before 小计 = 购置 + 运行; it must still include 小计."""
+    items = tuple(
+        replace(t, budget=Decimal("1000.00"), actual=Decimal("1000.00"))
+        if t.item == "公务用车运行维护费"
+        else t
+        for t in example.three_public
+    )
+    statements = build(replace(example, three_public=items), "sichuan-2020")
+    assert shown(
+        statements, "three_public", "数额", "公务用车购置及运行维护费.小计.决算数"
+    ) == Decimal("0.10")
+    assert shown(statements, "three_public", "数额", "合计.决算数") == Decimal("0.69")

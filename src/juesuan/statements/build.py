@@ -163,12 +163,11 @@ class _Builder:
         for column in columns:
             if "sum" not in column:
                 self.fill_column(grid, spec, where, column)
-        for column in columns:  # sums of columns, in declaration order (parts come first)
-            if "sum" in column:
-                for row in rows:
-                    self.fill_sum(
-                        grid, row["key"], column["key"], [(row["key"], p) for p in column["sum"]]
-                    )
+        for column in _sums_in_order(columns, table["id"]):  # a sum after the sums it adds up
+            for row in rows:
+                self.fill_sum(
+                    grid, row["key"], column["key"], [(row["key"], p) for p in column["sum"]]
+                )
         self.fill_row_sums(grid)
         if spec.get("only_nonzero") or (
             isinstance(spec.get("rows"), dict) and spec["rows"].get("only_nonzero", True)
@@ -391,6 +390,24 @@ class _Builder:
             return as_value(self.evaluator.evaluate(parse(text))).amount
         except Missing:
             return Decimal(0)
+
+
+def _sums_in_order(columns: list[dict], table: str) -> list[dict]:
+    """Sum columns ordered so that every part is computed before the sum that uses it
+    (合计 = 出国 + 小计 + 接待 is declared before 小计 = 购置 + 运行)."""
+    pending = [c for c in columns if "sum" in c]
+    done = {c["key"] for c in columns if "sum" not in c}
+    ordered = []
+    while pending:
+        ready = [c for c in pending if all(p in done for p in c["sum"])]
+        if not ready:
+            keys = "、".join(c["key"] for c in pending)
+            raise FormatError(f"表 {table} 的合计列引用了不存在或循环的列：{keys}")
+        for column in ready:
+            ordered.append(column)
+            done.add(column["key"])
+            pending.remove(column)
+    return ordered
 
 
 def _flatten(items: list) -> list:
