@@ -16,12 +16,17 @@ import pytest
 from juesuan.ledger.export import table_rows, unit_rows, write_folder, write_workbook
 from juesuan.ledger.issues import ERROR, WARNING, Source
 from juesuan.ledger.model import (
+    Checkpoint,
     Dataset,
+    DepartmentScore,
     Fact,
+    Indicator,
     Ledger,
     Line,
+    Measure,
     Procurement,
     Project,
+    ProjectGoal,
     ThreePublic,
     Unit,
 )
@@ -111,6 +116,53 @@ def dataset() -> Dataset:
         projects={"企业教师生活补贴": Project("企业教师生活补贴", "P001", "代发补贴", None, src)},
         reasons={("同比变动", "收支总计"): "代发资金划转"},
         texts={"主要职能": "负责社会保险经办。\n\n第二段。", "机构设置": "内设科室8个。"},
+        indicators=(
+            Indicator(
+                "企业教师生活补贴",
+                "项目完成指标",
+                "质量指标",
+                "失败退回率",
+                "<1%",
+                direction="<",
+                unit="%",
+                weight=Decimal("6.25"),
+                actual="<1%",
+                actual_source="计算:失败退回率",
+                note="=号、<号开头的文字不是公式",
+            ),
+            Indicator(
+                "企业教师生活补贴",
+                "效益指标",
+                "社会效益指标",
+                "保障根本利益",
+                "确保及时到账",
+                direction="定性",
+                actual="确保及时到账",
+                tier="达成",
+                score=Decimal("15"),
+                reason="无",
+            ),
+            Indicator("企业教师生活补贴", "产出指标", "数量指标", "发放人数", "644"),
+        ),
+        project_goals={
+            "企业教师生活补贴": ProjectGoal(
+                "企业教师生活补贴", "完成代发。", "完成代发。", "人数减少。", "合理测算。", "86.33%"
+            )
+        },
+        monitoring=(
+            Checkpoint("企业教师生活补贴", "2020-06", 6, Decimal("43.17"), Decimal("50")),
+            Checkpoint(None, "9月", 9, Decimal("77.35"), None, "无", "无", "合成"),
+        ),
+        department_scores=(
+            DepartmentScore("预算编制/预算编制科学性", Decimal("8"), "说明", "合成"),
+            DepartmentScore("B2"),
+        ),
+        performance_data=(
+            Measure("企业教师生活补贴", "发放人数", 644),
+            Measure("企业教师生活补贴", "发放金额", Decimal("9496800.00")),
+            Measure("企业教师生活补贴", "人均月数", Decimal("11.5")),
+            Measure("代发几类", "发放人数", None, ("企业教师生活补贴", "建国初期老干部困难补贴")),
+        ),
     )
 
 
@@ -393,6 +445,11 @@ def _facts(dataset: Dataset) -> dict[str, object]:
         "three_public": sorted((plain(v) for v in dataset.three_public), key=str),
         "procurement": sorted((plain(v) for v in dataset.procurement), key=str),
         "texts": dict(dataset.texts),
+        "indicators": [plain(v) for v in dataset.indicators],
+        "project_goals": {k: plain(v) for k, v in dataset.project_goals.items()},
+        "monitoring": [plain(v) for v in dataset.monitoring],
+        "department_scores": [plain(v) for v in dataset.department_scores],
+        "performance_data": [plain(v) for v in dataset.performance_data],
     }
 
 
@@ -413,6 +470,7 @@ def test_example_round_trip_through_workbook_and_folder(tmp_path: Path) -> None:
     assert from_folder is not None, [str(i) for i in issues]
 
     assert len(original.ledger) > 0
+    assert len(original.indicators) == 53 and len(original.performance_data) > 0
     for other in (from_xlsx, from_folder):
         assert _lines(other).equals(_lines(original))
         assert _facts(other) == _facts(original)

@@ -29,16 +29,21 @@ from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import (
     BALANCE_KINDS,
     BALANCES_TABLE,
+    DEPARTMENT_SCORES_TABLE,
     FACT_KEYS,
     FACTS_TABLE,
     FUNDS,
     INCOME,
     INCOME_TABLE,
+    INDICATORS_TABLE,
+    MONITORING_TABLE,
     NATURES,
+    PERFORMANCE_DATA_TABLE,
     PHASES,
     PRIOR_YEAR_KEYS,
     PRIOR_YEAR_TABLE,
     PROCUREMENT_KINDS,
+    PROJECT_GOALS_TABLE,
     PROJECTS_TABLE,
     REASON_KINDS,
     SPENDING,
@@ -109,6 +114,7 @@ def table_rows(dataset: Dataset) -> dict[str, list[Row]]:
         }
         for t in three_public
     ]
+    rows.update(_performance_rows(dataset))
     procurement = sorted(dataset.procurement, key=lambda p: _rank(PROCUREMENT_KINDS, p.kind))
     rows["procurement"] = [
         {
@@ -121,6 +127,79 @@ def table_rows(dataset: Dataset) -> dict[str, list[Row]]:
         for p in procurement
     ]
     return rows
+
+
+def _performance_rows(dataset: Dataset) -> dict[str, list[Row]]:
+    """预算绩效 tables in the order they were read: cells as written, numbers as Decimal."""
+    return {
+        INDICATORS_TABLE.key: [
+            _row(
+                INDICATORS_TABLE,
+                project=i.project,
+                level1=i.level1,
+                level2=i.level2,
+                level3=i.level3,
+                direction=i.direction,
+                target=i.target,
+                unit=i.unit,
+                weight=i.weight,
+                actual=i.actual,
+                tier=i.tier,
+                actual_source=i.actual_source,
+                score=i.score,
+                reason=i.reason,
+                note=i.note,
+            )
+            for i in dataset.indicators
+        ],
+        PROJECT_GOALS_TABLE.key: [
+            _row(
+                PROJECT_GOALS_TABLE,
+                project=g.project,
+                expected=g.expected,
+                achieved=g.achieved,
+                problems=g.problems,
+                measures=g.measures,
+                stated_rate=g.stated_rate,
+                note=g.note,
+            )
+            for g in dataset.project_goals.values()
+        ],
+        MONITORING_TABLE.key: [
+            _row(
+                MONITORING_TABLE,
+                project=c.project,
+                period=c.period,
+                planned=c.planned,
+                actual=c.actual,
+                reason=c.reason,
+                action=c.action,
+                note=c.note,
+            )
+            for c in dataset.monitoring
+        ],
+        DEPARTMENT_SCORES_TABLE.key: [
+            _row(
+                DEPARTMENT_SCORES_TABLE,
+                item=d.item,
+                score=d.score,
+                explanation=d.explanation,
+                note=d.note,
+            )
+            for d in dataset.department_scores
+        ],
+        PERFORMANCE_DATA_TABLE.key: [
+            _row(
+                PERFORMANCE_DATA_TABLE,
+                project=m.project,
+                key=m.key,
+                value=m.value,
+                sum_of="、".join(m.sum_of) or None,
+                note=m.note,
+            )
+            for m in dataset.performance_data
+        ],
+    }
 
 
 def unit_rows(dataset: Dataset | None) -> list[tuple[Column, str]]:

@@ -248,6 +248,86 @@ class Fact:
     note: str | None = None
 
 
+# ---- performance (预算绩效) records: cells as written, parsed by juesuan.performance ----------
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One 绩效指标 of a project: 一级/二级/三级, target and actual as written, optional 分值."""
+
+    project: str
+    level1: str  # 一级指标: 产出指标 / 项目完成指标 / 效益指标 / 满意度指标 / 成本指标 ...
+    level2: str
+    level3: str
+    target: str  # 指标值 as written: "644", "<1%", "1.71万元/人", "每月20日前发放到位"
+    direction: str | None = None  # ≥ > = ≤ < 定性; None: taken from the target
+    unit: str | None = None  # 计量单位
+    weight: Decimal | None = None  # 分值; None: the rule set distributes
+    actual: str | None = None  # 实际完成值 as written
+    tier: str | None = None  # 完成档次 of a 定性 indicator: 达成 / 部分达成 / 未达成
+    actual_source: str = "填报"  # 填报, or 计算:<name>
+    score: Decimal | None = None  # 得分 as stated
+    reason: str | None = None  # 偏差原因及改进措施
+    note: str | None = None
+    source: Source = field(default_factory=lambda: Source(""))
+
+    @property
+    def name(self) -> str:
+        return self.level3
+
+
+@dataclass(frozen=True)
+class ProjectGoal:
+    """A project's 年度目标 and what came of it, with the problems found and the measures."""
+
+    project: str
+    expected: str | None = None  # 预期目标
+    achieved: str | None = None  # 实际完成目标
+    problems: str | None = None  # 主要问题
+    measures: str | None = None  # 改进措施
+    stated_rate: str | None = None  # 执行率 as written in the text ("86.33%"), to be checked
+    note: str | None = None
+    source: Source = field(default_factory=lambda: Source(""))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One 绩效监控 point: planned and actual budget execution progress (percent) at a month."""
+
+    project: str | None  # None: the department as a whole
+    period: str  # as written: "2020-06", "6月"
+    month: int
+    actual: Decimal  # 实际执行进度, percent
+    planned: Decimal | None = None  # 计划执行进度, percent
+    reason: str | None = None
+    action: str | None = None
+    note: str | None = None
+    source: Source = field(default_factory=lambda: Source(""))
+
+
+@dataclass(frozen=True)
+class DepartmentScore:
+    """A leaf of the department-wide self-evaluation (部门整体自评), as given by the unit."""
+
+    item: str  # the leaf: its id, name or path
+    score: Decimal | None = None
+    explanation: str | None = None
+    note: str | None = None
+    source: Source = field(default_factory=lambda: Source(""))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A number performance indicators are computed from (绩效数据): a value or a sum of projects."""
+
+    project: str
+    key: str  # 发放人数 / 发放笔数 / 失败退回笔数 / 发放金额 (元) / ...
+    value: Decimal | int | None = None
+    sum_of: tuple[str, ...] = ()  # when value is None: the same key summed over these projects
+    note: str | None = None
+    source: Source = field(default_factory=lambda: Source(""))
+
+
 def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
@@ -266,7 +346,13 @@ class Dataset:
     reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (kind, topic) -> text
     texts: Mapping[str, str] = field(default_factory=dict)  # title -> markdown
     origin: str = ""  # the folder or workbook it was read from
+    # 预算绩效: indicators, goals, monitoring, department self-evaluation, measured data.
+    indicators: tuple[Indicator, ...] = ()
+    project_goals: Mapping[str, ProjectGoal] = field(default_factory=dict)  # project -> goal
+    monitoring: tuple[Checkpoint, ...] = ()
+    department_scores: tuple[DepartmentScore, ...] = ()
+    performance_data: tuple[Measure, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("facts", "prior_year", "projects", "reasons", "texts"):
+        for name in ("facts", "prior_year", "projects", "reasons", "texts", "project_goals"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))

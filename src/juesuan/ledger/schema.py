@@ -306,6 +306,220 @@ TEXTS_TABLE = Table(
     unique=("key",),
 )
 
+# ---- performance (预算绩效) ------------------------------------------------------------------
+# Cells are kept as written; juesuan.performance parses targets, actuals and sources and scores
+# them. Validation here checks only what the format itself can judge (registered projects,
+# vocabularies, numbers).
+
+QUALITATIVE = "定性"
+DIRECTIONS_OF_INDICATORS = ("≥", ">", "=", "≤", "<", QUALITATIVE)
+DIRECTION_SYNONYMS = {
+    "正向": "≥",
+    "正向指标": "≥",
+    ">=": "≥",
+    "≧": "≥",
+    "＞＝": "≥",
+    "大于等于": "≥",
+    "不低于": "≥",
+    "＞": ">",
+    "大于": ">",
+    "＝": "=",
+    "==": "=",
+    "等于": "=",
+    "反向": "≤",
+    "反向指标": "≤",
+    "<=": "≤",
+    "≦": "≤",
+    "＜＝": "≤",
+    "小于等于": "≤",
+    "不高于": "≤",
+    "＜": "<",
+    "小于": "<",
+    "定性指标": "定性",
+}
+TIERS = ("达成", "部分达成", "未达成")
+TIER_SYNONYMS = {
+    "达成年度指标": "达成",
+    "部分达成年度指标并具有一定效果": "部分达成",
+    "部分达成年度指标": "部分达成",
+    "未达成年度指标且效果较差": "未达成",
+    "未达成年度指标": "未达成",
+}
+REPORTED = "填报"  # 实际值来源: typed in
+COMPUTED_PREFIX = "计算:"  # 实际值来源: 计算:<name>, computed from the ledger or 绩效数据
+
+INDICATORS_TABLE = Table(
+    "indicators",
+    "绩效指标",
+    (
+        Column("project", "项目名称", "text", required=True, aliases=("项目",)),
+        Column("level1", "一级指标", "text", required=True, help="如：产出指标、效益指标"),
+        Column("level2", "二级指标", "text", required=True, help="如：数量指标、成本指标"),
+        Column("level3", "三级指标", "text", required=True, aliases=("指标名称",)),
+        Column(
+            "direction",
+            "方向",
+            "choice",
+            choices=DIRECTIONS_OF_INDICATORS,
+            aliases=("指标性质", "指标方向"),
+            help="≥、>、=、≤、< 或 定性；正向即 ≥，反向即 ≤；空着则按指标值中的比较符，"
+            "文字指标值为定性",
+        ),
+        Column(
+            "target",
+            "指标值",
+            "text",
+            required=True,
+            aliases=("年度指标值", "预期指标值", "预期指标值（包含数字及文字描述）"),
+            help="数字（如 644、1.71万元/人、≥95%、<1%）或文字（如 每月20日前发放到位）",
+        ),
+        Column("unit", "计量单位", "text", aliases=("度量单位", "单位"), help="如：人、万元、%"),
+        Column(
+            "weight",
+            "分值",
+            "number",
+            aliases=("权重",),
+            help="可不填：不填的由评分规则在所属一级指标内平均分配",
+        ),
+        Column(
+            "actual",
+            "实际完成值",
+            "text",
+            aliases=(
+                "完成值",
+                "全年实际值",
+                "实际完成指标值",
+                "实际完成指标值（包含数字及文字描述）",
+            ),
+            help="数字或文字，照原样填写",
+        ),
+        Column(
+            "tier",
+            "完成档次",
+            "choice",
+            choices=TIERS,
+            help="定性指标必填：达成、部分达成、未达成",
+        ),
+        Column(
+            "actual_source",
+            "实际值来源",
+            "text",
+            default=REPORTED,
+            help="填报，或 计算:名称（如 计算:发放人数），由账上数据或“绩效数据”表计算；"
+            "计算时“实际完成值”是文中所写的值，用来核对",
+        ),
+        Column(
+            "score", "得分", "number", help="可不填；填了就与计算的得分核对，定性指标按所填得分"
+        ),
+        Column(
+            "reason",
+            "偏差原因及改进措施",
+            "text",
+            aliases=("偏差原因分析及改进措施", "未完成原因分析"),
+        ),
+        NOTE,
+    ),
+    "项目绩效目标完成情况表中的绩效指标：一级、二级、三级指标，指标值与实际完成值。",
+    unique=("project", "level1", "level2", "level3"),
+)
+
+PROJECT_GOALS_TABLE = Table(
+    "project_goals",
+    "项目目标",
+    (
+        Column("project", "项目名称", "text", required=True, aliases=("项目",)),
+        Column("expected", "预期目标", "text", aliases=("年度目标", "项目年度目标")),
+        Column("achieved", "实际完成目标", "text", aliases=("实际完成情况", "年度目标完成情况")),
+        Column("problems", "主要问题", "text", aliases=("存在问题", "发现的主要问题")),
+        Column("measures", "改进措施", "text", aliases=("下一步改进措施",)),
+        Column(
+            "stated_rate",
+            "执行率",
+            "text",
+            aliases=("预算执行率", "完成预算"),
+            help="可不填：文中所写的预算执行率（如 86.33%），与账上计算值核对",
+        ),
+        NOTE,
+    ),
+    "项目年度目标与完成情况、发现的主要问题和改进措施（绩效目标完成情况综述与评价报告）。",
+    unique=("project",),
+)
+
+MONITORING_TABLE = Table(
+    "monitoring",
+    "绩效监控",
+    (
+        Column(
+            "project",
+            "项目名称",
+            "text",
+            aliases=("项目",),
+            help="空着即部门整体的预算执行进度",
+        ),
+        Column("period", "监控时点", "text", required=True, help="如 2020-06、6月"),
+        Column("planned", "计划执行进度", "number", help="百分数，如 50 或 50%"),
+        Column("actual", "实际执行进度", "number", required=True, help="百分数，如 47.5 或 47.5%"),
+        Column("reason", "偏差原因", "text"),
+        Column("action", "纠偏措施", "text"),
+        NOTE,
+    ),
+    "绩效监控：各监控时点的计划与实际预算执行进度，偏差原因和纠偏措施。",
+    unique=("project", "period"),
+)
+
+DEPARTMENT_SCORES_TABLE = Table(
+    "department_scores",
+    "部门整体自评",
+    (
+        Column(
+            "item",
+            "指标",
+            "text",
+            required=True,
+            help="部门整体评分表的末级指标：编号、名称或 一级/二级/三级 路径",
+        ),
+        Column("score", "得分", "number", help="由账上数据计算的指标可不填；填了就核对"),
+        Column("explanation", "说明", "text", help="评分依据"),
+        Column("note", "备注", "text"),
+    ),
+    "部门整体支出绩效自评：评分表末级指标的得分与说明。",
+    unique=("item",),
+)
+
+PERFORMANCE_DATA_TABLE = Table(
+    "performance_data",
+    "绩效数据",
+    (
+        Column("project", "项目名称", "text", required=True, aliases=("项目",)),
+        Column(
+            "key",
+            "数据项",
+            "text",
+            required=True,
+            help="如：发放人数、发放笔数、失败退回笔数、发放金额（元）",
+        ),
+        Column("value", "数值", "number", help="人数、笔数为整数，金额以元为单位"),
+        Column(
+            "sum_of",
+            "汇总项目",
+            "text",
+            help="不填数值时，为所列项目（以、分隔）同一数据项之和",
+        ),
+        NOTE,
+    ),
+    "计算绩效指标实际值所需的数据（发放人数、笔数、退回笔数等）；代发系统接入后由其提供。",
+    unique=("project", "key"),
+)
+
+# What a 绩效数据 key holds, where it is not a plain number.
+PERFORMANCE_DATA_KINDS = {
+    "发放人数": "count",
+    "发放笔数": "count",
+    "失败退回笔数": "count",
+    "发放月数": "count",
+    "发放金额": "amount",
+}
+
 TABLES: tuple[Table, ...] = (
     INCOME_TABLE,
     SPENDING_TABLE,
@@ -316,6 +530,11 @@ TABLES: tuple[Table, ...] = (
     PRIOR_YEAR_TABLE,
     PROJECTS_TABLE,
     REASONS_TABLE,
+    INDICATORS_TABLE,
+    PROJECT_GOALS_TABLE,
+    MONITORING_TABLE,
+    DEPARTMENT_SCORES_TABLE,
+    PERFORMANCE_DATA_TABLE,
 )
 LINE_TABLES = (INCOME_TABLE, SPENDING_TABLE, BALANCES_TABLE)
 

@@ -8,6 +8,7 @@ Nothing is returned as a Dataset while any ERROR remains: a rejected input store
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
@@ -18,11 +19,16 @@ from juesuan.ledger.issues import ERROR, WARNING, Issue, Source, has_errors
 from juesuan.ledger.model import (
     SCHEMA,
     TAGS,
+    Checkpoint,
     Dataset,
+    DepartmentScore,
     Fact,
+    Indicator,
     Ledger,
+    Measure,
     Procurement,
     Project,
+    ProjectGoal,
     ThreePublic,
     Unit,
 )
@@ -30,13 +36,18 @@ from juesuan.ledger.raw import ROW, RawDataset, RawTable
 from juesuan.ledger.schema import (
     BALANCES_TABLE,
     BASIC_NATURES,
+    COMPUTED_PREFIX,
+    DIRECTION_SYNONYMS,
     FACT_KEYS,
     INCOME,
     INCOME_TABLE,
+    PERFORMANCE_DATA_KINDS,
     PRIOR_YEAR_KEYS,
     PROJECT,
+    REPORTED,
     SPENDING,
     SPENDING_TABLE,
+    TIER_SYNONYMS,
     UNIT_FIELDS,
     Column,
 )
@@ -87,6 +98,11 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
         reasons=_reasons(raw.tables.get("reasons"), issues),
         texts=dict(raw.texts),
         origin=raw.origin,
+        indicators=_indicators(raw.tables.get("indicators"), projects, issues),
+        project_goals=_project_goals(raw.tables.get("project_goals"), projects, issues),
+        monitoring=_monitoring(raw.tables.get("monitoring"), projects, unit.year, issues),
+        department_scores=_department_scores(raw.tables.get("department_scores"), issues),
+        performance_data=_performance_data(raw.tables.get("performance_data"), projects, issues),
     )
     if has_errors(issues):
         return None, _sorted(issues)
@@ -688,3 +704,329 @@ def _reasons(raw: RawTable | None, issues: list[Issue]) -> dict[tuple[str, str],
         if kind:
             reasons[(kind, values["topic"])] = values["reason"]
     return reasons
+
+
+# ---- performance (预算绩效) ---------------------------------------------------------------------
+
+_LIST_SEPARATORS = re.compile(r"[、,，;；]+")
+_PERIOD_PATTERNS = (
+    re.compile(r"^(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*月?(份)?$"),
+    re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})$"),
+    re.compile(r"^(?P<month>\d{1,2})\s*月(份|末|底)?$"),
+    re.compile(r"^(?P<month>\d{1,2})$"),
+)
+
+
+def _registered(
+    raw: RawTable, row: int, column: Column, name: str, projects: dict[str, Project], issues
+) -> bool:
+    """Whether `name` is a project in 项目; an ERROR naming the cell when it is not."""
+    if name in projects:
+        return True
+    close = difflib.get_close_matches(name, list(projects), n=3, cutoff=0.4)
+    issues.append(
+        Issue(
+            ERROR,
+            raw.source(row, column),
+            "项目未在“项目”表登记",
+            value=name,
+            accepted="、".join(close) if close else "先在“项目”表登记",
+        )
+    )
+    return False
+
+
+def _choice(
+    raw: RawTable,
+    row: int,
+    column: Column,
+    text: str | None,
+    synonyms: dict[str, str],
+    issues: list[Issue],
+) -> str | None:
+    if text is None:
+        return None
+    compact = re.sub(r"\s+", "", text)
+    value = synonyms.get(compact, compact)
+    if value in column.choices:
+        return value
+    also = [k for k in synonyms if len(k) <= 4]
+    issues.append(
+        Issue(
+            ERROR,
+            raw.source(row, column),
+            "不是可选的值",
+            value=text,
+            accepted="、".join(column.choices) + (f"（也可写：{'、'.join(also)}）" if also else ""),
+        )
+    )
+    return None
+
+
+def _decimal(
+    raw: RawTable,
+    row: int,
+    column: Column,
+    text: str | None,
+    issues: list[Issue],
+    *,
+    percent: bool = False,
+    accepted: str = "数字，如 10 或 6.25",
+) -> Decimal | None:
+    """A number cell (≥ 0); a trailing % is accepted where the column holds a percentage."""
+    if text is None:
+        return None
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    if percent and cleaned.endswith(("%", "％")):
+        cleaned = cleaned[:-1].strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        issues.append(
+            Issue(
+                ERROR, raw.source(row, column), "应为不小于 0 的数字", value=text, accepted=accepted
+            )
+        )
+        return None
+    return value
+
+
+def _actual_source(raw: RawTable, row: int, column: Column, text: str, issues) -> str | None:
+    compact = re.sub(r"\s+", "", text).replace("：", ":")
+    if compact == REPORTED:
+        return REPORTED
+    if compact.startswith(COMPUTED_PREFIX) and len(compact) > len(COMPUTED_PREFIX):
+        return compact
+    issues.append(
+        Issue(
+            ERROR,
+            raw.source(row, column),
+            "实际值来源应为“填报”或“计算:名称”",
+            value=text,
+            accepted="填报、计算:发放人数、计算:执行数、计算:失败退回率、计算:人均补贴成本 等",
+        )
+    )
+    return None
+
+
+def _indicators(
+    raw: RawTable | None, projects: dict[str, Project], issues: list[Issue]
+) -> tuple[Indicator, ...]:
+    items = []
+    for row, values in _rows(raw, issues):
+        column = raw.table.column
+        count = len(issues)
+        _registered(raw, row, column("project"), values["project"], projects, issues)
+        direction = _choice(
+            raw, row, column("direction"), values["direction"], DIRECTION_SYNONYMS, issues
+        )
+        tier = _choice(raw, row, column("tier"), values["tier"], TIER_SYNONYMS, issues)
+        weight = _decimal(raw, row, column("weight"), values["weight"], issues)
+        score = _decimal(raw, row, column("score"), values["score"], issues)
+        source = _actual_source(raw, row, column("actual_source"), values["actual_source"], issues)
+        if len(issues) > count:
+            continue
+        items.append(
+            Indicator(
+                project=values["project"],
+                level1=values["level1"],
+                level2=values["level2"],
+                level3=values["level3"],
+                target=values["target"],
+                direction=direction,
+                unit=values["unit"],
+                weight=weight,
+                actual=values["actual"],
+                tier=tier,
+                actual_source=source or REPORTED,
+                score=score,
+                reason=values["reason"],
+                note=values["note"],
+                source=raw.source(row),
+            )
+        )
+    return tuple(items)
+
+
+def _project_goals(
+    raw: RawTable | None, projects: dict[str, Project], issues: list[Issue]
+) -> dict[str, ProjectGoal]:
+    goals = {}
+    for row, values in _rows(raw, issues):
+        column = raw.table.column
+        if not _registered(raw, row, column("project"), values["project"], projects, issues):
+            continue
+        rate = values["stated_rate"]
+        count = len(issues)
+        _decimal(raw, row, column("stated_rate"), rate, issues, percent=True, accepted="如 86.33%")
+        if len(issues) > count:
+            continue
+        goals[values["project"]] = ProjectGoal(
+            project=values["project"],
+            expected=values["expected"],
+            achieved=values["achieved"],
+            problems=values["problems"],
+            measures=values["measures"],
+            stated_rate=rate,
+            note=values["note"],
+            source=raw.source(row),
+        )
+    return goals
+
+
+def _month(raw: RawTable, row: int, column: Column, text: str, year: int, issues) -> int | None:
+    compact = re.sub(r"\s+", "", text)
+    for pattern in _PERIOD_PATTERNS:
+        match = pattern.match(compact)
+        if match is None:
+            continue
+        month = int(match.group("month"))
+        if not 1 <= month <= 12:
+            break
+        found = match.groupdict().get("year")
+        if found is not None and int(found) != year:
+            issues.append(
+                Issue(
+                    WARNING,
+                    raw.source(row, column),
+                    f"监控时点的年度不是本数据的年度 {year}",
+                    value=text,
+                )
+            )
+        return month
+    issues.append(
+        Issue(
+            ERROR,
+            raw.source(row, column),
+            "监控时点应为年月或月份",
+            value=text,
+            accepted=f"如 {year}-06、{year}年6月、6月",
+        )
+    )
+    return None
+
+
+def _monitoring(
+    raw: RawTable | None, projects: dict[str, Project], year: int, issues: list[Issue]
+) -> tuple[Checkpoint, ...]:
+    points = []
+    seen: dict[tuple[str | None, int], int] = {}
+    for row, values in _rows(raw, issues):
+        column = raw.table.column
+        count = len(issues)
+        project = values["project"]
+        if project is not None:
+            _registered(raw, row, column("project"), project, projects, issues)
+        month = _month(raw, row, column("period"), values["period"], year, issues)
+        planned = _decimal(
+            raw, row, column("planned"), values["planned"], issues, percent=True, accepted="如 50%"
+        )
+        actual = _decimal(
+            raw, row, column("actual"), values["actual"], issues, percent=True, accepted="如 47.5%"
+        )
+        if len(issues) > count and any(i.severity == ERROR for i in issues[count:]):
+            continue
+        if (project, month) in seen:
+            issues.append(
+                Issue(
+                    ERROR,
+                    raw.source(row, column("period")),
+                    f"与第{seen[(project, month)]}行是同一项目的同一监控时点",
+                    value=values["period"],
+                )
+            )
+            continue
+        seen[(project, month)] = row
+        points.append(
+            Checkpoint(
+                project=project,
+                period=values["period"],
+                month=month,
+                actual=actual,
+                planned=planned,
+                reason=values["reason"],
+                action=values["action"],
+                note=values["note"],
+                source=raw.source(row),
+            )
+        )
+    return tuple(points)
+
+
+def _department_scores(raw: RawTable | None, issues: list[Issue]) -> tuple[DepartmentScore, ...]:
+    scores = []
+    for row, values in _rows(raw, issues):
+        count = len(issues)
+        score = _decimal(raw, row, raw.table.column("score"), values["score"], issues)
+        if len(issues) > count:
+            continue
+        scores.append(
+            DepartmentScore(
+                item=values["item"],
+                score=score,
+                explanation=values["explanation"],
+                note=values["note"],
+                source=raw.source(row),
+            )
+        )
+    return tuple(scores)
+
+
+def _performance_data(
+    raw: RawTable | None, projects: dict[str, Project], issues: list[Issue]
+) -> tuple[Measure, ...]:
+    measures = []
+    for row, values in _rows(raw, issues):
+        column = raw.table.column
+        count = len(issues)
+        project, key, text = values["project"], values["key"], values["value"]
+        _registered(raw, row, column("project"), project, projects, issues)
+        sum_of: tuple[str, ...] = ()
+        if values["sum_of"] is not None:
+            names = _LIST_SEPARATORS.split(values["sum_of"])
+            sum_of = tuple(n.strip() for n in names if n.strip())
+            for name in sum_of:
+                _registered(raw, row, column("sum_of"), name, projects, issues)
+            if project in sum_of:
+                issues.append(
+                    Issue(
+                        ERROR,
+                        raw.source(row, column("sum_of")),
+                        "汇总项目不能包含本项目",
+                        value=values["sum_of"],
+                    )
+                )
+        if (text is None) == (not sum_of):
+            issues.append(
+                Issue(
+                    ERROR,
+                    raw.source(row, column("value")),
+                    "“数值”和“汇总项目”应填且只填一个",
+                    value=text,
+                    accepted="填数值；或不填数值，在“汇总项目”中列出项目",
+                )
+            )
+            continue
+        value: Decimal | int | None = None
+        if text is not None:
+            kind = PERFORMANCE_DATA_KINDS.get(key, "number")
+            value = (
+                _number(raw, row, column("value"), kind, text, issues)
+                if kind != "number"
+                else _decimal(raw, row, column("value"), text, issues)
+            )
+        if len(issues) > count:
+            continue
+        measures.append(
+            Measure(
+                project=project,
+                key=key,
+                value=value,
+                sum_of=sum_of,
+                note=values["note"],
+                source=raw.source(row),
+            )
+        )
+    return tuple(measures)
