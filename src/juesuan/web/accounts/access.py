@@ -1,0 +1,179 @@
+"""Who may see and do what on which unit.
+
+A user's roles on a unit are the roles granted on that unit itself, plus 财政局 granted on any
+unit above it (a finance bureau sees its 部门's whole subtree). Every unit page names the
+capability it needs; a unit the user holds no role on is answered with 404 (its existence is not
+disclosed), a unit the user holds a role on but not the capability with 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from juesuan.web.accounts.models import (
+    APPROVER,
+    BUREAU,
+    CLERK,
+    FINANCE,
+    REVIEWER,
+    ROLE_NAMES,
+    Grant,
+    Unit,
+    User,
+)
+
+VIEW, EDIT, BUILD, DOWNLOAD, APPROVE, CONSOLIDATE, PERSONAL_DATA = (
+    "view",
+    "edit",
+    "build",
+    "download",
+    "approve",
+    "consolidate",
+    "personal_data",
+)
+CAPABILITY_NAMES = {
+    VIEW: "查看",
+    EDIT: "导入数据、修改文字",
+    BUILD: "生成公开包",
+    DOWNLOAD: "下载",
+    APPROVE: "审批公开包",
+    CONSOLIDATE: "汇总",
+    PERSONAL_DATA: "查看完整的个人信息",
+}
+
+# Which role may do what on a unit it holds the role on.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    FINANCE: frozenset({VIEW, EDIT, BUILD, DOWNLOAD, CONSOLIDATE}),
+    CLERK: frozenset({VIEW, PERSONAL_DATA}),
+    REVIEWER: frozenset({VIEW, PERSONAL_DATA}),
+    APPROVER: frozenset({VIEW, DOWNLOAD, APPROVE, PERSONAL_DATA}),
+    BUREAU: frozenset({VIEW, DOWNLOAD, CONSOLIDATE}),
+}
+
+
+def roles_on(user: User, unit: Unit) -> set[str]:
+    """The roles `user` holds on `unit`, directly or (财政局) through a unit above it."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    direct = set(Grant.objects.filter(user=user, unit=unit).values_list("role", flat=True))
+    above = [u.pk for u in unit.ancestors()]
+    if above and Grant.objects.filter(user=user, unit_id__in=above, role=BUREAU).exists():
+        direct.add(BUREAU)
+    return direct
+
+
+def capabilities(roles: set[str]) -> set[str]:
+    found: set[str] = set()
+    for role in roles:
+        found |= CAPABILITIES.get(role, frozenset())
+    return found
+
+
+def can(user: User, unit: Unit, capability: str) -> bool:
+    return capability in capabilities(roles_on(user, unit))
+
+
+def visible_unit_ids(user: User) -> set[int]:
+    """Every unit the user holds any role on (a 财政局 grant brings its subtree)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    ids: set[int] = set()
+    for grant in Grant.objects.filter(user=user).select_related("unit"):
+        if grant.role == BUREAU:
+            ids |= grant.unit.subtree_ids()
+        else:
+            ids.add(grant.unit_id)
+    return ids
+
+
+def role_names(roles: set[str]) -> list[str]:
+    order = list(ROLE_NAMES)
+    return [ROLE_NAMES[r] for r in sorted(roles, key=order.index)]
+
+
+class UnitAccess:
+    """What a unit page knows about the request: the unit, the roles, the capabilities."""
+
+    def __init__(self, unit: Unit, roles: set[str]):
+        self.unit = unit
+        self.roles = roles
+        self.capabilities = capabilities(roles)
+
+    def __contains__(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def role_names(self) -> list[str]:
+        return role_names(self.roles)
+
+    # Template helpers: {% if access.can_edit %}
+    @property
+    def can_edit(self) -> bool:
+        return EDIT in self.capabilities
+
+    @property
+    def can_build(self) -> bool:
+        return BUILD in self.capabilities
+
+    @property
+    def can_download(self) -> bool:
+        return DOWNLOAD in self.capabilities
+
+    @property
+    def can_approve(self) -> bool:
+        return APPROVE in self.capabilities
+
+    @property
+    def can_consolidate(self) -> bool:
+        return CONSOLIDATE in self.capabilities
+
+    @property
+    def can_see_personal_data(self) -> bool:
+        return PERSONAL_DATA in self.capabilities
+
+
+def unit_access(user: User, unit_id: int, capability: str) -> UnitAccess:
+    """The unit, if `user` may do `capability` on it; 404 when no role, 403 when not allowed."""
+    unit = get_object_or_404(Unit.objects.select_related("parent"), pk=unit_id)
+    roles = roles_on(user, unit)
+    if not roles:
+        raise Http404("没有这个单位，或您没有这个单位的权限")
+    access = UnitAccess(unit, roles)
+    if capability not in access:
+        raise PermissionDenied(f"您在“{unit.name}”的角色不能{CAPABILITY_NAMES[capability]}")
+    return access
+
+
+def requires(capability: str) -> Callable:
+    """A unit view decorator: checks `capability` on the `unit_id` URL argument and passes the
+    UnitAccess as `access`."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, unit_id: int, *args, **kwargs):
+            access = unit_access(request.user, unit_id, capability)
+            request.access = access
+            return view(request, access, *args, **kwargs)
+
+        wrapped.capability = capability  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+def administrator_required(view: Callable) -> Callable:
+    """管理员 only: 403 for everyone else."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_administrator:
+            raise PermissionDenied("只有管理员可以管理账号、单位和授权")
+        return view(request, *args, **kwargs)
+
+    wrapped.capability = "admin"  # type: ignore[attr-defined]
+    return wrapped

@@ -1,0 +1,1 @@
+"""The unit-year workplace: dataset versions, checks, tables, texts, builds and jobs."""

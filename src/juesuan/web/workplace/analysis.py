@@ -1,0 +1,354 @@
+"""Reading a stored version through the core: statements, outcomes, the narrative, drill-down.
+
+Every figure on a page comes from `juesuan.publish.package.prepare` over the stored workbook —
+the same call `juesuan check` makes. Prepared results are cached per (file, SHA-256) in the
+process, so moving between the tables, checks and texts pages does not recompute.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from juesuan.document.model import Heading, Paragraph, Quote, Ref
+from juesuan.ledger.issues import ERROR, Issue, Source
+from juesuan.ledger.load import load
+from juesuan.ledger.model import Dataset
+from juesuan.publish.package import Prepared, prepare, sha256
+from juesuan.publish.table_layout import _lines, layout
+from juesuan.rules.engine import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS, TIERS, RuleFileError
+from juesuan.statements.build import FormatError, _ledger_where
+from juesuan.statements.model import Table
+
+# Texts the disclosure uses (document/assemble.py and narrative/*.py read these keys); the
+# evaluation reports (…绩效评价报告) are any further key.
+STANDARD_TEXTS = (
+    ("主要职能", "第一部分 部门概况：主要职能"),
+    ("重点工作完成情况", "第一部分 部门概况：本年重点工作完成情况"),
+    ("机构设置", "第一部分 部门概况：机构设置"),
+    ("情况说明导语", "第二部分 情况说明开头的一段话（可不填）"),
+    ("预算绩效管理情况", "第二部分 情况说明：预算绩效管理情况"),
+    ("部门整体支出绩效评价报告", "第四部分 附件：部门整体支出绩效评价报告"),
+)
+REQUIRED_TEXTS = ("主要职能", "重点工作完成情况", "机构设置")
+REASON_RULES = {"narrative-yoy-reason": "同比变动", "narrative-budget-reason": "预决算差异"}
+
+
+class VersionUnreadable(Exception):
+    """The stored file is missing, changed since it was stored, or no longer loads."""
+
+
+# ---- the cache ---------------------------------------------------------------------------------
+
+_CACHE: OrderedDict[tuple[str, str], tuple[Dataset, Prepared]] = OrderedDict()
+_CACHE_SIZE = 6
+_LOCK = threading.Lock()
+
+
+def prepared_for(version) -> tuple[Dataset, Prepared]:
+    """The version's dataset and prepared package (statements, outcomes, facts)."""
+    key = (str(version.path), version.sha256)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    path = Path(version.path)
+    if not path.is_file():
+        raise VersionUnreadable(f"第 {version.number} 版的数据文件不见了：{version.file}")
+    if sha256(path) != version.sha256:
+        raise VersionUnreadable(f"第 {version.number} 版的数据文件在保存后被改动过（SHA-256 不符）")
+    dataset, issues = load(path)
+    if dataset is None:
+        raise VersionUnreadable("；".join(str(i) for i in issues if i.severity == ERROR))
+    try:
+        prepared = prepare(dataset)
+    except (RuleFileError, FormatError) as exc:
+        raise VersionUnreadable(f"公开格式或规则文件有误：{exc}") from exc
+    with _LOCK:
+        _CACHE[key] = (dataset, prepared)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return dataset, prepared
+
+
+# ---- readiness ---------------------------------------------------------------------------------
+
+
+def summarize_dataset(dataset: Dataset) -> tuple[dict, Issue | None]:
+    """Readiness figures stored with a version; an Issue when the core cannot check it at all."""
+    try:
+        prepared = prepare(dataset)
+    except (RuleFileError, FormatError) as exc:
+        return {}, Issue(
+            ERROR,
+            Source(Path(dataset.origin).name, "单位信息", None, "公开格式"),
+            f"公开格式不可用：{exc}",
+            value=dataset.unit.format,
+            accepted="sichuan-2020、national-9",
+        )
+    return summary_of(dataset, prepared), None
+
+
+def summary_of(dataset: Dataset, prepared: Prepared) -> dict:
+    summary = prepared.summary
+    failed = summary["failed_by_tier"]
+    return {
+        "unit": dataset.unit.name,
+        "year": dataset.unit.year,
+        "format": prepared.statements.format,
+        "lines": len(dataset.ledger),
+        "checks": summary,
+        "fatal": failed["FATAL"],
+        "warning": failed["WARNING"],
+        "suggest": failed["SUGGEST"],
+        "insufficient": summary[INSUFFICIENT],
+        "missing_reasons": missing_reasons(prepared),
+        "texts": sorted(dataset.texts),
+        "missing_texts": [k for k in REQUIRED_TEXTS if not dataset.texts.get(k)],
+    }
+
+
+def missing_reasons(prepared: Prepared) -> list[dict]:
+    """The reasons the narrative needs and the dataset lacks: kind, topic, and the sentence."""
+    found: dict[tuple[str, str], dict] = {}
+    for outcome in prepared.outcomes:
+        kind = REASON_RULES.get(outcome.rule)
+        if kind is None or outcome.status != FAIL:
+            continue
+        topic = outcome.bindings.get("topic", "")
+        found.setdefault((kind, topic), {"kind": kind, "topic": topic, "message": outcome.message})
+    return list(found.values())
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+STATUS_ORDER = (FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS)
+
+
+def grouped_outcomes(prepared: Prepared) -> list[dict]:
+    """Per tier: the failures, the ones that could not be judged, and the rest counted."""
+    groups = []
+    for tier in TIERS:
+        outcomes = [o for o in prepared.outcomes if o.tier == tier]
+        groups.append(
+            {
+                "tier": tier,
+                "failed": [o for o in outcomes if o.status == FAIL],
+                "insufficient": [o for o in outcomes if o.status == INSUFFICIENT],
+                "passed": [o for o in outcomes if o.status == PASS],
+                "not_applicable": [o for o in outcomes if o.status == NOT_APPLICABLE],
+                "total": len(outcomes),
+            }
+        )
+    return groups
+
+
+# ---- tables and drill-down -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebCell:
+    text: str
+    kind: str
+    colspan: int = 1
+    rowspan: int = 1
+    bold: bool = False
+    indent: int = 0
+    align: str = "left"
+    link: tuple[int, int, int] | None = None  # (section, row, column) for drill-down
+
+
+def web_table(table: Table, unit_name: str, year: int) -> dict:
+    """The table as the published layout draws it, each amount cell knowing its place."""
+    grid = layout(table, unit_name=unit_name, year=year)
+    lines = _lines(table.sections)
+    row_numbers = [{id(r): n for n, r in enumerate(s.rows)} for s in table.sections]
+    body = []
+    for layout_row, (line, _indents) in zip(grid.body, lines, strict=True):
+        cells = []
+        for cell in layout_row.cells:
+            link = None
+            if cell.kind == "amount":
+                column = grid.columns[cell.column]
+                row = line[column.section]
+                if row is not None:
+                    source = row.cells[column.index]
+                    if source.sources and source.exact not in (None, Decimal(0)):
+                        link = (column.section, row_numbers[column.section][id(row)], column.index)
+            cells.append(
+                WebCell(
+                    cell.text,
+                    cell.kind,
+                    cell.colspan,
+                    cell.rowspan,
+                    cell.bold,
+                    cell.indent,
+                    cell.align,
+                    link,
+                )
+            )
+        body.append({"cells": cells, "total": layout_row.total})
+    header = [
+        [WebCell(c.text, c.kind, c.colspan, c.rowspan, True, 0, "center") for c in row.cells]
+        for row in grid.header
+    ]
+    return {"layout": grid, "header": header, "body": body}
+
+
+FILTER_NAMES = {
+    "direction": "收支",
+    "phase": "阶段",
+    "fund": "资金来源",
+    "function": "功能分类",
+    "function_code": "功能分类",
+    "economic": "经济分类",
+    "economic_code": "经济分类",
+    "nature": "支出性质",
+    "project": "项目",
+    "unit": "单位",
+}
+LINE_LIMIT = 1000
+
+
+def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -> dict:
+    """A cell and the ledger lines (or the typed records) behind it, each with its source."""
+    try:
+        block = table.sections[section]
+        line = block.rows[row]
+        cell = line.cells[column]
+        header = block.columns[column].header
+    except IndexError as exc:
+        raise LookupError("没有这个单元格") from exc
+    selections = []
+    for source in cell.sources:
+        if isinstance(source, dict):
+            where = _ledger_where(source)
+            selected = dataset.ledger.select(**where)
+            lines = list(_limited(selected.lines(), LINE_LIMIT))
+            selections.append(
+                {
+                    "kind": "ledger",
+                    "filters": [
+                        (FILTER_NAMES.get(k, k), _describe(v)) for k, v in sorted(where.items())
+                    ],
+                    "lines": lines,
+                    "count": len(selected),
+                    "total": selected.total(),
+                    "truncated": len(selected) > LINE_LIMIT,
+                }
+            )
+        else:
+            selections.append({"kind": "formula", "text": str(source), **_records(dataset, source)})
+    ledger_total = sum((s["total"] for s in selections if s["kind"] == "ledger"), start=Decimal(0))
+    return {
+        "section": block.name,
+        "row": line,
+        "header": " / ".join(header),
+        "cell": cell,
+        "selections": selections,
+        "ledger_total": ledger_total,
+        "only_ledger": all(s["kind"] == "ledger" for s in selections),
+    }
+
+
+def _limited(iterator, limit: int):
+    for n, item in enumerate(iterator):
+        if n >= limit:
+            return
+        yield item
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "（空）"
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def _records(dataset: Dataset, expression: str) -> dict:
+    """For a formula over the 三公经费 records (three_public.actual(item=…)), those records."""
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return {"records": []}
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "three_public"
+    ):
+        return {"records": []}
+    wanted = {
+        k.arg: k.value.value for k in node.keywords if k.arg and isinstance(k.value, ast.Constant)
+    }
+    records = [
+        t
+        for t in dataset.three_public
+        if all(str(getattr(t, key, "")) == str(value) for key, value in wanted.items())
+    ]
+    return {"records": records, "field": node.func.attr}
+
+
+# ---- the generated 情况说明 ---------------------------------------------------------------------
+
+
+def explanation(dataset: Dataset, prepared: Prepared) -> list[dict]:
+    """The generated 情况说明 as headings and paragraphs, each segment marked as a number from the
+    tables (ref), words the unit wrote (quote) or generated text; a paragraph whose sentence
+    needs a missing reason carries that reason's (kind, topic)."""
+    from juesuan.document.assemble import assemble
+
+    document, writer = assemble(dataset, prepared.statements, prepared.facts, [])
+    wanted = [
+        (REASON_RULES[o.rule], o.bindings.get("topic", ""), o.message)
+        for o in writer.warnings
+        if o.rule in REASON_RULES
+    ]
+    blocks = []
+    inside = False
+    for block in document.blocks:
+        if isinstance(block, Heading) and block.level == 1:
+            if inside:
+                break
+            inside = "情况说明" in block.text
+            continue
+        if not inside:
+            continue
+        if isinstance(block, Heading):
+            blocks.append({"heading": True, "level": block.level, "text": block.text})
+        elif isinstance(block, Paragraph):
+            segments = [
+                {
+                    "text": s.text,
+                    "kind": "ref"
+                    if isinstance(s, Ref)
+                    else "quote"
+                    if isinstance(s, Quote)
+                    else "",
+                }
+                for s in block.segments
+            ]
+            text = block.text
+            needs = [
+                {"kind": kind, "topic": topic}
+                for kind, topic, message in wanted
+                if (sentence := _quoted_sentence(message)) and sentence in text
+            ]
+            blocks.append(
+                {"heading": False, "segments": segments, "needs": needs, "style": block.style}
+            )
+    return blocks
+
+
+SENTENCE = re.compile(r"句子“(.+?)”所述")
+
+
+def _quoted_sentence(message: str) -> str | None:
+    found = SENTENCE.search(message)
+    return found.group(1) if found else None

@@ -1,0 +1,282 @@
+"""Background jobs: the same job function runs in a thread pool inside the web process (the
+default, no broker), on a Celery worker (when JUESUAN_BROKER_URL is set), or at once in the
+request (JUESUAN_JOBS_MODE=sync, for tests).
+
+A job function takes the Job's id, reads everything it needs from the database and MEDIA_ROOT,
+reports progress on the Job row and ends it as succeeded (with a result) or failed (with a
+message a finance officer can act on). It never trusts the process it runs in: a Celery worker
+on another machine needs only the same database and the same MEDIA_ROOT.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from juesuan.web.audit.log import record
+from juesuan.web.workplace.models import (
+    BUILD_JOB,
+    CONSOLIDATE_JOB,
+    CONSOLIDATION,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Build,
+    DatasetVersion,
+    Job,
+)
+
+log = logging.getLogger("juesuan.web.jobs")
+_POOL: ThreadPoolExecutor | None = None
+
+
+class JobFailed(Exception):
+    """A job that cannot go on, with the message shown on the job page."""
+
+
+def submit(job: Job) -> None:
+    """Start `job` the configured way once the current transaction commits."""
+    mode = settings.JOBS_MODE
+    if mode == "sync":
+        run_job(str(job.pk))
+        return
+    if mode == "celery":
+        from juesuan.web.worker import run_job_task
+
+        transaction.on_commit(lambda: run_job_task.delay(str(job.pk)))
+        return
+    transaction.on_commit(lambda: _pool().submit(_run_in_thread, str(job.pk)))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(
+            max_workers=max(1, settings.JOBS_THREADS), thread_name_prefix="juesuan-job"
+        )
+    return _POOL
+
+
+def _run_in_thread(job_id: str) -> None:
+    close_old_connections()
+    try:
+        run_job(job_id)
+    finally:
+        connections.close_all()  # this thread's own connection; jobs are rare, reconnecting is cheap
+
+
+def interrupted_jobs() -> int:
+    """Jobs left queued or running by a web process that stopped: mark them failed. Called when
+    the single-machine server starts (its thread pool was the only runner)."""
+    return Job.objects.filter(status__in=(QUEUED, RUNNING)).update(
+        status=FAILED,
+        error="服务重启，任务中断；请重新发起。",
+        message="已中断",
+        finished_at=timezone.now(),
+    )
+
+
+def progress(job: Job, percent: int, message: str) -> None:
+    job.progress, job.message = percent, message
+    Job.objects.filter(pk=job.pk).update(progress=percent, message=message)
+
+
+def run_job(job_id: str) -> None:
+    """Run one job to its end. Safe to call twice: a job that already started is left alone."""
+    started = Job.objects.filter(pk=job_id, status=QUEUED).update(
+        status=RUNNING, started_at=timezone.now(), progress=1, message="开始"
+    )
+    if not started:
+        return
+    job = Job.objects.select_related("unit", "created_by").get(pk=job_id)
+    work = {BUILD_JOB: build_package, CONSOLIDATE_JOB: consolidate_units}[job.kind]
+    try:
+        result = work(job)
+    except JobFailed as exc:
+        _finish(job, FAILED, error=str(exc))
+    except Exception as exc:  # anything else: keep the trace in the log, a sentence on the page
+        log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        _finish(job, FAILED, error=f"内部错误：{type(exc).__name__}: {exc}")
+    else:
+        _finish(job, SUCCEEDED, result=result)
+
+
+def _finish(job: Job, status: str, *, result: dict | None = None, error: str = "") -> None:
+    Job.objects.filter(pk=job.pk).update(
+        status=status,
+        progress=100 if status == SUCCEEDED else job.progress,
+        message="完成" if status == SUCCEEDED else "失败",
+        result=result or {},
+        error=error,
+        finished_at=timezone.now(),
+    )
+    if status == FAILED:
+        record(
+            "build_failed" if job.kind == BUILD_JOB else "consolidate",
+            user=job.created_by,
+            unit=job.unit,
+            year=job.year,
+            target=f"任务 {job.pk}",
+            summary=f"{job.kind_name}失败：{error}",
+        )
+
+
+# ---- build -------------------------------------------------------------------------------------
+
+
+def build_package(job: Job) -> dict:
+    """Check the version and write its disclosure package, as `juesuan build` does."""
+    from juesuan.fonts import FontMissing
+    from juesuan.publish.package import sha256, write_package
+    from juesuan.rules.engine import TIER_NAMES
+    from juesuan.web.workplace.analysis import VersionUnreadable, prepared_for
+
+    version = DatasetVersion.objects.get(pk=job.params["version"])
+    wants_draft = bool(job.params.get("draft"))
+    progress(job, 10, "读取数据")
+    try:
+        _dataset, prepared = prepared_for(version)
+    except VersionUnreadable as exc:
+        raise JobFailed(str(exc)) from exc
+    progress(job, 35, "审核完成")
+    fatal = prepared.fatal
+    if fatal and not wants_draft:
+        listed = "；".join(f"{o.title}：{o.message}" for o in fatal[:5])
+        more = f" 等 {len(fatal)} 项" if len(fatal) > 5 else ""
+        raise JobFailed(
+            f"有{TIER_NAMES['FATAL']}问题，未生成：{listed}{more}。改正后重新生成，或勾选“草稿”"
+            "生成标注草稿的版本。"
+        )
+    base = Path("builds") / str(job.unit_id) / str(job.year)
+    scratch = settings.MEDIA_ROOT / base / f".job-{job.pk}"
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    progress(job, 45, "生成附表、图表和公开文本（Word、PDF、网页）")
+    try:
+        manifest = write_package(prepared, scratch, draft=bool(fatal))
+    except FontMissing as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise JobFailed(str(exc)) from exc
+    progress(job, 90, "登记版本")
+    zip_sha = sha256(scratch / manifest.zip)
+    manifest_data = manifest.as_dict()
+    build = _register_build(job, version, base, scratch, manifest, manifest_data, zip_sha, prepared)
+    record(
+        "build_done",
+        user=job.created_by,
+        unit=job.unit,
+        year=job.year,
+        target=f"公开包第 {build.number} 版",
+        summary=(
+            f"由数据第 {version.number} 版生成公开包第 {build.number} 版"
+            f"{'（草稿）' if build.draft else ''}，压缩包 SHA-256 {zip_sha}"
+        ),
+        after={"build": build.number, "version": version.number, "zip_sha256": zip_sha},
+    )
+    return {"build": build.number}
+
+
+def _register_build(job, version, base, scratch, manifest, manifest_data, zip_sha, prepared):
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                number = (
+                    Build.objects.filter(unit=job.unit, year=job.year).aggregate(Max("number"))[
+                        "number__max"
+                    ]
+                    or 0
+                ) + 1
+                directory = base / str(number)
+                build = Build.objects.create(
+                    unit=job.unit,
+                    year=job.year,
+                    number=number,
+                    version=version,
+                    format=manifest.format,
+                    draft=manifest.draft,
+                    directory=str(directory),
+                    manifest=manifest_data,
+                    zip_name=manifest.zip,
+                    zip_sha256=zip_sha,
+                    checks=prepared.summary,
+                    job=job,
+                    created_by=job.created_by,
+                )
+                target = settings.MEDIA_ROOT / directory
+                if target.exists():
+                    shutil.rmtree(target)
+                scratch.rename(target)
+                return build
+        except IntegrityError:
+            continue
+    raise JobFailed("无法登记公开包版本号，请重试")
+
+
+# ---- consolidation (汇总) -----------------------------------------------------------------------
+
+
+def consolidate_units(job: Job) -> dict:
+    """The current versions of a 部门's units, consolidated into a new version of the 部门."""
+    from juesuan.consolidate import consolidate
+    from juesuan.ledger.export import write_workbook
+    from juesuan.web.workplace.analysis import VersionUnreadable, prepared_for
+    from juesuan.web.workplace.versions import accept_workbook, current_version, workspace
+
+    department = job.unit
+    children = list(department.children.order_by("name"))
+    # 部门本级 first: the consolidated dataset takes its texts and reasons from the first one.
+    children.sort(key=lambda u: (not u.name.endswith("本级"), u.name))
+    progress(job, 10, "读取各单位的当前数据")
+    datasets, used, missing = [], [], []
+    for unit in children:
+        version = current_version(unit, job.year)
+        if version is None:
+            missing.append(unit.name)
+            continue
+        try:
+            dataset, _prepared = prepared_for(version)
+        except VersionUnreadable as exc:
+            raise JobFailed(f"“{unit.name}”的数据无法读取：{exc}") from exc
+        datasets.append(dataset)
+        used.append(f"{unit.name} 第{version.number}版")
+    if not datasets:
+        raise JobFailed(f"下属单位都还没有 {job.year} 年度的数据，无法汇总")
+    progress(job, 40, f"汇总 {len(datasets)} 个单位")
+    merged, report = consolidate(datasets, name=department.name, code=department.code or None)
+    if merged is None:
+        raise JobFailed("无法汇总：" + "；".join(report.problems))
+    folder = workspace()
+    path = folder / f"{department.name}{job.year}年汇总数据.xlsx"
+    progress(job, 60, "写出汇总工作簿并审核")
+    write_workbook(merged, path)
+    note = "汇总：" + "、".join(used)
+    if missing:
+        note += "；未汇总（无数据）：" + "、".join(missing)
+    outcome = accept_workbook(
+        department, path, kind=CONSOLIDATION, user=job.created_by, expected_year=job.year, note=note
+    )
+    if not outcome.accepted:
+        raise JobFailed(
+            "汇总结果未能导入："
+            + "；".join(f"{i['sheet'] or ''}{i['message']}" for i in outcome.errors[:5])
+        )
+    version = outcome.version
+    record(
+        "consolidate",
+        user=job.created_by,
+        unit=department,
+        year=job.year,
+        target=f"数据第 {version.number} 版",
+        summary=f"{note}。{'；'.join(report.problems) if report.problems else ''}",
+        after={"version": version.number, "sha256": version.sha256, "units": used},
+    )
+    return {"version": version.number, "problems": list(report.problems), "missing": missing}
