@@ -21,7 +21,10 @@ def test_check_json_lists_every_outcome(capsys):
     assert main(["check", str(EXAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["publishable"] is True
-    assert data["summary"]["fail"] == 0
+    assert data["summary"]["failed_by_tier"]["FATAL"] == 0
+    # The only failures: the example keeps two figures of the published 代发几类 table (README).
+    failed = [o for o in data["outcomes"] if o["status"] == "fail"]
+    assert {(o["rule"], o["tier"]) for o in failed} == {("PERF-actual-stated", "WARNING")}
     assert len(data["outcomes"]) == data["summary"]["total"] > 40
     first = data["outcomes"][0]
     assert {
@@ -110,7 +113,7 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
         == hashlib.sha256((EXAMPLE / "spending.csv").read_bytes()).hexdigest()
     )
     checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))
-    assert checks["publishable"] is True and checks["summary"]["fail"] == 0
+    assert checks["publishable"] is True and checks["summary"]["failed_by_tier"]["FATAL"] == 0
     text_checks = [o for o in checks["outcomes"] if o["rule"] == "text-vs-table"]
     assert len(text_checks) > 100 and all(o["status"] == "pass" for o in text_checks)
     package = out / "2020年度泸州市社会保险事业管理局部门决算公开包.zip"
@@ -120,7 +123,7 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
     book = openpyxl.load_workbook(
         out / "2020年度泸州市社会保险事业管理局部门决算附表.xlsx", read_only=True
     )
-    assert len(book.sheetnames) == 14
+    assert len(book.sheetnames) == 14 + 3  # the tables, then the three kinds of 绩效 form
     sentence = "收、支总计各减少 18394.43 万元，同比下降 76.39%"
     html = (out / "2020年度泸州市社会保险事业管理局部门决算.html").read_text(encoding="utf-8")
     assert "18394.43" in html and "76.39" in html and 'src="http' not in html

@@ -1,8 +1,9 @@
 """Put the disclosure together in the reference case's structure.
 
-Cover, 目录, 第一部分 部门概况 (the unit's own texts), 第二部分 情况说明 (generated from facts),
-第三部分 名词解释 (the format's glossary, numbered without gaps), 第四部分 附件 (the evaluation
-reports the dataset provides), 第五部分 附表 (the tables).
+Cover, 目录, 第一部分 部门概况 (the unit's own texts), 第二部分 情况说明 (generated from facts, with
+the projects' 绩效目标完成情况表 in 十（四）), 第三部分 名词解释 (the format's glossary, numbered
+without gaps), 第四部分 附件 (附件1: the department's evaluation report and its score table;
+附件2: each project's evaluation report followed by its 项目支出绩效自评表), 第五部分 附表 (the tables).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from juesuan.document.model import (
     Contents,
     Document,
     Figure,
+    FormBlock,
     Heading,
     PageBreak,
     Paragraph,
@@ -26,15 +28,27 @@ from juesuan.document.model import (
 from juesuan.ledger.model import Dataset
 from juesuan.narrative import national
 from juesuan.narrative.facts import Facts
-from juesuan.narrative.sichuan import paragraphs, part_two
+from juesuan.narrative.sichuan import (
+    DEPARTMENT_REPORT,
+    attachment_plan,
+    paragraphs,
+    part_two,
+    report_of,
+)
 from juesuan.narrative.writer import Writer
+from juesuan.performance import PerformanceResult, evaluate_performance
+from juesuan.performance.forms import (
+    DEPARTMENT_FORM,
+    SELF_EVALUATION_FORMS,
+    department_form,
+    self_evaluation_form,
+)
 from juesuan.statements.build import FORMATS_DIR, chinese_number, load_format
 from juesuan.statements.model import Statements
 
 ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
 SUB_ORDINAL = re.compile(r"^（[一二三四五六七八九十]+）")
 PART_NAMES = ("一", "二", "三", "四", "五")
-DEPARTMENT_REPORT = "部门整体支出绩效评价报告"
 
 
 def assemble(
@@ -44,10 +58,15 @@ def assemble(
     figures: list[Figure],
     *,
     draft: bool = False,
+    performance: PerformanceResult | None = None,
 ) -> tuple[Document, Writer]:
-    """The whole document, and the writer that holds the narrative's warnings."""
+    """The whole document, and the writer that holds the narrative's warnings. `performance` is
+    the dataset's evaluation (evaluated here when not given): the same one `facts` were
+    collected with."""
     unit, year = dataset.unit.name, dataset.unit.year
-    writer = Writer(dataset, facts)
+    if performance is None:
+        performance = evaluate_performance(dataset)
+    writer = Writer(dataset, facts, performance=performance)
     narrative = load_format(statements.format).get("narrative", "sichuan")
     by_key = {f.key: f for f in figures}
     tables = list(statements)
@@ -81,7 +100,7 @@ def assemble(
         blocks += [PageBreak(), Heading(1, "第三部分 名词解释", "p3")]
         blocks += glossary(dataset, statements)
         blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
-        blocks += attachments(dataset)
+        blocks += attachments(dataset, performance)
         blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
         blocks += _tables(tables, "p5")
 
@@ -132,26 +151,47 @@ def _report(text: str, level: int) -> list[Block]:
     return blocks
 
 
-def attachments(dataset: Dataset) -> list[Block]:
-    reports = [k for k in dataset.texts if k.endswith("绩效评价报告") and k != DEPARTMENT_REPORT]
+def attachments(dataset: Dataset, performance: PerformanceResult | None = None) -> list[Block]:
+    """附件1: the department's evaluation report and its score table; 附件2: each project's report
+    (in the order of the evaluated projects) followed by its 项目支出绩效自评表, and the 自评表 of
+    evaluated projects without a report."""
+    plan = attachment_plan(dataset, performance)
+    unit = dataset.unit
     blocks: list[Block] = []
-    number = 0
-    if DEPARTMENT_REPORT in dataset.texts:
-        number += 1
-        title = f"{dataset.unit.name}{dataset.unit.year}年部门整体支出绩效评价报告"
-        blocks += [
-            Heading(2, f"附件{number}", f"p4-{number}"),
-            Paragraph.plain(title, style="center"),
-        ]
-        blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3)
-    if reports:
-        number += 1
+    if plan.department is not None:
+        blocks.append(Heading(2, f"附件{plan.department}", f"p4-{plan.department}"))
+        if DEPARTMENT_REPORT in dataset.texts:
+            title = f"{unit.name}{unit.year}年部门整体支出绩效评价报告"
+            blocks.append(Paragraph.plain(title, style="center"))
+            blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3)
+        department = performance.department if performance is not None else None
+        if department is not None:
+            blocks.append(FormBlock(department_form(department, unit), DEPARTMENT_FORM))
+    if plan.projects is not None:
         if blocks:
             blocks.append(PageBreak())
-        blocks.append(Heading(2, f"附件{number}", f"p4-{number}"))
-        for n, key in enumerate(sorted(reports)):
-            blocks += [PageBreak()] if n else []
+        blocks.append(Heading(2, f"附件{plan.projects}", f"p4-{plan.projects}"))
+        projects = performance.projects if performance is not None else ()
+        keys = list(plan.project_reports)
+        done: set[str] = set()
+        first = True
+        for key in keys:
+            named = [p for p in projects if report_of(p.name, [key]) == key]
+            project = max(named, key=lambda p: len(p.name), default=None)
+            blocks += [] if first else [PageBreak()]
+            first = False
             blocks += [Paragraph.plain(key, style="center"), *_report(dataset.texts[key], 3)]
+            if project is not None and project.name not in done:
+                done.add(project.name)
+                form = self_evaluation_form(project, unit, performance)
+                blocks.append(FormBlock(form, SELF_EVALUATION_FORMS))
+        for project in projects:
+            if project.name in done:
+                continue
+            blocks += [] if first else [PageBreak()]
+            first = False
+            form = self_evaluation_form(project, unit, performance)
+            blocks.append(FormBlock(form, SELF_EVALUATION_FORMS))
     if not blocks:
         blocks.append(Paragraph.plain("本部门本年度未提供绩效评价报告。"))
     return blocks

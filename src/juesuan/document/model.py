@@ -1,5 +1,5 @@
 """The disclosure document as values: parts, headings, paragraphs whose numbers name facts,
-figures and tables. Renderers (docx, pdf, html) turn one Document into a file; none of them
+figures, tables and forms. Renderers (docx, pdf, html) turn one Document into a file; none of them
 computes or types a number.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from juesuan.publish.table_layout import TableLayout
 from juesuan.statements.model import Table
 
 
@@ -73,6 +74,18 @@ class TableBlock:
 
 
 @dataclass(frozen=True)
+class FormBlock:
+    """A form (表式) such as a 项目绩效目标完成情况表: not a grid of figures from the statements but
+    a TableLayout its builder laid out cell by cell (section rows across the width, label cells,
+    figures as text). Renderers draw it with their table drawing, under its title and year, in
+    the flow of the text when it fits the page's width (landscape pages of its own when not).
+    `group` names the kind of form; forms of one group share a sheet of the tables workbook."""
+
+    layout: TableLayout
+    group: str
+
+
+@dataclass(frozen=True)
 class Contents:
     """Where the 目录 goes: renderers list the headings of levels 1–2 with their page numbers."""
 
@@ -84,7 +97,7 @@ class PageBreak:
     pass
 
 
-Block = Heading | Paragraph | Figure | TableBlock | Contents | PageBreak
+Block = Heading | Paragraph | Figure | TableBlock | FormBlock | Contents | PageBreak
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import FISCAL_FUNDS, GENERAL_BUDGET, SPENDING
 from juesuan.money import CENT, WAN, percent, wan
+from juesuan.performance import PerformanceResult, evaluate_performance
 from juesuan.statements.model import Statements
 
 MONEY = "万元"
@@ -119,7 +120,11 @@ THREE_PUBLIC_PARTS = {
 }
 
 
-def collect(dataset: Dataset, statements: Statements) -> Facts:
+def collect(
+    dataset: Dataset, statements: Statements, performance: PerformanceResult | None = None
+) -> Facts:
+    """Every fact of the text. `performance` is the dataset's evaluation (evaluated here when not
+    given) for the facts of 十（四） 预算绩效管理情况."""
     facts = Facts()
     unit = dataset.unit
     facts.add("年度", unit.year, "年", "单位信息·年度")
@@ -254,7 +259,45 @@ def collect(dataset: Dataset, statements: Statements) -> Facts:
             else "人"
         )
         facts.add(f"事项.{key}", Decimal(fact.value), unit_word, f"其他事项·{key}")
+    performance_facts(facts, performance or evaluate_performance(dataset))
     return facts
+
+
+def performance_key(project: str) -> str:
+    return f"绩效.{project}"
+
+
+def performance_facts(facts: Facts, performance: PerformanceResult) -> None:
+    """十（四）: the projects' 全年预算, 执行数 (万元) and 完成预算 (%), as their 绩效目标完成情况表
+    show them; how many projects are reported; the department's self-evaluation score."""
+    projects = performance.projects
+    if projects:
+        facts.add("绩效.项目数", len(projects), "个", "项目绩效目标完成情况表·项目数")
+    for project in projects:
+        key = performance_key(project.name)
+        facts.money_yuan(
+            f"{key}.全年预算",
+            project.budget_full.total,
+            f"项目绩效·{project.name}·全年预算数（{project.budget_phase}）",
+        )
+        facts.money_yuan(f"{key}.执行数", project.actual.total, f"项目绩效·{project.name}·执行数")
+        facts.share(f"{key}.执行率", f"{key}.执行数", f"{key}.全年预算")
+    department = performance.department
+    if department is not None:
+        if department.complete:
+            facts.add(
+                "绩效.部门整体自评得分",
+                department.total,
+                "分",
+                f"{department.tree.title}·总分",
+            )
+        else:
+            facts.add(
+                "绩效.部门整体缺项数",
+                len(department.missing),
+                "个",
+                f"{department.tree.title}·未评分的末级指标",
+            )
 
 
 def round_wan(yuan: Decimal) -> Decimal:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from juesuan.document.model import Paragraph, Quote, Ref, Segment, Span
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.facts import Facts
+from juesuan.performance import PerformanceResult
 from juesuan.rules.engine import FAIL, Outcome
 
 Part = str | Ref | Quote
@@ -22,6 +23,7 @@ class Writer:
     dataset: Dataset
     facts: Facts
     warnings: list[Outcome] = field(default_factory=list)
+    performance: PerformanceResult | None = None  # for 十（四）: the projects and their forms
 
     # ---- pieces ----
 

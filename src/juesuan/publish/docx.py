@@ -27,6 +27,9 @@
   more, else landscape (a section of its own; portrait again after it); 宋体 as large as fits
   (7.5–10.5 pt), names wrapping before figures do; a size smaller when that keeps the table on
   one page.
+- **Forms.** A `FormBlock` (项目绩效目标完成情况表 …) is drawn as a table under its title (四号)
+  and year: in the flow of the text, kept on one page when it fits one, when `fit_table` keeps it
+  portrait; on a landscape section of its own when not. Its section and column heads are shaded.
 - **Figures.** The PNG 14.5 cm wide, centred, with its caption below. `PageBreak` breaks the page
   (never twice, never before a page that starts anyway).
 
@@ -58,6 +61,7 @@ from juesuan.document.model import (
     Contents,
     Document,
     Figure,
+    FormBlock,
     Heading,
     PageBreak,
     Paragraph,
@@ -703,6 +707,8 @@ class _Writer:
                 continue
             if isinstance(block, TableBlock):
                 self._table(block)
+            elif isinstance(block, FormBlock):
+                self._form(block)
             elif isinstance(block, PageBreak):
                 self._page_break()
             else:
@@ -872,7 +878,34 @@ class _Writer:
         if shape.note:
             self._paragraph("表注").add_run(shape.note)
 
-    def _word_table(self, shape: TableLayout, fit: TableFit) -> None:
+    def _form(self, block: FormBlock) -> None:
+        """A form under its title and year: in the flow of the text when it keeps portrait (on
+        one page when it fits one), else on a landscape section of its own."""
+        shape = block.layout
+        above = SIHAO * 1.25 * LINE_HEIGHT + XIAOSI * 1.25 * LINE_HEIGHT
+        fit = fit_table(shape, above_pt=above)
+        if fit.landscape:
+            if self.landscape:
+                self._page_break()
+            else:
+                self._new_section(landscape=True)
+        elif self.landscape:
+            self._new_section(landscape=False)
+        title = self._paragraph("表标题")
+        title.add_run(shape.title).font.size = Pt(SIHAO)
+        title.paragraph_format.space_before = Pt(6)
+        if shape.year_text:
+            year = self._paragraph("表说明")
+            year.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            year.add_run(shape.year_text)
+        whole = fit.height_pt <= _text_height(landscape=fit.landscape)
+        self._word_table(shape, fit, keep_together=whole)
+        if shape.note:
+            self._paragraph("表注").add_run(shape.note)
+
+    def _word_table(
+        self, shape: TableLayout, fit: TableFit, *, keep_together: bool = False
+    ) -> None:
         twips = [round(w * 20) for w in fit.widths_pt]
         grid = "".join(f'<w:gridCol w:w="{t}"/>' for t in twips)
         borders = "".join(_border(s) for s in BORDER_SIDES)
@@ -915,10 +948,12 @@ class _Writer:
                     tr.append(_cell_element(LayoutCell("", column, "blank"), twips, size, ""))
                     column += 1
             table.append(tr)
-        for row in shape.body:
+        for number, row in enumerate(shape.body):
             tr = _row_element(header=False)
+            # Kept with the next row (all but the last), a table stays on one page.
+            keep = keep_together and number < len(shape.body) - 1
             for cell in row.cells:
-                tr.append(_cell_element(cell, twips, size, cell.text))
+                tr.append(_cell_element(cell, twips, size, cell.text, keep_next=keep))
             table.append(tr)
         self.word.element.body._insert_tbl(table)
         self.fresh = False
@@ -942,7 +977,13 @@ def _row_element(*, header: bool):
 
 
 def _cell_element(
-    cell: LayoutCell, twips: Sequence[int], size: float, text: str, merge: str | None = None
+    cell: LayoutCell,
+    twips: Sequence[int],
+    size: float,
+    text: str,
+    merge: str | None = None,
+    *,
+    keep_next: bool = False,
 ):
     tc = OxmlElement("w:tc")
     tcpr = OxmlElement("w:tcPr")
@@ -959,6 +1000,12 @@ def _cell_element(
         if merge == "restart":
             vmerge.set(qn("w:val"), "restart")
         tcpr.append(vmerge)
+    if cell.shade:
+        shading = OxmlElement("w:shd")
+        shading.set(qn("w:val"), "clear")
+        shading.set(qn("w:color"), "auto")
+        shading.set(qn("w:fill"), "F2F2F2")
+        tcpr.append(shading)
     valign = OxmlElement("w:vAlign")
     valign.set(qn("w:val"), "center")
     tcpr.append(valign)
@@ -969,6 +1016,8 @@ def _cell_element(
     style = OxmlElement("w:pStyle")
     style.set(qn("w:val"), "TableText")
     ppr.append(style)
+    if keep_next:
+        ppr.append(OxmlElement("w:keepNext"))
     spacing = OxmlElement("w:spacing")
     spacing.set(qn("w:line"), str(round(size * TABLE_LINE * 20)))
     spacing.set(qn("w:lineRule"), "exact")

@@ -5,8 +5,9 @@ inline and the figures are embedded as data: URIs (the SVG when there is one, el
 page has the cover, a 目录 linking to each heading's anchor, semantic headings (the document's
 title is the one `h1`; heading level n is `h(n+1)`), and the statements tables as
 `juesuan.publish.table_layout` lays them out — a real `<thead>`, merged cells as colspan/rowspan,
-amounts right-aligned, each table scrolling sideways on a narrow screen. A draft carries a banner.
-Every text is escaped.
+amounts right-aligned, each table scrolling sideways on a narrow screen — and the forms
+(`FormBlock`: 项目绩效目标完成情况表 …) drawn the same way in the flow of the text, their section
+and column heads shaded. A draft carries a banner. Every text is escaped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from juesuan.document.model import (
     Contents,
     Document,
     Figure,
+    FormBlock,
     Heading,
     PageBreak,
     Paragraph,
@@ -93,6 +95,9 @@ td.label { white-space: normal; min-width: 9em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.center { text-align: center; }
 tr.total td { font-weight: 700; }
+td.head { background: var(--head); font-weight: 700; }
+section.statement.form { margin: 1.5rem auto; }
+.form td.label { min-width: 0; }
 .statement p.table-note { font-size: 0.88rem; margin: 0.4rem 0; text-align: left; }
 .draft-banner { position: sticky; top: 0; z-index: 10; background: #b00020; color: #fff;
   text-align: center; font-weight: 700; padding: 0.45rem 1rem; letter-spacing: 0.05em; }
@@ -122,6 +127,9 @@ body.draft { background-image: repeating-linear-gradient(-35deg, transparent 0 1
   h2, h3, h4, h5, h6, .table-title, .table-meta { break-after: avoid; }
   figure, tr { break-inside: avoid; }
   section.statement { break-before: page; margin: 0; max-width: none; }
+  section.statement.form { break-before: auto; margin: 1rem 0; }
+  section.statement.form.narrow { break-inside: avoid; }
+  section.statement.form.wide { break-before: page; }
   /* A heading that leads into a table starts the page, and the table follows it there. */
   :is(h2, h3, h4, h5, h6):has(+ section.statement) { break-before: page; }
   :is(h2, h3, h4, h5, h6) + section.statement { break-before: avoid; }
@@ -207,6 +215,8 @@ class _Writer:
                 previous = self.blocks[position - 1] if position else None
                 titled = isinstance(previous, Heading) and _names_table(previous, block)
                 self.table(block, (previous, self.anchors[position - 1]) if titled else None)
+            elif isinstance(block, FormBlock):
+                self.form(block)
             elif isinstance(block, Contents):
                 self.contents(block)
             elif isinstance(block, PageBreak):
@@ -277,30 +287,47 @@ class _Writer:
     def table(self, block: TableBlock, heading: tuple[Heading, str] | None = None) -> None:
         """The table; a heading that names it (一、收入支出决算总表) becomes its title."""
         doc = self.document
-        grid = layout(block.table, unit_name=doc.unit, year=doc.year)
+        self.grid(layout(block.table, unit_name=doc.unit, year=doc.year), heading)
+
+    def form(self, block: FormBlock) -> None:
+        """A form under its own title, in the flow of the text."""
+        self.grid(block.layout, None, form=True)
+
+    def grid(
+        self, grid: TableLayout, heading: tuple[Heading, str] | None, *, form: bool = False
+    ) -> None:
         size = " wide" if grid.total_width > WIDE_TABLE else ""
         size = " narrow" if _min_width(grid) <= NARROW_TABLE else size
+        size += " form" if form else ""
         if heading is not None:
             title_id = heading[1]
             tag = f"h{min(max(heading[0].level, 1) + 1, 6)}"
             title = f'<{tag} class="table-title" id="{_e(title_id)}">{_e(heading[0].text)}</{tag}>'
         else:
-            title_id = self.unique(f"table-{grid.id}")
+            title_id = self.unique(f"table-{grid.id}".replace(" ", "-"))
             title = f'<p class="table-title" id="{title_id}">{_e(grid.title)}</p>'
         self.out += [f'<section class="statement{size}" aria-labelledby="{_e(title_id)}">', title]
         if grid.year_text:
             self.out.append(f'<p class="table-year">{_e(grid.year_text)}</p>')
+        if grid.org_text or grid.unit_text:
+            self.out += [
+                '<div class="table-meta">',
+                f"<span>{_e(grid.org_text)}</span><span>{_e(grid.unit_text)}</span>",
+                "</div>",
+            ]
         self.out += [
-            '<div class="table-meta">',
-            f"<span>{_e(grid.org_text)}</span><span>{_e(grid.unit_text)}</span>",
-            "</div>",
             '<p class="scroll-hint" aria-hidden="true">表格较宽，可左右滑动查看</p>',
             f'<div class="table-wrap" role="region" aria-labelledby="{title_id}" tabindex="0">',
             f'<table aria-labelledby="{title_id}" style="min-width:{_min_width(grid):.0f}em">',
             _colgroup(grid),
-            "<thead>",
-            *(_row(row, header=True) for row in grid.header),
-            "</thead>",
+        ]
+        if grid.header:
+            self.out += [
+                "<thead>",
+                *(_row(row, header=True) for row in grid.header),
+                "</thead>",
+            ]
+        self.out += [
             "<tbody>",
             *(_row(row, header=False) for row in grid.body),
             "</tbody>",
@@ -344,9 +371,12 @@ def _cell(cell: LayoutCell, *, header: bool) -> str:
         if cell.kind == "amount" or (cell.kind == "blank" and cell.align == "right"):
             classes = ("num",)
         elif cell.kind in ("label", "total-label"):
-            classes = ("label", "center") if cell.align == "center" else ("label",)
+            aligned = {"center": ("center",), "right": ("num",)}.get(cell.align, ())
+            classes = ("label", *aligned)
         elif cell.align == "center":
             classes = ("center",)
+        if cell.shade:
+            classes = (*classes, "head")
     if classes:
         attrs.append(f'class="{" ".join(classes)}"')
     if cell.indent and not header:

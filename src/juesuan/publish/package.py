@@ -1,9 +1,11 @@
 """The disclosure package: what `juesuan build` writes, and its manifest.
 
 `prepare` does everything that decides whether a package may be written — statements, every rule,
-the narrative and the text-against-tables check — without writing a byte. `write_package` then
-writes the tables workbook, the figures, the document as .docx, .pdf and .html, checks.json and
-manifest.json, and a zip of all of them. Each output has a role and a SHA-256; the manifest also
+the performance evaluation (its PERF-* outcomes: WARNING and SUGGEST ones are shown, only FATAL
+ones block), the narrative and the text-against-tables check — without writing a byte.
+`write_package` then writes the tables workbook (the statements, then the document's forms), the
+figures, the document as .docx, .pdf and .html, checks.json and manifest.json, and a zip of all
+of them. Each output has a role and a SHA-256; the manifest also
 lists every input file read, so a published package traces back to the exact data it came from.
 The zip holds the manifest, so the manifest cannot hold the zip's hash: `juesuan build` prints it.
 """
@@ -20,10 +22,13 @@ from pathlib import Path
 
 from juesuan import __version__
 from juesuan.document.assemble import assemble
+from juesuan.document.model import Document, FormBlock
 from juesuan.files import replaced
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import Facts, collect
+from juesuan.performance import PerformanceResult, evaluate_performance
+from juesuan.publish.table_layout import TableLayout
 from juesuan.rules.engine import (
     FAIL,
     INSUFFICIENT,
@@ -82,6 +87,7 @@ class Prepared:
     statements: Statements
     facts: Facts
     outcomes: list[Outcome]
+    performance: PerformanceResult | None = None
 
     @property
     def fatal(self) -> list[Outcome]:
@@ -103,14 +109,17 @@ def summarize(outcomes: list[Outcome]) -> dict:
 
 
 def prepare(dataset: Dataset, format_name: str | None = None) -> Prepared:
-    """Statements, rule outcomes, facts, and the narrative's own checks (no figures needed)."""
+    """Statements, rule outcomes, the performance evaluation and its outcomes, facts, and the
+    narrative's own checks (no figures needed)."""
     format_name = format_name or dataset.unit.format
     statements = build(dataset, format_name)
     outcomes = evaluate(dataset, load_ruleset(format_name), statements)
-    facts = collect(dataset, statements)
-    document, writer = assemble(dataset, statements, facts, [])
+    performance = evaluate_performance(dataset)
+    outcomes += performance.outcomes
+    facts = collect(dataset, statements, performance)
+    document, writer = assemble(dataset, statements, facts, [], performance=performance)
     outcomes += writer.warnings + check_text(document, facts, statements)
-    return Prepared(dataset, statements, facts, outcomes)
+    return Prepared(dataset, statements, facts, outcomes, performance)
 
 
 def sha256(path: Path) -> str:
@@ -156,20 +165,28 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
-    tables = out / tables_file_name(dataset)
-    write_tables(statements, dataset.unit, tables, draft=draft)
-    record(tables, "tables")
-
     figures_dir = out / FIGURES
     if figures_dir.exists():
         shutil.rmtree(figures_dir)
     figures = render_figures(dataset, statements, figures_dir)
+    document, _ = assemble(
+        dataset,
+        statements,
+        prepared.facts,
+        figures,
+        draft=draft,
+        performance=prepared.performance,
+    )
+
+    # The workbook: the statements, then the document's forms, a sheet for each kind.
+    tables = out / tables_file_name(dataset)
+    write_tables(statements, dataset.unit, tables, draft=draft, forms=form_groups(document))
+    record(tables, "tables")
     for figure in figures:
         for path in (figure.png, figure.svg):
             if path is not None:
                 record(path, "figures")
 
-    document, _ = assemble(dataset, statements, prepared.facts, figures, draft=draft)
     name = base_name(dataset)
     for suffix, role, writer in (
         (".docx", "document-docx", write_docx),
@@ -195,6 +212,15 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
         bundle.write(out / MANIFEST, MANIFEST)
     manifest.zip = archive.name
     return manifest
+
+
+def form_groups(document: Document) -> list[tuple[str, list[TableLayout]]]:
+    """The document's forms by group (项目绩效目标完成情况表 …), groups in order of appearance."""
+    groups: dict[str, list[TableLayout]] = {}
+    for block in document.blocks:
+        if isinstance(block, FormBlock):
+            groups.setdefault(block.group, []).append(block.layout)
+    return list(groups.items())
 
 
 def checks_json(prepared: Prepared) -> dict:

@@ -6,7 +6,9 @@ is that of an official document: A4, margins 3.7/3.5/2.8/2.6 cm, a 仿宋-like s
 Serif CJK SC) with 黑体-like headings (Noto Sans CJK SC), 1.5 line spacing, 2-character first-line
 indents; a cover page; the 目录 with true page numbers; headings as PDF bookmarks; page numbers
 "— 1 —" from the page after the cover; figures 14 cm wide with their caption; the statements
-tables as `juesuan.publish.table_layout` lays them out, on landscape pages when they are wide.
+tables as `juesuan.publish.table_layout` lays them out, on landscape pages when they are wide; the
+forms (`FormBlock`: 项目绩效目标完成情况表 …) drawn the same way, in the flow of the text and kept
+on one page when they fit the page's width and height, on landscape pages of their own when wide.
 
 Every text of the document reaches Typst as a string literal (`#"…"`), never as markup, so no
 character of it can be read as Typst syntax.
@@ -14,6 +16,7 @@ character of it can be read as Typst syntax.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from juesuan.document.model import (
     Contents,
     Document,
     Figure,
+    FormBlock,
     Heading,
     PageBreak,
     Paragraph,
@@ -39,6 +43,7 @@ from juesuan.publish.table_layout import (
     LayoutCell,
     TableLayout,
     break_lines,
+    display_width,
     layout,
 )
 
@@ -190,6 +195,8 @@ class _Writer:
                 titled = bool(leading) and block.table.title in leading[-1].text
                 self.table(block, leading, None if titled else min(last_level + 1, 6))
                 leading = []
+            elif isinstance(block, FormBlock):
+                self.form(block)
             elif isinstance(block, Contents):
                 self.contents(block)
             elif isinstance(block, PageBreak):
@@ -338,6 +345,71 @@ class _Writer:
             self.out.append("]")
         self.out.append("#pagebreak(weak: true)")
 
+    def form(self, block: FormBlock) -> None:
+        """A form under its title: in the flow of the text (on one page when it fits one) when
+        it fits the page's width, else on landscape pages of its own."""
+        grid = block.layout
+        wide, size = _table_format(grid)
+        width = _text_width(wide)
+        if wide:  # a size smaller when that keeps the form on one page
+            page = _text_height(True)
+            smaller = [s for s in (8.0, 7.5) if s < size and _fits_across(grid, s, True)]
+            if _form_height(grid, size, width) > page:
+                size = next((s for s in smaller if _form_height(grid, s, width) <= page), size)
+        markup = _table_markup(
+            grid,
+            size,
+            width,
+            self.heading_fonts,
+            None,
+            title_size=FORM_TITLE,
+            row_inset=FORM_ROW_INSET,
+        )
+        if wide:
+            self.out += [
+                "#pagebreak(weak: true)",
+                f"#page(flipped: true, margin: {_page_margin(WIDE_MARGINS)})[",
+                *markup,
+                "]",
+                "#pagebreak(weak: true)",
+            ]
+            return
+        whole = _form_height(grid, size, width) <= _text_height(False) * 0.95
+        self.out += [
+            f"#block(breakable: {'false' if whole else 'true'}, width: 100%, above: 1.2em,"
+            " below: 1.4em)[",
+            *markup,
+            "]",
+        ]
+
+
+FORM_TITLE = 14.0  # pt, the title of a form in the flow of the text
+
+
+def _fits_across(grid: TableLayout, size: float, wide: bool) -> bool:
+    return _needed_width(grid, size) <= _text_width(wide)
+
+
+def _form_height(grid: TableLayout, size: float, width: float) -> float:
+    """Estimated points a form takes: every row as tall as its most wrapped cell, the title,
+    year and note around it."""
+    points = _column_points(grid, size, width)
+    line = size * LINE_HEIGHT
+    gap = size * TABLE_LEADING
+    height = FORM_TITLE * 1.6 + 10.5 * 1.6 + (10.5 * 1.6 * 2 if grid.note else 0)
+    for row in grid.rows:
+        lines = 1
+        for cell in row.cells:
+            room = sum(points[cell.column : cell.last_column + 1]) - 2 * CELL_INSET
+            need = display_width(cell.text) * size / 2
+            lines = max(lines, math.ceil(need / max(room, size)))
+        height += lines * line + (lines - 1) * gap + 2 * size * FORM_ROW_INSET
+    return height * FORM_SAFETY
+
+
+FORM_ROW_INSET = 0.3  # em: a form's rows are closer than a table's, its texts wrap more
+FORM_SAFETY = 1.05  # the estimate runs short: lines break before their last character
+
 
 def cover_title(document: Document) -> list[str]:
     """The cover's title lines: "2020年度 / 泸州市… / 部门决算" when the title is unit, year and
@@ -461,6 +533,9 @@ def _table_markup(
     heading_fonts: str,
     bookmark_level: int | None,
     title_markup: str | None = None,
+    *,
+    title_size: float = 16,
+    row_inset: float = ROW_INSET,
 ) -> list[str]:
     """The table's title, year and 编制单位/单位 lines, the table, its empty statement and note."""
     title = _text(grid.title)
@@ -468,7 +543,8 @@ def _table_markup(
         title_line = title_markup
     elif bookmark_level is None:
         title_line = (
-            f'#align(center, text(font: {heading_fonts}, size: 16pt, weight: "bold")[{title}])'
+            f"#align(center, text(font: {heading_fonts}, size: {title_size:g}pt,"
+            f' weight: "bold")[{title}])'
         )
     else:
         # A heading (kept out of the 目录) so that the table gets a PDF bookmark.
@@ -484,10 +560,11 @@ def _table_markup(
     sub = []
     if grid.year_text:
         sub.append(f"#align(center, text(size: 10.5pt)[{_text(grid.year_text)}])")
-    sub.append(
-        "#grid(columns: (1fr, auto), column-gutter: 1em,"
-        f" align(left, [{_text(grid.org_text)}]), align(right, [{_text(grid.unit_text)}]))"
-    )
+    if grid.org_text or grid.unit_text:
+        sub.append(
+            "#grid(columns: (1fr, auto), column-gutter: 1em,"
+            f" align(left, [{_text(grid.org_text)}]), align(right, [{_text(grid.unit_text)}]))"
+        )
     lines += [
         f"#block(sticky: true, width: 100%, below: 0.5em)[#set text(size: {min(size + 1.5, 10.5)}pt)",
         *sub,
@@ -496,7 +573,7 @@ def _table_markup(
 
     points = _column_points(grid, size, width)
     columns = ", ".join(f"{w / sum(points):.4f}fr" for w in points)
-    y_inset = f"{size * ROW_INSET:.2f}pt"
+    y_inset = f"{size * row_inset:.2f}pt"
     cells: list[str] = []
     header: list[str] = []
     for row in grid.header:
@@ -515,7 +592,7 @@ def _table_markup(
         "    stroke: 0.5pt,",
         f"    inset: (x: {CELL_INSET}pt, y: {y_inset}),",
         "    align: horizon,",
-        f"    table.header(repeat: true, {', '.join(header)}),",
+        *([f"    table.header(repeat: true, {', '.join(header)}),"] if header else []),
         *(f"    {c}," for c in cells),
         "  )",
         "}",
@@ -542,7 +619,7 @@ def _cell_markup(cell: LayoutCell, text: str, *, header: bool, y_inset: str) -> 
         args.append(
             f"inset: (left: {CELL_INSET}pt + {cell.indent}em, right: {CELL_INSET}pt, y: {y_inset})"
         )
-    if header:
+    if header or cell.shade:
         args.append("fill: luma(242)")
     content = _text(text) if text else ""
     if content and (cell.bold or header):

@@ -31,7 +31,7 @@ API (stable)
 `LayoutRow(cells, header, total)`: `header` — a header row; `total` — a 合计/总计 line (bold).
 
 `LayoutCell(text, column, kind, colspan=1, rowspan=1, value=None, bold=False, indent=0,
-align="left")`:
+align="left", shade=False)`:
   - `text`: what is printed. Header texts are unbroken ("\\n" never added here; use
     `break_lines(text, room)` with the room in the same character units to break between words).
     Amounts are "#,##0.00" ("5,686.09", zero "0.00", a None value "").
@@ -42,6 +42,13 @@ align="left")`:
   - `value`: the shown 万元 figure (Decimal) of an amount cell, None when blank.
   - `bold`: header cells and total rows. `indent`: indent level of a label (0, 1, 2 …).
   - `align`: "left" | "center" | "right" — headers centred, amounts right, 合计/总计 centred.
+  - `shade`: a body cell printed on the header's grey (the section and column heads inside a
+    form, `juesuan.performance.forms`); statements tables never shade body cells.
+
+Forms (`juesuan.document.model.FormBlock`) are TableLayouts built cell by cell: no header rows,
+an empty `unit` (no 编制单位/单位 line: `unit_text` and `org_text` are ""), body rows whose cells
+may span columns (never rows), text in "label" cells and figures in "amount" cells whose `text`
+gives the decimals shown.
 
 Helpers: `display_width(text)` (CJK double), `break_lines(text, room)`, `header_width(text)`,
 `break_cost(broken_text)` (breaks inside words), `indents(rows)`,
@@ -107,6 +114,7 @@ class LayoutCell:
     bold: bool = False
     indent: int = 0
     align: str = "left"  # "left" | "center" | "right"
+    shade: bool = False  # a section or column head inside a form
 
     @property
     def last_column(self) -> int:
@@ -158,7 +166,7 @@ class TableLayout:
 
     @property
     def unit_text(self) -> str:
-        return f"单位：{self.unit}"
+        return f"单位：{self.unit}" if self.unit else ""
 
     @property
     def org_text(self) -> str:

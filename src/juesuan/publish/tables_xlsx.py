@@ -7,13 +7,17 @@ empty. Print setup: A4; on one page when it still reads well, in the orientation
 larger, else one page wide with the header repeated on every page. Which cell goes where (merged
 header, two-sided alignment, indents, bold totals) is `juesuan.publish.table_layout`'s, shared
 with the other renderers; this module draws it on a worksheet.
+
+After the tables come the document's forms (`forms`: the 项目绩效目标完成情况表, the 部门整体支出
+绩效自评评分表, the 项目支出绩效自评表), a sheet for each kind with its forms one under another,
+each starting a printed page; their figures are numbers too, with the decimals the form shows.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +31,7 @@ from juesuan.ledger.model import Unit
 from juesuan.publish.table_layout import (
     CELL_SLACK,
     LayoutCell,
+    LayoutRow,
     TableLayout,
     break_lines,
     display_width,
@@ -61,10 +66,18 @@ SHEET_NAME_MAX = 31
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
-def write_tables(statements: Statements, unit: Unit, path: Path, *, draft: bool = False) -> None:
+def write_tables(
+    statements: Statements,
+    unit: Unit,
+    path: Path,
+    *,
+    draft: bool = False,
+    forms: Iterable[tuple[str, Sequence[TableLayout]]] = (),
+) -> None:
     """Write one sheet per table of `statements` to `path` (XLSX), renamed into place when done.
 
-    `draft` marks every page as a draft (page header and a red line under the title).
+    `forms` are (sheet name, forms) pairs: each becomes one more sheet with its forms one under
+    another. `draft` marks every page as a draft (page header and a red line under the title).
     """
     with replaced(path) as temporary:
         book = xlsxwriter.Workbook(
@@ -76,6 +89,10 @@ def write_tables(statements: Statements, unit: Unit, path: Path, *, draft: bool 
         for table in statements:
             sheet = book.add_worksheet(sheet_name(table, used))
             _write_table(sheet, table, styles, unit.name, statements.year, draft=draft)
+        for name, layouts in forms:
+            if layouts:
+                sheet = book.add_worksheet(_unique_name(name, used))
+                _write_forms(sheet, layouts, styles, draft=draft)
         book.close()
 
 
@@ -84,13 +101,17 @@ def sheet_name(table: Table, used: set[str] | None = None) -> str:
     none that Excel forbids, unique within `used` (which it extends)."""
     name = SHEET_NAME_FORBIDDEN.sub("", f"{table.number} {table.title}").strip("' ")
     name = name[:SHEET_NAME_MAX] or table.id
-    if used is not None:
-        base, n = name, 2
-        while name.casefold() in used:
-            suffix = f"({n})"
-            name = base[: SHEET_NAME_MAX - len(suffix)] + suffix
-            n += 1
-        used.add(name.casefold())
+    return _unique_name(name, used) if used is not None else name
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    name = SHEET_NAME_FORBIDDEN.sub("", name).strip("' ")[:SHEET_NAME_MAX] or "Sheet"
+    base, n = name, 2
+    while name.casefold() in used:
+        suffix = f"({n})"
+        name = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+        n += 1
+    used.add(name.casefold())
     return name
 
 
@@ -307,6 +328,102 @@ def _write_unit_line(out: _Sheet, left_text: str, unit_text: str) -> None:
     out.put(row, right, out.last, unit_text, out.styles.get(align="right"))
     lines = _lines(left_text, out.room(0, right - 1))
     out.set_heights([max(MIN_ROW_POINTS, lines * LINE_POINTS + ROW_PADDING)])
+
+
+# ---- forms -----------------------------------------------------------------------------------
+
+SHADE = "#F2F2F2"  # the grey of a section or column head inside a form
+
+
+def _number_format(text: str) -> str:
+    """ "#,##0.00" for "949.68", "#,##0.0" for "17.0", "#,##0" for "20": the decimals shown."""
+    places = len(text.rpartition(".")[2]) if "." in text else 0
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def _write_forms(
+    sheet: Worksheet, layouts: Sequence[TableLayout], styles: _Styles, *, draft: bool
+) -> None:
+    """Forms one under another, each with its title and year, each starting a printed page."""
+    count = max(len(shape.columns) for shape in layouts)
+    # Each column as wide as in the widest form, and two units for the texts' indent.
+    widths = [
+        max(shape.widths[i] for shape in layouts if i < len(shape.columns)) + 2
+        for i in range(count)
+    ]
+    out = _Sheet(sheet, styles, widths)
+    for index, width in enumerate(widths):
+        sheet.set_column(index, index, width)
+    title = styles.get(
+        font_name=TITLE_FONT,
+        font_size=TITLE_SIZE - 2,
+        bold=True,
+        align="center",
+        text_wrap=True,
+        **({"bottom": 5, "bottom_color": "#FF0000"} if draft else {}),
+    )
+    starts: list[int] = []
+    tallest = 0.0
+    for shape in layouts:
+        start = len(out.heights)
+        starts.append(start)
+        out.line(shape.title, title, size=TITLE_SIZE - 2, padding=12)
+        if shape.year_text:
+            out.line(shape.year_text, styles.get(align="center"))
+        for row in shape.body:
+            _write_form_row(out, row)
+        if shape.note:
+            out.line(shape.note, styles.get(align="left", text_wrap=True))
+        tallest = max(tallest, sum(out.heights[start:]))
+        out.set_heights([MIN_ROW_POINTS])  # a blank line before the next form
+    setup = page_setup(_width_mm(widths), tallest)
+    sheet.set_paper(9)  # A4
+    if setup.landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    # One page wide, as many tall as the forms need, each form starting a page.
+    sheet.fit_to_pages(1, 0)
+    sheet.set_h_pagebreaks(starts[1:])
+    sheet.set_margins(left=MARGIN_INCHES, right=MARGIN_INCHES, top=TOP_INCHES, bottom=TOP_INCHES)
+    sheet.center_horizontally()
+    sheet.set_footer(f'&C&"{BODY_FONT}"&9第 &P 页，共 &N 页', {"margin": 0.3})
+    if draft:
+        sheet.set_header(f'&C&"{TITLE_FONT},Bold"&14&KFF0000{DRAFT_MARK}', {"margin": 0.3})
+
+
+def _write_form_row(out: _Sheet, row: LayoutRow) -> None:
+    """One body row of a form: texts wrap (the row as tall as its tallest cell), figures are
+    numbers shown with the form's decimals, heads shaded."""
+    styles, sheet = out.styles, out.sheet
+    row_number = len(out.heights)
+    height = BODY_ROW_POINTS
+    for cell in row.cells:
+        shade = {"bg_color": SHADE} if cell.shade else {}
+        if cell.kind == "amount" and cell.value is not None:
+            fmt = styles.get(
+                border=1,
+                bold=cell.bold,
+                num_format=_number_format(cell.text),
+                align="right",
+                indent=1,
+                **shade,
+            )
+            if cell.colspan > 1:
+                sheet.merge_range(row_number, cell.column, row_number, cell.last_column, None, fmt)
+            # XlsxWriter takes a float: a 2-place Decimal under 10^13 round-trips exactly.
+            sheet.write_number(row_number, cell.column, float(cell.value), fmt)
+            continue
+        indent = 1 if cell.align == "left" else 0
+        fmt = styles.get(
+            border=1, bold=cell.bold, align=cell.align, indent=indent, text_wrap=True, **shade
+        )
+        out.put(row_number, cell.column, cell.last_column, cell.text, fmt)
+        if cell.text:
+            room = out.room(cell.column, cell.last_column) - 2 * indent
+            lines = _lines(cell.text, room)
+            height = max(height, lines * LINE_POINTS + ROW_PADDING)
+    out.set_heights([height])
 
 
 def _write_cell(out: _Sheet, row_number: int, kind: str, cell: LayoutCell) -> None:
