@@ -72,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--overwrite", action="store_true", help="输出已存在时覆盖")
     export.set_defaults(run=_export)
 
+    audit = commands.add_parser("audit", help="审核已公开的决算（预算）文本：PDF、Word 或文本")
+    audit.add_argument("files", nargs="+", metavar="FILE", help="PDF、.docx、.txt 或 .md 文件")
+    audit.add_argument("--json", action="store_true", help="以 JSON 输出发现的问题")
+    audit.add_argument("--html", metavar="OUT", help="另写一份可直接打开的网页报告")
+    audit.add_argument("--workers", type=int, help="并行进程数（默认：全部处理器核心）")
+    audit.set_defaults(run=_audit)
+
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -319,6 +326,79 @@ def _export(args: argparse.Namespace) -> int:
         write_folder(dataset, output, overwrite=args.overwrite)
         print(f"已写出数据集文件夹：{output}")
     return EXIT_OK
+
+
+# ---- audit ---------------------------------------------------------------------------------------
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from juesuan.audit import CERTAIN, EXIT_UNREADABLE, audit_many, to_html
+    from juesuan.audit.read import kind_of
+
+    problems = []
+    for name in args.files:
+        path = Path(name)
+        if not path.exists():
+            problems.append(f"找不到文件：{name}")
+        elif path.is_dir():
+            problems.append(f"{name} 是文件夹，请给出 PDF、.docx、.txt 或 .md 文件")
+        elif kind_of(path) is None:
+            problems.append(f"{name} 不是 PDF、Word（.docx）或文本（.txt/.md）文件，无法审核")
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_UNREADABLE
+    reports, summary = audit_many(args.files, args.workers)
+    if args.html:
+        Path(args.html).write_text(to_html(reports), encoding="utf-8")
+    if args.json:
+        if len(reports) == 1:
+            _print_json(reports[0].as_dict())
+        else:
+            _print_json({"reports": [r.as_dict() for r in reports], "summary": summary})
+    else:
+        for report in reports:
+            _print_audit(report)
+        if len(reports) > 1:
+            found = summary["findings"]
+            print(
+                f"共 {summary['files']} 个文件：确定 {found[CERTAIN]} 处，疑似 {found['疑似']} 处，"
+                f"无法读取 {len(summary['unreadable'])} 个。"
+            )
+        if args.html:
+            print(f"网页报告：{args.html}")
+    for report in reports:
+        if not report.readable:
+            reason = report.document.get("error") or "没有可读的文字层"
+            print(f"{report.document.get('path')}：{reason}", file=sys.stderr)
+    return max(r.exit_code for r in reports)
+
+
+def _print_audit(report) -> None:
+    document = report.document
+    pages = f"，{document['pages']} 页" if document.get("pages") else ""
+    print(f"{document.get('path')}（{document.get('kind')}{pages}）")
+    if not report.readable:
+        print("  无法读取，未审核。")
+        return
+    tables = [t for t in document.get("tables", []) if t.get("id")]
+    certain = len(report.certain)
+    print(
+        f"  段落 {document.get('paragraphs', 0)}，识别附表 {len(tables)} 张，核对 {document.get('checks_run', 0)} 处；"
+        f"发现问题 {len(report.findings)} 处（确定 {certain}，疑似 {len(report.findings) - certain}），"
+        f"未能核对 {len(report.unresolved)} 项。"
+    )
+    for number, finding in enumerate(report.findings, 1):
+        print(f"  {number}. [{finding.severity}] {finding.title}（{finding.rule}）")
+        print(f"      {finding.message}")
+        for item in finding.evidence[:6]:
+            print(f"      · {item.place}：{item.snippet}")
+    if report.unresolved:
+        print("  未能核对（不算通过）：")
+        for item in report.unresolved:
+            where = f"（{item.where}）" if item.where else ""
+            print(f"    - {item.check}：{item.reason}{where}")
+    print()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,389 @@
+"""Reading a published disclosure: PDF (text layer), DOCX or plain text / Markdown -> Document.
+
+A Document is what the file shows, in reading order, with the place of everything: lines of
+text (with the layout cues that tell where a paragraph starts) and tables as grids of strings.
+Pages without a usable text layer (scans, glyphs with no Unicode mapping) are reported as
+unreadable, never guessed. Nothing here interprets a number.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+PDF, DOCX, TEXT = "pdf", "docx", "text"
+SUFFIXES = {".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".md": TEXT, ".markdown": TEXT, ".text": TEXT}
+GARBLED_SHARE = 0.3  # a page whose text is mostly unmapped glyphs is unreadable
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+class NotReadable(Exception):
+    """The file cannot be read at all (missing, wrong kind, damaged); the message says why."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where something is: PDF page and line on it; for DOCX and text, page is None and `line`
+    is the paragraph (DOCX) or the line (text) number."""
+
+    page: int | None
+    line: int
+    kind: str = TEXT
+
+    def __str__(self) -> str:
+        if self.page is not None:
+            return f"第{self.page}页第{self.line}行"
+        return f"第{self.line}段" if self.kind == DOCX else f"第{self.line}行"
+
+    def as_dict(self) -> dict:
+        return {"page": self.page, "line": self.line, "text": str(self)}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of text with the cues for paragraph building."""
+
+    text: str
+    place: Place
+    gap_before: bool = False  # a blank line or a vertical gap above it
+    indent: bool = False  # starts further right than the page's text (a first line)
+    short: bool = False  # ends well before the right margin (a last line)
+    whole: bool = False  # already a whole paragraph (DOCX)
+    x0: float | None = None
+    top: float | None = None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table as printed: rows of cell strings; None marks a cell covered by a merged one."""
+
+    rows: tuple[tuple[str | None, ...], ...]
+    place: Place
+    ruled: bool = True  # from ruling lines / a Word table; False when rebuilt from text lines
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+
+Block = Line | Grid
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    blocks: tuple[Block, ...]
+    readable: bool = True
+    problem: str = ""  # why the page is unreadable (or a note on a partly garbled one)
+    blank: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    kind: str  # pdf | docx | text
+    pages: tuple[Page, ...] = ()
+    error: str = ""  # why the file could not be read at all
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [b for p in self.pages if p.readable for b in p.blocks]
+
+    @property
+    def unreadable_pages(self) -> list[Page]:
+        return [p for p in self.pages if not p.readable]
+
+    @property
+    def readable(self) -> bool:
+        return not self.error and any(p.readable and p.blocks for p in self.pages)
+
+    def summary(self) -> dict:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "pages": len(self.pages) if self.kind == PDF else None,
+            "unreadable_pages": [
+                {"page": p.number, "reason": p.problem} for p in self.unreadable_pages
+            ],
+            "blank_pages": [p.number for p in self.pages if p.blank],
+            "error": self.error or None,
+        }
+
+
+def kind_of(path: str | Path) -> str | None:
+    return SUFFIXES.get(Path(path).suffix.lower())
+
+
+def read(path: str | Path) -> Document:
+    """Read one file. Raises NotReadable (with a one-sentence reason) when it cannot be opened."""
+    path = Path(path)
+    if not path.exists():
+        raise NotReadable(f"找不到文件：{path}")
+    if path.is_dir():
+        raise NotReadable(f"{path} 是文件夹，不是文件")
+    kind = kind_of(path)
+    if kind is None:
+        raise NotReadable(f"{path} 不是 PDF、Word（.docx）或文本（.txt/.md）文件")
+    try:
+        if kind == PDF:
+            return _read_pdf(path)
+        if kind == DOCX:
+            return _read_docx(path)
+        return read_text(_decode(path.read_bytes()), str(path))
+    except NotReadable:
+        raise
+    except Exception as exc:  # a damaged file: say so in one sentence, no traceback
+        name = {PDF: "PDF", DOCX: "Word"}.get(kind, "文本")
+        raise NotReadable(f"{path} 无法作为{name}文件读取（{type(exc).__name__}）") from exc
+
+
+def read_safely(path: str | Path) -> Document:
+    """Like read(), but a file that cannot be read becomes a Document with `error` set."""
+    try:
+        return read(path)
+    except NotReadable as exc:
+        return Document(str(path), kind_of(path) or "", (), str(exc))
+
+
+def read_many(
+    paths: Sequence[str | Path], workers: int | None = None
+) -> tuple[list[Document], dict]:
+    """Read many files in parallel processes (all cores by default), with a summary."""
+    documents = list(map_files(read_safely, paths, workers))
+    summary = {
+        "files": len(documents),
+        "read": sum(1 for d in documents if d.readable),
+        "failed": [{"path": d.path, "error": d.error} for d in documents if d.error],
+        "unreadable_pages": sum(len(d.unreadable_pages) for d in documents),
+    }
+    return documents, summary
+
+
+def map_files(function, paths: Sequence[str | Path], workers: int | None = None) -> Iterable:
+    """`function` over `paths` in worker processes, results in order (one process when small)."""
+    paths = [str(p) for p in paths]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(paths) < 2:
+        return map(function, paths)
+    chunk = max(1, len(paths) // (workers * 8))
+    # forkserver, not fork: a process that has run typst or pdfium holds threads whose locks a
+    # forked child would inherit held, and the child would wait forever
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(function, paths, chunksize=chunk))
+
+
+# ---- plain text and Markdown -------------------------------------------------------------------
+
+_MD_PREFIX = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|>\s?)")
+_MD_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise NotReadable("文本文件的编码无法识别（既不是 UTF-8 也不是 GB18030）")
+
+
+def read_text(text: str, path: str = "<text>") -> Document:
+    """Plain text or Markdown: one Line per non-blank line; tab- or pipe-separated runs of lines
+    become grids (not ruled)."""
+    blocks: list[Block] = []
+    gap = False
+    pending: list[tuple[int, list[str]]] = []
+
+    def flush() -> None:
+        if pending:
+            rows = tuple(tuple(c.strip() for c in cells) for _, cells in pending)
+            blocks.append(Grid(rows, Place(None, pending[0][0], TEXT), ruled=False))
+            pending.clear()
+
+    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        stripped = raw.strip()
+        if not stripped:
+            flush()
+            gap = True
+            continue
+        if "\t" in raw.strip(" \u3000") or (stripped.startswith("|") and stripped.count("|") >= 2):
+            if _MD_RULE.match(stripped):
+                continue
+            if "\t" in stripped:
+                cells = raw.rstrip().split("\t")
+            else:
+                cells = stripped.strip("|").split("|")
+            pending.append((number, cells))
+            gap = False
+            continue
+        flush()
+        content = _MD_PREFIX.sub("", stripped).replace("**", "")
+        blocks.append(Line(content, Place(None, number, TEXT), gap_before=gap))
+        gap = False
+    flush()
+    return Document(path, TEXT, (Page(1, tuple(blocks)),))
+
+
+# ---- DOCX ------------------------------------------------------------------------------------
+
+
+def _read_docx(path: Path) -> Document:
+    import docx
+    from docx.table import Table as DocxTable
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:
+        raise NotReadable(f"{path} 不是有效的 Word（.docx）文件（{type(exc).__name__}）") from exc
+    blocks: list[Block] = []
+    number = 0
+    for item in document.iter_inner_content():
+        number += 1
+        place = Place(None, number, DOCX)
+        if isinstance(item, DocxTable):
+            blocks.append(Grid(_docx_rows(item), place, ruled=True))
+            continue
+        text = item.text.strip()
+        if text:
+            blocks.append(Line(text, place, gap_before=True, whole=True))
+    return Document(str(path), DOCX, (Page(1, tuple(blocks)),))
+
+
+def _docx_rows(table) -> tuple[tuple[str | None, ...], ...]:
+    """Rows of cell text; a merged cell's text appears once, the cells it covers are None."""
+    seen: set = set()  # the <w:tc> elements themselves: kept alive, compared by identity
+    rows = []
+    for row in table.rows:
+        cells: list[str | None] = []
+        for cell in row.cells:
+            element = cell._tc
+            if element in seen:
+                cells.append(None)
+                continue
+            seen.add(element)
+            cells.append(cell.text.strip())
+        rows.append(tuple(cells))
+    return tuple(rows)
+
+
+# ---- PDF -------------------------------------------------------------------------------------
+
+
+def _read_pdf(path: Path) -> Document:
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    try:
+        pdf = pdfplumber.open(str(path))
+    except PDFSyntaxError as exc:
+        raise NotReadable(f"{path} 不是有效的 PDF 文件") from exc
+    with pdf:
+        try:
+            pages = []
+            for number, page in enumerate(pdf.pages, 1):
+                pages.append(_read_page(page, number))
+                page.close()  # drop the page's parsed objects: memory stays flat on long files
+        except PDFSyntaxError as exc:
+            raise NotReadable(f"{path} 已损坏，无法读取") from exc
+    return Document(str(path), PDF, tuple(pages))
+
+
+def _read_page(page, number: int) -> Page:
+    chars = page.chars
+    text = "".join(c["text"] for c in chars)
+    if not text.strip():
+        if page.images:
+            return Page(number, (), False, "扫描页：只有图像，没有文字层，未识别")
+        return Page(number, (), True, "", blank=True)
+    bad = sum(len(m) for m in _CID.findall(text)) + sum(
+        1 for ch in text if 0xE000 <= ord(ch) <= 0xF8FF or ch == "\ufffd"
+    )
+    if bad / max(len(text), 1) > GARBLED_SHARE:
+        return Page(number, (), False, "乱码：文字层的字形没有对应的汉字编码，未识别")
+    problem = "部分字符无法识别（字形没有汉字编码）" if bad else ""
+
+    tables = []
+    if page.rects or page.lines or page.curves:
+        for table in page.find_tables():
+            rows = _clean_rows(table.extract())
+            if len(rows) >= 2 or (rows and len(rows[0]) >= 2):
+                tables.append((table.bbox, rows))
+    lines = page.extract_text_lines(strip=True, return_chars=False)
+
+    def inside(line: dict) -> bool:
+        middle = (line["top"] + line["bottom"]) / 2
+        return any(
+            b[1] - 1 <= middle <= b[3] + 1 and line["x0"] < b[2] and line["x1"] > b[0]
+            for b, _ in tables
+        )
+
+    body = [ln for ln in lines if ln["text"].strip() and not inside(ln)]
+    items: list[tuple[float, Block]] = []
+    if body:
+        left = min(ln["x0"] for ln in body)
+        right = max(ln["x1"] for ln in body)
+        size = statistics.median(ln["bottom"] - ln["top"] for ln in body) or 10.0
+        previous = None
+        for index, ln in enumerate(body, 1):
+            gap = previous is not None and ln["top"] - previous["bottom"] > 0.9 * size
+            line = Line(
+                _CID.sub("", ln["text"]).strip(),
+                Place(number, index, PDF),
+                gap_before=gap,
+                indent=ln["x0"] - left > 1.2 * size,
+                short=right - ln["x1"] > 2.5 * size,
+                x0=ln["x0"],
+                top=ln["top"],
+            )
+            items.append((ln["top"], line))
+            previous = ln
+    for bbox, rows in tables:
+        line_number = 1 + sum(1 for ln in body if ln["top"] < bbox[1])
+        items.append((bbox[1], Grid(rows, Place(number, line_number, PDF), ruled=True)))
+    items.sort(key=lambda pair: pair[0])
+    return Page(number, tuple(block for _, block in items), True, problem)
+
+
+def _clean_rows(rows: list[list[str | None]]) -> tuple[tuple[str | None, ...], ...]:
+    """Cell text without line breaks; rows and columns with no text at all dropped."""
+    cleaned = [
+        [None if c is None else re.sub(r"\s*\n\s*", "", c).strip() for c in row] for row in rows
+    ]
+    cleaned = [r for r in cleaned if any(c for c in r)]
+    if not cleaned:
+        return ()
+    width = max(len(r) for r in cleaned)
+    cleaned = [r + [None] * (width - len(r)) for r in cleaned]
+    keep = [i for i in range(width) if any(r[i] for r in cleaned)]
+    return tuple(tuple(r[i] for i in keep) for r in cleaned)
+
+
+def place_text(place: Place | None) -> str:
+    return "" if place is None else str(place)
+
+
+__all__ = [
+    "DOCX",
+    "PDF",
+    "TEXT",
+    "Block",
+    "Document",
+    "Grid",
+    "Line",
+    "NotReadable",
+    "Page",
+    "Place",
+    "kind_of",
+    "map_files",
+    "read",
+    "read_many",
+    "read_safely",
+    "read_text",
+]
