@@ -62,6 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     merge.add_argument("--overwrite", action="store_true", help="输出已存在时覆盖")
     merge.set_defaults(run=_consolidate)
 
+    serve = commands.add_parser("serve", help="启动网页应用（部门决算工作台）")
+    serve.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+    serve.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    serve.add_argument(
+        "--demo", action="store_true", help="演示模式：只在本机运行，载入示例数据并显示演示账号"
+    )
+    serve.set_defaults(run=_serve)
+
+    admin = commands.add_parser("createadmin", help="新建网页应用的管理员账号")
+    admin.add_argument("username", help="用户名")
+    admin.add_argument("--password", help="密码（不给则交互输入；非交互时自动生成并显示）")
+    admin.set_defaults(run=_createadmin)
+
+    verify = commands.add_parser("verify-audit-log", help="核验网页应用操作记录的哈希链是否完整")
+    verify.set_defaults(run=lambda args: _web_command("verify_audit_log"))
+
     template = commands.add_parser("template", help="生成空白数据模板（.xlsx）")
     template.add_argument("output", help="输出文件，如 数据模板.xlsx")
     template.set_defaults(run=_template)
@@ -292,6 +308,31 @@ def _consolidate(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"已写出部门汇总数据集：{output}（可用 juesuan check / build 处理）")
     return EXIT_OK
+
+
+# ---- web app ---------------------------------------------------------------------------------
+
+
+def _web_command(name: str, *args):
+    from juesuan.web import commands
+
+    return getattr(commands, name)(*args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    return _web_command("serve", args.host, args.port, args.demo) or EXIT_OK
+
+
+def _createadmin(args: argparse.Namespace) -> int:
+    import getpass
+
+    password = args.password
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("密码：")
+        if password != getpass.getpass("再输一次："):
+            print("两次输入的密码不一致", file=sys.stderr)
+            return EXIT_UNREADABLE
+    return _web_command("createadmin", args.username, password)
 
 
 # ---- template and export ---------------------------------------------------------------------
