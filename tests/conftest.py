@@ -65,3 +65,35 @@ def example():
     dataset, issues = load(EXAMPLE)
     assert dataset is not None, [str(i) for i in issues]
     return dataset
+
+
+PUBLISHED = Path(__file__).parent / "audit_fixtures" / "published_contradictions.json"
+
+
+def published_copy(folder: Path) -> Path:
+    """The example with the published document's own contradictions put back (the example
+    corrects them; its README lists each): for tests that must see them flagged."""
+    import json
+    import shutil
+
+    shutil.copytree(EXAMPLE, folder)
+    for name, published, corrected in json.loads(PUBLISHED.read_text("utf-8"))["fixes"]:
+        path = folder / name
+        text = path.read_text("utf-8")
+        if corrected:
+            assert corrected in text, (name, corrected)
+            text = text.replace(corrected, published)
+        path.write_text(text, "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory):
+    """The example as the reference case published it, contradictions included, loaded."""
+    from juesuan.ledger.load import load
+
+    if not EXAMPLE.exists():
+        pytest.skip("examples/luzhou-2020 is not present")
+    dataset, issues = load(published_copy(tmp_path_factory.mktemp("published") / "luzhou"))
+    assert dataset is not None, [str(i) for i in issues]
+    return dataset

@@ -294,8 +294,9 @@ def test_the_cap_is_configurable(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def result(example):
-    return evaluate_performance(example)
+def result(published):
+    """The example as published: its own contradictions (841 人, 4.68 万元/人) put back."""
+    return evaluate_performance(published)
 
 
 def test_example_projects_money_and_scores(result) -> None:
