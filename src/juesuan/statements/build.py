@@ -335,7 +335,7 @@ class _Builder:
         """
         prefix_key = next((k for k in ("function", "economic") if k in selection), None)
         if prefix_key is None:
-            return self.ledger.total(**_ledger_where(selection))
+            return self.ledger.total(**ledger_where(selection))
         rest = {k: v for k, v in selection.items() if k != prefix_key}
         return self.by_prefix(prefix_key, rest).get(str(selection[prefix_key]), Decimal(0))
 
@@ -351,7 +351,7 @@ class _Builder:
         column = "function_code" if prefix_key == "function" else "economic_code"
         cache_key = (column, tuple(sorted((k, str(v)) for k, v in selection.items())))
         if cache_key not in self._by_code:
-            totals = self.ledger.sum_by(column, **_ledger_where(selection))
+            totals = self.ledger.sum_by(column, **ledger_where(selection))
             leaves = {c: v for c, v in totals.items() if c is not None and v != 0}
             prefixes: dict[str, Decimal] = {}
             for code, value in leaves.items():
@@ -438,7 +438,8 @@ def _merge(*selections: dict | None) -> dict | None:
     return {k: (sorted(v) if isinstance(v, set) else v) for k, v in merged.items()}
 
 
-def _ledger_where(selection: dict) -> dict:
+def ledger_where(selection: dict) -> dict:
+    """A cell's selection as Ledger filters (lists as tuples; phase 决算 unless it says otherwise)."""
     where = {k: (tuple(v) if isinstance(v, list) else v) for k, v in selection.items()}
     where.setdefault("phase", "决算")
     return where

@@ -22,7 +22,7 @@ from juesuan.ledger.model import Dataset
 from juesuan.publish.package import Prepared, prepare, sha256
 from juesuan.publish.table_layout import _lines, layout
 from juesuan.rules.engine import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS, TIERS, RuleFileError
-from juesuan.statements.build import FormatError, _ledger_where
+from juesuan.statements.build import FormatError, ledger_where
 from juesuan.statements.model import Table
 
 # Texts the disclosure uses (document/assemble.py and narrative/*.py read these keys); the
@@ -227,7 +227,7 @@ def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -
     selections = []
     for source in cell.sources:
         if isinstance(source, dict):
-            where = _ledger_where(source)
+            where = ledger_where(source)
             selected = dataset.ledger.select(**where)
             lines = list(_limited(selected.lines(), LINE_LIMIT))
             selections.append(
