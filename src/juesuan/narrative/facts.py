@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import FISCAL_FUNDS, GENERAL_BUDGET, SPENDING
-from juesuan.money import CENT, WAN, percent, wan
+from juesuan.money import CENT, percent, wan
 from juesuan.performance import PerformanceResult, evaluate_performance
 from juesuan.statements.model import Statements
 
@@ -299,6 +299,3 @@ def performance_facts(facts: Facts, performance: PerformanceResult) -> None:
                 f"{department.tree.title}·未评分的末级指标",
             )
 
-
-def round_wan(yuan: Decimal) -> Decimal:
-    return (yuan / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
