@@ -533,3 +533,73 @@ def test_audit_command_exit_codes_and_outputs(tmp_path, capsys):
     broken.write_bytes(b"%PDF-1.4 garbage")
     assert main(["audit", str(broken)]) == 2
     assert "无法" in capsys.readouterr().err
+
+
+# ---- HTML ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_html(example_docs, tmp_path_factory) -> Path:
+    """The clean example as the HTML disclosure `juesuan build` writes (no font needed)."""
+    from juesuan.publish.html import write_html
+
+    clean, _ = example_docs
+    path = tmp_path_factory.mktemp("html") / "clean.html"
+    write_html(clean, path)
+    return path
+
+
+def test_reads_html_blocks_in_order_and_tables_with_colspan_rowspan(tmp_path):
+    path = tmp_path / "small.htm"
+    path.write_text(
+        "<!DOCTYPE html><html><head><title>标题不算</title><style>p{color:red}</style></head>"
+        "<body><h2>一、收入支出决算总体情况说明</h2>"
+        '<p>2020 年度收、支总计 <span class="ref">100.00</span> 万元&#xff0c;A&amp;B。</p>'
+        "<script>var x = '不读';</script><svg><text>图中文字</text></svg>"
+        '<img src="data:image/png;base64,AAAA" alt="图">'
+        '<p class="scroll-hint" aria-hidden="true">表格较宽</p>'
+        '<table><thead><tr><th colspan="2">项目</th><th>决算数</th></tr></thead><tbody>'
+        '<tr><td rowspan="2">合计</td><td>甲</td><td>60.00</td></tr>'
+        "<tr><td>乙</td><td>40.00</td></tr></tbody></table><p>完</p></body></html>",
+        encoding="utf-8",
+    )
+    document = read(path)
+    assert document.kind == "html" and document.readable
+    blocks = document.blocks
+    assert [b.text for b in blocks if isinstance(b, Line)] == [
+        "一、收入支出决算总体情况说明",
+        "2020 年度收、支总计 100.00 万元，A&B。",
+        "完",
+    ]
+    (grid,) = [b for b in blocks if isinstance(b, Grid)]
+    assert grid.rows == (
+        ("项目", None, "决算数"),  # merged across: text once
+        ("合计", "甲", "60.00"),
+        (None, "乙", "40.00"),  # merged down: text once
+    )
+    assert blocks.index(grid) == 2 and str(grid.place) == "第3段"
+
+
+def test_our_generated_html_has_no_findings_and_the_docx_tables(example_docs, example_html):
+    _, paths = example_docs
+    report = audit(example_html)
+    assert report.document["kind"] == "html"
+    assert report.findings == [], [f.message for f in report.findings]
+    assert report.unresolved == []
+    tables = report.document["facts"]["tables_as_statements"]
+    assert tables == audit(paths["clean"]).document["facts"]["tables_as_statements"]
+    assert len(tables) == 14
+    assert report.exit_code == 0
+
+
+def test_a_changed_table_amount_in_the_html_is_a_certain_finding(example_html, tmp_path):
+    text = example_html.read_text(encoding="utf-8")
+    start = text.index("一、收入支出决算总表</h")
+    cell = '<td class="num">5,686.09</td>'
+    at = text.index(cell, start)
+    path = tmp_path / "changed.html"
+    path.write_text(text[:at] + '<td class="num">5,696.09</td>' + text[at + len(cell) :])
+    report = audit(path)
+    certain = [f for f in report.findings if f.severity == CERTAIN]
+    assert certain and all(f.rule.startswith("table:") for f in certain)
+    assert report.exit_code == 1

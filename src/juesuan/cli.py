@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(run=_export)
 
     audit = commands.add_parser("audit", help="审核已公开的决算（预算）文本：PDF、Word 或文本")
-    audit.add_argument("files", nargs="+", metavar="FILE", help="PDF、.docx、.txt 或 .md 文件")
+    audit.add_argument(
+        "files", nargs="+", metavar="FILE", help="PDF、.docx、.html、.txt 或 .md 文件"
+    )
     audit.add_argument("--json", action="store_true", help="以 JSON 输出发现的问题")
     audit.add_argument("--html", metavar="OUT", help="另写一份可直接打开的网页报告")
     audit.add_argument("--workers", type=int, help="并行进程数（默认：全部处理器核心）")
@@ -382,9 +384,9 @@ def _audit(args: argparse.Namespace) -> int:
         if not path.exists():
             problems.append(f"找不到文件：{name}")
         elif path.is_dir():
-            problems.append(f"{name} 是文件夹，请给出 PDF、.docx、.txt 或 .md 文件")
+            problems.append(f"{name} 是文件夹，请给出 PDF、.docx、.html、.txt 或 .md 文件")
         elif kind_of(path) is None:
-            problems.append(f"{name} 不是 PDF、Word（.docx）或文本（.txt/.md）文件，无法审核")
+            problems.append(f"{name} 不是 PDF、Word（.docx）、网页（.html）或文本（.txt/.md）文件，无法审核")
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Reading a published disclosure: PDF (text layer), DOCX or plain text / Markdown -> Document.
+"""Reading a published disclosure: PDF (text layer), DOCX, HTML or plain text / Markdown ->
+Document.
 
 A Document is what the file shows, in reading order, with the place of everything: lines of
 text (with the layout cues that tell where a paragraph starts) and tables as grids of strings.
@@ -15,10 +16,20 @@ import statistics
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
-PDF, DOCX, TEXT = "pdf", "docx", "text"
-SUFFIXES = {".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".md": TEXT, ".markdown": TEXT, ".text": TEXT}
+PDF, DOCX, HTML, TEXT = "pdf", "docx", "html", "text"
+SUFFIXES = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".html": HTML,
+    ".htm": HTML,
+    ".txt": TEXT,
+    ".md": TEXT,
+    ".markdown": TEXT,
+    ".text": TEXT,
+}
 GARBLED_SHARE = 0.3  # a page whose text is mostly unmapped glyphs is unreadable
 _CID = re.compile(r"\(cid:\d+\)")
 
@@ -29,8 +40,8 @@ class NotReadable(Exception):
 
 @dataclass(frozen=True)
 class Place:
-    """Where something is: PDF page and line on it; for DOCX and text, page is None and `line`
-    is the paragraph (DOCX) or the line (text) number."""
+    """Where something is: PDF page and line on it; for DOCX, HTML and text, page is None and
+    `line` is the paragraph or table (DOCX, HTML: the block's number) or the line (text)."""
 
     page: int | None
     line: int
@@ -39,7 +50,7 @@ class Place:
     def __str__(self) -> str:
         if self.page is not None:
             return f"第{self.page}页第{self.line}行"
-        return f"第{self.line}段" if self.kind == DOCX else f"第{self.line}行"
+        return f"第{self.line}段" if self.kind in (DOCX, HTML) else f"第{self.line}行"
 
     def as_dict(self) -> dict:
         return {"page": self.page, "line": self.line, "text": str(self)}
@@ -87,7 +98,7 @@ class Page:
 @dataclass(frozen=True)
 class Document:
     path: str
-    kind: str  # pdf | docx | text
+    kind: str  # pdf | docx | html | text
     pages: tuple[Page, ...] = ()
     error: str = ""  # why the file could not be read at all
 
@@ -129,17 +140,19 @@ def read(path: str | Path) -> Document:
         raise NotReadable(f"{path} 是文件夹，不是文件")
     kind = kind_of(path)
     if kind is None:
-        raise NotReadable(f"{path} 不是 PDF、Word（.docx）或文本（.txt/.md）文件")
+        raise NotReadable(f"{path} 不是 PDF、Word（.docx）、网页（.html）或文本（.txt/.md）文件")
     try:
         if kind == PDF:
             return _read_pdf(path)
         if kind == DOCX:
             return _read_docx(path)
+        if kind == HTML:
+            return read_html(_decode(path.read_bytes()), str(path))
         return read_text(_decode(path.read_bytes()), str(path))
     except NotReadable:
         raise
     except Exception as exc:  # a damaged file: say so in one sentence, no traceback
-        name = {PDF: "PDF", DOCX: "Word"}.get(kind, "文本")
+        name = {PDF: "PDF", DOCX: "Word", HTML: "网页"}.get(kind, "文本")
         raise NotReadable(f"{path} 无法作为{name}文件读取（{type(exc).__name__}）") from exc
 
 
@@ -229,6 +242,171 @@ def read_text(text: str, path: str = "<text>") -> Document:
         gap = False
     flush()
     return Document(path, TEXT, (Page(1, tuple(blocks)),))
+
+
+# ---- HTML ------------------------------------------------------------------------------------
+
+# elements whose content is never text of the disclosure
+_HTML_SKIP = {"head", "script", "style", "svg", "math", "template", "noscript", "title", "object"}
+# elements that end one line of text and start the next
+_HTML_BLOCKS = {
+    "address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "div", "dl",
+    "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+    "h6", "header", "hr", "html", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+    "table", "ul",
+}  # fmt: skip
+_HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+              "track", "wbr"}  # fmt: skip
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+# a line break and a tab the reader puts in, kept apart from the whitespace of the source
+_HTML_BREAK, _HTML_TAB = "\x1e", "\x1f"
+
+
+class _HtmlTable:
+    def __init__(self) -> None:
+        self.rows: list[list[tuple[str, int, int]]] = []  # (text, colspan, rowspan)
+        self.cell: list[str] | None = None
+        self.span = (1, 1)
+
+    def grid_rows(self) -> tuple[tuple[str | None, ...], ...]:
+        """Cells laid out by colspan/rowspan: a merged cell's text once, the cells it covers
+        None (as a Word table reads)."""
+        placed: dict[tuple[int, int], str | None] = {}
+        for r, row in enumerate(self.rows):
+            column = 0
+            for text, colspan, rowspan in row:
+                while (r, column) in placed:
+                    column += 1
+                for dr in range(rowspan):
+                    for dc in range(colspan):
+                        placed[(r + dr, column + dc)] = None
+                placed[(r, column)] = text
+                column += colspan
+        height = len(self.rows)
+        width = max((c + 1 for r, c in placed if r < height), default=0)
+        return tuple(tuple(placed.get((r, c), "") for c in range(width)) for r in range(height))
+
+
+class _HtmlReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.text: list[str] = []
+        self.skip: list[str] = []  # open elements whose content is skipped
+        self.tables: list[_HtmlTable] = []
+        self.container: str | None = None  # the block element the current text is directly in
+
+    @staticmethod
+    def _span(value: str | None) -> int:
+        try:
+            return max(1, min(int(value or 1), 1000))
+        except ValueError:
+            return 1
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.skip:
+            if tag not in _HTML_VOID:
+                self.skip.append(tag)
+            return
+        attributes = dict(attrs)
+        hidden = "hidden" in attributes or attributes.get("aria-hidden") == "true"
+        if tag in _HTML_SKIP or (hidden and tag not in _HTML_VOID):
+            self.skip.append(tag)
+            return
+        if tag == "br":
+            self._data(_HTML_BREAK)
+            return
+        table = self.tables[-1] if self.tables else None
+        if tag == "table":
+            self.flush()
+            self.tables.append(_HtmlTable())
+        elif table is not None and tag == "tr":
+            table.rows.append([])
+        elif table is not None and tag in ("td", "th"):
+            self._end_cell(table)
+            if not table.rows:
+                table.rows.append([])
+            table.cell = []
+            table.span = (
+                self._span(attributes.get("colspan")),
+                self._span(attributes.get("rowspan")),
+            )
+        elif table is not None and table.cell is not None and tag in _HTML_BLOCKS:
+            self._data(_HTML_BREAK)  # paragraphs in a cell: one line each, as in Word
+        elif tag in _HTML_BLOCKS:
+            self.flush()
+            self.container = tag
+        elif tag == "span" and self.container == "div" and "".join(self.text).strip():
+            # boxes side by side in a div (编制单位… | 单位：万元) are apart, as Word's tab
+            self._data(_HTML_TAB)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _HTML_VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skip:
+            if tag in self.skip:  # close up to the matching element (tolerates missing end tags)
+                while self.skip and self.skip.pop() != tag:
+                    pass
+            return
+        table = self.tables[-1] if self.tables else None
+        if tag == "table" and table is not None:
+            self._end_cell(table)
+            self.tables.pop()
+            rows = table.grid_rows()
+            if rows:
+                self.blocks.append(Grid(rows, Place(None, len(self.blocks) + 1, HTML)))
+        elif table is not None and tag in ("td", "th", "tr"):
+            self._end_cell(table)
+        elif tag in _HTML_BLOCKS:
+            self.flush()
+            self.container = None
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self._data(data)
+
+    def _data(self, data: str) -> None:
+        table = self.tables[-1] if self.tables else None
+        if table is not None and table.cell is not None:
+            table.cell.append(data)
+        else:  # text in a table outside its cells (a caption) reads as a line before it
+            self.text.append(data)
+
+    def _end_cell(self, table: _HtmlTable) -> None:
+        if table.cell is not None:
+            table.rows[-1].append((_html_text(table.cell), *table.span))
+            table.cell = None
+
+    def flush(self) -> None:
+        text = _html_text(self.text)
+        self.text = []
+        if text:
+            place = Place(None, len(self.blocks) + 1, HTML)
+            self.blocks.append(Line(text, place, gap_before=True, whole=True))
+
+
+def _html_text(parts: list[str]) -> str:
+    lines = (
+        "\t".join(_HTML_SPACE.sub(" ", cell).strip() for cell in line.split(_HTML_TAB)).strip()
+        for line in "".join(parts).split(_HTML_BREAK)
+    )
+    return "\n".join(line for line in lines if line)
+
+
+def read_html(text: str, path: str = "<html>") -> Document:
+    """HTML: the text of headings, paragraphs and other blocks as whole lines in document order,
+    tables as grids (colspan/rowspan expanded, a merged cell's text once); scripts, styles, SVG,
+    images and hidden elements skipped. The whole file is one page."""
+    reader = _HtmlReader()
+    reader.feed(text)
+    reader.close()
+    while reader.tables:  # a table left open at the end of the file
+        reader.handle_endtag("table")
+    reader.flush()
+    return Document(path, HTML, (Page(1, tuple(reader.blocks)),))
 
 
 # ---- DOCX ------------------------------------------------------------------------------------
@@ -371,6 +549,7 @@ def place_text(place: Place | None) -> str:
 
 __all__ = [
     "DOCX",
+    "HTML",
     "PDF",
     "TEXT",
     "Block",
@@ -383,6 +562,7 @@ __all__ = [
     "kind_of",
     "map_files",
     "read",
+    "read_html",
     "read_many",
     "read_safely",
     "read_text",
