@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from juesuan.web.accounts import views as accounts
+from juesuan.web.workplace import published
 from juesuan.web.workplace import views as workplace
 
 unit = "u/<int:unit_id>/"
@@ -16,6 +17,12 @@ urlpatterns = [
     path("logout/", accounts.logout_view, name="logout"),
     path("password/", accounts.password_view, name="password"),
     path("template.xlsx", workplace.template_download, name="template"),
+    path("published/", published.published_audit, name="published_audit"),
+    path(
+        "published/report.<str:fmt>",
+        published.published_audit_download,
+        name="published_audit_download",
+    ),
     path("manage/", accounts.manage, name="manage"),
     path("manage/users/", accounts.user_create, name="user_create"),
     path("manage/users/<int:user_id>/", accounts.user_update, name="user_update"),

@@ -26,6 +26,7 @@ ACTION_NAMES = {
     "build_failed": "生成失败",
     "build_approve": "审批公开包",
     "download": "下载",
+    "published_audit": "审核已公开文本",
     "user_create": "新建用户",
     "user_update": "修改用户",
     "unit_create": "新建单位",
