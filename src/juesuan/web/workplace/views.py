@@ -295,18 +295,11 @@ def version_report(request, access: UnitAccess, year: int, number: int):
 @requires(DOWNLOAD)
 def version_download(request, access: UnitAccess, year: int, number: int):
     version = get_object_or_404(DatasetVersion, unit=access.unit, year=year, number=number)
-    path = Path(version.path)
-    if not path.is_file():
-        raise Http404("文件不见了")
-    record(
-        "download",
-        request=request,
-        unit=access.unit,
-        year=year,
+    return _download(
+        request, access, year, Path(version.path), version.original_name,
         target=f"数据第 {number} 版",
         summary=f"下载数据第 {number} 版“{version.original_name}”",
-    )
-    return _send(path, version.original_name)
+    )  # fmt: skip
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -627,34 +620,23 @@ def build_file(request, access: UnitAccess, year: int, number: int, index: int):
         raise Http404("没有这个文件")
     output = outputs[index]
     path = (build.path / output["path"]).resolve()
-    if build.path.resolve() not in path.parents or not path.is_file():
+    if build.path.resolve() not in path.parents:
         raise Http404("没有这个文件")
-    record(
-        "download",
-        request=request,
-        unit=access.unit,
-        year=year,
+    return _download(
+        request, access, year, path, Path(output["path"]).name,
         target=f"公开包第 {number} 版：{output['path']}",
         summary=f"下载公开包第 {number} 版的“{output['path']}”（SHA-256 {output['sha256']}）",
-    )
-    return _send(path, Path(output["path"]).name)
+    )  # fmt: skip
 
 
 @requires(DOWNLOAD)
 def build_zip(request, access: UnitAccess, year: int, number: int):
     build = get_object_or_404(Build, unit=access.unit, year=year, number=number)
-    path = build.path / build.zip_name
-    if not path.is_file():
-        raise Http404("压缩包不见了")
-    record(
-        "download",
-        request=request,
-        unit=access.unit,
-        year=year,
+    return _download(
+        request, access, year, build.path / build.zip_name, build.zip_name,
         target=f"公开包第 {number} 版：{build.zip_name}",
         summary=f"下载公开包第 {number} 版压缩包（SHA-256 {build.zip_sha256}）",
-    )
-    return _send(path, build.zip_name)
+    )  # fmt: skip
 
 
 @requires(APPROVE)
@@ -778,6 +760,16 @@ def unit_log(request, access: UnitAccess):
 
 
 # ---- files ---------------------------------------------------------------------------------------
+
+
+def _download(
+    request, access: UnitAccess, year: int, path: Path, name: str, *, target: str, summary: str
+) -> FileResponse:
+    """A stored file of the unit-year, logged as a download; 404 when the file is gone."""
+    if not path.is_file():
+        raise Http404("文件不见了")
+    record("download", request=request, unit=access.unit, year=year, target=target, summary=summary)
+    return _send(path, name)
 
 
 def _send(path: Path, name: str, cleanup: Path | None = None) -> FileResponse:
