@@ -152,3 +152,11 @@ def test_build_refuses_on_fatal_unless_draft(tmp_path, capsys):
     manifest = json.loads((draft / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["draft"] is True
     assert "草稿" in capsys.readouterr().out
+
+
+def test_build_into_a_file_is_a_clear_error(tmp_path, capsys):
+    target = tmp_path / "out.txt"
+    target.write_text("x", encoding="utf-8")
+    assert main(["build", str(EXAMPLE), "-o", str(target)]) == 2
+    assert "应为文件夹" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "x"

@@ -173,6 +173,9 @@ def _build(args: argparse.Namespace) -> int:
         )
         return EXIT_FATAL
     out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        print(f"输出位置 {out} 是一个文件，应为文件夹（不存在则新建）", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         manifest = write_package(prepared, out, draft=bool(fatal))
     except FontMissing as exc:
