@@ -105,6 +105,9 @@ class Standard:
     start: Month
     amount: int
     tier: str = ""
+    # 公布月份: set when the standard was decided after its start (a retroactive standard); the
+    # run of this month (and the next two) pays the difference for the months since `start`.
+    announced: Month | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,177 @@
+"""Bank adapters (银行接口) declared as data: batch files out, result (return) files in.
+
+An adapter is a YAML file (`adapters/*.yaml`, or any path) describing one bank's batch file —
+format (csv | fixed | xlsx | pain.001), encoding, file name, header and totals lines, columns —
+and its result file (csv | fixed | xlsx | pain.002). See docs.md.
+
+    adapter = get_adapter("generic-csv")
+    batch = write_batch(adapter, header, items, out_dir / adapter.file_name(header))
+    result = read_results(adapter, path_from_bank)
+    for row in result.rows: ...   # row.key is a model.PaymentKey
+
+Money is integer 分 (fen) throughout; no float is ever used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from juesuan.disbursement.banks import adapter as _adapter
+from juesuan.disbursement.banks.adapter import Adapter
+from juesuan.disbursement.banks.excel import read_xlsx, write_xlsx_checked
+from juesuan.disbursement.banks.iso20022 import read_pain002, write_pain001, write_pain002
+from juesuan.disbursement.banks.iso20022 import validate_pain001 as _validate_pain001
+from juesuan.disbursement.banks.reasons import REASONS
+from juesuan.disbursement.banks.reasons import reason as _reason
+from juesuan.disbursement.banks.results import ResultRows
+from juesuan.disbursement.banks.textfiles import read_text, write_text
+from juesuan.disbursement.banks.values import (
+    PAID,
+    RETURNED,
+    AdapterError,
+    BatchFile,
+    BatchHeader,
+    BatchItem,
+    Outcome,
+    Problem,
+    Reason,
+    ResultFile,
+    ResultRow,
+)
+from juesuan.disbursement.banks.writing import (
+    Collector,
+    batch_records,
+    file_sha256,
+    result_records,
+)
+
+__all__ = [
+    "PAID",
+    "REASONS",
+    "RETURNED",
+    "Adapter",
+    "AdapterError",
+    "BatchFile",
+    "BatchHeader",
+    "BatchItem",
+    "Outcome",
+    "Problem",
+    "Reason",
+    "ResultFile",
+    "ResultRow",
+    "adapter_ids",
+    "check_adapter",
+    "get_adapter",
+    "load_adapter",
+    "read_results",
+    "reason",
+    "validate_pain001",
+    "write_batch",
+    "write_results",
+]
+
+
+def adapter_ids() -> list[str]:
+    """The ids of the shipped adapters (generic-csv, fixed-txt, excel, pain001)."""
+    return _adapter.adapter_ids()
+
+
+def get_adapter(adapter_id: str) -> Adapter:
+    """A shipped adapter by id; raises AdapterError naming the known ids if there is none."""
+    return _adapter.get_adapter(adapter_id)
+
+
+def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
+    """Read and validate an adapter YAML file; problems name the file and the key path."""
+    return _adapter.check_adapter(path)
+
+
+def load_adapter(path: str | Path) -> Adapter:
+    """`check_adapter`, raising AdapterError (all problems) when the file cannot be used."""
+    return _adapter.load_adapter(path)
+
+
+def write_batch(
+    adapter: Adapter,
+    header: BatchHeader,
+    items: Iterable[BatchItem | tuple],
+    out_path: str | Path,
+) -> BatchFile:
+    """Write a bank batch file (代发文件) for `items`, streamed, atomically.
+
+    `items` may be any iterable (millions of rows): csv and fixed-width files are streamed,
+    xlsx uses xlsxwriter's constant memory mode, pain.001 is written incrementally with lxml.
+    Amounts come from integer 分. If any row cannot be written (a name wider than its column,
+    a negative amount, …) the result has problems naming the row and person and `out_path` is
+    left untouched.
+    """
+    out_path = Path(out_path)
+    problems = Collector(out_path.name)
+    layout = adapter.batch
+    records = batch_records(layout, items, problems)
+    return _write(layout, header, records, out_path, problems)
+
+
+def read_results(adapter: Adapter, path: str | Path) -> ResultFile:
+    """Read a bank result file (回盘/退回文件) in the adapter's result format.
+
+    Each row becomes a ResultRow (PaymentKey, paid or returned, ISO reason code and Chinese
+    text, amount in 分, the bank's serial, line). Any problem (file, line, column, snippet,
+    what is accepted) means the file yields no rows.
+    """
+    path = Path(path)
+    layout = adapter.result
+    batch_id = ""
+    if not path.is_file():
+        return ResultFile(path, problems=(Problem(path.name, "找不到文件"),))
+    try:
+        if layout.format == "pain.002":
+            frame, problems, batch_id = read_pain002(layout, path)
+        elif layout.format == "xlsx":
+            frame, problems = read_xlsx(layout, path)
+        else:
+            frame, problems = read_text(layout, path)
+        sha = file_sha256(path)
+    except OSError as exc:
+        return ResultFile(
+            path, problems=(Problem(path.name, f"无法读取（{exc.strerror or exc}）"),)
+        )
+    if frame is None or problems:
+        return ResultFile(path, (), tuple(problems), batch_id, sha)
+    return ResultFile(path, ResultRows(frame), (), batch_id, sha)
+
+
+def write_results(
+    adapter: Adapter,
+    header: BatchHeader,
+    outcomes: Iterable[Outcome | tuple],
+    out_path: str | Path,
+) -> BatchFile:
+    """A bank simulator: write a result file in the adapter's result format (for tests, the
+    example year and benchmarks). Returns what was written (count, total, name, SHA-256)."""
+    out_path = Path(out_path)
+    problems = Collector(out_path.name)
+    layout = adapter.result
+    records = result_records(layout, outcomes, problems)
+    if layout.format == "pain.002":
+        return write_pain002(header, records, out_path, problems)
+    return _write(layout, header, records, out_path, problems)
+
+
+def _write(layout, header, records, out_path: Path, problems: Collector) -> BatchFile:
+    if layout.format == "pain.001":
+        return write_pain001(layout, header, records, out_path, problems)
+    if layout.format == "xlsx":
+        return write_xlsx_checked(layout, header, records, out_path, problems)
+    return write_text(layout, header, records, out_path, problems)
+
+
+def reason(code: str) -> Reason:
+    """The Chinese text and ISO meaning of a return reason code; unknown codes say so."""
+    return _reason(code)
+
+
+def validate_pain001(path: str | Path) -> list[Problem]:
+    """Check a pain.001.001.03 file against the official XSD (from the `sepaxml` package)."""
+    return _validate_pain001(path)

@@ -1,0 +1,64 @@
+"""Cell values: amounts from integer 分 without float, masked ID numbers, byte-width padding."""
+
+from __future__ import annotations
+
+import re
+
+# PaymentKey.reference: scheme (≤ 6 ASCII letters/digits/_), 公民身份号码 (18, upper-case X),
+# month YYYYMM, sequence.
+REFERENCE = r"[A-Za-z0-9_]{1,6}-\d{17}[\dX]-\d{4}(0[1-9]|1[0-2])-[1-9]\d{0,2}"
+REFERENCE_RE = re.compile(REFERENCE)
+REFERENCE_HINT = (
+    "业务编号应为“类别代码-18位公民身份号码-年月-序号”，如 QYJS-110105194912310002-202003-1"
+)
+
+
+class CellError(ValueError):
+    """A value that does not fit its cell; the message is Chinese and says what would."""
+
+
+def format_amount(fen: int, fmt: str) -> str:
+    """1100.00 (yuan) or 110000 (fen) from integer 分."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise CellError(f"金额应为整数分，收到 {fen!r}")
+    if fen < 0:
+        raise CellError(f"金额不能为负数：{fen} 分")
+    if fmt == "fen":
+        return str(fen)
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+YUAN_RE = r"\d{1,15}\.\d{2}"
+FEN_RE = r"\d{1,17}"
+AMOUNT_HINT = {
+    "yuan": "以元为单位、两位小数的金额，如 1100.00",
+    "fen": "以分为单位的整数，如 110000",
+}
+
+
+def parse_amount(text: str, fmt: str) -> int:
+    """Integer 分 from a cell written as `format_amount` writes; CellError otherwise."""
+    raw = text.strip()
+    if re.fullmatch(YUAN_RE if fmt == "yuan" else FEN_RE, raw) is None:
+        raise CellError(f"金额“{raw}”不合格式；应为{AMOUNT_HINT[fmt]}")
+    return int(raw.replace(".", ""))
+
+
+def mask_person_id(person_id: str) -> str:
+    """110105********1234: the first six (region) and last four characters stay."""
+    if len(person_id) <= 10:
+        return "*" * len(person_id)
+    return person_id[:6] + "*" * (len(person_id) - 10) + person_id[-4:]
+
+
+def fit(text: str, width: int, align: str, pad: str, encoding: str) -> bytes:
+    """`text` encoded and padded to exactly `width` bytes; CellError if it is wider.
+
+    Widths are bytes of the file's encoding: a Chinese character is 2 bytes in GB18030 (4 for
+    rare ones), 3 in UTF-8. Nothing is ever cut — a cut name pays the wrong person.
+    """
+    data = text.encode(encoding)
+    if len(data) > width:
+        raise CellError(f"“{text}”占 {len(data)} 字节（{encoding}），超过本栏宽度 {width} 字节")
+    filler = pad.encode("ascii") * (width - len(data))
+    return filler + data if align == "right" else data + filler

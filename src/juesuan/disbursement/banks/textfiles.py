@@ -1,0 +1,440 @@
+"""CSV and fixed-width (定长) text files: batch out, result in, and the simulated result out."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import polars as pl
+
+from juesuan.disbursement.banks.adapter import Cell, Layout
+from juesuan.disbursement.banks.fields import CellError, fit
+from juesuan.disbursement.banks.results import check_rows
+from juesuan.disbursement.banks.values import BatchFile, BatchHeader, Problem
+from juesuan.disbursement.banks.writing import (
+    Collector,
+    assemble,
+    body_file,
+    fill,
+    finish,
+    row_getter,
+    template_context,
+)
+
+# ---------------------------------------------------------------- writing
+
+
+def _line(
+    layout: Layout, cells: list[tuple[str, Cell | None]], who: str, problems: Collector
+) -> bytes:
+    """One line in the file's encoding; fixed-width cells padded to their byte widths."""
+    end = layout.line_ending.encode("ascii")
+    if layout.format == "fixed":
+        parts = []
+        for text, cell in cells:
+            try:
+                parts.append(fit(text, cell.width, cell.align, cell.pad, layout.encoding))
+            except CellError as exc:
+                title = getattr(cell, "title", "") or cell.value
+                problems.add(
+                    f"{who}的“{title}”{exc}；请核对或改用更宽的栏位，系统不截断", title, text
+                )
+                return b""
+        return b"".join(parts) + end
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=layout.delimiter, lineterminator=layout.line_ending).writerow(
+        [text for text, _ in cells]
+    )
+    return buffer.getvalue().encode(layout.encoding)
+
+
+def write_text(
+    layout: Layout,
+    header: BatchHeader,
+    records: Iterable[tuple[dict[str, str], int]],
+    out_path: Path,
+    problems: Collector,
+) -> BatchFile:
+    """Stream `records` into a csv or fixed-width file with header, titles and totals lines."""
+    count = total = 0
+    columns = layout.columns
+    with body_file(out_path) as body:
+        if layout.format == "csv":
+            text = io.TextIOWrapper(body, encoding=layout.encoding, newline="", write_through=False)
+            writer = csv.writer(text, delimiter=layout.delimiter, lineterminator=layout.line_ending)
+            cells = row_getter(columns)
+            for values, fen in records:
+                writer.writerow(cells(values))
+                count += 1
+                total += fen
+            text.flush()
+            text.detach()
+        else:
+            encoding = layout.encoding
+            end = layout.line_ending.encode("ascii")
+            write = body.write
+            specs = [(c, c.width, c.align == "right", c.pad.encode("ascii")) for c in columns]
+            cells = row_getter(columns)
+            for values, fen in records:
+                parts = []
+                for (column, width, right, pad), value in zip(specs, cells(values), strict=True):
+                    data = value.encode(encoding)
+                    if len(data) > width:
+                        who = f"第{values.get('sequence')}笔（{values.get('name')}，{values.get('reference')}）"
+                        problems.add(
+                            f"{who}的“{column.title}”“{value}”占 {len(data)} 字节（{encoding}），"
+                            f"超过本栏宽度 {width} 字节；系统不截断，请核对或改用更宽的栏位",
+                            column.title,
+                            value,
+                        )
+                        break
+                    parts.append(data.rjust(width, pad) if right else data.ljust(width, pad))
+                else:
+                    write(b"".join(parts) + end)
+                count += 1
+                total += fen
+        context = template_context(header, layout, count, total)
+        lines = _prefix_suffix(layout, context, problems)
+        return finish(
+            out_path, problems, count, total, lambda: assemble(out_path, lines[0], body, lines[1])
+        )
+
+
+def _prefix_suffix(
+    layout: Layout, context: dict[str, str], problems: Collector
+) -> tuple[bytes, bytes]:
+    prefix = b""
+    for i, cells in enumerate(layout.header_lines, 1):
+        prefix += _line(layout, [(fill(c, context), c) for c in cells], f"表头第{i}行", problems)
+    totals = b""
+    if layout.totals:
+        totals = _line(layout, [(fill(c, context), c) for c in layout.totals], "合计行", problems)
+    if layout.totals_position == "first":
+        prefix += totals
+    if layout.titles:
+        if layout.format == "fixed":
+            titles = [(c.title, c) for c in layout.columns]
+            prefix += _line(layout, titles, "栏目标题行", problems)
+        else:
+            prefix += _line(
+                layout, [(c.title, None) for c in layout.columns], "栏目标题行", problems
+            )
+    suffix = totals if layout.totals_position == "last" else b""
+    return prefix, suffix
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _decode(data: bytes, layout: Layout, file: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return data.decode(layout.encoding), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        snippet = data[start : exc.start + 8].decode(layout.encoding, errors="replace")
+        return None, [
+            Problem(
+                file,
+                f"不是 {layout.encoding} 编码的文字；请提供银行原始文件，不要另存为其他编码",
+                line=line,
+                snippet=snippet,
+            )
+        ]
+
+
+def _split_head(text: str, skip: int) -> tuple[list[str], str, int]:
+    """The first `skip` lines, the rest, and the 1-based line number where the rest starts."""
+    heads = []
+    position = 0
+    for _ in range(skip):
+        end = text.find("\n", position)
+        if end < 0:
+            heads.append(text[position:].rstrip("\r"))
+            position = len(text)
+            break
+        heads.append(text[position:end].rstrip("\r"))
+        position = end + 1
+    return heads, text[position:], skip + 1
+
+
+def _cells(layout: Layout, line: str, cells_spec) -> list[str]:
+    if layout.format == "csv":
+        return next(csv.reader([line], delimiter=layout.delimiter), [])
+    data = line.encode(layout.encoding)
+    out, position = [], 0
+    for spec in cells_spec:
+        out.append(
+            data[position : position + spec.width].decode(layout.encoding, errors="replace").strip()
+        )
+        position += spec.width
+    return out
+
+
+def _totals(
+    layout: Layout, line: str | None, line_no: int, file: str
+) -> tuple[int | None, int | None, list[Problem]]:
+    where = "第一行" if layout.totals_position == "first" else "最后一行"
+    if line is None or not line.strip():
+        return (
+            None,
+            None,
+            [Problem(file, f"缺少合计行（应在{where}）；文件可能不完整", line=line_no)],
+        )
+    cells = _cells(layout, line, layout.totals)
+    count = total = None
+    problems = []
+    for spec, value in zip(layout.totals, cells, strict=False):
+        value = value.strip()
+        if spec.value == "{count}":
+            if value.isdigit():
+                count = int(value)
+            else:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}应为合计行，笔数“{value}”不是整数；文件可能不完整",
+                        line=line_no,
+                        snippet=line[:60],
+                    )
+                )
+        elif spec.value == "{total}":
+            from juesuan.disbursement.banks.fields import parse_amount
+
+            try:
+                total = parse_amount(value, layout.amount)
+            except CellError as exc:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}应为合计行：{exc}；文件可能不完整",
+                        line=line_no,
+                        snippet=line[:60],
+                    )
+                )
+    if len(cells) < len(layout.totals) and not problems:
+        problems.append(
+            Problem(
+                file,
+                f"{where}应为合计行，栏数不足；文件可能不完整",
+                line=line_no,
+                snippet=line[:60],
+            )
+        )
+    return count, total, problems
+
+
+def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Problem]]:
+    """Read a csv or fixed-width result file into checked rows."""
+    file = path.name
+    raw = path.read_bytes()
+    text, problems = _decode(raw, layout, file)
+    if text is None:
+        return None, problems
+    fixed = layout.format == "fixed"
+    if fixed:
+        # Fixed widths are bytes. Read as Latin-1, where one character is one byte, so that
+        # polars can slice columns by byte offsets; only non-ASCII cells are then decoded for
+        # real. GB18030 never uses the bytes \r or \n inside a character, so lines still split.
+        text = raw.decode("latin-1")
+    skip = len(layout.header_lines) + (layout.totals_position == "first") + layout.titles
+    heads, rest, first_line = _split_head(text, skip)
+    if len(heads) < skip:
+        return None, [
+            Problem(
+                file, f"文件只有 {len(heads)} 行，不足表头的 {skip} 行；文件不完整", line=len(heads)
+            )
+        ]
+    totals_line: str | None = None
+    totals_no = 0
+    if layout.totals_position == "first":
+        totals_no = len(layout.header_lines) + 1
+        totals_line = heads[totals_no - 1]
+    rest = rest.rstrip("\r\n")
+    if layout.totals_position == "last":
+        cut = rest.rfind("\n")
+        totals_line = rest[cut + 1 :].rstrip("\r") if rest else None
+        totals_no = first_line + rest.count("\n")
+        rest = rest[: max(cut, 0)]
+    # which position holds which field
+    positions: dict[str, int] = {c.field: i for i, c in enumerate(layout.columns)}
+    if layout.titles and layout.format == "csv":
+        found = _cells(layout, heads[-1], None)
+        found = [t.strip().lstrip("\ufeff") for t in found]
+        positions = {}
+        for column in layout.columns:
+            if column.title in found:
+                positions[column.field] = found.index(column.title)
+            elif column.field in ("reference", "amount", "status", "reason", "reason_code"):
+                problems.append(
+                    Problem(
+                        file,
+                        f"找不到栏目“{column.title}”；该行应为栏目标题："
+                        + "、".join(c.title for c in layout.columns),
+                        line=skip,
+                        snippet=heads[-1][:60],
+                    )
+                )
+        if problems:
+            return None, problems
+    if fixed:
+        heads = [_real(h, layout) for h in heads]
+        totals_line = None if totals_line is None else _real(totals_line, layout)
+        frame = _frame_fixed(layout, rest, first_line, file, problems)
+    else:
+        frame = _frame(layout, rest, first_line, positions, file, problems)
+    if frame is None:
+        return None, problems
+    if layout.totals:
+        count, total, found_problems = _totals(layout, totals_line, totals_no, file)
+        problems += found_problems
+    frame, row_problems = check_rows(frame, layout, file)
+    problems += row_problems
+    if frame is not None and layout.totals and not problems:
+        if count != frame.height or total != int(frame["amount_fen"].sum() or 0):
+            problems.append(
+                Problem(
+                    file,
+                    f"合计行写 {count} 笔、{total} 分，明细为 {frame.height} 笔、{int(frame['amount_fen'].sum() or 0)} 分；文件可能不完整或被改动",
+                    line=totals_no,
+                )
+            )
+    return (None, problems) if problems else (frame, [])
+
+
+def _frame(
+    layout: Layout,
+    rest: str,
+    first_line: int,
+    positions: dict[str, int],
+    file: str,
+    problems: list[Problem],
+) -> pl.DataFrame | None:
+    wanted = sorted(positions.items(), key=lambda kv: kv[1])
+    if not rest.strip():
+        return pl.DataFrame(
+            {name: pl.Series([], dtype=pl.String) for name, _ in wanted}
+            | {"line": pl.Series([], dtype=pl.Int64)}
+        )
+    # csv only: fixed-width files go through _frame_fixed
+    width = len(layout.columns) if not layout.titles else None
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(rest.encode("utf-8")),
+            has_header=False,
+            separator=layout.delimiter,
+            infer_schema=False,
+            quote_char='"',
+            truncate_ragged_lines=False,
+        )
+    except Exception:  # polars: ragged lines and the like; find them line by line
+        frame = None
+    if frame is not None and any(frame.height and i >= frame.width for _, i in wanted):
+        frame = None
+    if frame is not None and frame.select(pl.all_horizontal(pl.all().is_null()).any()).item():
+        frame = None  # a blank line: say so, by line
+    if frame is not None and frame.height != rest.count("\n") + 1:
+        frame = None  # quoted line breaks would shift line numbers; take the careful way
+    if frame is None:
+        return _frame_slow(layout, rest, first_line, positions, file, problems, width)
+    frame = frame.select([pl.col(frame.columns[i]).alias(name) for name, i in wanted])
+    return frame.with_columns(
+        pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line")
+    )
+
+
+def _real(latin: str, layout: Layout) -> str:
+    return latin.encode("latin-1").decode(layout.encoding, errors="replace")
+
+
+def _frame_fixed(
+    layout: Layout, rest: str, first_line: int, file: str, problems: list[Problem]
+) -> pl.DataFrame | None:
+    """Fixed-width rows from Latin-1 text (one character per byte), sliced column-wise."""
+    columns = layout.columns
+    line_width = sum(c.width or 0 for c in columns)
+    if not rest.strip():
+        return pl.DataFrame(
+            {c.field: pl.Series([], dtype=pl.String) for c in columns}
+            | {"line": pl.Series([], dtype=pl.Int64)}
+        )
+    lines = pl.Series("raw", rest.split("\n"), dtype=pl.String).str.strip_chars_end("\r")
+    frame = pl.DataFrame(
+        {"raw": lines, "line": pl.int_range(first_line, first_line + len(lines), eager=True)}
+    )
+    bad = frame.filter(pl.col("raw").str.len_chars() != line_width).head(200)
+    for raw, number in bad.iter_rows():
+        if not raw.strip():
+            problems.append(
+                Problem(file, "空行；明细中间不应有空行（文件可能不完整）", line=number)
+            )
+        else:
+            problems.append(
+                Problem(
+                    file,
+                    f"该行长 {len(raw)} 字节，定长格式每行应为 {line_width} 字节（{layout.encoding}）",
+                    line=number,
+                    snippet=_real(raw, layout)[:60],
+                )
+            )
+    if problems:
+        return None
+    offset, sliced = 0, []
+    for column in columns:
+        sliced.append(pl.col("raw").str.slice(offset, column.width).alias(column.field))
+        offset += column.width
+    frame = frame.select(*sliced, "line")
+    for column in columns:
+        series = frame[column.field]
+        foreign = series.str.contains(r"[^\x00-\x7f]")
+        if foreign.any():
+            where = foreign.arg_true()
+            values = [_real(v, layout) for v in series.filter(foreign).to_list()]
+            frame = frame.with_columns(series.scatter(where, values))
+    return frame
+
+
+def _lines(rest: str) -> Iterator[str]:
+    for line in rest.split("\n"):
+        yield line.rstrip("\r")
+
+
+def _frame_slow(layout, rest, first_line, positions, file, problems, width) -> pl.DataFrame | None:
+    """CSV line by line, when the fast read stumbled: exact line numbers for every problem.
+
+    A result row is one line; a quoted line break inside a cell is not expected from a bank.
+    """
+    wanted = sorted(positions.items(), key=lambda kv: kv[1])
+    expected = width or (max(positions.values()) + 1)
+    columns: dict[str, list[str]] = {name: [] for name, _ in wanted}
+    lines: list[int] = []
+    for number, line in enumerate(_lines(rest), first_line):
+        if not line.strip():
+            problems.append(
+                Problem(file, "空行；明细中间不应有空行（文件可能不完整）", line=number)
+            )
+            continue
+        cells = next(csv.reader([line], delimiter=layout.delimiter), [])
+        if len(cells) < expected:
+            problems.append(
+                Problem(
+                    file,
+                    f"该行有 {len(cells)} 栏，应至少有 {expected} 栏",
+                    line=number,
+                    snippet=line[:60],
+                )
+            )
+            continue
+        for name, index in wanted:
+            columns[name].append(cells[index])
+        lines.append(number)
+        if len(problems) > 200:
+            break
+    if problems:
+        return None
+    return pl.DataFrame(
+        {name: pl.Series(values, dtype=pl.String) for name, values in columns.items()}
+        | {"line": pl.Series(lines, dtype=pl.Int64)}
+    )

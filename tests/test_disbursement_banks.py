@@ -1,0 +1,418 @@
+"""Bank adapters: batch files out, result files in, for every shipped adapter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
+
+from juesuan.disbursement.banks import (
+    PAID,
+    RETURNED,
+    AdapterError,
+    BatchHeader,
+    BatchItem,
+    Outcome,
+    adapter_ids,
+    check_adapter,
+    get_adapter,
+    load_adapter,
+    read_results,
+    reason,
+    validate_pain001,
+    write_batch,
+    write_results,
+)
+from juesuan.disbursement.banks.fields import format_amount, parse_amount
+from juesuan.disbursement.model import Month, PaymentKey
+
+FIXTURES = Path(__file__).parent / "bank_fixtures"
+HEADER = BatchHeader(
+    payer_name="泸州市社会保险事业管理局",
+    payer_account="51001234567890",
+    payer_bank="中国工商银行泸州分行",
+    payer_code="LZSB",
+    batch_id="B202003001",
+    scheme="QYJS",
+    month=Month(2020, 3),
+    execution_date=date(2020, 3, 20),
+    created=datetime(2020, 3, 18, 9, 30),
+)
+
+
+def ref(n: int, sequence: int = 1) -> str:
+    return PaymentKey("QYJS", f"1101051949{n:08d}", Month(2020, 3), sequence).reference
+
+
+def item(n: int, name: str, amount_fen: int) -> BatchItem:
+    return BatchItem(
+        ref(n),
+        name,
+        f"62220212{n:010d}",
+        name,
+        "工商银行泸州分行",
+        amount_fen,
+        "2020年3月企业退休教师补贴",
+    )
+
+
+ITEMS = [
+    item(1, "张三", 110000),
+    item(2, "欧阳娜娜", 1),
+    item(3, "李四", 123456789012),
+    item(4, "王五", 98050),
+    item(5, "赵六", 110000),
+]
+# returns: wrong account, name mismatch, closed account
+RETURNS = {ref(2): "AC01", ref(4): "BE01", ref(5): "AC04"}
+
+
+def outcomes(items=ITEMS) -> list[Outcome]:
+    return [
+        Outcome(
+            i.reference,
+            i.amount_fen,
+            RETURNED if i.reference in RETURNS else PAID,
+            RETURNS.get(i.reference, ""),
+            bank_serial=f"SN{n:06d}",
+            name=i.name,
+            account=i.account,
+        )
+        for n, i in enumerate(items)
+    ]
+
+
+@pytest.mark.parametrize("adapter_id", ["generic-csv", "fixed-txt", "excel", "pain001"])
+def test_every_shipped_adapter_round_trips(tmp_path: Path, adapter_id: str) -> None:
+    assert adapter_id in adapter_ids()
+    adapter = get_adapter(adapter_id)
+    batch = write_batch(adapter, HEADER, iter(ITEMS), tmp_path / adapter.file_name(HEADER))
+    assert batch.ok, batch.problems
+    assert batch.count == 5
+    assert batch.total_fen == sum(i.amount_fen for i in ITEMS)
+    assert batch.path.is_file() and len(batch.sha256) == 64
+    assert batch.file_name == adapter.file_name(HEADER)
+
+    sent = write_results(adapter, HEADER, outcomes(), tmp_path / adapter.result_file_name(HEADER))
+    assert sent.ok, sent.problems
+    result = read_results(adapter, sent.path)
+    assert result.ok, [str(p) for p in result.problems]
+    assert [r.reference for r in result.rows] == [i.reference for i in ITEMS]
+    assert [r.amount_fen for r in result.rows] == [i.amount_fen for i in ITEMS]
+    assert {r.reference: r.reason_code for r in result.returned} == RETURNS
+    # the simulator writes the adapter's own wording for a code, else the code's Chinese text
+    wording = {
+        "generic-csv": ["账号不存在", "户名不符", "账户已销户"],
+        "excel": ["账号不存在", "户名不符", "账户已销户"],
+        "fixed-txt": ["账号错误", "户名与账号不符", "账户已销户"],
+        "pain001": ["账号错误", "户名与账号不符", "账户已销户"],
+    }
+    assert [r.reason_text for r in result.returned] == wording[adapter_id]
+    assert all(
+        r.status == PAID and r.reason_code == "" for r in result.rows if r.reference not in RETURNS
+    )
+    assert [r.bank_serial for r in result.rows] == [f"SN{n:06d}" for n in range(5)]
+    assert result.rows[1].key == PaymentKey("QYJS", "110105194900000002", Month(2020, 3), 1)
+    assert result.paid_fen + result.returned_fen == batch.total_fen
+    lines = [r.line for r in result.rows]
+    assert lines == sorted(lines) and len(set(lines)) == 5
+
+
+def test_generic_csv_is_gb18030_with_header_totals_and_exact_amounts(tmp_path: Path) -> None:
+    adapter = get_adapter("generic-csv")
+    batch = write_batch(adapter, HEADER, ITEMS, tmp_path / "b.csv")
+    data = batch.path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    lines = data.decode("gb18030").split("\r\n")
+    assert lines[0].startswith("付款单位,泸州市社会保险事业管理局,")
+    assert lines[1] == "合计,5,1234571070.63"  # 1100.00 + 0.01 + 1234567890.12 + 980.50 + 1100.00
+    assert lines[2].split(",")[:3] == ["序号", "业务编号", "姓名"]
+    rows = [line.split(",") for line in lines[3:8]]
+    assert [r[7] for r in rows] == ["1100.00", "0.01", "1234567890.12", "980.50", "1100.00"]
+    assert rows[1][2] == "欧阳娜娜"
+    assert rows[1][3] == "110105********0002"  # masked 公民身份号码
+    assert lines[8] == ""
+
+
+def test_fixed_width_counts_bytes_of_gb18030(tmp_path: Path) -> None:
+    adapter = get_adapter("fixed-txt")
+    rare = "𠀀"  # outside the BMP: four bytes in GB18030
+    items = [item(1, "张三", 110000), item(2, "欧阳娜娜", 1), item(3, "王" + rare, 250)]
+    batch = write_batch(adapter, HEADER, items, tmp_path / "b.txt")
+    assert batch.ok, batch.problems
+    widths = [c.width for c in adapter.batch.columns]
+    raw_lines = batch.path.read_bytes().split(b"\r\n")
+    body = raw_lines[1:4]
+    assert all(len(line) == sum(widths) for line in body)
+    start = sum(widths[:3])  # 序号, 业务编号, 收款账号 before 户名
+    names = [line[start : start + widths[3]] for line in body]
+    assert names[0] == "张三".encode("gb18030") + b" " * 36
+    assert names[1] == "欧阳娜娜".encode("gb18030") + b" " * 32
+    assert names[2] == ("王" + rare).encode("gb18030") + b" " * 34
+    amount = sum(widths[:4])
+    assert body[1][amount : amount + 15] == b"000000000000001"
+    totals = raw_lines[0]
+    assert totals.startswith(b"H") and totals.endswith(b"0000000003" + b"00000000000110251")
+
+
+def test_a_name_wider_than_its_column_is_an_error_naming_the_person(tmp_path: Path) -> None:
+    adapter = get_adapter("fixed-txt")
+    target = tmp_path / "b.txt"
+    target.write_bytes(b"previous file")
+    long_name = "阿卜杜热合曼·买买提明·艾合买提江·吐尔逊"  # 21 characters (· too): 42 bytes > 40
+    batch = write_batch(adapter, HEADER, [item(1, "张三", 100), item(2, long_name, 100)], target)
+    assert not batch.ok and batch.path is None
+    (problem,) = batch.problems
+    assert long_name in problem.message and ref(2) in problem.message
+    assert "42 字节" in problem.message and "40 字节" in problem.message
+    assert problem.column == "户名"
+    assert target.read_bytes() == b"previous file"  # untouched: nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [(-100, "负数"), (0, "为 0"), (1100.0, "整数分"), ("1100.00", "整数分")],
+)
+def test_bad_amounts_are_refused(tmp_path: Path, amount, message: str) -> None:
+    bad = item(1, "张三", 1)._replace(amount_fen=amount)
+    batch = write_batch(get_adapter("generic-csv"), HEADER, [bad], tmp_path / "b.csv")
+    assert not batch.ok
+    assert message in batch.problems[0].message and "张三" in batch.problems[0].message
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_pain001_validates_against_the_official_xsd_and_a_broken_one_does_not(
+    tmp_path: Path,
+) -> None:
+    adapter = get_adapter("pain001")
+    batch = write_batch(adapter, HEADER, ITEMS, tmp_path / "b.xml")
+    assert batch.ok
+    assert validate_pain001(batch.path) == []
+    tree = etree.parse(str(batch.path))
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
+    assert tree.findtext(".//p:GrpHdr/p:NbOfTxs", namespaces=ns) == "5"
+    assert tree.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=ns) == "1234571070.63"
+    assert len(tree.findall(".//p:PmtInf", namespaces=ns)) == 1
+    ids = [e.text for e in tree.findall(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", namespaces=ns)]
+    assert ids == [i.reference for i in ITEMS]
+    amounts = tree.findall(".//p:CdtTrfTxInf/p:Amt/p:InstdAmt", namespaces=ns)
+    assert [(a.text, a.get("Ccy")) for a in amounts][1] == ("0.01", "CNY")
+
+    # an element out of the schema's order makes the file invalid
+    broken = tmp_path / "broken.xml"
+    first = tree.find(".//p:CdtTrfTxInf", namespaces=ns)
+    first.append(first.find("p:PmtId", namespaces=ns))
+    tree.write(str(broken), xml_declaration=True, encoding="UTF-8")
+    problems = validate_pain001(broken)
+    assert problems and "PmtId" in problems[0].message and problems[0].line
+
+
+def test_pain002_says_which_batch_and_reads_iso_statuses(tmp_path: Path) -> None:
+    adapter = get_adapter("pain001")
+    sent = write_results(adapter, HEADER, outcomes(), tmp_path / "r.xml")
+    text = sent.path.read_text(encoding="utf-8")
+    assert "<OrgnlMsgId>B202003001</OrgnlMsgId>" in text
+    assert text.count("<TxSts>RJCT</TxSts>") == 3 and text.count("<TxSts>ACSC</TxSts>") == 2
+    text = text.replace("<TxSts>ACSC</TxSts>", "<TxSts>ACCP</TxSts>", 1)
+    sent.path.write_text(text, encoding="utf-8")
+    result = read_results(adapter, sent.path)
+    assert result.ok and result.batch_id == "B202003001"
+    assert [r.status for r in result.rows].count(PAID) == 2
+
+
+def test_a_real_bank_csv_maps_the_banks_own_words_to_reason_codes() -> None:
+    result = read_results(get_adapter("generic-csv"), FIXTURES / "generic-csv-result.csv")
+    assert result.ok, [str(p) for p in result.problems]
+    got = [(r.status, r.reason_code, r.reason_text, r.amount_fen, r.line) for r in result.rows]
+    assert got == [
+        (PAID, "", "", 110000, 2),
+        (RETURNED, "AC01", "账号不存在", 110000, 3),
+        (RETURNED, "BE01", "户名不符", 98050, 4),
+        (RETURNED, "NARR", "卡片已挂失", 110000, 5),  # wording no adapter knows is kept, as NARR
+    ]
+    assert result.rows[1].bank_serial == "20200320000002"
+
+
+def _csv_result(tmp_path: Path, rows: list[str], totals: str | None) -> Path:
+    lines = ["业务编号,姓名,收款账号,金额,处理结果,失败原因,银行流水号", *rows]
+    if totals is not None:
+        lines.append(totals)
+    path = tmp_path / "result.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+    return path
+
+
+def test_bad_result_rows_are_reported_by_line_and_column_and_yield_nothing(tmp_path: Path) -> None:
+    path = _csv_result(
+        tmp_path,
+        [
+            f"{ref(1)},张三,1,1100.00,成功,,",
+            "QYJS-12345-202003-1,李四,2,1100.00,成功,,",
+            f"{ref(3)},王五,3,1100.5,成功,,",
+            f"{ref(4)},赵六,4,1100.00,处理中,,",
+        ],
+        "合计,4,4400.50",
+    )
+    result = read_results(get_adapter("generic-csv"), path)
+    assert not result.ok and len(result.rows) == 0
+    found = {(p.line, p.column) for p in result.problems}
+    assert found == {(3, "业务编号"), (4, "金额"), (5, "处理结果")}
+    by_line = {p.line: p for p in result.problems}
+    assert "QYJS-12345-202003-1" in by_line[3].snippet and "公民身份号码" in by_line[3].message
+    assert "1100.5" in by_line[4].message and "两位小数" in by_line[4].message
+    assert "成功" in by_line[5].message and "失败" in by_line[5].message  # what is accepted
+    assert str(by_line[5]).startswith("result.csv，第5行，“处理结果”：")
+
+
+def test_a_truncated_csv_result_is_caught_by_its_totals(tmp_path: Path) -> None:
+    rows = [f"{ref(1)},张三,1,1100.00,成功,,", f"{ref(2)},李四,2,1100.00,成功,,"]
+    cut = read_results(get_adapter("generic-csv"), _csv_result(tmp_path, rows, None))
+    assert not cut.ok and "合计行" in cut.problems[0].message
+    short = read_results(get_adapter("generic-csv"), _csv_result(tmp_path, rows, "合计,3,3300.00"))
+    assert not short.ok
+    assert "3 笔" in short.problems[0].message and "2 笔" in short.problems[0].message
+
+
+def test_a_duplicated_reference_is_an_error(tmp_path: Path) -> None:
+    rows = [f"{ref(1)},张三,1,1100.00,成功,,", f"{ref(1)},张三,1,1100.00,失败,账号不存在,"]
+    result = read_results(get_adapter("generic-csv"), _csv_result(tmp_path, rows, "合计,2,2200.00"))
+    assert not result.ok and {p.line for p in result.problems} == {2, 3}
+
+
+def test_a_result_file_in_the_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = _csv_result(tmp_path, [f"{ref(1)},张三,1,1100.00,成功,,"], "合计,1,1100.00")
+    path.write_bytes(path.read_bytes().replace("张三".encode("gb18030"), b"\xff\xff"))
+    result = read_results(get_adapter("generic-csv"), path)
+    assert (
+        not result.ok and result.problems[0].line == 2 and "gb18030" in result.problems[0].message
+    )
+
+
+def test_truncated_pain002_gives_the_line(tmp_path: Path) -> None:
+    adapter = get_adapter("pain001")
+    sent = write_results(adapter, HEADER, outcomes(), tmp_path / "r.xml")
+    data = sent.path.read_bytes()
+    sent.path.write_bytes(data[: len(data) * 2 // 3])
+    result = read_results(adapter, sent.path)
+    assert not result.ok and len(result.rows) == 0
+    assert "截断" in result.problems[0].message and result.problems[0].line > 1
+
+
+def test_pain002_with_an_unknown_status_or_bad_amount(tmp_path: Path) -> None:
+    adapter = get_adapter("pain001")
+    sent = write_results(adapter, HEADER, outcomes(), tmp_path / "r.xml")
+    text = sent.path.read_text(encoding="utf-8")
+    text = text.replace("<TxSts>ACSC</TxSts>", "<TxSts>PDNG</TxSts>", 1)
+    text = text.replace(">0.01</InstdAmt>", ">0.015</InstdAmt>")
+    sent.path.write_text(text, encoding="utf-8")
+    result = read_results(adapter, sent.path)
+    messages = {p.line: p.message for p in result.problems}
+    assert len(messages) == 2 and not result.rows
+    assert any("PDNG" in m and "RJCT" in m for m in messages.values())
+    assert any("0.015" in m for m in messages.values())
+
+
+def test_fixed_width_result_with_a_short_line(tmp_path: Path) -> None:
+    adapter = get_adapter("fixed-txt")
+    sent = write_results(adapter, HEADER, outcomes(), tmp_path / "r.ret")
+    lines = sent.path.read_bytes().split(b"\r\n")
+    lines[2] = lines[2][:40]
+    sent.path.write_bytes(b"\r\n".join(lines))
+    result = read_results(adapter, sent.path)
+    assert not result.ok and result.problems[0].line == 3 and "字节" in result.problems[0].message
+
+
+def test_bad_adapter_yaml_names_each_key_path() -> None:
+    adapter, problems = check_adapter(FIXTURES / "bad-adapter.yaml")
+    assert adapter is None
+    paths = {p.column for p in problems}
+    assert {"format", "encoding", "file_name", "columns[1].field", "columns[2].width"} <= paths
+    assert {"result.status.returned", "result.reasons.账号不存在"} <= paths
+    assert {"columns[2].widht", "result.stauts"} <= paths  # typos are named, not ignored
+    assert all(p.file.endswith("bad-adapter.yaml") for p in problems)
+    assert any("{monthh}" in p.message for p in problems)
+    with pytest.raises(AdapterError) as caught:
+        load_adapter(FIXTURES / "bad-adapter.yaml")
+    assert "columns[1].field" in str(caught.value)
+
+
+def test_broken_yaml_and_unknown_adapter(tmp_path: Path) -> None:
+    bad = tmp_path / "x.yaml"
+    bad.write_text("id: x\ncolumns: [\n", encoding="utf-8")
+    adapter, problems = check_adapter(bad)
+    assert adapter is None and problems[0].line and "YAML" in problems[0].message
+    with pytest.raises(AdapterError) as caught:
+        get_adapter("no-such-bank")
+    assert "generic-csv" in str(caught.value)
+
+
+def test_reason_codes_have_chinese_text_and_iso_meaning() -> None:
+    assert (reason("AC01").text, reason("AC01").iso) == ("账号错误", "IncorrectAccountNumber")
+    assert reason("md07").text == "收款人已死亡"
+    assert reason("ZZ99").text.startswith("未知")
+
+
+def test_excel_results_accept_numeric_amounts_exact_to_the_fen(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    adapter = get_adapter("excel")
+    sent = write_results(adapter, HEADER, outcomes(ITEMS[:2]), tmp_path / "r.xlsx")
+    book = load_workbook(sent.path)
+    sheet = book["处理结果"]
+    sheet["C2"] = 1100  # a clerk retyped the amount as a number
+    sheet["C3"] = 0.015
+    book.save(sent.path)
+    result = read_results(adapter, sent.path)
+    assert not result.ok
+    (problem,) = result.problems
+    assert (problem.sheet, problem.line, problem.column) == ("处理结果", 3, "金额（元）")
+
+
+def test_a_pain001_the_xsd_refuses_is_not_written_and_the_old_file_stays(tmp_path: Path) -> None:
+    target = tmp_path / "b.xml"
+    target.write_bytes(b"previous file")
+    header = BatchHeader(**{**HEADER.__dict__, "batch_id": "B" * 40})  # MsgId is Max35Text
+    batch = write_batch(get_adapter("pain001"), header, ITEMS, target)
+    assert not batch.ok and batch.path is None
+    assert "MsgId" in batch.problems[0].message and "官方 XSD" in batch.problems[0].message
+    assert target.read_bytes() == b"previous file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xml"]
+
+
+def test_written_pain001_is_checked_in_slices_with_whole_file_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from juesuan.disbursement.banks import iso20022
+
+    items = [item(n, f"收款人{n}", 100 * n) for n in range(1, 11)]
+    batch = write_batch(get_adapter("pain001"), HEADER, items, tmp_path / "b.xml")
+    data = batch.path.read_bytes()
+    first = data.index(b"<CdtTrfTxInf>")
+    end = data.rindex(b"</CdtTrfTxInf>\n") + len(b"</CdtTrfTxInf>\n")
+    prefix, suffix = data[:first], data[end:]
+    lines = data.split(b"\n")
+    seventh = next(i for i, line in enumerate(lines) if ref(7).encode() in line)
+    lines[seventh] = lines[seventh].replace(b"<Amt>", b"<Purp><Cd>X</Cd></Purp><Amt>")
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"\n".join(lines))
+    monkeypatch.setattr(iso20022, "_CHUNK", 700)  # a few transactions a slice
+    assert iso20022._validate_written("b.xml", batch.path, prefix, suffix) == []
+    (problem,) = iso20022._validate_written("broken.xml", broken, prefix, suffix)
+    assert problem.line == seventh + 1 and "Purp" in problem.message
+    (streamed,) = validate_pain001(broken)
+    assert streamed.line == seventh + 1
+
+
+@given(st.integers(min_value=0, max_value=10**17 - 1), st.sampled_from(["yuan", "fen"]))
+def test_amounts_round_trip_through_text_exactly(fen: int, fmt: str) -> None:
+    text = format_amount(fen, fmt)
+    assert parse_amount(text, fmt) == fen
+    if fmt == "yuan":
+        assert Decimal(text) * 100 == fen and text[-3] == "."
