@@ -117,7 +117,7 @@ class Book:
         self.cancel_reasons: dict[PaymentKey, str] = {}
         self.return_reasons: dict[PaymentKey, str] = {}
         self.recoveries: list[Recovery] = []  # open receivables (待追回) from the computations
-        self._recovery_seen: set = set()
+        self._recovery_seen: set[tuple] = set()  # (scheme, person, months, amount) recorded
 
     # ---- runs -----------------------------------------------------------------------------------
 
@@ -161,24 +161,13 @@ class Book:
         taken = [ln.key.reference for ln in lines if self._taken(ln.key)]
         if taken:
             return Refusal(f"以下付款已在其他批次中，不能重复生成：{'、'.join(taken[:5])}")
-        run = Run(
-            self._run_id(month, codes, REGULAR),
-            REGULAR,
-            month,
-            codes,
-            t.take_step(None, PREPARED, user),
-        )
-        run.steps.append(StepRecord(PREPARED, user))
-        for line in lines:
-            self._store(line, run.id)
-            run.keys.append(line.key)
+        run = self._open_run(REGULAR, month, codes, lines, user)
         for recovery in getattr(computed, "recoveries", ()):
             # Kept until approval decides; recorded once per (person, months, amount).
             mark = (recovery.scheme, recovery.person_id, recovery.months, recovery.amount)
             if recovery.scheme in codes and mark not in self._recovery_seen:
                 self._recovery_seen.add(mark)
                 self.recoveries.append(recovery)
-        self.runs[run.id] = run
         total = sum(line.amount for line in lines)
         return Done(f"已生成批次 {run.id}：{len(lines)} 笔，合计 {_yuan(total)} 元，待复核。", run)
 
@@ -365,20 +354,10 @@ class Book:
             if isinstance(line, Refusal):
                 return Refusal(f"{payment.key.reference}：{line.text}")
             lines.append(line)
-        schemes = tuple(sorted({ln.key.scheme for ln in lines}))
-        run = Run(
-            self._run_id(month, schemes, SUPPLEMENTARY),
-            SUPPLEMENTARY,
-            month,
-            schemes,
-            t.take_step(None, PREPARED, user),
-        )
-        run.steps.append(StepRecord(PREPARED, user))
-        for payment, line in zip(ready, lines, strict=True):
+        for payment in ready:
             self.payments[payment.key] = replace(payment, status=REISSUED)
-            self._store(line, run.id)
-            run.keys.append(line.key)
-        self.runs[run.id] = run
+        schemes = tuple(sorted({ln.key.scheme for ln in lines}))
+        run = self._open_run(SUPPLEMENTARY, month, schemes, lines, user)
         total = sum(ln.amount for ln in lines)
         return Done(
             f"已生成补发批次 {run.id}：重发 {len(lines)} 笔，合计 {_yuan(total)} 元，待复核。", run
@@ -422,6 +401,29 @@ class Book:
         return next((r for r in self._regular_runs(month) if scheme in r.schemes), None)
 
     # ---- internals ------------------------------------------------------------------------------
+
+    def _open_run(
+        self,
+        kind: str,
+        month: Month,
+        schemes: tuple[str, ...],
+        lines: list[PaymentLine],
+        user: str,
+    ) -> Run:
+        """A new run prepared by `user`, holding `lines` as PENDING payments."""
+        run = Run(
+            self._run_id(month, schemes, kind),
+            kind,
+            month,
+            schemes,
+            t.take_step(None, PREPARED, user),
+            steps=[StepRecord(PREPARED, user)],
+        )
+        for line in lines:
+            self._store(line, run.id)
+            run.keys.append(line.key)
+        self.runs[run.id] = run
+        return run
 
     def _regular_runs(self, month: Month) -> list[Run]:
         return [

@@ -605,15 +605,23 @@ class _Life:
         return tier
 
     def owed(self, scheme: _Cached, start: Month, tier: str, month: Month) -> int:
-        if month < start:
-            return 0
-        if self.death is not None and month > Month.of(self.death):
-            return 0
-        if self.stop is not None and month >= Month.of(self.stop):
-            return 0
-        if self.suspended_from is not None and month >= self.suspended_from:
+        if self.unpaid(scheme, start, tier, month) is not None:
             return 0
         return scheme.standard(month, self.tier(month, tier)) or 0
+
+    def unpaid(self, scheme: _Cached, start: Month, tier: str, month: Month) -> str | None:
+        """Why nothing is owed for `month`, in Chinese; None when the standard is owed."""
+        if month < start:
+            return NOT_STARTED.format(start=start)
+        if self.death is not None and month > Month.of(self.death):
+            return DEAD.format(day=self.death.isoformat())
+        if self.stop is not None and month >= Month.of(self.stop):
+            return STOPPED.format(day=self.stop.isoformat())
+        if self.suspended_from is not None and month >= self.suspended_from:
+            return SUSPENDED.format(month=self.suspended_from)
+        if scheme.standard(month, self.tier(month, tier)) is None:
+            return NO_STANDARD.format(tier=self.tier(month, tier))
+        return None
 
 
 def _person(
@@ -636,7 +644,7 @@ def _person(
             over.append((at, -diff))
         at = at.next()
 
-    skip = _cannot_pay(life, scheme, start, tier, month)
+    skip = life.unpaid(scheme, start, tier, month)
     current = 0 if skip else life.owed(scheme, start, tier, month)
     gross = current + sum(c.amount for c in back)
     overpaid = sum(amount for _, amount in over)
@@ -685,20 +693,6 @@ def _person(
     )
     plain = len(parts) == 1 and parts[0].kind == STANDARD
     return _Outcome(row=row, components=None if plain else parts, recovery=recovery)
-
-
-def _cannot_pay(life: _Life, scheme: _Cached, start: Month, tier: str, month: Month) -> str | None:
-    if month < start:
-        return NOT_STARTED.format(start=start)
-    if life.death is not None and month > Month.of(life.death):
-        return DEAD.format(day=life.death.isoformat())
-    if life.stop is not None and month >= Month.of(life.stop):
-        return STOPPED.format(day=life.stop.isoformat())
-    if life.suspended_from is not None and month >= life.suspended_from:
-        return SUSPENDED.format(month=life.suspended_from)
-    if scheme.standard(month, life.tier(month, tier)) is None:
-        return NO_STANDARD.format(tier=life.tier(month, tier))
-    return None
 
 
 def _recovery(person: dict, scheme: _Cached, over, amount: int, *, via_bank: bool) -> Recovery:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import openpyxl
 import polars as pl
@@ -113,6 +113,8 @@ class EventsImport:
         return not self.errors
 
 
+_Import = TypeVar("_Import", RosterImport, EventsImport)
+
 NAME, PERSON_ID, SCHEME, TIER, START, BANK, ACCOUNT, ACCOUNT_NAME = ROSTER_HEADERS
 KIND, DAY, REPORTED = "变动类型", "生效日期", "报告日期"
 _ROSTER_REQUIRED = (NAME, PERSON_ID, SCHEME, START, BANK, ACCOUNT)
@@ -120,17 +122,17 @@ _EVENT_REQUIRED = (PERSON_ID, SCHEME, KIND, DAY)
 ROSTER_SHEET, EVENTS_SHEET, HELP_SHEET = "花名册", "人员变动", "填写说明"
 
 # 变动类型 as people write it: the full name ("暂停（未资格认证）") or its short form ("暂停").
-EVENT_KINDS: dict[str, str] = {}
-for _kind, _name in EVENT_NAMES.items():
-    EVENT_KINDS[_name] = _kind
-    EVENT_KINDS[_name.split("（")[0]] = _kind
-_KIND_CHOICES = "、".join(name.split("（")[0] for name in EVENT_NAMES.values())
+_KIND_SHORT = {kind: name.split("（")[0] for kind, name in EVENT_NAMES.items()}
+EVENT_KINDS = {**{n: k for k, n in EVENT_NAMES.items()}, **{n: k for k, n in _KIND_SHORT.items()}}
+_KIND_CHOICES = "、".join(_KIND_SHORT.values())
 
 _KNOWN = set(ROSTER_HEADERS) | set(EVENT_HEADERS)
 _MONTH_ACCEPTED = "年月，如 2020-01、202001 或 2020年1月"
 _DATE_ACCEPTED = "日期，如 2020-03-15、2020/3/15 或 2020年3月15日"
 _ID_ACCEPTED = "18 位公民身份号码（末位可为 X），出生日期和校验位正确"
 _ACCOUNT_ACCEPTED = "12–30 位数字的银行账号"
+# Excel keeps 15 significant digits: a long number typed into a number cell is already wrong.
+_AS_NUMBER = "{what}被存成了数字，超过 15 位的数字已被 Excel 截断；请把该列设为文本格式后重新填写"
 
 
 # --- single values ----------------------------------------------------------------------------
@@ -144,11 +146,7 @@ def check_person_id(value: object) -> tuple[str | None, str | None, str | None]:
     the birth year, which refuses most older people (泸州江阳区 510502 exists since 1983, numbers
     were issued later than birth); so an unknown region code is only a warning here."""
     if isinstance(value, float):
-        return (
-            None,
-            "号码被存成了数字，超过 15 位的数字已被 Excel 截断；请把该列设为文本格式后重新填写",
-            None,
-        )
+        return None, _AS_NUMBER.format(what="号码"), None
     text = _plain(value).replace(" ", "").upper()
     if not text:
         return None, "公民身份号码为空", None
@@ -183,11 +181,7 @@ def check_account(value: object) -> tuple[str | None, str | None, str | None]:
     A number failing the Luhn check (银行卡校验位) is a warning only: many passbook and
     corporate-style accounts carry no Luhn digit."""
     if isinstance(value, float):
-        return (
-            None,
-            "账号被存成了数字，超过 15 位的数字已被 Excel 截断；请把该列设为文本格式后重新填写",
-            None,
-        )
+        return None, _AS_NUMBER.format(what="账号"), None
     text = _plain(value).replace(" ", "").replace("\u3000", "")
     if not text:
         return None, "银行账号为空", None
@@ -515,7 +509,7 @@ def read_roster(source: Input, schemes: Schemes, *, filename: str | None = None)
     issues: list[Issue] = []
     table = _open(source, filename, ROSTER_SHEET, issues)
     if table is None or not _check_headers(table, _ROSTER_REQUIRED, ROSTER_HEADERS, issues):
-        return _roster_result(table, (), issues, filename)
+        return _imported(RosterImport, table, (), issues, filename)
     found: list[Beneficiary] = []
     seen: dict[tuple[str, str], int] = {}
     for number, cells in table.rows:
@@ -566,15 +560,21 @@ def read_roster(source: Input, schemes: Schemes, *, filename: str | None = None)
                 accepted="列名下每人一行",
             )
         )
-    return _roster_result(table, found, issues, filename)
+    return _imported(RosterImport, table, found, issues, filename)
 
 
-def _roster_result(table, found, issues, filename) -> RosterImport:
+def _imported(
+    kind: type[_Import],
+    table: _Sheet | None,
+    found: Iterable[object],
+    issues: list[Issue],
+    filename: str | None,
+) -> _Import:
     errors = tuple(i for i in issues if i.severity == ERROR)
     warnings = tuple(i for i in issues if i.severity == WARNING)
     file = table.file if table is not None else (filename or "")
     # Nothing is half-accepted: any error keeps the whole file out.
-    return RosterImport(() if errors else tuple(found), errors, warnings, file)
+    return kind(() if errors else tuple(found), errors, warnings, file)
 
 
 # --- life events ------------------------------------------------------------------------------
@@ -593,7 +593,7 @@ def read_events(
     issues: list[Issue] = []
     table = _open(source, filename, EVENTS_SHEET, issues)
     if table is None or not _check_headers(table, _EVENT_REQUIRED, EVENT_HEADERS, issues):
-        return _events_result(table, (), issues, filename)
+        return _imported(EventsImport, table, (), issues, filename)
     known = _roster_keys(roster)
     found: list[LifeEvent] = []
     seen: dict[tuple[str, str, str, date], int] = {}
@@ -632,7 +632,7 @@ def read_events(
             continue
         seen[key] = number
         found.append(LifeEvent(person, scheme, kind, day, reported, detail))
-    return _events_result(table, found, issues, filename)
+    return _imported(EventsImport, table, found, issues, filename)
 
 
 def _roster_keys(roster) -> set[tuple[str, str]] | None:
@@ -643,13 +643,6 @@ def _roster_keys(roster) -> set[tuple[str, str]] | None:
     if isinstance(roster, pl.DataFrame):
         return set(roster.select("person_id", "scheme").iter_rows())
     return {(b.person_id, b.scheme) for b in roster}
-
-
-def _events_result(table, found, issues, filename) -> EventsImport:
-    errors = tuple(i for i in issues if i.severity == ERROR)
-    warnings = tuple(i for i in issues if i.severity == WARNING)
-    file = table.file if table is not None else (filename or "")
-    return EventsImport(() if errors else tuple(found), errors, warnings, file)
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -699,33 +692,21 @@ def write_template(path: str | Path, kind: str = "roster", schemes: Schemes | No
             # Every column is text: long numbers must not turn into 1.10105E+17.
             sheet.set_column(position, position, 24 if title in (PERSON_ID, ACCOUNT) else 16, text)
         sheet.freeze_panes(1, 0)
-        last = 10000
+
+        def offer(title: str, values: list[str], **options: str) -> None:
+            # A drop-down list on the column's first 10,000 rows.
+            column = headers.index(title)
+            sheet.data_validation(
+                1, column, 10000, column, {"validate": "list", "source": values, **options}
+            )
+
         if schemes is not None and len(schemes):
-            names = [s.name for s in schemes]
+            offer(SCHEME, [s.name for s in schemes], error_type="warning")
             tiers = sorted({st.tier for s in schemes for st in s.standards if st.tier})
-            sheet.data_validation(
-                1,
-                headers.index(SCHEME),
-                last,
-                headers.index(SCHEME),
-                {"validate": "list", "source": names, "error_type": "warning"},
-            )
             if tiers:
-                sheet.data_validation(
-                    1,
-                    headers.index(TIER),
-                    last,
-                    headers.index(TIER),
-                    {"validate": "list", "source": tiers, "error_type": "warning"},
-                )
+                offer(TIER, tiers, error_type="warning")
         if kind == "events":
-            sheet.data_validation(
-                1,
-                headers.index(KIND),
-                last,
-                headers.index(KIND),
-                {"validate": "list", "source": [n.split("（")[0] for n in EVENT_NAMES.values()]},
-            )
+            offer(KIND, list(_KIND_SHORT.values()))
         helper = book.add_worksheet(HELP_SHEET)
         for position, title in enumerate(("列名", "是否必填", "填写要求")):
             helper.write_string(0, position, title, bold)

@@ -43,16 +43,17 @@ __all__ = ["Schemes", "load_schemes", "parse_schemes"]
 _CODE = re.compile(r"^[A-Z0-9]{1,6}$")
 _FUNCTION_CODE = re.compile(r"^\d{3}(\d{2}(\d{2})?)?$")
 _ECONOMIC_CODE = re.compile(r"^\d{3}(\d{2})?$")
-_KNOWN_SCHEME_KEYS = {
+# The keys a scheme and a standard may have, in the order an error message lists them.
+_SCHEME_KEYS = (
     "code",
+    "economic_code",
+    "function_code",
     "name",
     "payment_day",
-    "function_code",
-    "economic_code",
     "project",
     "standards",
-}
-_KNOWN_STANDARD_KEYS = {"tier", "start", "amount", "announced"}
+)
+_STANDARD_KEYS = ("tier", "start", "amount", "announced")
 
 
 @dataclass(frozen=True)
@@ -139,17 +140,15 @@ def parse_schemes(text: str | Mapping | list, file: str = "schemes.yaml") -> Sch
             )
     else:
         data = text
-    errors: list[Issue] = []
-    if isinstance(data, Mapping):
-        items = data.get("schemes")
-        root = "schemes"
-    else:
-        items, root = data, "schemes"
+    # The list stands under `schemes:`, or is the whole document.
+    root = "schemes"
+    items = data.get(root) if isinstance(data, Mapping) else data
     if not isinstance(items, list) or not items:
-        errors.append(
-            _issue(file, root, "应为补贴类别的列表", _show(items), "schemes: 下列出每个补贴类别")
+        problem = _issue(
+            file, root, "应为补贴类别的列表", _show(items), "schemes: 下列出每个补贴类别"
         )
-        return Schemes(errors=tuple(errors), file=file)
+        return Schemes(errors=(problem,), file=file)
+    errors: list[Issue] = []
     schemes: list[Scheme] = []
     for index, item in enumerate(items):
         scheme = _scheme(item, f"{root}[{index}]", file, errors)
@@ -166,17 +165,7 @@ def _scheme(item: object, where: str, file: str, errors: list[Issue]) -> Scheme 
         errors.append(_issue(file, where, "应为一个补贴类别（含 code、name 等）", _show(item)))
         return None
     count = len(errors)
-    for key in item:
-        if key not in _KNOWN_SCHEME_KEYS:
-            errors.append(
-                _issue(
-                    file,
-                    f"{where}.{key}",
-                    "不认识的字段",
-                    str(key),
-                    "、".join(sorted(_KNOWN_SCHEME_KEYS)),
-                )
-            )
+    _unknown_keys(item, _SCHEME_KEYS, where, file, errors)
     code = _text(item.get("code"))
     if not _CODE.match(code):
         errors.append(
@@ -261,17 +250,7 @@ def _standards(items: object, where: str, file: str, errors: list[Issue]) -> tup
             errors.append(_issue(file, here, "应为一条发放标准（含 start、amount）", _show(item)))
             continue
         count = len(errors)
-        for key in item:
-            if key not in _KNOWN_STANDARD_KEYS:
-                errors.append(
-                    _issue(
-                        file,
-                        f"{here}.{key}",
-                        "不认识的字段",
-                        str(key),
-                        "tier、start、amount、announced",
-                    )
-                )
+        _unknown_keys(item, _STANDARD_KEYS, here, file, errors)
         tier = _text(item.get("tier"))
         start = _month(item.get("start"), f"{here}.start", file, errors)
         announced = None
@@ -304,6 +283,16 @@ def _standards(items: object, where: str, file: str, errors: list[Issue]) -> tup
         seen[(tier, start)] = index
         found.append(Standard(start=start, amount=amount, tier=tier, announced=announced))
     return tuple(sorted(found, key=lambda s: (s.tier, s.start)))
+
+
+def _unknown_keys(
+    item: Mapping, known: tuple[str, ...], where: str, file: str, errors: list[Issue]
+) -> None:
+    for key in item:
+        if key not in known:
+            errors.append(
+                _issue(file, f"{where}.{key}", "不认识的字段", str(key), "、".join(known))
+            )
 
 
 def _check_unique(items: list, root: str, file: str, errors: list[Issue]) -> None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from juesuan.disbursement.model import (
@@ -22,11 +22,13 @@ from juesuan.disbursement.model import (
     REISSUED,
     RETURNED,
     SENT,
+    WITHDRAWN,
     Month,
     Payment,
     Scheme,
 )
-from juesuan.money import round_preserving_total
+from juesuan.money import from_fen, round_preserving_total
+from juesuan.money import wan as to_wan
 
 GENERAL_BUDGET = "一般公共预算财政拨款"
 PROJECT_SPENDING = "项目支出"
@@ -162,7 +164,7 @@ def fund_request(
     rows: dict[str, list[Payment]] = defaultdict(list)
     for payment in payments:
         key = payment.key
-        if key.month == month and key.sequence == 1 and payment.status != "withdrawn":
+        if key.month == month and key.sequence == 1 and payment.status != WITHDRAWN:
             rows[key.scheme].append(payment)
     return [
         FundRequestLine(
@@ -192,7 +194,7 @@ def write_fund_request(
     yuan = [Decimal(line.amount) / 100 for line in lines]
     total_yuan = sum(yuan, Decimal(0))
     shown, adjustments = round_preserving_total([y / 10000 for y in yuan])
-    total_wan = (total_yuan / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    total_wan = to_wan(total_yuan)
 
     workbook = xlsxwriter.Workbook(str(path))
     try:
@@ -272,11 +274,12 @@ def ledger_postings(
 
     functions, economics = function_codes(year), economic_codes(year)
     payments = list(payments)
+    months = [Month(year, number) for number in range(1, 13)]
+    by_month = {m: {f.scheme: f for f in monthly_figures(payments, schemes, m)} for m in months}
     rows = []
     for code, scheme in schemes.items():
-        for number in range(1, 13):
-            month = Month(year, number)
-            figures = monthly_figures(payments, {code: scheme}, month)[0]
+        for month in months:
+            figures = by_month[month][code]
             if figures.amount == 0:
                 continue
             rows.append(
@@ -329,7 +332,7 @@ def performance_measures(
 
 def wan(fen: int) -> Decimal:
     """分 → 万元 with two places, half up."""
-    return (Decimal(fen) / 1_000_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return to_wan(from_fen(fen))
 
 
 __all__ = [

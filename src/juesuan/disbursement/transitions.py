@@ -237,10 +237,12 @@ def check_correction_entry(
     if CLERK not in roles:
         return Refusal(f"{user}没有经办权限，不能录入更正信息。")
     if payment_status != RETURNED:
-        return Refusal(
-            f"只有“退回待处理”的付款可以更正，该笔付款状态为“{STATUS_NAMES[payment_status]}”。"
-        )
+        return _not_returned(payment_status, "更正")
     return None
+
+
+def _not_returned(status: str, action: str) -> Refusal:
+    return Refusal(f"只有“退回待处理”的付款可以{action}，该笔付款状态为“{STATUS_NAMES[status]}”。")
 
 
 def check_correction(correction: Correction, user: str, roles: Collection[str]) -> Refusal | None:
@@ -267,9 +269,7 @@ def reissue(
     if payment.status == REISSUED:
         return Refusal("该笔退回付款已经重发过一次，不能再次重发。")
     if payment.status != RETURNED:
-        return Refusal(
-            f"只有“退回待处理”的付款可以重发，该笔付款状态为“{STATUS_NAMES[payment.status]}”。"
-        )
+        return _not_returned(payment.status, "重发")
     if correction.key != payment.key:
         return Refusal("更正信息与该笔付款不对应。")
     if not correction.checked:
@@ -290,9 +290,7 @@ def check_cancel(
     if CLERK not in roles:
         return Refusal(f"{user}没有经办权限，不能取消付款。")
     if payment_status != RETURNED:
-        return Refusal(
-            f"只有“退回待处理”的付款可以取消，该笔付款状态为“{STATUS_NAMES[payment_status]}”。"
-        )
+        return _not_returned(payment_status, "取消")
     if not reason.strip():
         return Refusal("取消付款须填写原因（例如：领取人已死亡）。")
     return None

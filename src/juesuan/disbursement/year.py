@@ -36,11 +36,12 @@ from juesuan.disbursement.book import Book, Done
 from juesuan.disbursement.compute import compute_month
 from juesuan.disbursement.model import (
     ACCOUNT_CHANGE,
+    RETURNED,
     LifeEvent,
     Month,
     Scheme,
 )
-from juesuan.disbursement.roster import read_events, read_roster
+from juesuan.disbursement.roster import EVENT_HEADERS, ROSTER_HEADERS, read_events, read_roster
 from juesuan.disbursement.schemes import load_schemes
 from juesuan.disbursement.statistics import (
     SPENDING_COLUMNS,
@@ -53,7 +54,6 @@ from juesuan.disbursement.statistics import (
     sum_postings,
     yearly_figures,
 )
-from juesuan.ledger.issues import Issue
 from juesuan.money import wan
 
 __all__ = [
@@ -259,34 +259,11 @@ def generate_example(folder: str | Path, seed: int = SEED) -> list[Path]:
 
     written = [
         _write_text(folder / "schemes.yaml", _schemes_yaml()),
-        _write_csv(folder / "roster.csv", ROSTER_COLUMNS, roster),
-        _write_csv(folder / "events.csv", EVENT_COLUMNS, events),
+        _write_csv(folder / "roster.csv", ROSTER_HEADERS, roster),
+        _write_csv(folder / "events.csv", EVENT_HEADERS, events),
         _write_text(folder / "bank_outcomes.yaml", _outcomes_yaml(returns)),
     ]
     return written
-
-
-ROSTER_COLUMNS = (
-    "姓名",
-    "公民身份号码",
-    "补贴类别",
-    "档次",
-    "开始发放月份",
-    "开户银行",
-    "银行账号",
-    "账户名",
-)
-EVENT_COLUMNS = (
-    "公民身份号码",
-    "补贴类别",
-    "变动类型",
-    "生效日期",
-    "报告日期",
-    "开户银行",
-    "银行账号",
-    "账户名",
-    "档次",
-)
 
 
 def _special_rows(rng, plan, special, pid, name, bank, events, returns) -> None:
@@ -416,15 +393,15 @@ def _run(folder: Path, out: Path) -> YearResult:
     schemes = loaded.by_code
     result = YearResult(book, schemes)
     if not loaded.ok:
-        result.problems += [_issue(i) for i in loaded.errors]
+        result.problems += [str(i) for i in loaded.errors]
         return result
     roster = read_roster(folder / "roster.csv", loaded)
     if not roster.ok:
-        result.problems += [_issue(i) for i in roster.errors]
+        result.problems += [str(i) for i in roster.errors]
         return result
     read = read_events(folder / "events.csv", loaded, roster)
     if not read.ok:
-        result.problems += [_issue(i) for i in read.errors]
+        result.problems += [str(i) for i in read.errors]
         return result
     outcomes, problems = _read_outcomes(folder / "bank_outcomes.yaml")
     if problems:
@@ -458,7 +435,7 @@ def _run(folder: Path, out: Path) -> YearResult:
         result.fund_requests[month] = fund_request(book.payments.values(), schemes, month)
         # Returns are corrected (经办), checked (复核) and re-issued in a supplementary run.
         for key, payment in sorted(book.payments.items()):
-            if payment.status != "returned":
+            if payment.status != RETURNED:
                 continue
             fix = outcomes["corrections"].get((key.scheme, key.person_id, str(key.month)))
             if fix is None:
@@ -607,10 +584,6 @@ def _read_outcomes(path: Path) -> tuple[dict, list[str]]:
         "corrections": corrections,
     }
     return outcomes, problems
-
-
-def _issue(issue: Issue) -> str:
-    return str(issue)
 
 
 # ---- the example's ledger and performance data -----------------------------------------------

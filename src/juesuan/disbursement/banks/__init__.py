@@ -17,13 +17,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from juesuan.disbursement.banks import adapter as _adapter
-from juesuan.disbursement.banks.adapter import Adapter
-from juesuan.disbursement.banks.excel import read_xlsx, write_xlsx_checked
-from juesuan.disbursement.banks.iso20022 import read_pain002, write_pain001, write_pain002
-from juesuan.disbursement.banks.iso20022 import validate_pain001 as _validate_pain001
-from juesuan.disbursement.banks.reasons import REASONS
-from juesuan.disbursement.banks.reasons import reason as _reason
+from juesuan.disbursement.banks.adapter import (
+    Adapter,
+    adapter_ids,
+    check_adapter,
+    get_adapter,
+    load_adapter,
+)
+from juesuan.disbursement.banks.excel import read_xlsx, write_xlsx
+from juesuan.disbursement.banks.iso20022 import (
+    read_pain002,
+    validate_pain001,
+    write_pain001,
+    write_pain002,
+)
+from juesuan.disbursement.banks.reasons import REASONS, reason
 from juesuan.disbursement.banks.results import ResultRows
 from juesuan.disbursement.banks.textfiles import read_text, write_text
 from juesuan.disbursement.banks.values import (
@@ -70,26 +78,6 @@ __all__ = [
     "write_batch",
     "write_results",
 ]
-
-
-def adapter_ids() -> list[str]:
-    """The ids of the shipped adapters (generic-csv, fixed-txt, excel, pain001)."""
-    return _adapter.adapter_ids()
-
-
-def get_adapter(adapter_id: str) -> Adapter:
-    """A shipped adapter by id; raises AdapterError naming the known ids if there is none."""
-    return _adapter.get_adapter(adapter_id)
-
-
-def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
-    """Read and validate an adapter YAML file; problems name the file and the key path."""
-    return _adapter.check_adapter(path)
-
-
-def load_adapter(path: str | Path) -> Adapter:
-    """`check_adapter`, raising AdapterError (all problems) when the file cannot be used."""
-    return _adapter.load_adapter(path)
 
 
 def write_batch(
@@ -163,15 +151,5 @@ def _write(layout, header, records, out_path: Path, problems: Collector) -> Batc
     if layout.format == "pain.001":
         return write_pain001(layout, header, records, out_path, problems)
     if layout.format == "xlsx":
-        return write_xlsx_checked(layout, header, records, out_path, problems)
+        return write_xlsx(layout, header, records, out_path, problems)
     return write_text(layout, header, records, out_path, problems)
-
-
-def reason(code: str) -> Reason:
-    """The Chinese text and ISO meaning of a return reason code; unknown codes say so."""
-    return _reason(code)
-
-
-def validate_pain001(path: str | Path) -> list[Problem]:
-    """Check a pain.001.001.03 file against the official XSD (from the `sepaxml` package)."""
-    return _validate_pain001(path)

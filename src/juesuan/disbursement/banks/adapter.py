@@ -51,7 +51,6 @@ LAYOUT_KEYS = (
     "totals", "columns", "sheet",
 )  # fmt: skip
 COLUMN_KEYS = ("title", "field", "width", "align", "pad", "masked")
-FILE_NAME_FIELDS = HEADER_FIELDS
 
 
 @dataclass(frozen=True)
@@ -93,13 +92,6 @@ class Layout:
     paid: tuple[str, ...] = ()
     returned: tuple[str, ...] = ()
     reasons: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def newline(self) -> str:
-        return self.line_ending
-
-    def field_columns(self) -> dict[str, int]:
-        return {c.field: i for i, c in enumerate(self.columns)}
 
 
 @dataclass(frozen=True)
@@ -347,7 +339,7 @@ def _layout(ck: _Checker, data: dict, path: str, formats, fields, *, result: boo
 
 
 def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
-    """Read and validate an adapter file; problems name the file and the key path."""
+    """Read and validate an adapter YAML file; problems name the file and the key path."""
     path = Path(path)
     ck = _Checker(str(path))
     try:
@@ -369,7 +361,7 @@ def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
     adapter_id = ck.string(data, "id", "")
     name = ck.string(data, "name", "")
     pattern = ck.string(data, "file_name", "")
-    ck.template(pattern, "file_name", FILE_NAME_FIELDS)
+    ck.template(pattern, "file_name", HEADER_FIELDS)
     batch = _layout(ck, data, "", BATCH_FORMATS, BATCH_FIELDS, result=False)
     raw_result = data.get("result")
     if not isinstance(raw_result, dict):
@@ -381,7 +373,7 @@ def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
             ck.add(f"result.{key}", "未知的项；可用：" + "、".join(sorted(result_keys)))
     result = _layout(ck, raw_result, "result.", RESULT_FORMATS, RESULT_FIELDS, result=True)
     result_pattern = ck.string(raw_result, "file_name", "result.", required=False)
-    ck.template(result_pattern, "result.file_name", FILE_NAME_FIELDS)
+    ck.template(result_pattern, "result.file_name", HEADER_FIELDS)
     for name, layout in (("", batch), ("result.", result)):
         if layout.format == "xlsx" and layout.totals_position == "first":
             # XlsxWriter's constant-memory mode writes rows in order; totals are known at the end
@@ -404,6 +396,7 @@ def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
 
 
 def load_adapter(path: str | Path) -> Adapter:
+    """`check_adapter`, raising AdapterError (all problems) when the file cannot be used."""
     adapter, problems = check_adapter(path)
     if adapter is None:
         raise AdapterError(problems)
@@ -411,11 +404,13 @@ def load_adapter(path: str | Path) -> Adapter:
 
 
 def adapter_ids() -> list[str]:
+    """The ids of the shipped adapters (generic-csv, fixed-txt, excel, pain001)."""
     return sorted(p.stem for p in ADAPTER_DIR.glob("*.yaml"))
 
 
 @cache
 def get_adapter(adapter_id: str) -> Adapter:
+    """A shipped adapter by id; raises AdapterError naming the known ids if there is none."""
     path = ADAPTER_DIR / f"{adapter_id}.yaml"
     if not path.is_file():
         known = "、".join(adapter_ids())

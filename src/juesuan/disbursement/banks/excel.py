@@ -18,9 +18,10 @@ from openpyxl import load_workbook
 
 from juesuan.disbursement.banks.adapter import Layout
 from juesuan.disbursement.banks.fields import CellError, parse_amount
-from juesuan.disbursement.banks.results import check_rows
+from juesuan.disbursement.banks.results import check_rows, title_positions, totals_problem
 from juesuan.disbursement.banks.values import BatchFile, BatchHeader, Problem
 from juesuan.disbursement.banks.writing import (
+    Abandoned,
     Collector,
     file_sha256,
     fill,
@@ -37,49 +38,42 @@ def write_xlsx(
     out_path: Path,
     problems: Collector,
 ) -> BatchFile:
+    """Rows are written as they come (constant memory); a file with problems is dropped."""
     count = total = 0
-    with replaced(out_path) as temporary:
-        book = xlsxwriter.Workbook(
-            str(temporary), {"constant_memory": True, "strings_to_numbers": False}
-        )
-        sheet = book.add_worksheet(layout.sheet)
-        row = 0
-        context = template_context(header, layout, 0, 0)
-        for cells in layout.header_lines:
-            for col, cell in enumerate(cells):
-                sheet.write_string(row, col, fill(cell, context))
-            row += 1
-        if layout.titles:
-            bold = book.add_format({"bold": True})
-            for col, column in enumerate(layout.columns):
-                sheet.write_string(row, col, column.title, bold)
-            row += 1
-        cells = row_getter(layout.columns)
-        for values, fen in records:
-            for col, value in enumerate(cells(values)):
-                sheet.write_string(row, col, value)
-            row += 1
-            count += 1
-            total += fen
-        if layout.totals:
-            context = template_context(header, layout, count, total)
-            for col, cell in enumerate(layout.totals):
-                sheet.write_string(row, col, fill(cell, context))
-        book.close()
-        if problems.problems:
-            raise _Abandon
-    return BatchFile(out_path, out_path.name, count, total, file_sha256(out_path))
-
-
-class _Abandon(Exception):
-    """Raised inside `replaced` so that the temporary workbook is removed."""
-
-
-def write_xlsx_checked(layout, header, records, out_path, problems) -> BatchFile:
     try:
-        return write_xlsx(layout, header, records, out_path, problems)
-    except _Abandon:
+        with replaced(out_path) as temporary:
+            book = xlsxwriter.Workbook(
+                str(temporary), {"constant_memory": True, "strings_to_numbers": False}
+            )
+            sheet = book.add_worksheet(layout.sheet)
+            row = 0
+            context = template_context(header, layout, 0, 0)
+            for cells in layout.header_lines:
+                for col, cell in enumerate(cells):
+                    sheet.write_string(row, col, fill(cell, context))
+                row += 1
+            if layout.titles:
+                bold = book.add_format({"bold": True})
+                for col, column in enumerate(layout.columns):
+                    sheet.write_string(row, col, column.title, bold)
+                row += 1
+            cells = row_getter(layout.columns)
+            for values, fen in records:
+                for col, value in enumerate(cells(values)):
+                    sheet.write_string(row, col, value)
+                row += 1
+                count += 1
+                total += fen
+            if layout.totals:
+                context = template_context(header, layout, count, total)
+                for col, cell in enumerate(layout.totals):
+                    sheet.write_string(row, col, fill(cell, context))
+            book.close()
+            if problems.problems:
+                raise Abandoned
+    except Abandoned:
         return BatchFile(None, out_path.name, 0, 0, "", problems.result())
+    return BatchFile(out_path, out_path.name, count, total, file_sha256(out_path))
 
 
 def _text(value: object, field: str, layout: Layout) -> str:
@@ -112,15 +106,11 @@ def read_xlsx(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
             )
         ]
     try:
-        if layout.sheet in book.sheetnames:
-            sheet = book[layout.sheet]
-        else:
-            sheet = book.worksheets[0]
+        sheet = book[layout.sheet] if layout.sheet in book.sheetnames else book.worksheets[0]
         rows = list(sheet.iter_rows(values_only=True))
         name = sheet.title
     finally:
         book.close()
-    problems: list[Problem] = []
     skip = len(layout.header_lines) + layout.titles
     positions = {c.field: i for i, c in enumerate(layout.columns)}
     if layout.titles:
@@ -129,18 +119,12 @@ def read_xlsx(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
                 Problem(file, "工作表没有栏目标题行；文件不完整", sheet=name, line=len(rows))
             ]
         found = [str(v).strip() if v is not None else "" for v in rows[skip - 1]]
-        positions = {}
-        for column in layout.columns:
-            if column.title in found:
-                positions[column.field] = found.index(column.title)
-            elif column.field in ("reference", "amount", "status", "reason", "reason_code"):
-                problems.append(
-                    Problem(
-                        file, f"找不到栏目“{column.title}”；该行应为栏目标题", sheet=name, line=skip
-                    )
-                )
-        if problems:
-            return None, problems
+        positions, missing = title_positions(layout, found)
+        if missing:
+            return None, [
+                Problem(file, f"找不到栏目“{c.title}”；该行应为栏目标题", sheet=name, line=skip)
+                for c in missing
+            ]
     body = rows[skip:]
     while body and all(v is None or str(v).strip() == "" for v in body[-1]):
         body.pop()
@@ -185,13 +169,7 @@ def read_xlsx(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
                         snippet=text,
                     )
                 )
-        if not problems and (count != frame.height or total != int(frame["amount_fen"].sum() or 0)):
-            problems.append(
-                Problem(
-                    file,
-                    f"合计行写 {count} 笔、{total} 分，明细为 {frame.height} 笔、{int(frame['amount_fen'].sum() or 0)} 分；文件可能不完整或被改动",
-                    sheet=name,
-                    line=line,
-                )
-            )
+        if not problems:
+            disagree = totals_problem(frame, count, total, file, line, sheet=name)
+            problems += [disagree] if disagree else []
     return (None, problems) if problems else (frame, [])

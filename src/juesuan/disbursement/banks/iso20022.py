@@ -23,9 +23,16 @@ from lxml import etree
 
 from juesuan.disbursement.banks.adapter import Layout
 from juesuan.disbursement.banks.fields import format_amount
-from juesuan.disbursement.banks.results import check_rows
+from juesuan.disbursement.banks.results import MAX_PROBLEMS, check_rows
 from juesuan.disbursement.banks.values import BatchFile, BatchHeader, Problem
-from juesuan.disbursement.banks.writing import Collector, assemble, body_file, finish
+from juesuan.disbursement.banks.writing import (
+    Abandoned,
+    Collector,
+    assemble,
+    body_file,
+    finish,
+    row_label,
+)
 
 PAIN001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
@@ -194,7 +201,7 @@ def write_pain001(
                 for field, limit in _LIMITS.items():
                     if len(values[field]) > limit:
                         problems.add(
-                            f"第{values['sequence']}笔（{values['name']}，{values['reference']}）的 {_TITLES[field]} "
+                            f"{row_label(values)}的 {_TITLES[field]} "
                             f"“{values[field]}”有 {len(values[field])} 个字符，pain.001 最多 {limit} 个",
                             _TITLES[field],
                             values[field],
@@ -224,8 +231,7 @@ def write_pain001(
                             leaf.text = text
                 except ValueError:  # lxml refuses control characters that XML cannot hold
                     problems.add(
-                        f"第{values['sequence']}笔（{values['name']}，{values['reference']}）"
-                        "含有 XML 不能容纳的控制字符",
+                        f"{row_label(values)}含有 XML 不能容纳的控制字符",
                         snippet=repr(values)[:60],
                     )
                     continue
@@ -238,27 +244,43 @@ def write_pain001(
         def check(temporary: Path) -> None:
             found = _validate_written(out_path.name, temporary, prefix, suffix)
             if found:
-                name = out_path.name
-                problems.problems.extend(
-                    Problem(name, p.message, line=p.line, column=p.column) for p in found
-                )
-                raise _Invalid
-
-        def write() -> str:
-            body.flush()
-            size = body.tell()
-            body.seek(len(_OPEN))
-            inner = _Window(body, size - len(_OPEN) - len(_CLOSE))
-            return assemble(out_path, prefix, inner, suffix, check)
+                problems.problems.extend(found)
+                raise Abandoned
 
         try:
-            return finish(out_path, problems, count, total, write)
-        except _Invalid:
+            return finish(
+                out_path,
+                problems,
+                count,
+                total,
+                lambda: _assemble(out_path, prefix, body, suffix, check),
+            )
+        except Abandoned:
             return BatchFile(None, out_path.name, count, total, "", problems.result())
 
 
-class _Invalid(Exception):
-    pass
+def _assemble(out_path: Path, prefix: bytes, body, suffix: bytes, check=None) -> str:
+    """The message: `prefix`, the transactions streamed into `body` (inside their scratch
+    <Txs> element, which is left out), `suffix`."""
+    body.flush()
+    size = body.tell()
+    body.seek(len(_OPEN))
+    inner = _Window(body, size - len(_OPEN) - len(_CLOSE))
+    return assemble(out_path, prefix, inner, suffix, check)
+
+
+def _created(header: BatchHeader) -> str:
+    created = header.created or datetime.now().replace(microsecond=0)
+    return created.isoformat(timespec="seconds")
+
+
+def _split_at_mark(root: etree._Element) -> tuple[bytes, bytes]:
+    """The serialised message before and after its <!--transactions--> comment."""
+    # The default namespace is declared on Document only, so the streamed transactions
+    # (written without a namespace prefix) fall into it when put inside.
+    text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    before, after = text.replace(b' xmlns=""', b"").split(_MARK)
+    return before, after
 
 
 class _Window:
@@ -281,13 +303,12 @@ class _Window:
 
 
 def _pain001_frame(header: BatchHeader, count: int, total: int) -> tuple[bytes, bytes]:
-    created = header.created or datetime.now().replace(microsecond=0)
     amount = format_amount(total, "yuan")
     root = etree.Element("Document", nsmap={None: PAIN001})
     message = etree.SubElement(root, "CstmrCdtTrfInitn")
     group = etree.SubElement(message, "GrpHdr")
     _text(group, "MsgId", header.batch_id)
-    _text(group, "CreDtTm", created.isoformat(timespec="seconds"))
+    _text(group, "CreDtTm", _created(header))
     _text(group, "NbOfTxs", str(count))
     _text(group, "CtrlSum", amount)
     _text(etree.SubElement(group, "InitgPty"), "Nm", header.payer_name)
@@ -301,12 +322,7 @@ def _pain001_frame(header: BatchHeader, count: int, total: int) -> tuple[bytes, 
     _account(info, "DbtrAcct", header.payer_account, currency=True)
     _agent(info, "DbtrAgt", header.payer_bank or "NOTPROVIDED")
     info.append(etree.Comment("transactions"))
-    # The default namespace is declared on Document only, so the streamed CdtTrfTxInf elements
-    # (written without a namespace prefix) fall into it when put inside.
-    text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    text = text.replace(b' xmlns=""', b"")
-    before, after = text.split(_MARK)
-    return before, after
+    return _split_at_mark(root)
 
 
 # ---------------------------------------------------------------- pain.002
@@ -342,12 +358,11 @@ def write_pain002(
                 xf.write("\n")  # one transaction a line: problems can name the line
                 count += 1
                 total += fen
-        created = header.created or datetime.now().replace(microsecond=0)
         root = etree.Element("Document", nsmap={None: PAIN002})
         report = etree.SubElement(root, "CstmrPmtStsRpt")
         group = etree.SubElement(report, "GrpHdr")
         _text(group, "MsgId", f"STS-{header.batch_id}"[:35])
-        _text(group, "CreDtTm", created.isoformat(timespec="seconds"))
+        _text(group, "CreDtTm", _created(header))
         original = etree.SubElement(report, "OrgnlGrpInfAndSts")
         _text(original, "OrgnlMsgId", header.batch_id)
         _text(original, "OrgnlMsgNmId", "pain.001.001.03")
@@ -356,17 +371,10 @@ def write_pain002(
         payment = etree.SubElement(report, "OrgnlPmtInfAndSts")
         _text(payment, "OrgnlPmtInfId", header.batch_id)
         payment.append(etree.Comment("transactions"))
-        before, after = etree.tostring(
-            root, xml_declaration=True, encoding="UTF-8", pretty_print=True
-        ).split(_MARK)
-
-        def write() -> str:
-            body.flush()
-            size = body.tell()
-            body.seek(len(_OPEN))
-            return assemble(out_path, before, _Window(body, size - len(_OPEN) - len(_CLOSE)), after)
-
-        return finish(out_path, problems, count, total, write)
+        before, after = _split_at_mark(root)
+        return finish(
+            out_path, problems, count, total, lambda: _assemble(out_path, before, body, after)
+        )
 
 
 _NS2 = f"{{{PAIN002}}}"
@@ -441,7 +449,7 @@ def read_pain002(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[
             line=line,
             column="OrgnlTxRef/Amt/InstdAmt",
         )
-        for line in frame.filter(pl.col("amount").is_null())["line"].head(200).to_list()
+        for line in frame.filter(pl.col("amount").is_null())["line"].head(MAX_PROBLEMS).to_list()
     ]
     if problems:
         return None, problems, batch_id

@@ -13,7 +13,7 @@ from typing import overload
 
 import polars as pl
 
-from juesuan.disbursement.banks.adapter import Layout
+from juesuan.disbursement.banks.adapter import Column, Layout
 from juesuan.disbursement.banks.fields import (
     AMOUNT_HINT,
     FEN_RE,
@@ -24,7 +24,7 @@ from juesuan.disbursement.banks.fields import (
 from juesuan.disbursement.banks.reasons import NARRATIVE, REASONS
 from juesuan.disbursement.banks.values import PAID, RETURNED, Problem, ResultRow
 
-MAX_PROBLEMS = 200  # a broken file lists this many; the rest are counted
+MAX_PROBLEMS = 200  # a broken file lists at most this many of each kind of problem
 COLUMNS = ("reference", "status", "reason_code", "reason_text", "amount_fen", "bank_serial", "line")
 
 
@@ -65,6 +65,40 @@ class ResultRows(Sequence[ResultRow]):
     def frame(self) -> pl.DataFrame:
         """The rows as a polars frame (columns as ResultRow's fields)."""
         return self._frame
+
+
+# Columns a result file cannot do without when it has a title row.
+_NEEDED = ("reference", "amount", "status", "reason", "reason_code")
+
+
+def title_positions(layout: Layout, titles: list[str]) -> tuple[dict[str, int], list[Column]]:
+    """Where each of the layout's columns stands in a row of `titles`, and the needed columns
+    whose title is not there."""
+    positions: dict[str, int] = {}
+    missing: list[Column] = []
+    for column in layout.columns:
+        if column.title in titles:
+            positions[column.field] = titles.index(column.title)
+        elif column.field in _NEEDED:
+            missing.append(column)
+    return positions, missing
+
+
+def totals_problem(
+    frame: pl.DataFrame, count: int | None, total: int | None, file: str, line: int, sheet=""
+) -> Problem | None:
+    """A problem when the totals line (笔数 `count`, 金额 `total` 分) disagrees with the rows:
+    how a truncated or edited file is caught."""
+    rows_total = int(frame["amount_fen"].sum() or 0)
+    if count == frame.height and total == rows_total:
+        return None
+    return Problem(
+        file,
+        f"合计行写 {count} 笔、{total} 分，明细为 {frame.height} 笔、{rows_total} 分；"
+        "文件可能不完整或被改动",
+        line=line,
+        sheet=sheet,
+    )
 
 
 def _problems(

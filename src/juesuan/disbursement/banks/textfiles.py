@@ -9,9 +9,14 @@ from pathlib import Path
 
 import polars as pl
 
-from juesuan.disbursement.banks.adapter import Cell, Layout
-from juesuan.disbursement.banks.fields import CellError, fit
-from juesuan.disbursement.banks.results import check_rows
+from juesuan.disbursement.banks.adapter import Cell, Column, Layout
+from juesuan.disbursement.banks.fields import CellError, fit, parse_amount
+from juesuan.disbursement.banks.results import (
+    MAX_PROBLEMS,
+    check_rows,
+    title_positions,
+    totals_problem,
+)
 from juesuan.disbursement.banks.values import BatchFile, BatchHeader, Problem
 from juesuan.disbursement.banks.writing import (
     Collector,
@@ -20,6 +25,7 @@ from juesuan.disbursement.banks.writing import (
     fill,
     finish,
     row_getter,
+    row_label,
     template_context,
 )
 
@@ -27,7 +33,7 @@ from juesuan.disbursement.banks.writing import (
 
 
 def _line(
-    layout: Layout, cells: list[tuple[str, Cell | None]], who: str, problems: Collector
+    layout: Layout, cells: list[tuple[str, Cell | Column]], who: str, problems: Collector
 ) -> bytes:
     """One line in the file's encoding; fixed-width cells padded to their byte widths."""
     end = layout.line_ending.encode("ascii")
@@ -72,6 +78,7 @@ def write_text(
             text.flush()
             text.detach()
         else:
+            # `fit` inlined: a call per cell is too slow for a batch of millions of rows.
             encoding = layout.encoding
             end = layout.line_ending.encode("ascii")
             write = body.write
@@ -82,9 +89,8 @@ def write_text(
                 for (column, width, right, pad), value in zip(specs, cells(values), strict=True):
                     data = value.encode(encoding)
                     if len(data) > width:
-                        who = f"第{values.get('sequence')}笔（{values.get('name')}，{values.get('reference')}）"
                         problems.add(
-                            f"{who}的“{column.title}”“{value}”占 {len(data)} 字节（{encoding}），"
+                            f"{row_label(values)}的“{column.title}”“{value}”占 {len(data)} 字节（{encoding}），"
                             f"超过本栏宽度 {width} 字节；系统不截断，请核对或改用更宽的栏位",
                             column.title,
                             value,
@@ -96,9 +102,9 @@ def write_text(
                 count += 1
                 total += fen
         context = template_context(header, layout, count, total)
-        lines = _prefix_suffix(layout, context, problems)
+        prefix, suffix = _prefix_suffix(layout, context, problems)
         return finish(
-            out_path, problems, count, total, lambda: assemble(out_path, lines[0], body, lines[1])
+            out_path, problems, count, total, lambda: assemble(out_path, prefix, body, suffix)
         )
 
 
@@ -114,13 +120,7 @@ def _prefix_suffix(
     if layout.totals_position == "first":
         prefix += totals
     if layout.titles:
-        if layout.format == "fixed":
-            titles = [(c.title, c) for c in layout.columns]
-            prefix += _line(layout, titles, "栏目标题行", problems)
-        else:
-            prefix += _line(
-                layout, [(c.title, None) for c in layout.columns], "栏目标题行", problems
-            )
+        prefix += _line(layout, [(c.title, c) for c in layout.columns], "栏目标题行", problems)
     suffix = totals if layout.totals_position == "last" else b""
     return prefix, suffix
 
@@ -201,8 +201,6 @@ def _totals(
                     )
                 )
         elif spec.value == "{total}":
-            from juesuan.disbursement.banks.fields import parse_amount
-
             try:
                 total = parse_amount(value, layout.amount)
             except CellError as exc:
@@ -263,22 +261,18 @@ def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
     if layout.titles and layout.format == "csv":
         found = _cells(layout, heads[-1], None)
         found = [t.strip().lstrip("\ufeff") for t in found]
-        positions = {}
-        for column in layout.columns:
-            if column.title in found:
-                positions[column.field] = found.index(column.title)
-            elif column.field in ("reference", "amount", "status", "reason", "reason_code"):
-                problems.append(
-                    Problem(
-                        file,
-                        f"找不到栏目“{column.title}”；该行应为栏目标题："
-                        + "、".join(c.title for c in layout.columns),
-                        line=skip,
-                        snippet=heads[-1][:60],
-                    )
+        positions, missing = title_positions(layout, found)
+        if missing:
+            titles = "、".join(c.title for c in layout.columns)
+            return None, [
+                Problem(
+                    file,
+                    f"找不到栏目“{c.title}”；该行应为栏目标题：{titles}",
+                    line=skip,
+                    snippet=heads[-1][:60],
                 )
-        if problems:
-            return None, problems
+                for c in missing
+            ]
     if fixed:
         heads = [_real(h, layout) for h in heads]
         totals_line = None if totals_line is None else _real(totals_line, layout)
@@ -293,14 +287,8 @@ def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
     frame, row_problems = check_rows(frame, layout, file)
     problems += row_problems
     if frame is not None and layout.totals and not problems:
-        if count != frame.height or total != int(frame["amount_fen"].sum() or 0):
-            problems.append(
-                Problem(
-                    file,
-                    f"合计行写 {count} 笔、{total} 分，明细为 {frame.height} 笔、{int(frame['amount_fen'].sum() or 0)} 分；文件可能不完整或被改动",
-                    line=totals_no,
-                )
-            )
+        disagree = totals_problem(frame, count, total, file, totals_no)
+        problems += [disagree] if disagree else []
     return (None, problems) if problems else (frame, [])
 
 
@@ -364,7 +352,7 @@ def _frame_fixed(
     frame = pl.DataFrame(
         {"raw": lines, "line": pl.int_range(first_line, first_line + len(lines), eager=True)}
     )
-    bad = frame.filter(pl.col("raw").str.len_chars() != line_width).head(200)
+    bad = frame.filter(pl.col("raw").str.len_chars() != line_width).head(MAX_PROBLEMS)
     for raw, number in bad.iter_rows():
         if not raw.strip():
             problems.append(
@@ -430,7 +418,7 @@ def _frame_slow(layout, rest, first_line, positions, file, problems, width) -> p
         for name, index in wanted:
             columns[name].append(cells[index])
         lines.append(number)
-        if len(problems) > 200:
+        if len(problems) > MAX_PROBLEMS:
             break
     if problems:
         return None

@@ -25,6 +25,8 @@ from juesuan.disbursement.banks.fields import (
     format_amount,
     mask_person_id,
 )
+from juesuan.disbursement.banks.reasons import NARRATIVE, REASONS
+from juesuan.disbursement.banks.results import MAX_PROBLEMS
 from juesuan.disbursement.banks.values import (
     PAID,
     RETURNED,
@@ -35,8 +37,6 @@ from juesuan.disbursement.banks.values import (
     Problem,
 )
 from juesuan.files import replaced
-
-MAX_PROBLEMS = 200
 
 
 class Collector:
@@ -59,9 +59,19 @@ class Collector:
         return tuple(self.problems)
 
 
+class Abandoned(Exception):
+    """Raised inside `juesuan.files.replaced` to drop a written file that has problems: the
+    temporary file is removed and the target keeps what it had."""
+
+
 def person_of(reference: str) -> str:
     parts = reference.rsplit("-", 3)
     return parts[1] if len(parts) == 4 else ""
+
+
+def row_label(values: dict[str, str]) -> str:
+    """How a problem names a row: 第3笔（张三，QYJS-…-1）."""
+    return f"第{values['sequence']}笔（{values['name']}，{values['reference']}）"
 
 
 def batch_records(
@@ -112,8 +122,6 @@ def result_records(
     layout: Layout, outcomes: Iterable[Outcome | tuple], problems: Collector
 ) -> Iterator[tuple[dict[str, str], int]]:
     """Each simulated outcome as {field: text} in the result file's wording."""
-    from juesuan.disbursement.banks.reasons import REASONS
-
     wording = {}
     for text, code in layout.reasons.items():
         wording.setdefault(code, text)
@@ -131,7 +139,7 @@ def result_records(
         returned = outcome.status == RETURNED
         code = outcome.reason_code if returned else ""
         if returned and not code:
-            code = layout.reasons.get(outcome.reason_text, "NARR")
+            code = layout.reasons.get(outcome.reason_text, NARRATIVE)
         text = ""
         if returned:
             text = (
