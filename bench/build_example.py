@@ -62,7 +62,9 @@ def main() -> int:
     print(f"build_example: juesuan build {EXAMPLE.relative_to(ROOT)} ({os.cpu_count()} cores)")
     print(f"  wall, fresh process (3 runs)   {', '.join(f'{w:.2f}' for w in walls)} s")
     verdict = "ok" if best < TARGET_SECONDS else "MISSED"
-    print(f"  best                           {best:.2f} s   target < {TARGET_SECONDS:.0f} s: {verdict}")
+    print(
+        f"  best                           {best:.2f} s   target < {TARGET_SECONDS:.0f} s: {verdict}"
+    )
     print("  in one process:")
     for step, seconds in detail.items():
         print(f"    {step:<46} {seconds:.2f} s")

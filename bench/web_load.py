@@ -1,33 +1,37 @@
 """Benchmark: 50 finance officers at once on the workplace's dashboard and tables pages.
 
-What it measures: the web app served by waitress (in a process of its own, on 127.0.0.1 at a
-free port) over PostgreSQL, with the bundled example loaded as the demo unit. Each simulated user
-signs in through the login form with its own account and session, then, on one keep-alive
-connection, asks for the year's dashboard and a table page in turn (the table rotates through
-the format's 14 tables) for a fixed number of rounds, with no pause between requests (the
-worst case: every user clicking without stop; `--think S` adds a pause). Every request is timed
-from sending to the last byte of the body; the report gives requests per second and
-p50/p95/p99 per page.
+What it measures: the web app started exactly as `juesuan serve` starts it (in a process of its
+own, on 127.0.0.1 at a free port: several gunicorn processes by default, see
+juesuan.web.commands.server_plan) over PostgreSQL, with the bundled example loaded as the demo
+unit. Each simulated user signs in through the login form with its own account and session,
+then, on one keep-alive connection, asks for the year's dashboard and a table page in turn (the
+table rotates through the format's 14 tables) for a fixed number of rounds. Two scenarios run
+one after the other by default: no pause between requests (the hard case: every user clicking
+without stop) and a 1 s pause (a realistic office); `--think` chooses others. Every request is
+timed from sending to the last byte of the body; the report gives requests per second and
+p50/p95/p99 per page and scenario, `--repeat` runs each scenario several times.
 
 The first dashboard and tables request after start-up, which reads and checks the stored
-workbook once (the app caches the result per file), is timed apart as "cold"; the sign-ins are
-timed apart too (PBKDF2 hashes each password on purpose).
+workbook once (the app caches the result per file), is timed apart as "cold"; then one untimed
+round lets every server process do the same (`--no-warmup` measures from the first request). The sign-ins are timed apart too
+(PBKDF2 hashes each password on purpose). The load generator runs on the same machine and
+takes its share of the cores.
 
 The database is a fresh PostgreSQL database made for the run and dropped after it
 (postgres://postgres@127.0.0.1:5432 by default, or --postgres URL of the server); when no
 PostgreSQL server answers, SQLite in a temporary folder is used and the report says so.
 
-Bounded: loopback only, `--users` × `--rounds` × 2 requests, and the run stops at `--deadline`
-seconds whatever is left.
+Bounded: loopback only, `--users` × `--rounds` × 2 requests per scenario, and each scenario
+stops at `--deadline` seconds whatever is left.
 
 Target (printed beside the figures, not asserted): p95 under 300 ms for each page.
 
 Run:
     make bench
-    python bench/web_load.py
-    python bench/web_load.py --users 20 --rounds 5 --threads 8
-    python bench/web_load.py --think 1        # a second between one user's requests
-    python bench/web_load.py --json          # one JSON line
+    python bench/web_load.py                        # no pause, then 1 s pause
+    python bench/web_load.py --users 20 --rounds 5 --workers 3 --threads 4
+    python bench/web_load.py --think 0 --repeat 3   # the hard case, three times
+    python bench/web_load.py --json                 # one JSON line per scenario run
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -111,16 +117,44 @@ def prepare_world(users: int) -> tuple[int, list[tuple[str, str]]]:
 # ---- the server --------------------------------------------------------------------------------
 
 
-def serve(port: int, threads: int) -> None:
-    """--serve: run waitress on the app until terminated (the child process)."""
-    from juesuan.web.commands import setup
+SERVE = "import sys; from juesuan.cli import main; sys.exit(main(sys.argv[1:]))"
 
-    setup(migrate=False)
-    from waitress import serve as waitress_serve
 
-    from juesuan.web.wsgi import application
+def server_command(port: int) -> list[str]:
+    """`juesuan serve` on the port, as an administrator would start it."""
+    return [sys.executable, "-c", SERVE, "serve", "--host", HOST, "--port", str(port)]
 
-    waitress_serve(application, host=HOST, port=port, threads=threads, ident="juesuan")
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of `root` and every process under it (Linux /proc; 0 elsewhere):
+    what the server spent, whatever else the machine was doing."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, frontier = 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += spent.get(pid, 0.0)
+        frontier += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_description() -> str:
+    from juesuan.web.commands import server_plan
+
+    return server_plan().describe()
 
 
 def free_port() -> int:
@@ -219,11 +253,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
+def sign_in_all(port, unit_id, accounts) -> tuple[list[Browser], dict]:
+    """Every user signed in at once (own session each), timed apart; then the cold requests."""
     dashboard = f"/u/{unit_id}/{YEAR}/"
     tables = f"/u/{unit_id}/{YEAR}/tables/"
-
-    # sign everyone in at once (own session each), timed apart
     browsers = [Browser(port) for _ in accounts]
     errors: list[str] = []
     sign_in_times: list[float] = []
@@ -251,7 +284,7 @@ def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
     if errors:
         raise RuntimeError("sign-in failed: " + "; ".join(errors[:3]))
 
-    # cold: the first request of each page reads and checks the workbook once
+    # cold: the first request of each page reads and checks the workbook once (in one process)
     cold = {}
     cold["dashboard"], ok = timed(browsers[0], dashboard, "致命问题")
     began = time.perf_counter()
@@ -260,8 +293,23 @@ def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
     table_ids = re.findall(r'href="\?t=([^"]+)"', page) or [""]
     if not (ok and status == 200 and "附表" in page):
         raise RuntimeError("the demo unit's pages did not render")
+    return browsers, {
+        "table_ids": table_ids,
+        "cold_ms": {k: v * 1000 for k, v in cold.items()},
+        "sign_in": {
+            "wall_s": sign_in_wall,
+            "p50_ms": percentile(sign_in_times, 50) * 1000,
+            "max_ms": max(sign_in_times) * 1000,
+        },
+    }
 
-    # the load: every user, dashboard then a table, `rounds` times, until the deadline
+
+def run_load(browsers, unit_id, table_ids, rounds, deadline_s, think_s=0.0, server_pid=0) -> dict:
+    """Every user: dashboard then a table, `rounds` times (pausing `think_s` after each
+    request), all starting together; stops at the deadline."""
+    dashboard = f"/u/{unit_id}/{YEAR}/"
+    tables = f"/u/{unit_id}/{YEAR}/tables/"
+    lock = threading.Lock()
     samples: dict[str, list[float]] = {"dashboard": [], "tables": []}
     failures = {"dashboard": 0, "tables": 0}
     stop_at = time.monotonic() + deadline_s
@@ -271,6 +319,8 @@ def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
         mine = {"dashboard": [], "tables": []}
         bad = {"dashboard": 0, "tables": 0}
         barrier.wait()
+        if think_s:  # spread the users' first requests over one pause, as in an office
+            time.sleep(think_s * n / len(browsers))
         for r in range(rounds):
             if time.monotonic() > stop_at:
                 break
@@ -297,13 +347,15 @@ def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
     workers = [threading.Thread(target=user, args=(n, b)) for n, b in enumerate(browsers)]
     for w in workers:
         w.start()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    server_before, client_before = process_tree_cpu(server_pid), own_cpu()
     barrier.wait()
     started = time.perf_counter()
     for w in workers:
         w.join()
     wall = time.perf_counter() - started
-    for b in browsers:
-        b.close()
+    server_cpu = process_tree_cpu(server_pid) - server_before
+    client_cpu = own_cpu() - client_before
 
     pages = {}
     for key, values in samples.items():
@@ -327,44 +379,51 @@ def run_load(port, unit_id, accounts, rounds, deadline_s, think_s=0.0) -> dict:
         "rps": total / wall if wall else 0.0,
         "stopped_by_deadline": time.monotonic() > stop_at,
         "pages": pages,
-        "cold_ms": {k: v * 1000 for k, v in cold.items()},
-        "sign_in": {
-            "wall_s": sign_in_wall,
-            "p50_ms": percentile(sign_in_times, 50) * 1000,
-            "max_ms": max(sign_in_times) * 1000,
-        },
+        # per request: what the server processes and this load generator spent on the CPU
+        "server_cpu_ms": server_cpu / total * 1000 if total else float("nan"),
+        "client_cpu_ms": client_cpu / total * 1000 if total else float("nan"),
+        "load_average_before": load_before,
     }
 
 
-def report(result: dict, database: str, threads: int) -> None:
-    think = f", {result['think_s']:g} s between requests" if result["think_s"] else ", no pause"
+def report_start(start: dict, users: int, database: str, server: str, warmup: bool) -> None:
+    cache = "Redis page cache" if os.environ.get("JUESUAN_CACHE_URL") else "page cache in memory"
+    print(f"web load: {users} users, juesuan serve ({server}, {cache}), {database}, 127.0.0.1")
+    sign_in = start["sign_in"]
     print(
-        f"web load: {result['users']} users × {result['rounds']} rounds (dashboard + one of "
-        f"{result['tables_rotated']} tables{think}), waitress {threads} threads, {database}, "
-        "127.0.0.1"
-    )
-    sign_in = result["sign_in"]
-    print(
-        f"  sign-in of {result['users']} users at once: {sign_in['wall_s']:.1f} s "
+        f"  sign-in of {users} users at once: {sign_in['wall_s']:.1f} s "
         f"(p50 {sign_in['p50_ms']:.0f} ms, max {sign_in['max_ms']:.0f} ms; PBKDF2 per password)"
     )
-    cold = result["cold_ms"]
+    cold = start["cold_ms"]
     print(
-        f"  cold (first request after start): dashboard {cold['dashboard']:.0f} ms, "
+        f"  cold (first request after start, one process): dashboard {cold['dashboard']:.0f} ms, "
         f"tables {cold['tables']:.0f} ms"
     )
+    if warmup:
+        print("  then one untimed round of every user (each process reads and draws once)")
+
+
+def report(result: dict, run: int, runs: int) -> None:
+    think = f"{result['think_s']:g} s pause" if result["think_s"] else "no pause"
+    which = f" (run {run} of {runs})" if runs > 1 else ""
     print(
-        f"  {result['requests']} requests in {result['wall_s']:.1f} s: {result['rps']:.1f} req/s"
+        f"  {think}{which}: {result['rounds']} rounds of dashboard + one of "
+        f"{result['tables_rotated']} tables; {result['requests']} requests in "
+        f"{result['wall_s']:.1f} s: {result['rps']:.1f} req/s"
         + ("  (stopped at the deadline)" if result["stopped_by_deadline"] else "")
     )
     print(
-        f"  {'page':<10} {'requests':>8} {'failed':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"    CPU per request: server {result['server_cpu_ms']:.1f} ms, load generator "
+        f"{result['client_cpu_ms']:.1f} ms; load average before {result['load_average_before']:.1f}"
+    )
+    print(
+        f"    {'page':<10} {'requests':>8} {'failed':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'max ms':>8}   target p95 < {TARGET_P95_MS:.0f} ms"
     )
     for name, page in result["pages"].items():
         verdict = "met" if page["p95_ms"] < TARGET_P95_MS else "NOT met"
         print(
-            f"  {name:<10} {page['requests']:>8} {page['failed']:>6} {page['rps']:>7.1f} "
+            f"    {name:<10} {page['requests']:>8} {page['failed']:>6} {page['rps']:>7.1f} "
             f"{page['p50_ms']:>8.0f} {page['p95_ms']:>8.0f} {page['p99_ms']:>8.0f} "
             f"{page['max_ms']:>8.0f}   {verdict}"
         )
@@ -375,28 +434,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10, help="dashboard + table pairs per user")
     parser.add_argument(
-        "--threads", type=int, default=8, help="waitress threads (as juesuan serve)"
+        "--think",
+        type=float,
+        nargs="+",
+        default=[0.0, 1.0],
+        help="seconds each user waits between requests; one scenario per value (default 0 1)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario")
+    parser.add_argument(
+        "--workers", type=int, help="server processes (JUESUAN_WEB_WORKERS; default: per core)"
     )
     parser.add_argument(
-        "--think", type=float, default=0.0, help="seconds each user waits between requests"
+        "--threads", type=int, help="threads per process (JUESUAN_WEB_THREADS; default 4)"
     )
-    parser.add_argument("--deadline", type=float, default=120.0, help="seconds; the load stops")
+    parser.add_argument(
+        "--cache-url",
+        help="JUESUAN_CACHE_URL for the server, e.g. redis://127.0.0.1:6379/7 (default: none, "
+        "each process keeps its own cache in memory)",
+    )
+    parser.add_argument("--deadline", type=float, default=120.0, help="seconds; a run stops")
     parser.add_argument(
         "--postgres",
         default="postgres://postgres@127.0.0.1:5432/postgres",
         help="a PostgreSQL server on this machine; a fresh database is made and dropped",
     )
-    parser.add_argument("--json", action="store_true", help="one JSON line")
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="measure from the first request (default: one untimed round first)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON line per run")
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve, args.threads)
-        return 0
     if urlsplit(args.postgres).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--postgres must be on this machine (127.0.0.1)")
     args.users = max(1, min(args.users, 200))
     args.rounds = max(1, min(args.rounds, 1000))
-    args.think = max(0.0, min(args.think, 10.0))
+    args.repeat = max(1, min(args.repeat, 10))
+    thinks = [max(0.0, min(t, 10.0)) for t in args.think]
 
     work = Path(tempfile.mkdtemp(prefix="juesuan-web-load-"))
     env = {
@@ -410,6 +485,14 @@ def main(argv: list[str] | None = None) -> int:
         JUESUAN_JOBS_MODE="sync",
         DJANGO_SETTINGS_MODULE="juesuan.web.settings",
     )
+    if args.workers:
+        env["JUESUAN_WEB_WORKERS"] = str(max(1, min(args.workers, 16)))
+    if args.cache_url:
+        if urlsplit(args.cache_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            parser.error("--cache-url must be on this machine (127.0.0.1)")
+        env["JUESUAN_CACHE_URL"] = args.cache_url
+    if args.threads:
+        env["JUESUAN_WEB_THREADS"] = str(max(1, min(args.threads, 64)))
     url, name_or_reason = fresh_postgres(args.postgres)
     if url is None:
         database = "SQLite (PostgreSQL not used: " + name_or_reason + ")"
@@ -419,25 +502,50 @@ def main(argv: list[str] | None = None) -> int:
         database = "PostgreSQL"
     os.environ.clear()
     os.environ.update(env)
+    # a terminated run still stops its server and drops its database (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = None
+    browsers: list[Browser] = []
     log = (work / "server.log").open("w")
     try:
         unit_id, accounts = prepare_world(args.users)
+        description = server_description()
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), "--threads", str(args.threads)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            server_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
         )
         wait_until_up(port, server)
-        result = run_load(port, unit_id, accounts, args.rounds, args.deadline, args.think)
-        result.update({"database": database, "waitress_threads": args.threads})
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False))
-        else:
-            report(result, database, args.threads)
-        failed = sum(p["failed"] for p in result["pages"].values())
+        browsers, start = sign_in_all(port, unit_id, accounts)
+        if args.warmup:
+            # every server process reads the workbook and draws each table once; a server that
+            # has run for a while has done so long ago (the cold figures above show the cost)
+            run_load(browsers, unit_id, start["table_ids"], 1, args.deadline, 0.0, server.pid)
+        if not args.json:
+            report_start(start, len(browsers), database, description, args.warmup)
+        failed = 0
+        for think in thinks:
+            for run in range(1, args.repeat + 1):
+                result = run_load(
+                    browsers,
+                    unit_id,
+                    start["table_ids"],
+                    args.rounds,
+                    args.deadline,
+                    think,
+                    server.pid,
+                )
+                failed += sum(p["failed"] for p in result["pages"].values())
+                if args.json:
+                    result.update(
+                        database=database,
+                        server=description,
+                        run=run,
+                        cold_ms=start["cold_ms"],
+                        sign_in=start["sign_in"],
+                    )
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
+                else:
+                    report(result, run, args.repeat)
         return 1 if failed else 0
     except Exception:
         log.flush()
@@ -446,10 +554,12 @@ def main(argv: list[str] | None = None) -> int:
             print("server log (tail):\n" + tail, file=sys.stderr)
         raise
     finally:
+        for b in browsers:
+            b.close()
         if server is not None:
             server.terminate()
             try:
-                server.wait(timeout=10)
+                server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--demo", action="store_true", help="演示模式：只在本机运行，载入示例数据并显示演示账号"
     )
+    serve.add_argument("--workers", type=int, help="服务进程数（默认每核一个，至少 2；1 为单进程）")
     serve.set_defaults(run=_serve)
 
     admin = commands.add_parser("createadmin", help="新建网页应用的管理员账号")
@@ -325,7 +326,7 @@ def _web_command(name: str, *args):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    return _web_command("serve", args.host, args.port, args.demo) or EXIT_OK
+    return _web_command("serve", args.host, args.port, args.demo, args.workers) or EXIT_OK
 
 
 def _createadmin(args: argparse.Namespace) -> int:
@@ -389,7 +390,9 @@ def _audit(args: argparse.Namespace) -> int:
         elif path.is_dir():
             problems.append(f"{name} 是文件夹，请给出 PDF、.docx、.html、.txt 或 .md 文件")
         elif kind_of(path) is None:
-            problems.append(f"{name} 不是 PDF、Word（.docx）、网页（.html）或文本（.txt/.md）文件，无法审核")
+            problems.append(
+                f"{name} 不是 PDF、Word（.docx）、网页（.html）或文本（.txt/.md）文件，无法审核"
+            )
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

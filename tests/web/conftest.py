@@ -76,6 +76,17 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty page cache: the database is rolled back between tests,
+    so ids repeat."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _audit_triggers(request):
     """The append-only triggers in place for every test; dropped after a transactional test on
     SQLite, whose flush empties tables with DELETE (PostgreSQL's uses TRUNCATE)."""

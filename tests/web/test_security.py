@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from juesuan.web.audit.models import AuditEntry
+from juesuan.web.middleware import REFRESHED
 from web.conftest import PASSWORD
 
 
@@ -80,9 +86,40 @@ def test_csrf_is_enforced(world):
 
 def test_session_ends_when_idle(client, world):
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # the age counts from the last request
     _login(client, "finance", PASSWORD)
     assert 0 < client.session.get_expiry_age() <= settings.SESSION_COOKIE_AGE
+    key = client.session.session_key
+    row = Session.objects.filter(session_key=key)
+    home = reverse("home")
+
+    # idle past the deadline: signed out
+    row.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(home)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_idle_deadline_moves_without_a_write_on_every_page(client, world):
+    _login(client, "finance", PASSWORD)
+    key = client.session.session_key
+    row = Session.objects.filter(session_key=key)
+    home = reverse("home")
+    soon = timezone.now() + timedelta(minutes=1)
+
+    # refreshed moments ago: a page does not write the session again
+    row.update(expire_date=soon)
+    assert client.get(home).status_code == 200
+    assert row.get().expire_date == soon
+
+    # last refreshed longer ago than the interval: the page moves the deadline forward
+    session = client.session
+    session[REFRESHED] = int(time.time()) - settings.SESSION_REFRESH_SECONDS - 1
+    session.save()
+    row.update(expire_date=soon)
+    before = timezone.now()
+    assert client.get(home).status_code == 200
+    moved = row.get().expire_date
+    assert moved >= before + timedelta(seconds=settings.SESSION_COOKIE_AGE - 5)
+    assert client.session[REFRESHED] >= int(before.timestamp())
 
 
 def test_passwords_are_hashed_with_a_slow_hasher(world):

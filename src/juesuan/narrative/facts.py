@@ -298,4 +298,3 @@ def performance_facts(facts: Facts, performance: PerformanceResult) -> None:
                 "个",
                 f"{department.tree.title}·未评分的末级指标",
             )
-

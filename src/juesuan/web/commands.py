@@ -9,6 +9,7 @@ import ipaddress
 import os
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_USER = "demo"
@@ -41,10 +42,64 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, demo: bool = False) -> int:
-    """Run the web app with waitress until interrupted. `demo` binds loopback only, uses a data
-    directory of its own (unless JUESUAN_DATA_DIR or a database URL is set), loads the bundled
-    example as a demo unit and prints the demo user's name and a fresh random password."""
+@dataclass(frozen=True)
+class ServerPlan:
+    """How `juesuan serve` runs the app: which server, how many processes and threads each."""
+
+    server: str  # "gunicorn" | "waitress"
+    workers: int
+    threads: int
+    note: str = ""  # why fewer processes than asked, in Chinese
+
+    def describe(self) -> str:
+        if self.server == "gunicorn":
+            return f"gunicorn {self.workers} 个进程 × {self.threads} 个线程"
+        return f"waitress 单进程 {self.threads} 个线程"
+
+
+def default_workers() -> int:
+    """One server process per core this process may use, at least two (a request waiting on
+    the database leaves its core to the other) and at most eight."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(2, min(cores, 8))
+
+
+def gunicorn_available() -> bool:
+    """gunicorn forks worker processes: Linux and macOS, not Windows."""
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def server_plan(workers: int | None = None, threads: int | None = None) -> ServerPlan:
+    """Several gunicorn processes (the default), or one waitress process when one is asked for
+    or gunicorn cannot run here. `workers`/`threads` default to JUESUAN_WEB_WORKERS and
+    JUESUAN_WEB_THREADS, then to the core count and 4."""
+    from django.conf import settings
+
+    wanted = workers or settings.WEB_WORKERS or default_workers()
+    threads = max(1, threads or settings.WEB_THREADS)
+    if wanted > 1 and gunicorn_available():
+        return ServerPlan("gunicorn", wanted, threads)
+    note = "" if wanted <= 1 else "多进程需要 gunicorn（Linux、macOS 可用），现以单进程运行"
+    # One waitress process serves every request with its own threads: twice as many as a
+    # gunicorn process gets, as it has the machine to itself.
+    return ServerPlan("waitress", 1, max(8, threads * 2), note)
+
+
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, demo: bool = False, workers: int | None = None
+) -> int:
+    """Run the web app until interrupted: several gunicorn processes (one per core by default;
+    `workers` or JUESUAN_WEB_WORKERS sets the number), or waitress in one process where gunicorn
+    cannot run (Windows) or one is asked for. `demo` binds loopback only, uses a data directory
+    of its own (unless JUESUAN_DATA_DIR or a database URL is set), loads the bundled example as
+    a demo unit and prints the demo user's name and a fresh random password."""
     if demo:
         if not _is_loopback(host):
             print(f"演示模式只在本机地址上运行（忽略 --host {host}）。", file=sys.stderr)
@@ -75,17 +130,73 @@ def serve(host: str = "127.0.0.1", port: int = 8000, demo: bool = False) -> int:
         username, password = prepare_demo()
         print("演示数据已就绪：泸州市社会保险事业管理局 2020 年度。")
         print(f"演示账号：{username}  密码：{password}（每次启动重新生成）")
-    from waitress import serve as waitress_serve
+    plan = server_plan(workers)
+    if plan.note:
+        print(f"提示：{plan.note}。", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"部门决算工作台：http://{shown}:{port}/  （{plan.describe()}；数据目录 {settings.DATA_DIR}；"
+        "Ctrl+C 停止）",
+        flush=True,
+    )
+    master = os.getpid()
+    try:
+        if plan.server == "gunicorn":
+            _run_gunicorn(shown, port, plan)
+        else:
+            from waitress import serve as waitress_serve
+
+            from juesuan.web.wsgi import application
+
+            waitress_serve(application, host=host, port=port, threads=plan.threads, ident="juesuan")
+    except KeyboardInterrupt:
+        print("已停止。")
+    except SystemExit:
+        if os.getpid() != master:  # a gunicorn worker (forked inside this call) leaving
+            raise
+        print("已停止。")
+    return 0
+
+
+def _run_gunicorn(host: str, port: int, plan: ServerPlan) -> None:
+    """gunicorn with threaded workers (keep-alive, and a thread waiting on the database leaves
+    the process to the others). The app is loaded once here and the processes forked from it;
+    no database connection may cross the fork, so they are closed first and again in each."""
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
 
     from juesuan.web.wsgi import application
 
-    shown = f"[{host}]" if ":" in host else host
-    print(f"部门决算工作台：http://{shown}:{port}/  （数据目录 {settings.DATA_DIR}；Ctrl+C 停止）")
-    try:
-        waitress_serve(application, host=host, port=port, threads=8, ident="juesuan")
-    except KeyboardInterrupt:
-        print("已停止。")
-    return 0
+    def post_fork(server, worker) -> None:
+        connections.close_all()
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": plan.workers,
+        "worker_class": "gthread",
+        "threads": plan.threads,
+        "preload_app": True,
+        "post_fork": post_fork,
+        "proc_name": "juesuan",
+        "keepalive": 5,
+        "timeout": 60,
+        "graceful_timeout": 30,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "limit_request_line": 8190,
+    }
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return application
+
+    connections.close_all()
+    Server().run()
 
 
 def prepare_demo() -> tuple[str, str]:

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "juesuan.web.accounts",
     "juesuan.web.audit",
     "juesuan.web.workplace",
+    "juesuan.web.disbursement",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "juesuan.web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "juesuan.web.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -183,10 +185,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Sessions end after JUESUAN_SESSION_IDLE_MINUTES without a request, and with the browser.
+# Sessions end after JUESUAN_SESSION_IDLE_MINUTES without a request, and with the browser. The
+# idle deadline moves forward at most once per SESSION_REFRESH_SECONDS (middleware.py) instead
+# of writing the session row on every request.
 SESSION_IDLE_MINUTES = _int("JUESUAN_SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = min(60, SESSION_COOKIE_AGE // 10)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_NAME = "juesuan_session"
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -205,6 +210,32 @@ SECURE_REFERRER_POLICY = "same-origin"
 # LOGIN_LOCK_MINUTES, that pair is locked until LOGIN_LOCK_MINUTES after the last failure.
 LOGIN_MAX_FAILURES = _int("JUESUAN_LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCK_MINUTES = _int("JUESUAN_LOGIN_LOCK_MINUTES", 15)
+
+# What depends only on an immutable dataset version (rendered table grids, check results, the
+# generated 情况说明) is cached under keys naming the version and its SHA-256, so a new version
+# never sees an old entry. Local memory per server process by default (no service needed);
+# JUESUAN_CACHE_URL=redis://host:6379/1 shares one cache among processes and machines.
+CACHE_URL = _env("JUESUAN_CACHE_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "juesuan",
+        "TIMEOUT": 24 * 3600,
+    }
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "juesuan",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
+# `juesuan serve`: server processes (several need gunicorn, which runs on Linux and macOS) and
+# threads in each. The default is one process per core, at least two.
+WEB_WORKERS = _int("JUESUAN_WEB_WORKERS", 0)  # 0: decided at start from the core count
+WEB_THREADS = _int("JUESUAN_WEB_THREADS", 4)
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = _env("JUESUAN_TIME_ZONE") or "Asia/Shanghai"

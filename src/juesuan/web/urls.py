@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from juesuan.web.accounts import views as accounts
 from juesuan.web.workplace import published
@@ -31,6 +31,7 @@ urlpatterns = [
     path("manage/grants/<int:grant_id>/remove/", accounts.grant_remove, name="grant_remove"),
     path("manage/log/", accounts.audit_log, name="audit_log"),
     path(unit, workplace.unit_page, name="unit"),
+    path(unit + "pay/", include("juesuan.web.disbursement.urls")),
     path(unit + "upload/", workplace.upload, name="upload"),
     path(unit + "consolidate/", workplace.consolidate, name="consolidate"),
     path(unit + "log/", workplace.unit_log, name="unit_log"),

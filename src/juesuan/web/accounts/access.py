@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -46,13 +47,38 @@ CAPABILITY_NAMES = {
     PERSONAL_DATA: "查看完整的个人信息",
 }
 
+# 代发 (benefit disbursement): see the pages; 经办 prepares runs, keeps the roster, imports bank
+# results and enters corrections; 复核 reviews runs and checks corrections; 审批 approves runs
+# and cancels returned payments; the bank files go to 经办 (who sends them) and 审批; statistics,
+# fund requests and the conservation check are open to 财务 and 财政局 as well.
+PAY_VIEW, PAY_PREPARE, PAY_REVIEW, PAY_APPROVE, PAY_FILES, PAY_STATS = (
+    "pay_view",
+    "pay_prepare",
+    "pay_review",
+    "pay_approve",
+    "pay_files",
+    "pay_stats",
+)
+CAPABILITY_NAMES.update(
+    {
+        PAY_VIEW: "查看代发",
+        PAY_PREPARE: "办理代发（经办）",
+        PAY_REVIEW: "复核代发",
+        PAY_APPROVE: "审批代发",
+        PAY_FILES: "下载代发银行文件",
+        PAY_STATS: "查看代发统计",
+    }
+)
+
 # Which role may do what on a unit it holds the role on.
 CAPABILITIES: dict[str, frozenset[str]] = {
-    FINANCE: frozenset({VIEW, EDIT, BUILD, DOWNLOAD, CONSOLIDATE}),
-    CLERK: frozenset({VIEW, PERSONAL_DATA}),
-    REVIEWER: frozenset({VIEW, PERSONAL_DATA}),
-    APPROVER: frozenset({VIEW, DOWNLOAD, APPROVE, PERSONAL_DATA}),
-    BUREAU: frozenset({VIEW, DOWNLOAD, CONSOLIDATE}),
+    FINANCE: frozenset({VIEW, EDIT, BUILD, DOWNLOAD, CONSOLIDATE, PAY_STATS}),
+    CLERK: frozenset({VIEW, PERSONAL_DATA, PAY_VIEW, PAY_PREPARE, PAY_FILES, PAY_STATS}),
+    REVIEWER: frozenset({VIEW, PERSONAL_DATA, PAY_VIEW, PAY_REVIEW, PAY_STATS}),
+    APPROVER: frozenset(
+        {VIEW, DOWNLOAD, APPROVE, PERSONAL_DATA, PAY_VIEW, PAY_APPROVE, PAY_FILES, PAY_STATS}
+    ),
+    BUREAU: frozenset({VIEW, DOWNLOAD, CONSOLIDATE, PAY_STATS}),
 }
 
 
@@ -60,11 +86,13 @@ def roles_on(user: User, unit: Unit) -> set[str]:
     """The roles `user` holds on `unit`, directly or (财政局) through a unit above it."""
     if not user.is_authenticated or not user.is_active:
         return set()
-    direct = set(Grant.objects.filter(user=user, unit=unit).values_list("role", flat=True))
     above = [u.pk for u in unit.ancestors()]
-    if above and Grant.objects.filter(user=user, unit_id__in=above, role=BUREAU).exists():
-        direct.add(BUREAU)
-    return direct
+    wanted = Q(unit_id=unit.pk)
+    if above:
+        wanted |= Q(unit_id__in=above, role=BUREAU)
+    # One query for both: the roles here and a 财政局 grant anywhere above.
+    found = Grant.objects.filter(wanted, user=user).values_list("unit_id", "role")
+    return {role if unit_id == unit.pk else BUREAU for unit_id, role in found}
 
 
 def capabilities(roles: set[str]) -> set[str]:

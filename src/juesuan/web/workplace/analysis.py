@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from juesuan.codes import economic_codes, function_codes
 from juesuan.document.model import Heading, Paragraph, Quote, Ref
 from juesuan.ledger.issues import ERROR, Issue, Source
 from juesuan.ledger.load import load
@@ -48,6 +49,7 @@ class VersionUnreadable(Exception):
 _CACHE: OrderedDict[tuple[str, str], tuple[Dataset, Prepared]] = OrderedDict()
 _CACHE_SIZE = 6
 _LOCK = threading.Lock()
+_LOADING: dict[tuple[str, str], threading.Lock] = {}  # one loader per file; the others wait
 
 
 def prepared_for(version) -> tuple[Dataset, Prepared]:
@@ -57,6 +59,28 @@ def prepared_for(version) -> tuple[Dataset, Prepared]:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+        loading = _LOADING.setdefault(key, threading.Lock())
+    # Many pages asking at once for a version not yet read load it once, not once each.
+    with loading:
+        with _LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        try:
+            found = _prepare(version)
+        except BaseException:
+            with _LOCK:
+                _LOADING.pop(key, None)
+            raise
+        with _LOCK:
+            _CACHE[key] = found
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+            _LOADING.pop(key, None)
+    return found
+
+
+def _prepare(version) -> tuple[Dataset, Prepared]:
     path = Path(version.path)
     if not path.is_file():
         raise VersionUnreadable(f"第 {version.number} 版的数据文件不见了：{version.file}")
@@ -69,10 +93,6 @@ def prepared_for(version) -> tuple[Dataset, Prepared]:
         prepared = prepare(dataset)
     except (RuleFileError, FormatError) as exc:
         raise VersionUnreadable(f"公开格式或规则文件有误：{exc}") from exc
-    with _LOCK:
-        _CACHE[key] = (dataset, prepared)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
     return dataset, prepared
 
 
@@ -225,6 +245,7 @@ def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -
     except IndexError as exc:
         raise LookupError("没有这个单元格") from exc
     selections = []
+    year = dataset.unit.year
     for source in cell.sources:
         if isinstance(source, dict):
             where = ledger_where(source)
@@ -234,7 +255,8 @@ def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -
                 {
                     "kind": "ledger",
                     "filters": [
-                        (FILTER_NAMES.get(k, k), _describe(v)) for k, v in sorted(where.items())
+                        (FILTER_NAMES.get(k, k), _describe(v, CODE_KINDS.get(k), year))
+                        for k, v in sorted(where.items())
                     ],
                     "lines": lines,
                     "count": len(selected),
@@ -245,6 +267,11 @@ def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -
         else:
             selections.append({"kind": "formula", "text": str(source), **_records(dataset, source)})
     ledger_total = sum((s["total"] for s in selections if s["kind"] == "ledger"), start=Decimal(0))
+    shown = [line for s in selections if s["kind"] == "ledger" for line in s["lines"]]
+    names = {
+        "function": {c: code_name(c, "function", year) for c in {x.function_code for x in shown}},
+        "economic": {c: code_name(c, "economic", year) for c in {x.economic_code for x in shown}},
+    }
     return {
         "section": block.name,
         "row": line,
@@ -253,6 +280,7 @@ def drill(dataset: Dataset, table: Table, section: int, row: int, column: int) -
         "selections": selections,
         "ledger_total": ledger_total,
         "only_ledger": all(s["kind"] == "ledger" for s in selections),
+        "names": names,
     }
 
 
@@ -263,11 +291,40 @@ def _limited(iterator, limit: int):
         yield item
 
 
-def _describe(value) -> str:
+CODE_KINDS = {
+    "function": "function",
+    "function_code": "function",
+    "economic": "economic",
+    "economic_code": "economic",
+}
+
+
+def code_name(code: object, kind: str, year: int) -> str:
+    """The name of a 功能分类 or 经济分类 code in the shipped table of `year`; "" when the code
+    or the year is not there (the tables shipped are partial)."""
+    if not code:
+        return ""
+    try:
+        table = function_codes(year) if kind == "function" else economic_codes(year)
+    except ValueError:
+        return ""
+    found = table.get(str(code))
+    return found.name if found is not None else ""
+
+
+def code_label(code: object, kind: str, year: int) -> str:
+    """ "2080107 社会保险业务管理事务", or the code alone when its name is not known."""
+    name = code_name(code, kind, year)
+    return f"{code} {name}" if name else str(code)
+
+
+def _describe(value, code_kind: str | None = None, year: int = 0) -> str:
     if value is None:
         return "（空）"
     if isinstance(value, (tuple, list, set, frozenset)):
-        return "、".join(str(v) for v in value)
+        return "、".join(_describe(v, code_kind, year) for v in value)
+    if code_kind is not None:
+        return code_label(value, code_kind, year)
     return str(value)
 
 

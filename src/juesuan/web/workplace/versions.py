@@ -174,8 +174,12 @@ class StaleVersion(Exception):
         self.current = current
 
 
-def current_version(unit: Unit, year: int) -> DatasetVersion | None:
-    return DatasetVersion.objects.filter(unit=unit, year=year).order_by("-number").first()
+def current_version(unit: Unit, year: int, *, with_author: bool = False) -> DatasetVersion | None:
+    # the import warnings (`issues`, possibly long) are read only by the page that lists them
+    found = DatasetVersion.objects.filter(unit=unit, year=year).defer("issues").order_by("-number")
+    if with_author:
+        found = found.select_related("created_by")
+    return found.first()
 
 
 def _store(

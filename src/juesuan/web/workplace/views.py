@@ -30,7 +30,7 @@ from juesuan.web.accounts.models import Unit
 from juesuan.web.accounts.views import unit_tree
 from juesuan.web.audit.log import record
 from juesuan.web.audit.models import AuditEntry
-from juesuan.web.workplace import analysis, jobs
+from juesuan.web.workplace import analysis, jobs, pages
 from juesuan.web.workplace.forms import BuildForm, ConsolidateForm, UploadForm
 from juesuan.web.workplace.models import (
     BUILD_JOB,
@@ -207,8 +207,8 @@ def _version_facts(version: DatasetVersion) -> dict:
 # ---- year pages --------------------------------------------------------------------------------
 
 
-def _year_context(access: UnitAccess, year: int, tab: str) -> dict:
-    version = current_version(access.unit, year)
+def _year_context(access: UnitAccess, year: int, tab: str, *, with_author: bool = False) -> dict:
+    version = current_version(access.unit, year, with_author=with_author)
     return {"unit": access.unit, "year": year, "version": version, "tab": tab}
 
 
@@ -224,11 +224,25 @@ def _prepared_or_none(version):
 
 @requires(VIEW)
 def dashboard(request, access: UnitAccess, year: int):
-    context = _year_context(access, year, "dashboard")
+    context = _year_context(access, year, "dashboard", with_author=True)
     version = context["version"]
-    last_build = Build.objects.filter(unit=access.unit, year=year).order_by("-number").first()
-    running = Job.objects.filter(unit=access.unit, year=year, status__in=("queued", "running"))
-    activity = AuditEntry.objects.filter(unit_id=access.unit.pk, year=year).order_by("-seq")[:8]
+    # Only the columns the page shows: the JSON columns (manifests, before/after) are the costly
+    # part of reading these rows, and this page is the one everybody opens.
+    last_build = (
+        Build.objects.filter(unit=access.unit, year=year)
+        .select_related("version")
+        .only(*BUILD_SHOWN)
+        .order_by("-number")
+        .first()
+    )
+    running = Job.objects.filter(
+        unit=access.unit, year=year, status__in=("queued", "running")
+    ).only("id", "kind", "unit_id", "status", "progress")
+    activity = (
+        AuditEntry.objects.filter(unit_id=access.unit.pk, year=year)
+        .only("seq", "at", "username", "action", "summary")
+        .order_by("-seq")[:8]
+    )
     summary = version.summary if version else {}
     steps = _next_steps(access, version, summary, last_build)
     context.update(
@@ -239,10 +253,23 @@ def dashboard(request, access: UnitAccess, year: int):
             "activity": activity,
             "steps": steps,
             "upload_form": UploadForm(initial={"year": year}),
-            "versions_count": DatasetVersion.objects.filter(unit=access.unit, year=year).count(),
+            # numbers run 1, 2, … with none removed (versions.py), so the current one counts them
+            "versions_count": version.number if version else 0,
         }
     )
     return render(request, "juesuan/dashboard.html", context)
+
+
+BUILD_SHOWN = (
+    "unit_id",
+    "year",
+    "number",
+    "draft",
+    "approved_at",
+    "created_at",
+    "version__id",
+    "version__number",
+)
 
 
 def _next_steps(access, version, summary, last_build) -> list[str]:
@@ -307,23 +334,19 @@ def version_download(request, access: UnitAccess, year: int, number: int):
 
 @requires(VIEW)
 def tables(request, access: UnitAccess, year: int):
+    """The format's tables; the body comes drawn from the cache (pages.py) after the first time."""
     context = _year_context(access, year, "tables")
-    dataset, prepared, problem = _prepared_or_none(context["version"])
-    context["problem"] = problem
-    if prepared is not None:
-        statements = prepared.statements
-        wanted = request.GET.get("t") or statements.tables[0].id
-        table = statements.table(wanted)
-        if table is None:
-            raise Http404("没有这张表")
-        context.update(
-            {
-                "tables": statements.tables,
-                "table": table,
-                "grid": analysis.web_table(table, dataset.unit.name, dataset.unit.year),
-                "format": statements.format,
-            }
-        )
+    version = context["version"]
+    context["problem"] = ""
+    if version is not None:
+        try:
+            ids = [t["id"] for t in pages.table_index(version)["tables"]]
+            wanted = request.GET.get("t") or (ids[0] if ids else "")
+            if wanted not in ids:
+                raise Http404("没有这张表")
+            context["body"] = pages.table_body(version, wanted)
+        except analysis.VersionUnreadable as exc:
+            context["problem"] = str(exc)
     return render(request, "juesuan/tables.html", context)
 
 
@@ -352,11 +375,13 @@ def cell(
 @requires(VIEW)
 def checks(request, access: UnitAccess, year: int):
     context = _year_context(access, year, "checks")
-    _dataset, prepared, problem = _prepared_or_none(context["version"])
-    context["problem"] = problem
-    if prepared is not None:
-        context["groups"] = analysis.grouped_outcomes(prepared)
-        context["summary"] = prepared.summary
+    version = context["version"]
+    context["problem"] = ""
+    if version is not None:
+        try:
+            context.update(pages.checks(version))
+        except analysis.VersionUnreadable as exc:
+            context["problem"] = str(exc)
     return render(request, "juesuan/checks.html", context)
 
 
@@ -400,7 +425,7 @@ def texts(request, access: UnitAccess, year: int):
             "fields": fields,
             "missing": missing,
             "reasons": reasons,
-            "explanation": analysis.explanation(dataset, prepared),
+            "explanation": pages.explanation(version),
         }
     )
     return render(request, "juesuan/texts.html", context)

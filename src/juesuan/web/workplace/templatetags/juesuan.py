@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from django import template
+from django.urls import get_script_prefix, reverse
 
 from juesuan.rules.engine import STATUS_NAMES, TIER_NAMES
+from juesuan.rules.expr import Value
 from juesuan.web.accounts.models import ROLE_NAMES
 from juesuan.web.audit.log import ACTION_NAMES
 from juesuan.web.audit.masking import mask_text
@@ -29,6 +32,56 @@ def yuan(value) -> str:
     if value is None or value == "":
         return ""
     return f"{Decimal(value):,.2f}"
+
+
+MONEY_UNITS = ("元", "万元")
+
+
+def _number(amount: Decimal, unit: str) -> str:
+    if unit in MONEY_UNITS or unit == "%":
+        return f"{Decimal(amount):,.2f}"
+    # counts and other units (人, 笔, 个月): the number as it is, without padding zeros
+    return f"{Decimal(amount).normalize():,f}"
+
+
+@register.filter
+def quantity(value) -> str:
+    """A rule's value with its unit: 1,234.56元, 12.34%, 841人 (never 841.00人)."""
+    if isinstance(value, Value):
+        return _number(value.amount, value.unit) + value.unit
+    if value is None or value == "":
+        return ""
+    return _number(Decimal(value), "")
+
+
+@register.filter
+def difference(outcome) -> str:
+    """actual − expected of an outcome, in the actual value's unit."""
+    found = outcome.difference
+    if found is None:
+        return ""
+    unit = outcome.actual.unit
+    return _number(found, unit) + unit
+
+
+@register.filter
+def topic_label(topic: str, year=None) -> str:
+    """A reason's topic as people read it: a 功能分类 code gets its name
+    ("2089999 其他社会保障和就业支出"); other topics (收支总计, 三公经费) are shown as they are."""
+    from juesuan.web.workplace.analysis import code_label
+
+    text = str(topic or "")
+    if text.isdigit() and len(text) in (3, 5, 7) and year:
+        return code_label(text, "function", int(year))
+    return text
+
+
+@register.filter
+def format_title(name: str) -> str:
+    """A disclosure format's Chinese name instead of its folder name (sichuan-2020)."""
+    from juesuan.web.workplace.pages import format_title as title
+
+    return title(name) if name else ""
 
 
 @register.filter
@@ -87,3 +140,16 @@ def get(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _reversed(prefix: str, name: str, args: tuple) -> str:
+    return reverse(name, args=args)
+
+
+@register.simple_tag
+def link(name: str, *args) -> str:
+    """{% url %} remembered: the navigation drawn on every page asks for the same few URLs, and
+    reversing one costs more than the lookup (the key includes the script prefix the URL
+    depends on; the URL patterns do not change while the process runs)."""
+    return _reversed(get_script_prefix(), name, tuple(args))

@@ -1,0 +1,395 @@
+"""Benchmark: a month's 代发 for 2,000,000 beneficiaries through the web app's services.
+
+What it measures, on PostgreSQL (a fresh database made for the run and dropped after it, on the
+server of JUESUAN_BENCH_DATABASE_URL or postgresql:///test by default), with the same service
+functions the pages, jobs and commands call:
+
+1. set-up (not part of the targets): three schemes, 2,000,000 beneficiaries COPYed in;
+2. the monthly run: 经办 prepares (read the roster, `compute_month`, persist the payments with
+   COPY), 复核 reviews, 审批 approves (payments SENT, bank files written through the
+   generic-csv adapter) — target under 60 s;
+3. the bank's result file for the month with 20,000 failures among the 2,000,000 rows (made
+   by the bank simulator `banks.write_results`, not timed), imported — target under 10 s;
+4. the floor: a raw COPY of the same payment rows into an unindexed scratch table, and the
+   ratio of persisting the payments to it;
+5. peak memory of the process (resource.getrusage, maximum resident set size).
+
+Figures are printed; nothing is asserted.
+
+Run:
+    python bench/payroll.py
+    python bench/payroll.py --people 200000
+    JUESUAN_BENCH_DATABASE_URL=postgresql://user@host/postgres python bench/payroll.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SCHEMES = """\
+schemes:
+  - code: QYJS
+    name: 企业教师生活补贴
+    payment_day: 10
+    standards:
+      - {start: "2020-01", amount: "1100.00"}
+  - code: LGB
+    name: 建国初期老干部困难补贴
+    payment_day: 10
+    standards:
+      - {tier: 一档, start: "2020-01", amount: "580.00"}
+      - {tier: 二档, start: "2020-01", amount: "620.00"}
+  - code: LXRY
+    name: 市级破产改制企业离休人员生活补贴
+    payment_day: 15
+    standards:
+      - {start: "2020-01", amount: "3100.00"}
+"""
+TARGET_RUN_S = 60.0
+TARGET_IMPORT_S = 10.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+def fresh_postgres(server_url: str) -> tuple[str | None, str]:
+    """(URL of a new empty database, its name); (None, reason) when the server does not answer."""
+    import psycopg
+
+    name = f"juesuan_payroll_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        return None, f"PostgreSQL at {server_url} unreachable ({type(exc).__name__}: {exc})"
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, "")), name
+
+
+def drop_postgres(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def roster(people: int):
+    """A synthetic roster: valid 公民身份号码 (check digit computed column-wise), 19-digit
+    accounts, two- or three-character names; 80 % QYJS, 15 % LGB (two tiers), 5 % LXRY."""
+    import polars as pl
+
+    n = pl.int_range(0, people, eager=True, dtype=pl.Int64)
+    frame = pl.DataFrame({"n": n})
+    body = (
+        pl.lit("5105")
+        + (pl.col("n") % 89 + 10).cast(pl.String)
+        + (1930 + pl.col("n") % 25).cast(pl.String)
+        + (1 + pl.col("n") % 12).cast(pl.String).str.zfill(2)
+        + (1 + pl.col("n") % 28).cast(pl.String).str.zfill(2)
+        + (pl.col("n") // 2500 % 1000).cast(pl.String).str.zfill(3)
+    )
+    frame = frame.with_columns(body.alias("body"))
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(pl.col("body").str.slice(i, 1).cast(pl.Int64) * w for i, w in enumerate(weights))
+    check = (total % 11).replace_strict(dict(enumerate("10X98765432")), return_dtype=pl.String)
+    surnames = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+    given = list("秀英建国淑芬志强桂兰德明玉珍永福华平")
+    scheme = (
+        pl.when(pl.col("n") % 20 < 16)
+        .then(pl.lit("QYJS"))
+        .when(pl.col("n") % 20 < 19)
+        .then(pl.lit("LGB"))
+        .otherwise(pl.lit("LXRY"))
+    )
+    return frame.select(
+        (pl.col("body") + check).alias("person_id"),
+        (
+            pl.col("n").mod(len(surnames)).replace_strict(dict(enumerate(surnames)))
+            + pl.col("n").floordiv(20).mod(len(given)).replace_strict(dict(enumerate(given)))
+            + pl.when(pl.col("n") % 3 == 0)
+            .then(pl.col("n").floordiv(7).mod(len(given)).replace_strict(dict(enumerate(given))))
+            .otherwise(pl.lit(""))
+        ).alias("name"),
+        scheme.alias("scheme"),
+        pl.when(scheme == "LGB")
+        .then(pl.when(pl.col("n") % 2 == 0).then(pl.lit("一档")).otherwise(pl.lit("二档")))
+        .otherwise(pl.lit(""))
+        .alias("tier"),
+        pl.lit("2020-01").alias("start"),
+        pl.lit("中国工商银行泸州分行").alias("bank"),
+        ("6222" + pl.col("n").cast(pl.String).str.zfill(15)).alias("account"),
+    ).with_columns(pl.col("name").alias("account_name"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=2_000_000)
+    parser.add_argument("--failures", type=int, default=20_000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("JUESUAN_BENCH_DATABASE_URL", "postgresql:///test"),
+        help="a PostgreSQL server URL (a fresh database is made there and dropped after)",
+    )
+    args = parser.parse_args(argv)
+
+    url, name = fresh_postgres(args.postgres)
+    if url is None:
+        print(f"payroll benchmark needs PostgreSQL: {name}", file=sys.stderr)
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="juesuan-payroll-"))
+    os.environ.update(
+        {
+            "JUESUAN_DATABASE_URL": url,
+            "JUESUAN_DATA_DIR": str(work / "data"),
+            "JUESUAN_MEDIA_ROOT": str(work / "media"),
+            "JUESUAN_JOBS_MODE": "sync",
+        }
+    )
+    try:
+        return run(args, work)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_postgres(args.postgres, name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path) -> int:
+    from juesuan.web.commands import setup
+
+    setup(migrate=True)
+    import polars as pl
+    from django.db import connection, transaction
+
+    from juesuan.disbursement import compute
+    from juesuan.disbursement.banks import (
+        PAID,
+        RETURNED,
+        BatchHeader,
+        Outcome,
+        get_adapter,
+        write_results,
+    )
+    from juesuan.disbursement.model import Month, PaymentKey
+    from juesuan.web.accounts.models import APPROVER, CLERK, REVIEWER, UNIT, Grant, Unit, User
+    from juesuan.web.disbursement import services
+    from juesuan.web.disbursement.models import Beneficiary, Payment, Run, Scheme
+
+    figures: list[tuple[str, str]] = []
+
+    def show(label: str, value: str) -> None:
+        figures.append((label, value))
+        print(f"{label:<44} {value}", flush=True)
+
+    print(f"代发 benchmark: {args.people:,} beneficiaries, PostgreSQL {connection.pg_version}")
+    unit = Unit.objects.create(name="压测单位", code="BENCH", kind=UNIT)
+    users = {}
+    for role in (CLERK, REVIEWER, APPROVER):
+        users[role] = User.objects.create_user(f"bench_{role}", password=secrets.token_hex(8))
+        Grant.objects.create(user=users[role], unit=unit, role=role)
+    schemes_path = work / "schemes.yaml"
+    schemes_path.write_text(SCHEMES, encoding="utf-8")
+    assert services.import_schemes(unit, users[CLERK], schemes_path).ok
+
+    started = time.perf_counter()
+    people = roster(args.people)
+    ids = dict(Scheme.objects.filter(unit=unit).values_list("code", "pk"))
+    rows = people.with_columns(
+        pl.col("scheme").replace_strict(ids, return_dtype=pl.Int64).alias("scheme_id"),
+        pl.lit(unit.pk, dtype=pl.Int64).alias("unit_id"),
+        pl.lit("2020-01-01 00:00:00+00").alias("updated_at"),
+    ).drop("scheme")
+    table = Beneficiary._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {table} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            for offset in range(0, rows.height, 250_000):
+                copy.write(rows.slice(offset, 250_000).write_csv(include_header=False))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+    del rows, people
+    show(
+        f"set-up: {args.people:,} beneficiaries COPYed in", f"{time.perf_counter() - started:.1f} s"
+    )
+
+    # ---- the monthly run ----------------------------------------------------------------
+    month = Month(2020, 3)
+    phases: dict[str, float] = {}
+    original_compute = compute.compute_month
+
+    def timed_compute(*a, **k):
+        t = time.perf_counter()
+        result = original_compute(*a, **k)
+        phases["compute"] = time.perf_counter() - t
+        return result
+
+    original_roster = services.roster_frame
+
+    def timed_roster(*a, **k):
+        t = time.perf_counter()
+        result = original_roster(*a, **k)
+        phases["roster"] = time.perf_counter() - t
+        return result
+
+    original_files = services._write_bank_files
+
+    def timed_files(*a, **k):
+        t = time.perf_counter()
+        result = original_files(*a, **k)
+        phases["files"] = time.perf_counter() - t
+        return result
+
+    compute.compute_month = timed_compute
+    services.roster_frame = timed_roster
+    services._write_bank_files = timed_files
+    t0 = time.perf_counter()
+    prepared = services.prepare_run(unit, users[CLERK], month)
+    t_prepare = time.perf_counter() - t0
+    assert prepared.ok and prepared.changed, prepared.message
+    run = Run.objects.get(pk=prepared.data["run"])
+    t1 = time.perf_counter()
+    assert services.review_run(unit, users[REVIEWER], run.pk).changed
+    t_review = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    approved = services.approve_run(unit, users[APPROVER], run.pk)
+    t_approve = time.perf_counter() - t2
+    assert approved.ok and approved.changed, approved.message
+    total_run = t_prepare + t_review + t_approve
+    persist = t_prepare - phases.get("compute", 0) - phases.get("roster", 0)
+    show("payments", f"{run.count:,} ({services.yuan(run.total)} 元)")
+    show("  read roster (COPY → polars)", f"{phases.get('roster', 0):.1f} s")
+    show("  compute_month", f"{phases.get('compute', 0):.1f} s")
+    show("  persist payments (COPY) + totals + log", f"{persist:.1f} s")
+    show("  review", f"{t_review:.2f} s")
+    show("  approve (SENT + bank files, generic-csv)", f"{t_approve:.1f} s")
+    show("    of which bank files (read + write_batch)", f"{phases.get('files', 0):.1f} s")
+    verdict = "met" if total_run < TARGET_RUN_S else "NOT met"
+    show("monthly run total", f"{total_run:.1f} s (target < {TARGET_RUN_S:.0f} s: {verdict})")
+    show("peak memory so far", f"{peak_mb():,.0f} MB")
+
+    # ---- the bank's answer: 20,000 failures ---------------------------------------------
+    adapter = get_adapter("generic-csv")
+    result_paths = []
+    failures_left = args.failures
+    codes = {v: k for k, v in ids.items()}
+    files = list(run.bank_files.all())
+    for index, bank_file in enumerate(files):
+        scheme_id = ids[bank_file.scheme]
+        sql = (
+            f"COPY (SELECT person_id, sequence, amount FROM {Payment._meta.db_table} "
+            f"WHERE run_id = {run.pk} AND scheme_id = {scheme_id} ORDER BY person_id) "
+            "TO STDOUT WITH (FORMAT csv)"
+        )
+        frame = pl.read_csv(
+            services._copy_out(sql),
+            has_header=False,
+            new_columns=["person_id", "sequence", "amount"],
+            schema_overrides={"person_id": pl.String},
+        )
+        last = index == len(files) - 1
+        share = failures_left if last else round(args.failures * frame.height / run.count)
+        failures_left -= share
+        step = max(1, frame.height // max(1, share))
+        reasons = ("AC01", "AC04", "AC06", "BE01")
+        outcomes = (
+            Outcome(
+                PaymentKey(codes[scheme_id], pid, month, seq).reference,
+                amount,
+                RETURNED if (i % step == 0 and i // step < share) else PAID,
+                reasons[i % 4] if (i % step == 0 and i // step < share) else "",
+            )
+            for i, (pid, seq, amount) in enumerate(frame.iter_rows())
+        )
+        header = BatchHeader(
+            "压测单位",
+            "1",
+            "银行",
+            "BENCH",
+            f"R{run.number}",
+            bank_file.scheme,
+            month,
+            month.first_day(),
+        )
+        path = work / f"result-{bank_file.scheme}.csv"
+        written = write_results(adapter, header, outcomes, path)
+        assert written.ok, written.problems[:3]
+        result_paths.append(path)
+    t3 = time.perf_counter()
+    paid = returned = 0
+    steps: dict[str, float] = {}
+    mark = [time.perf_counter(), "start"]
+
+    def progress(_percent: int, message: str) -> None:
+        now = time.perf_counter()
+        steps[mark[1]] = steps.get(mark[1], 0) + now - mark[0]
+        mark[0], mark[1] = now, re.sub(r"\d+", "N", message)
+
+    for path in result_paths:
+        mark[0], mark[1] = time.perf_counter(), "打开文件、核对是否导入过"
+        outcome = services.import_results(
+            unit, users[CLERK], path, adapter_id="generic-csv", progress=progress
+        )
+        progress(100, "")
+        assert outcome.ok, (outcome.message, outcome.problems[:3])
+        paid += outcome.data["paid"]
+        returned += outcome.data["returned"]
+    t_import = time.perf_counter() - t3
+    verdict = "met" if t_import < TARGET_IMPORT_S else "NOT met"
+    show("result import", f"paid {paid:,}, returned {returned:,}")
+    show("result import time", f"{t_import:.1f} s (target < {TARGET_IMPORT_S:.0f} s: {verdict})")
+    for step, seconds in steps.items():
+        if step:
+            show(f"  {step}", f"{seconds:.1f} s")
+    t4 = time.perf_counter()
+    again = services.import_results(unit, users[CLERK], result_paths[0], adapter_id="generic-csv")
+    show("the same file again (unchanged)", f"{time.perf_counter() - t4:.2f} s — {again.message}")
+
+    # ---- the floor: a raw COPY of the same rows -----------------------------------------
+    frame = pl.read_csv(
+        services._copy_out(
+            f"COPY (SELECT {', '.join(services.PAYMENT_COLUMNS)} FROM "
+            f"{Payment._meta.db_table} WHERE run_id = {run.pk}) TO STDOUT WITH (FORMAT csv)"
+        ),
+        has_header=False,
+        new_columns=list(services.PAYMENT_COLUMNS),
+        infer_schema=False,
+    ).with_columns(pl.exclude("components").fill_null(""))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE payroll_floor (LIKE {Payment._meta.db_table} INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+    t5 = time.perf_counter()
+    with transaction.atomic():
+        services.copy_payments(frame, table="payroll_floor")
+    t_floor = time.perf_counter() - t5
+    show("raw COPY of the same rows (no index)", f"{t_floor:.1f} s")
+    t7 = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE payroll_floor SET status = 'sent'")
+    t_update_floor = time.perf_counter() - t7
+    show("raw UPDATE of every scratch row (no index)", f"{t_update_floor:.1f} s")
+    show("persist ÷ raw COPY", f"{persist / t_floor:.1f}×" if t_floor else "—")
+    show("monthly run ÷ raw COPY", f"{total_run / t_floor:.1f}×" if t_floor else "—")
+
+    t6 = time.perf_counter()
+    balance = services.conservation(unit)
+    show("conservation check", f"{time.perf_counter() - t6:.1f} s — ok={balance.ok}")
+    show("peak memory (max RSS)", f"{peak_mb():,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""What the disbursement commands share: finding the unit and the user, printing an outcome."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from juesuan.web.accounts.models import Unit, User
+
+
+class PayCommand(BaseCommand):
+    needs_user = True
+
+    def add_arguments(self, parser):
+        parser.add_argument("--unit", required=True, help="单位的编号（id）、编码或名称")
+        if self.needs_user:
+            parser.add_argument("--user", required=True, help="以哪位用户的身份办理（用户名）")
+        parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+
+    def unit(self, options) -> Unit:
+        text = str(options["unit"]).strip()
+        found = Unit.objects.filter(name=text).first() or Unit.objects.filter(code=text).first()
+        if found is None and text.isdigit():
+            found = Unit.objects.filter(pk=int(text)).first()
+        if found is None:
+            raise CommandError(f"没有单位“{text}”（可用单位编号、编码或名称）")
+        return found
+
+    def user(self, options) -> User:
+        name = str(options["user"]).strip()
+        found = User.objects.filter(username=name, is_active=True).first()
+        if found is None:
+            raise CommandError(f"没有可用的用户“{name}”")
+        return found
+
+    def report(self, outcome, options) -> None:
+        if options.get("json"):
+            self.stdout.write(json.dumps(outcome.as_dict(), ensure_ascii=False))
+        else:
+            for problem in outcome.problems[:200]:
+                where = "，".join(
+                    str(x)
+                    for x in (
+                        problem.get("file"),
+                        problem.get("sheet") and f"工作表“{problem['sheet']}”",
+                        problem.get("row") and f"第{problem['row']}行",
+                        problem.get("column") and f"“{problem['column']}”",
+                    )
+                    if x
+                )
+                self.stderr.write(
+                    f"{problem.get('severity', '')} {where}：{problem.get('message')}"
+                )
+            (self.stdout if outcome.ok else self.stderr).write(outcome.message)
+        if not outcome.ok:
+            raise SystemExit(1)

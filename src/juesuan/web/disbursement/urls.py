@@ -1,0 +1,40 @@
+"""The disbursement pages, under /u/<unit_id>/pay/ (the unit comes from the including path)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from juesuan.web.disbursement import views
+
+app_name = "pay"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("schemes/import/", views.schemes_import, name="schemes_import"),
+    path("roster/", views.roster, name="roster"),
+    path("roster/import/", views.roster_import, name="roster_import"),
+    path("roster/template.xlsx", views.roster_template, name="roster_template"),
+    path("events/", views.events, name="events"),
+    path("events/import/", views.events_import, name="events_import"),
+    path("events/template.xlsx", views.events_template, name="events_template"),
+    path("runs/", views.runs, name="runs"),
+    path("runs/prepare/", views.run_prepare, name="run_prepare"),
+    path("runs/<int:run_id>/", views.run_detail, name="run"),
+    path("runs/<int:run_id>/review/", views.run_review, name="run_review"),
+    path("runs/<int:run_id>/approve/", views.run_approve, name="run_approve"),
+    path("runs/<int:run_id>/send-back/", views.run_send_back, name="run_send_back"),
+    path("runs/<int:run_id>/files/<int:file_id>/", views.bank_file, name="bank_file"),
+    path("results/", views.results, name="results"),
+    path("results/import/", views.results_import, name="results_import"),
+    path("results/<int:import_id>/", views.result_detail, name="result"),
+    path("returns/", views.returns, name="returns"),
+    path("returns/<int:payment_id>/correct/", views.correction_enter, name="correction_enter"),
+    path("returns/<int:payment_id>/cancel/", views.payment_cancel, name="payment_cancel"),
+    path("corrections/<int:correction_id>/check/", views.correction_check, name="correction_check"),
+    path("returns/supplementary/", views.supplementary, name="supplementary"),
+    path("stats/", views.stats, name="stats"),
+    path("stats/fund-request/<str:month>.xlsx", views.fund_request, name="fund_request"),
+    path("balance/", views.balance, name="balance"),
+    path("jobs/<uuid:job_id>/", views.job_page, name="job"),
+    path("jobs/<uuid:job_id>/status.json", views.job_status, name="job_status"),
+]

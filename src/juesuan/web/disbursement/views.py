@@ -1,0 +1,750 @@
+"""The disbursement pages (代发): overview, roster, events, runs, bank results, returns,
+statistics and the conservation check. Every view names its capability (access.py decides);
+every change goes through `services` and every download is logged."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from juesuan.disbursement import model as core
+from juesuan.web.accounts.access import (
+    PAY_APPROVE,
+    PAY_FILES,
+    PAY_PREPARE,
+    PAY_REVIEW,
+    PAY_STATS,
+    PAY_VIEW,
+    UnitAccess,
+    requires,
+)
+from juesuan.web.audit.log import record
+from juesuan.web.disbursement import jobs, services
+from juesuan.web.disbursement.forms import (
+    CancelForm,
+    CorrectionForm,
+    MonthForm,
+    ResultsForm,
+    SendBackForm,
+    UploadForm,
+)
+from juesuan.web.disbursement.models import (
+    CHECKED,
+    ENTERED,
+    SENT_BACK,
+    BankFile,
+    Beneficiary,
+    Correction,
+    LifeEvent,
+    Payment,
+    Recovery,
+    ResultImport,
+    Run,
+    Scheme,
+    WithdrawnPayment,
+)
+from juesuan.web.workplace.models import Job
+
+PAGE_SIZE = 50
+
+
+def _context(access: UnitAccess, tab: str, **extra) -> dict:
+    caps = access.capabilities
+    return {
+        "unit": access.unit,
+        "access": access,
+        "tab": tab,
+        "can_prepare": PAY_PREPARE in caps,
+        "can_review": PAY_REVIEW in caps,
+        "can_approve": PAY_APPROVE in caps,
+        "can_files": PAY_FILES in caps,
+        "can_view": PAY_VIEW in caps,
+        **extra,
+    }
+
+
+def _show(request, outcome: services.Outcome) -> None:
+    if not outcome.ok:
+        messages.error(request, outcome.message)
+    elif outcome.changed:
+        messages.success(request, outcome.message)
+    else:
+        messages.info(request, outcome.message)
+
+
+def _upload_to_temp(upload) -> Path:
+    """An uploaded file on disk (the readers take paths), under MEDIA_ROOT for jobs on other
+    machines."""
+    folder = settings.MEDIA_ROOT / "disbursement" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name).suffix.lower()[:10]
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    with open(path, "wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
+
+
+def _too_big(request, upload) -> bool:
+    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        messages.error(request, f"文件超过 {settings.MAX_UPLOAD_MB} MB，未导入。")
+        return True
+    return False
+
+
+# ---- 代发概览 ---------------------------------------------------------------------------------
+
+
+@requires(PAY_VIEW)
+def overview(request, access: UnitAccess):
+    unit = access.unit
+    schemes = list(Scheme.objects.filter(unit=unit).prefetch_related("standards"))
+    counts = dict(
+        Beneficiary.objects.filter(unit=unit)
+        .values_list("scheme_id")
+        .annotate(n=Count("id"))
+        .values_list("scheme_id", "n")
+    )
+    for scheme in schemes:
+        scheme.people = counts.get(scheme.pk, 0)
+        scheme.current = sorted(scheme.standards.all(), key=lambda s: (s.tier, s.start))
+    months = sorted(
+        set(Run.objects.filter(unit=unit).values_list("month", flat=True)), reverse=True
+    )[:6]
+    status = services.month_status(unit, [core.Month.parse(m) for m in months])
+    return render(
+        request,
+        "juesuan/disbursement/overview.html",
+        _context(
+            access,
+            "overview",
+            schemes=schemes,
+            months=status,
+            waiting=services.waiting(unit),
+            status_names=core.STATUS_NAMES,
+            upload=UploadForm(),
+        ),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def schemes_import(request, access: UnitAccess):
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择补贴类别文件（.yaml）。")
+        return redirect("pay:overview", access.unit.pk)
+    upload = form.cleaned_data["file"]
+    if _too_big(request, upload):
+        return redirect("pay:overview", access.unit.pk)
+    path = _upload_to_temp(upload)
+    try:
+        outcome = services.import_schemes(access.unit, request.user, path, file_name=upload.name)
+    finally:
+        path.unlink(missing_ok=True)
+    if not outcome.ok:
+        return render(
+            request,
+            "juesuan/disbursement/import_report.html",
+            _context(access, "overview", outcome=outcome, what="补贴类别", file_name=upload.name),
+        )
+    _show(request, outcome)
+    return redirect("pay:overview", access.unit.pk)
+
+
+# ---- 花名册 ---------------------------------------------------------------------------------
+
+
+@requires(PAY_VIEW)
+def roster(request, access: UnitAccess):
+    unit = access.unit
+    people = Beneficiary.objects.filter(unit=unit).select_related("scheme")
+    search = request.GET.get("q", "").strip()
+    if search:
+        people = people.filter(
+            Q(name__contains=search)
+            | Q(person_id__startswith=search)
+            | Q(person_id__endswith=search)
+            | Q(account__endswith=search)
+        )
+    scheme = request.GET.get("scheme", "")
+    if scheme:
+        people = people.filter(scheme__code=scheme)
+    page = Paginator(people.order_by("scheme__code", "person_id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "juesuan/disbursement/roster.html",
+        _context(
+            access,
+            "roster",
+            page=page,
+            search=search,
+            scheme=scheme,
+            schemes=Scheme.objects.filter(unit=unit),
+            upload=UploadForm(),
+        ),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def roster_import(request, access: UnitAccess):
+    return _import_file(request, access, "roster", services.import_roster, "花名册")
+
+
+def _import_file(request, access, tab, service, what):
+    form = UploadForm(request.POST, request.FILES)
+    back = "pay:roster" if tab == "roster" else "pay:events"
+    if not form.is_valid():
+        messages.error(request, "请选择要导入的文件（.xlsx 或 .csv）。")
+        return redirect(back, access.unit.pk)
+    upload = form.cleaned_data["file"]
+    if _too_big(request, upload):
+        return redirect(back, access.unit.pk)
+    path = _upload_to_temp(upload)
+    try:
+        outcome = service(access.unit, request.user, path, file_name=upload.name)
+    finally:
+        path.unlink(missing_ok=True)
+    if not outcome.ok or outcome.problems:
+        return render(
+            request,
+            "juesuan/disbursement/import_report.html",
+            _context(access, tab, outcome=outcome, what=what, file_name=upload.name),
+        )
+    _show(request, outcome)
+    return redirect(back, access.unit.pk)
+
+
+@requires(PAY_VIEW)
+def roster_template(request, access: UnitAccess):
+    return _template(request, access, "roster", "花名册模板.xlsx")
+
+
+@requires(PAY_VIEW)
+def events_template(request, access: UnitAccess):
+    return _template(request, access, "events", "人员变动模板.xlsx")
+
+
+def _template(request, access, kind, name):
+    from juesuan.disbursement.roster import write_template
+
+    folder = Path(tempfile.mkdtemp(prefix="juesuan-template-"))
+    path = write_template(folder / name, kind, services.core_schemes(access.unit))
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+# ---- 人员变动 -------------------------------------------------------------------------------
+
+
+@requires(PAY_VIEW)
+def events(request, access: UnitAccess):
+    rows = LifeEvent.objects.filter(unit=access.unit).select_related("scheme", "recorded_by")
+    names = dict(
+        Beneficiary.objects.filter(
+            unit=access.unit, person_id__in=rows.values_list("person_id", flat=True)
+        ).values_list("person_id", "name")
+    )
+    page = Paginator(rows.order_by("-day", "person_id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for event in page:
+        event.person_name = names.get(event.person_id, "")
+    recoveries = Recovery.objects.filter(unit=access.unit).select_related("scheme")[:100]
+    return render(
+        request,
+        "juesuan/disbursement/events.html",
+        _context(access, "events", page=page, upload=UploadForm(), recoveries=recoveries),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def events_import(request, access: UnitAccess):
+    return _import_file(request, access, "events", services.record_events, "人员变动")
+
+
+# ---- 月度发放 -------------------------------------------------------------------------------
+
+
+def _default_month(unit) -> str:
+    last = (
+        Run.objects.filter(unit=unit, kind=core.REGULAR, step=core.APPROVED)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    if last:
+        return str(core.Month.parse(last).next())
+    return str(core.Month.of(timezone.localdate()))
+
+
+@requires(PAY_VIEW)
+def runs(request, access: UnitAccess):
+    unit = access.unit
+    form = MonthForm(initial={"month": _default_month(unit)})
+    return render(
+        request,
+        "juesuan/disbursement/runs.html",
+        _context(
+            access,
+            "runs",
+            runs=Run.objects.filter(unit=unit).select_related(
+                "prepared_by", "reviewed_by", "approved_by"
+            )[:100],
+            form=form,
+            schemes=Scheme.objects.filter(unit=unit),
+        ),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def run_prepare(request, access: UnitAccess):
+    form = MonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("pay:runs", access.unit.pk)
+    month = form.cleaned_data["month"]
+    codes = request.POST.getlist("schemes")
+    job = jobs.start(
+        jobs.PREPARE_JOB,
+        access.unit,
+        request.user,
+        month.year,
+        {"month": str(month), "schemes": codes},
+    )
+    return redirect("pay:job", access.unit.pk, job.pk)
+
+
+def _run_for(access: UnitAccess, run_id: int) -> Run:
+    return get_object_or_404(
+        Run.objects.select_related("prepared_by", "reviewed_by", "approved_by", "ended_by"),
+        unit=access.unit,
+        pk=run_id,
+    )
+
+
+@requires(PAY_VIEW)
+def run_detail(request, access: UnitAccess, run_id: int):
+    run = _run_for(access, run_id)
+    payments = Payment.objects.filter(run=run).select_related("scheme")
+    search = request.GET.get("q", "").strip()
+    if search:
+        payments = payments.filter(services.payments_q(search))
+    status = request.GET.get("status", "")
+    if status in core.STATUS_NAMES:
+        payments = payments.filter(status=status)
+    page = Paginator(payments.order_by("scheme__code", "person_id", "sequence"), PAGE_SIZE)
+    by_status = (
+        Payment.objects.filter(run=run)
+        .values("status")
+        .annotate(n=Count("id"), s=Sum("amount"))
+        .order_by("status")
+    )
+    names = dict(Scheme.objects.filter(unit=access.unit).values_list("code", "name"))
+    totals = [
+        {"code": code, "name": names.get(code, code), "count": t["count"], "amount": t["amount"]}
+        for code, t in sorted(run.totals.items())
+    ]
+    return render(
+        request,
+        "juesuan/disbursement/run.html",
+        _context(
+            access,
+            "runs",
+            run=run,
+            page=page.get_page(request.GET.get("page")),
+            totals=totals,
+            by_status=[
+                {**r, "name": core.STATUS_NAMES.get(r["status"], r["status"])} for r in by_status
+            ],
+            files=run.bank_files.all(),
+            search=search,
+            status=status,
+            status_names=core.STATUS_NAMES,
+            send_back=SendBackForm(),
+            live=run.step in (core.PREPARED, core.REVIEWED),
+            withdrawn=WithdrawnPayment.objects.filter(run_id=run.pk).count()
+            if run.step == SENT_BACK
+            else 0,
+        ),
+    )
+
+
+@requires(PAY_REVIEW)
+@require_POST
+def run_review(request, access: UnitAccess, run_id: int):
+    run = _run_for(access, run_id)
+    _show(request, services.review_run(access.unit, request.user, run.pk))
+    return redirect("pay:run", access.unit.pk, run.pk)
+
+
+@requires(PAY_APPROVE)
+@require_POST
+def run_approve(request, access: UnitAccess, run_id: int):
+    run = _run_for(access, run_id)
+    job = jobs.start(
+        jobs.APPROVE_JOB, access.unit, request.user, int(run.month[:4]), {"run": run.pk}
+    )
+    return redirect("pay:job", access.unit.pk, job.pk)
+
+
+@requires(PAY_VIEW)
+@require_POST
+def run_send_back(request, access: UnitAccess, run_id: int):
+    # 复核 or 审批 (transitions.check_step decides; a 经办 is told why not)
+    run = _run_for(access, run_id)
+    form = SendBackForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    _show(request, services.send_back_run(access.unit, request.user, run.pk, reason))
+    return redirect("pay:run", access.unit.pk, run.pk)
+
+
+@requires(PAY_FILES)
+def bank_file(request, access: UnitAccess, run_id: int, file_id: int):
+    run = _run_for(access, run_id)
+    item = get_object_or_404(BankFile, run=run, pk=file_id)
+    if not item.full_path.is_file():
+        raise Http404("银行文件不在了，请联系管理员")
+    record(
+        "pay_download",
+        request=request,
+        unit=access.unit,
+        year=int(run.month[:4]),
+        target=item.name,
+        summary=f"下载第 {run.number} 批银行文件 {item.name}（SHA-256 {item.sha256}）",
+        after={
+            "file": item.name,
+            "sha256": item.sha256,
+            "count": item.count,
+            "total_fen": item.total,
+        },
+    )
+    return FileResponse(open(item.full_path, "rb"), as_attachment=True, filename=item.name)
+
+
+# ---- 银行回盘 -------------------------------------------------------------------------------
+
+
+def _adapter_choices() -> list[tuple[str, str]]:
+    from juesuan.disbursement.banks import adapter_ids, get_adapter
+
+    return [(i, get_adapter(i).name) for i in adapter_ids()]
+
+
+@requires(PAY_VIEW)
+def results(request, access: UnitAccess):
+    imports = ResultImport.objects.filter(unit=access.unit).select_related("imported_by")[:100]
+    default = Scheme.objects.filter(unit=access.unit).values_list("bank_adapter", flat=True).first()
+    form = ResultsForm(adapters=_adapter_choices(), initial={"adapter": default or "generic-csv"})
+    return render(
+        request,
+        "juesuan/disbursement/results.html",
+        _context(access, "results", imports=imports, form=form),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def results_import(request, access: UnitAccess):
+    form = ResultsForm(request.POST, request.FILES, adapters=_adapter_choices())
+    if not form.is_valid():
+        messages.error(request, "请选择回盘文件和银行接口。")
+        return redirect("pay:results", access.unit.pk)
+    upload = form.cleaned_data["file"]
+    if _too_big(request, upload):
+        return redirect("pay:results", access.unit.pk)
+    path = _upload_to_temp(upload)
+    job = jobs.start(
+        jobs.RESULTS_JOB,
+        access.unit,
+        request.user,
+        timezone.localdate().year,
+        {
+            "path": str(path.relative_to(settings.MEDIA_ROOT)),
+            "name": upload.name,
+            "adapter": form.cleaned_data["adapter"],
+        },
+    )
+    return redirect("pay:job", access.unit.pk, job.pk)
+
+
+@requires(PAY_VIEW)
+def result_detail(request, access: UnitAccess, import_id: int):
+    entry = get_object_or_404(ResultImport, unit=access.unit, pk=import_id)
+    returned = (
+        Payment.objects.filter(
+            result_import=entry, status__in=(core.RETURNED, core.REISSUED, core.CANCELLED)
+        )
+        .select_related("scheme")
+        .order_by("scheme__code", "person_id")
+    )
+    page = Paginator(returned, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "juesuan/disbursement/result.html",
+        _context(access, "results", entry=entry, page=page),
+    )
+
+
+# ---- 退回处理 -------------------------------------------------------------------------------
+
+
+@requires(PAY_VIEW)
+def returns(request, access: UnitAccess):
+    unit = access.unit
+    returned = (
+        Payment.objects.filter(unit=unit, status=core.RETURNED)
+        .select_related("scheme", "run")
+        .order_by("scheme__code", "person_id", "month")
+    )
+    live = {
+        c.payment_id: c
+        for c in Correction.objects.filter(unit=unit, status__in=(ENTERED, CHECKED)).select_related(
+            "entered_by", "checked_by"
+        )
+    }
+    page = Paginator(returned, PAGE_SIZE).get_page(request.GET.get("page"))
+    for payment in page:
+        payment.correction = live.get(payment.pk)
+    waiting = Correction.objects.filter(unit=unit, status=ENTERED).select_related(
+        "payment__scheme", "entered_by"
+    )
+    ready = Correction.objects.filter(
+        unit=unit, status=CHECKED, payment__status=core.RETURNED
+    ).count()
+    done = (
+        Payment.objects.filter(unit=unit, reissue_of__isnull=False)
+        .exclude(status=core.WITHDRAWN)
+        .select_related("scheme", "run", "reissue_of")
+        .order_by("-pk")[:50]
+    )
+    return render(
+        request,
+        "juesuan/disbursement/returns.html",
+        _context(
+            access,
+            "returns",
+            page=page,
+            waiting=waiting,
+            ready=ready,
+            done=done,
+            correction_form=CorrectionForm(),
+            cancel_form=CancelForm(),
+        ),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def correction_enter(request, access: UnitAccess, payment_id: int):
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            "更正信息不完整："
+            + "；".join(
+                f"{form.fields[k].label}{e}" for k, errors in form.errors.items() for e in errors
+            ),
+        )
+        return redirect("pay:returns", access.unit.pk)
+    _show(
+        request,
+        services.enter_correction(access.unit, request.user, payment_id, **form.cleaned_data),
+    )
+    return redirect("pay:returns", access.unit.pk)
+
+
+@requires(PAY_REVIEW)
+@require_POST
+def correction_check(request, access: UnitAccess, correction_id: int):
+    accept = request.POST.get("decision", "accept") == "accept"
+    _show(
+        request,
+        services.check_correction(access.unit, request.user, correction_id, accept=accept),
+    )
+    return redirect("pay:returns", access.unit.pk)
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def supplementary(request, access: UnitAccess):
+    outcome = services.prepare_supplementary_run(access.unit, request.user)
+    _show(request, outcome)
+    if outcome.ok and outcome.changed:
+        return redirect("pay:run", access.unit.pk, outcome.data["run"])
+    return redirect("pay:returns", access.unit.pk)
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def payment_cancel(request, access: UnitAccess, payment_id: int):
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    _show(request, services.cancel_payment(access.unit, request.user, payment_id, reason))
+    return redirect("pay:returns", access.unit.pk)
+
+
+# ---- 统计 and 资金守恒 -------------------------------------------------------------------------
+
+
+def _stats_context(access: UnitAccess, year: int) -> dict:
+    from juesuan.disbursement import statistics
+
+    unit = access.unit
+    rows = Scheme.objects.filter(unit=unit).prefetch_related("standards")
+    schemes = {s.code: s.as_core() for s in rows}
+    payments = list(services.stored_payments(unit))
+    months = sorted({p.key.month for p in payments if p.key.month.year == year}, reverse=True)
+    monthly = []
+    for month in months:
+        figures = statistics.monthly_figures(payments, schemes, month)
+        monthly.append({"month": str(month), "figures": [_figure(f, schemes) for f in figures]})
+    yearly = [_figure(f, schemes) for f in statistics.yearly_figures(payments, schemes, year)]
+    years = sorted(
+        {int(m[:4]) for m in Run.objects.filter(unit=unit).values_list("month", flat=True)}
+        | {year},
+        reverse=True,
+    )
+    return {"monthly": monthly, "yearly": yearly, "year": year, "years": years}
+
+
+def _figure(f, schemes) -> dict:
+    return {
+        "scheme": f.scheme,
+        "name": schemes[f.scheme].name,
+        "persons": f.persons,
+        "payments": f.payments,
+        "amount": f.amount,
+        "returned": f.returned,
+        "return_rate": f.return_rate,
+        "on_time_rate": f.on_time_rate,
+    }
+
+
+@requires(PAY_STATS)
+def stats(request, access: UnitAccess):
+    year = request.GET.get("year", "")
+    year = int(year) if year.isdigit() else timezone.localdate().year
+    if not Run.objects.filter(unit=access.unit, month__startswith=f"{year}-").exists():
+        latest = Run.objects.filter(unit=access.unit).order_by("-month").first()
+        if latest is not None and not request.GET.get("year"):
+            year = int(latest.month[:4])
+    return render(
+        request,
+        "juesuan/disbursement/stats.html",
+        _context(access, "stats", **_stats_context(access, year)),
+    )
+
+
+@requires(PAY_STATS)
+def fund_request(request, access: UnitAccess, month: str):
+    from juesuan.disbursement import statistics
+
+    try:
+        chosen = core.Month.parse(month)
+    except (ValueError, IndexError) as exc:
+        raise Http404("月份应写作 2020-03") from exc
+    schemes = {
+        s.code: s.as_core()
+        for s in Scheme.objects.filter(unit=access.unit).prefetch_related("standards")
+    }
+    lines = statistics.fund_request(services.stored_payments(access.unit), schemes, chosen)
+    name = f"{access.unit.name}{chosen.year}年{chosen.month}月资金申请表.xlsx"
+    folder = Path(tempfile.mkdtemp(prefix="juesuan-fund-"))
+    path = statistics.write_fund_request(lines, chosen, folder / "fund.xlsx", access.unit.name)
+    record(
+        "pay_download",
+        request=request,
+        unit=access.unit,
+        year=chosen.year,
+        target=name,
+        summary=f"下载 {chosen} 资金申请表：{sum(x.payments for x in lines)} 笔，"
+        f"{services.yuan(sum(x.amount for x in lines))} 元",
+    )
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+@requires(PAY_STATS)
+def balance(request, access: UnitAccess):
+    result = services.conservation(access.unit)
+    b = result.balance
+    parts = [
+        ("已到账", b.paid),
+        ("已送银行待回盘", b.sent),
+        ("退回待处理", b.returned),
+        ("已重发待审批", b.reissued),
+        ("已取消", b.cancelled),
+    ]
+    return render(
+        request,
+        "juesuan/disbursement/balance.html",
+        _context(access, "balance", result=result, b=b, parts=parts),
+    )
+
+
+# ---- jobs ---------------------------------------------------------------------------------
+
+
+def _job_for(access: UnitAccess, job_id) -> Job:
+    return get_object_or_404(Job, pk=job_id, unit=access.unit, kind__in=list(jobs.JOB_NAMES))
+
+
+def _job_done_url(job: Job) -> str | None:
+    if job.status not in ("succeeded", "failed"):
+        return None
+    data = (job.result or {}).get("data", {})
+    if job.status == "succeeded" and data.get("run"):
+        return reverse("pay:run", args=[job.unit_id, data["run"]])
+    if job.status == "succeeded" and data.get("import"):
+        return reverse("pay:result", args=[job.unit_id, data["import"]])
+    return None
+
+
+@requires(PAY_VIEW)
+def job_page(request, access: UnitAccess, job_id):
+    job = _job_for(access, job_id)
+    result = job.result or {}
+    return render(
+        request,
+        "juesuan/disbursement/job.html",
+        _context(
+            access,
+            "runs" if job.kind != jobs.RESULTS_JOB else "results",
+            job=job,
+            job_name=jobs.JOB_NAMES.get(job.kind, job.kind),
+            outcome=result,
+            done_url=_job_done_url(job),
+        ),
+    )
+
+
+@requires(PAY_VIEW)
+def job_status(request, access: UnitAccess, job_id):
+    job = _job_for(access, job_id)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_name": job.status_name,
+            "progress": job.progress,
+            "message": job.message,
+            "error": job.error,
+            "finished": job.finished,
+            # a finished job reloads its own page, which shows the outcome and the problems
+            "done_url": reverse("pay:job", args=[job.unit_id, job.pk]) if job.finished else None,
+        }
+    )

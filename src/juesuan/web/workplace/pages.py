@@ -1,0 +1,163 @@
+"""Parts of pages that depend only on an immutable dataset version, kept in Django's cache.
+
+A stored version never changes (its file is checked against its SHA-256 when read), so what is
+computed from it alone — a table's rendered grid, the grouped check outcomes, the generated
+情况说明 — is cached under a key naming the version's id and hash, its unit and year (they appear
+in links) and a stamp of the code and templates that drew it. A new version has a new key, so no
+entry is ever invalidated by hand; old ones age out. Local memory per server process by default,
+Redis when JUESUAN_CACHE_URL is set (settings.py).
+
+Nothing here depends on who asks: permission checks, the session, CSRF tokens and the
+role-dependent masking of personal data happen on every request outside these parts. The
+fragments are rendered without a request, so no context processor (user, token) can leak in.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from juesuan.statements.build import FormatError, load_format
+from juesuan.web.workplace import analysis
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE.parent / "templates" / "juesuan"
+TABLE_BODY = "juesuan/_table_body.html"
+
+# Formats' names as users read them, for tables.yaml files without a `title`.
+FORMAT_TITLES = {
+    "sichuan-2020": "四川省2020年度部门决算公开格式",
+    "national-9": "全国通用部门决算公开格式（九张表）",
+}
+
+
+@functools.cache
+def stamp() -> str:
+    """Changes whenever the code or a template that draws a cached part changes, so a deployed
+    change never serves a part drawn by the previous code (a shared Redis outlives processes)."""
+    from juesuan import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for path in (
+        HERE / "pages.py",
+        HERE / "analysis.py",
+        HERE / "templatetags" / "juesuan.py",
+        TEMPLATES / "_table_body.html",
+    ):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # installed without sources: the package version alone
+            pass
+    return digest.hexdigest()[:12]
+
+
+def version_key(version, part: str, *extra: object) -> str:
+    return ":".join(
+        (
+            "page",
+            stamp(),
+            str(version.pk),
+            version.sha256[:24],
+            str(version.unit_id),
+            str(version.year),
+            part,
+            *(str(e) for e in extra),
+        )
+    )
+
+
+def _cached(key: str, compute: Callable[[], object]):
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
+
+
+def format_title(name: str) -> str:
+    """A format's Chinese name: its tables.yaml `title`, else the known name, else one made of its
+    region and year; the folder name only when the format cannot be read."""
+    try:
+        spec = load_format(name)
+    except FormatError:
+        return FORMAT_TITLES.get(name, name)
+    if spec.get("title"):
+        return str(spec["title"])
+    if name in FORMAT_TITLES:
+        return FORMAT_TITLES[name]
+    region, year = spec.get("region"), spec.get("year")
+    return f"{region}{year}年度部门决算公开格式" if region and year else name
+
+
+# ---- the tables page -----------------------------------------------------------------------------
+
+
+def table_index(version) -> dict:
+    """The version's format (its Chinese name) and tables: id, number, title, empty.
+    Raises analysis.VersionUnreadable when the stored file cannot be read."""
+
+    def compute() -> dict:
+        _dataset, prepared = analysis.prepared_for(version)
+        statements = prepared.statements
+        return {
+            "format": format_title(statements.format),
+            "tables": [
+                {"id": t.id, "number": t.number, "title": t.title, "empty": t.empty}
+                for t in statements.tables
+            ],
+        }
+
+    return _cached(version_key(version, "tables"), compute)
+
+
+def table_body(version, table_id: str) -> SafeString:
+    """The tables page's body for one table: the list of tables and the table drawn as the
+    published layout, every amount linked to its drill-down page."""
+
+    def compute() -> str:
+        dataset, prepared = analysis.prepared_for(version)
+        table = prepared.statements.table(table_id)
+        if table is None:
+            raise LookupError(table_id)
+        return render_to_string(
+            TABLE_BODY,
+            {
+                "unit_id": version.unit_id,
+                "year": version.year,
+                "index": table_index(version),
+                "table": table,
+                "grid": analysis.web_table(table, dataset.unit.name, dataset.unit.year),
+            },
+        )
+
+    return mark_safe(_cached(version_key(version, "table", table_id), compute))
+
+
+# ---- checks and the generated 情况说明 ----------------------------------------------------------
+
+
+def checks(version) -> dict:
+    """{"summary": …, "groups": analysis.grouped_outcomes(…)} of the version."""
+
+    def compute() -> dict:
+        _dataset, prepared = analysis.prepared_for(version)
+        return {"summary": prepared.summary, "groups": analysis.grouped_outcomes(prepared)}
+
+    return _cached(version_key(version, "checks"), compute)
+
+
+def explanation(version) -> list[dict]:
+    """The generated 情况说明 of the version (analysis.explanation), the slowest part of the texts
+    page: the whole document is assembled for it."""
+
+    def compute() -> list[dict]:
+        dataset, prepared = analysis.prepared_for(version)
+        return analysis.explanation(dataset, prepared)
+
+    return _cached(version_key(version, "explanation"), compute)

@@ -1,0 +1,348 @@
+"""The monthly payment through the pages: 经办 prepares, 复核 reviews, 审批 approves (nobody
+approves their own work), the bank file holds every payment, the bank's result is imported
+once (the second import changes nothing), a return is corrected, checked and re-issued once,
+and the money balances at every step."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from juesuan.disbursement import model as core
+from juesuan.web.accounts.models import APPROVER, CLERK, REVIEWER, Grant, User
+from juesuan.web.audit.log import verify
+from juesuan.web.audit.models import AuditEntry
+from juesuan.web.disbursement import services
+from juesuan.web.disbursement.models import (
+    Beneficiary,
+    Payment,
+    ResultImport,
+    Run,
+    WithdrawnPayment,
+)
+from web.conftest import PASSWORD
+from web.test_disbursement_support import (
+    STANDARD,
+    bank_answers,
+    bank_file_rows,
+    person_id,
+    roster_csv,
+    set_up_unit,
+)
+
+
+@pytest.fixture
+def unit(world, tmp_path):
+    set_up_unit(world.unit, world.users["clerk"], tmp_path, people=6)
+    return world.unit
+
+
+def _balanced(unit) -> services.Conservation:
+    result = services.conservation(unit)
+    assert result.ok, result.problems
+    return result
+
+
+def _post(client, user, name, *args, data=None):
+    client.force_login(user)
+    return client.post(reverse(name, args=args), data or {}, follow=True)
+
+
+def test_full_flow_through_the_pages(client, world, unit, tmp_path):
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+
+    # 经办 prepares March (as a job: sync in tests) and lands on the run's page
+    page = _post(client, clerk, "pay:run_prepare", unit.pk, data={"month": "2020-03"})
+    assert page.status_code == 200
+    run = Run.objects.get(unit=unit)
+    assert run.step == core.PREPARED and run.count == 6
+    assert run.total == 3 * STANDARD["QYJS"] + 3 * STANDARD["LXRY"]
+    assert set(Payment.objects.filter(run=run).values_list("status", flat=True)) == {"pending"}
+    _balanced(unit)  # nothing approved yet: 0 = 0
+
+    # preparing the same month again changes nothing and says so
+    again = services.prepare_run(unit, clerk, core.Month(2020, 3))
+    assert again.ok and not again.changed and "已经生成过" in again.message
+    assert Run.objects.filter(unit=unit).count() == 1
+
+    # the clerk may not review (no 复核 role: 403); the approver may not approve before review
+    client.force_login(clerk)
+    assert client.post(reverse("pay:run_review", args=[unit.pk, run.pk])).status_code == 403
+    early = services.approve_run(unit, approver, run.pk)
+    assert not early.ok and "先经复核" in early.message
+
+    # 复核 passes it; 审批 approves: frozen, payments SENT, one bank file per scheme
+    page = _post(client, reviewer, "pay:run_review", unit.pk, run.pk)
+    assert "已复核通过" in page.content.decode()
+    page = _post(client, approver, "pay:run_approve", unit.pk, run.pk)
+    run.refresh_from_db()
+    assert run.step == core.APPROVED and run.approved_by == approver
+    assert set(Payment.objects.filter(run=run).values_list("status", flat=True)) == {"sent"}
+    files = list(run.bank_files.all())
+    assert sorted(f.scheme for f in files) == ["LXRY", "QYJS"]
+    assert sum(f.count for f in files) == run.count == 6
+    assert sum(f.total for f in files) == run.total
+    assert sum(bank_file_rows(f) for f in files) == 6  # the files on disk hold every payment
+    balance = _balanced(unit).balance
+    assert balance.approved == balance.sent == run.total
+
+    # approving again changes nothing (the same approver) or is refused (frozen)
+    assert not services.approve_run(unit, approver, run.pk).changed
+    frozen = services.send_back_run(unit, reviewer, run.pk, "晚了")
+    assert not frozen.ok and "锁定" in frozen.message
+
+    # the approver downloads a bank file: logged with its hash
+    client.force_login(approver)
+    response = client.get(reverse("pay:bank_file", args=[unit.pk, run.pk, files[0].pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)
+    assert AuditEntry.objects.filter(action="pay_download", summary__contains=files[0].sha256)
+
+    # the bank pays all but one (AC01 wrong account)
+    returned_id = person_id(0)
+    results = bank_answers(run, tmp_path, {returned_id: "AC01"})
+    for path in results:
+        with open(path, "rb") as handle:
+            page = _post(
+                client,
+                clerk,
+                "pay:results_import",
+                unit.pk,
+                data={"file": handle, "adapter": "generic-csv"},
+            )
+        assert page.status_code == 200
+    assert ResultImport.objects.filter(unit=unit).count() == 2
+    statuses = dict(Payment.objects.filter(run=run).values_list("person_id", "status"))
+    assert statuses.pop(returned_id) == core.RETURNED
+    assert set(statuses.values()) == {core.PAID}
+    balance = _balanced(unit).balance
+    assert balance.returned == STANDARD["QYJS"] and balance.paid == run.total - STANDARD["QYJS"]
+
+    # importing the same file again: nothing changes, and the page says so
+    before = list(Payment.objects.order_by("pk").values_list("pk", "status", "paid_on"))
+    again = services.import_results(unit, clerk, results[0], adapter_id="generic-csv")
+    assert again.ok and not again.changed and "导入过" in again.message
+    assert list(Payment.objects.order_by("pk").values_list("pk", "status", "paid_on")) == before
+    assert ResultImport.objects.filter(unit=unit).count() == 2
+
+    # the return: 经办 corrects, the same clerk cannot check, 复核 checks, 经办 re-issues
+    original = Payment.objects.get(run=run, person_id=returned_id)
+    page = _post(
+        client,
+        clerk,
+        "pay:correction_enter",
+        unit.pk,
+        original.pk,
+        data={
+            "name": original.name,
+            "bank": "中国银行泸州分行",
+            "account": "6216610200016587010",
+            "account_name": original.name,
+        },
+    )
+    correction = original.corrections.get()
+    both = User.objects.create_user("clerk_reviewer", password=PASSWORD)
+    for role in (CLERK, REVIEWER):
+        Grant.objects.create(user=both, unit=unit, role=role)
+    correction.entered_by = both  # the same person entering and checking is refused
+    correction.save()
+    own = services.check_correction(unit, both, correction.pk)
+    assert not own.ok and "不能复核自己录入" in own.message
+    assert (
+        _post(
+            client,
+            reviewer,
+            "pay:correction_check",
+            unit.pk,
+            correction.pk,
+            data={"decision": "accept"},
+        ).status_code
+        == 200
+    )
+    page = _post(client, clerk, "pay:supplementary", unit.pk)
+    supplementary = Run.objects.get(unit=unit, kind=core.SUPPLEMENTARY)
+    reissue = Payment.objects.get(run=supplementary)
+    assert (reissue.sequence, reissue.amount, reissue.account) == (
+        2,
+        original.amount,
+        "6216610200016587010",
+    )
+    original.refresh_from_db()
+    assert original.status == core.REISSUED
+    assert _balanced(unit).balance.reissued == original.amount
+
+    # a second supplementary run re-issues nothing: exactly once
+    twice = services.prepare_supplementary_run(unit, clerk)
+    assert twice.ok and not twice.changed
+
+    # the supplementary run goes through 复核 and 审批 like any run, then the bank pays it
+    assert services.review_run(unit, reviewer, supplementary.pk).changed
+    assert services.approve_run(unit, approver, supplementary.pk).changed
+    for path in bank_answers(supplementary, tmp_path):
+        assert services.import_results(unit, clerk, path, adapter_id="generic-csv").changed
+    final = _balanced(unit).balance
+    assert final.paid == final.approved == run.total
+    assert final.sent == final.returned == final.reissued == final.cancelled == 0
+
+    # every step is in the audit log, and the chain is intact
+    actions = set(AuditEntry.objects.filter(unit_id=unit.pk).values_list("action", flat=True))
+    assert {
+        "pay_roster",
+        "pay_prepare",
+        "pay_review",
+        "pay_approve",
+        "pay_results",
+        "pay_correct",
+        "pay_check_correction",
+        "pay_supplementary",
+    } <= actions
+    assert verify().ok
+    approve = AuditEntry.objects.filter(action="pay_approve").first()
+    assert approve.after["files"][0]["sha256"] in {f.sha256 for f in files}
+
+
+def test_nobody_approves_their_own_work(world, unit):
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+    # one person holding all three roles
+    boss = User.objects.create_user("boss", password=PASSWORD)
+    for role in (CLERK, REVIEWER, APPROVER):
+        Grant.objects.create(user=boss, unit=unit, role=role)
+    run_id = services.prepare_run(unit, boss, core.Month(2020, 4)).data["run"]
+    own_review = services.review_run(unit, boss, run_id)
+    assert not own_review.ok and "不能是经办人本人" in own_review.message
+    assert services.review_run(unit, reviewer, run_id).changed
+    own_approval = services.approve_run(unit, boss, run_id)
+    assert not own_approval.ok and "不能审批自己经手" in own_approval.message
+    assert Run.objects.get(pk=run_id).step == core.REVIEWED
+    # a reviewer without the approver role cannot approve either
+    assert not services.approve_run(unit, reviewer, run_id).ok
+    assert services.approve_run(unit, approver, run_id).changed
+    del clerk
+
+
+def test_send_back_withdraws_and_the_month_is_prepared_again(world, unit):
+    clerk, reviewer = world.users["clerk"], world.users["reviewer"]
+    first = services.prepare_run(unit, clerk, core.Month(2020, 5)).data["run"]
+    back = services.send_back_run(unit, reviewer, first, "标准有误")
+    assert back.changed
+    assert not Payment.objects.filter(run_id=first).exists()
+    withdrawn = WithdrawnPayment.objects.filter(run_id=first)
+    assert withdrawn.count() == 6
+    assert set(withdrawn.values_list("status", flat=True)) == {core.WITHDRAWN}
+    again = services.prepare_run(unit, clerk, core.Month(2020, 5))
+    assert again.changed and again.data["run"] != first
+    assert Payment.objects.filter(run_id=again.data["run"]).count() == 6
+    _balanced(unit)
+
+
+def test_a_roster_with_errors_stores_nothing_and_lists_every_row(client, world, unit, tmp_path):
+    bad = tmp_path / "坏花名册.csv"
+    good = roster_csv(tmp_path / "x.csv", 2).read_text(encoding="utf-8").splitlines()
+    bad.write_text(
+        "\n".join(
+            [
+                *good,
+                "王五,51050219490101001X,QYJS,,2020-01,工行,6222020200001234562,",
+                "赵六,123,不存在的类别,,2020-01,工行,6222020200001234562,",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    before = Beneficiary.objects.count()
+    client.force_login(world.users["clerk"])
+    with open(bad, "rb") as handle:
+        page = client.post(reverse("pay:roster_import", args=[unit.pk]), {"file": handle})
+    text = page.content.decode()
+    assert page.status_code == 200 and "花名册未导入" in text
+    assert "第 4 行" in text and "第 5 行" in text  # row numbers as Excel shows them
+    assert Beneficiary.objects.count() == before
+    # the reviewer sees the roster with IDs in full; the finance officer cannot open it
+    client.force_login(world.users["reviewer"])
+    assert person_id(0) in client.get(reverse("pay:roster", args=[unit.pk])).content.decode()
+    client.force_login(world.users["finance"])
+    assert client.get(reverse("pay:roster", args=[unit.pk])).status_code == 403
+
+
+def test_pages_render_for_each_role(client, world, unit, tmp_path):
+    """Every page answers 200 with content for the roles that may see it, after a whole month."""
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
+    services.review_run(unit, reviewer, run_id)
+    services.approve_run(unit, approver, run_id)
+    run = Run.objects.get(pk=run_id)
+    for path in bank_answers(run, tmp_path, {person_id(1): "BE01"}):
+        services.import_results(unit, clerk, path, adapter_id="generic-csv")
+    names = [
+        "pay:overview",
+        "pay:roster",
+        "pay:events",
+        "pay:runs",
+        "pay:results",
+        "pay:returns",
+        "pay:stats",
+        "pay:balance",
+    ]
+    for role in ("clerk", "reviewer", "approver"):
+        client.force_login(world.users[role])
+        for name in names:
+            response = client.get(reverse(name, args=[unit.pk]))
+            assert response.status_code == 200, (role, name)
+        page = client.get(reverse("pay:run", args=[unit.pk, run_id])).content.decode()
+        assert "审批通过" in page and "银行文件" in page
+    client.force_login(world.users["finance"])
+    stats = client.get(reverse("pay:stats", args=[unit.pk]) + "?year=2020").content.decode()
+    assert "2020-03" in stats and "33.33%" in stats  # LXRY: 1 returned of 3 payments made
+    balance = client.get(reverse("pay:balance", args=[unit.pk])).content.decode()
+    assert "资金守恒" in balance and "全部有着落" in balance
+    response = client.get(reverse("pay:fund_request", args=[unit.pk, "2020-03"]))
+    assert response.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert "合计" in values and 6 in values
+
+
+def test_result_files_that_do_not_fit_change_nothing(world, unit, tmp_path):
+    """Unknown payments, other amounts and results contradicting an earlier import: the whole
+    file is refused with the rows listed, and the refusal is logged."""
+    from juesuan.disbursement.banks import PAID, RETURNED, BatchHeader, Outcome, get_adapter
+    from juesuan.disbursement.banks import write_results as bank_writes
+
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
+    services.review_run(unit, reviewer, run_id)
+    services.approve_run(unit, approver, run_id)
+    run = Run.objects.get(pk=run_id)
+    adapter = get_adapter("generic-csv")
+    header = BatchHeader(
+        "单位", "1", "银行", "U", "B1", "QYJS", core.Month(2020, 3), core.Month(2020, 3).first_day()
+    )
+    qyjs = list(Payment.objects.filter(run=run, scheme__code="QYJS").order_by("person_id"))
+
+    def answer(name, outcomes):
+        path = tmp_path / name
+        assert bank_writes(adapter, header, outcomes, path).ok
+        return services.import_results(unit, clerk, path, adapter_id="generic-csv")
+
+    stranger = core.PaymentKey("QYJS", person_id(99), core.Month(2020, 3), 1).reference
+    unknown = answer("unknown.csv", [Outcome(stranger, 110000, PAID)])
+    assert not unknown.ok and "对不上" in unknown.message
+    assert unknown.problems[0]["value"] == stranger and unknown.problems[0]["row"]
+    wrong = answer("amount.csv", [Outcome(qyjs[0].key.reference, 1, PAID)])
+    assert not wrong.ok and "金额" in wrong.problems[0]["message"]
+    assert set(Payment.objects.filter(run=run).values_list("status", flat=True)) == {"sent"}
+    assert not ResultImport.objects.filter(unit=unit).exists()
+
+    paid = answer("paid.csv", [Outcome(p.key.reference, p.amount, PAID) for p in qyjs])
+    assert paid.changed and paid.data["paid"] == 3
+    contradiction = answer(
+        "later.csv", [Outcome(qyjs[1].key.reference, qyjs[1].amount, RETURNED, "AC04")]
+    )
+    assert not contradiction.ok and "不一致" in contradiction.problems[0]["message"]
+    assert Payment.objects.get(pk=qyjs[1].pk).status == core.PAID
+    assert AuditEntry.objects.filter(action="pay_results_rejected").count() == 3
+    _balanced(unit)
