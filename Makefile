@@ -31,6 +31,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/consolidate.py
 	$(BIN)/python bench/build_example.py
 	$(BIN)/python bench/web_load.py
+	$(BIN)/python bench/payroll.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info

@@ -160,3 +160,39 @@ def test_build_into_a_file_is_a_clear_error(tmp_path, capsys):
     assert main(["build", str(EXAMPLE), "-o", str(target)]) == 2
     assert "应为文件夹" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "x"
+
+
+def test_disburse_year_pays_the_example_and_reproduces_its_ledger(tmp_path, capsys):
+    import shutil
+
+    import openpyxl
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(EXAMPLE, dataset)
+    # typed-over figures for the year's lines: the year's payments put the real ones back
+    spending = (dataset / "spending.csv").read_text(encoding="utf-8")
+    (dataset / "spending.csv").write_text(spending.replace(",9496800.00,", ",1.00,"), "utf-8")
+    figures = (dataset / "performance_data.csv").read_text(encoding="utf-8")
+    (dataset / "performance_data.csv").write_text(figures.replace(",7728,", ",1,"), "utf-8")
+    out = tmp_path / "year"
+    year = str(EXAMPLE / "disbursement")
+    code = main(["disburse-year", year, "-o", str(out), "--update-dataset", str(dataset)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "644      7728            949.68         3     0.0388%  企业教师生活补贴" in printed
+    assert "资金守恒：成立" in printed
+    for name in ("spending.csv", "performance_data.csv"):
+        assert (dataset / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
+    december = openpyxl.load_workbook(out / "资金申请表_202012.xlsx").active
+    rows = [[c for c in row if c is not None] for row in december.iter_rows(values_only=True)]
+    assert any("企业教师生活补贴" in row for row in rows)
+    assert len(list((out / "银行文件").glob("*.result.csv"))) >= 36  # 3 schemes × 12 months
+
+
+def test_disburse_year_refuses_a_missing_folder_and_a_full_output(tmp_path, capsys):
+    assert main(["disburse-year", str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == 2
+    assert "找不到代发资料文件夹" in capsys.readouterr().err
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "x").write_text("x")
+    assert main(["disburse-year", str(EXAMPLE / "disbursement"), "-o", str(tmp_path / "o")]) == 2
+    assert "--overwrite" in capsys.readouterr().err

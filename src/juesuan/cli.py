@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 from juesuan import __version__
@@ -97,6 +98,24 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--html", metavar="OUT", help="另写一份可直接打开的网页报告")
     audit.add_argument("--workers", type=int, help="并行进程数（默认：全部处理器核心）")
     audit.set_defaults(run=_audit)
+
+    year = commands.add_parser(
+        "disburse-year",
+        help="按花名册和人员变动跑完一年的代发（计算、审批、银行文件、回盘、重发），输出统计和资金申请表",
+    )
+    year.add_argument(
+        "folder", help="代发资料文件夹：schemes.yaml、roster.csv、events.csv、bank_outcomes.yaml"
+    )
+    year.add_argument(
+        "-o", "--output", required=True, help="输出文件夹（银行文件、回盘、资金申请表）"
+    )
+    year.add_argument(
+        "--update-dataset",
+        metavar="DATASET",
+        help="再用这一年的发放结果改写该数据集的 spending.csv 与 performance_data.csv",
+    )
+    year.add_argument("--overwrite", action="store_true", help="输出文件夹已有内容时也写入")
+    year.set_defaults(run=_disburse_year)
 
     args = parser.parse_args(argv)
     return args.run(args)
@@ -452,3 +471,44 @@ def _print_audit(report) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _disburse_year(args: argparse.Namespace) -> int:
+    from juesuan.disbursement.statistics import write_fund_request
+    from juesuan.disbursement.year import run_year, write_example
+    from juesuan.money import wan
+
+    folder, output = Path(args.folder), Path(args.output)
+    if not folder.is_dir():
+        print(f"找不到代发资料文件夹：{folder}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if output.exists() and any(output.iterdir()) and not args.overwrite:
+        print(f"{output} 已有内容；如要写入请加 --overwrite", file=sys.stderr)
+        return EXIT_UNREADABLE
+    output.mkdir(parents=True, exist_ok=True)
+    result = run_year(folder, output / "银行文件")
+    if not result.ok:
+        print("代发年度未能完成：", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FATAL
+    for month, lines in sorted(result.fund_requests.items()):
+        write_fund_request(lines, month, output / f"资金申请表_{month.compact}.xlsx")
+    # the scheme's name last: Chinese characters are two columns wide on a terminal
+    print("  发放人数  发放人次  发放金额（万元）  退回人次      退回率  补贴类别")
+    for figures in result.year:
+        rate = figures.return_rate
+        shown = "—" if rate is None else f"{rate.quantize(Decimal('0.0001'))}%"
+        print(
+            f"{figures.persons:>10}{figures.payments:>10}{wan(figures.amount_yuan):>18}"
+            f"{figures.returned:>10}{shown:>12}  {result.schemes[figures.scheme].name}"
+        )
+    balance = result.book.balance()
+    print(f"资金守恒：{'成立' if balance.ok else '不成立'}")
+    for problem in balance.problems:
+        print(f"  {problem}")
+    print(f"银行文件、回盘文件和每月资金申请表在 {output}/")
+    if args.update_dataset:
+        for path in write_example(args.update_dataset, result):
+            print(f"已改写 {path}")
+    return EXIT_OK if balance.ok else EXIT_FATAL
