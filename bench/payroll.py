@@ -9,10 +9,15 @@ functions the pages, jobs and commands call:
    COPY), 复核 reviews, 审批 approves (payments SENT, bank files written through the
    generic-csv adapter) — target under 60 s;
 3. the bank's result file for the month with 20,000 failures among the 2,000,000 rows (made
-   by the bank simulator `banks.write_results`, not timed), imported — target under 10 s;
+   by the bank simulator `banks.write_results`, not timed), imported — target under 10 s —
+   with its phases (reading the file, payments read with COPY and matched in polars, the
+   returned rows updated by id, each bank file's paid rows by one plain UPDATE);
 4. the floor: a raw COPY of the same payment rows into an unindexed scratch table, and the
    ratio of persisting the payments to it;
-5. peak memory of the process (resource.getrusage, maximum resident set size).
+5. the conservation check as the 资金守恒 page runs it (sums in the database, chains of
+   re-issues through `transitions.balance`); `--python-balance` also runs the reference
+   `transitions.balance` over every payment and compares;
+6. peak memory of the process (resource.getrusage, maximum resident set size).
 
 Figures are printed; nothing is asserted.
 
@@ -136,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=2_000_000)
     parser.add_argument("--failures", type=int, default=20_000)
+    parser.add_argument(
+        "--python-balance",
+        action="store_true",
+        help="also run the reference transitions.balance over every payment, and compare",
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get("JUESUAN_BENCH_DATABASE_URL", "postgresql:///test"),
@@ -383,11 +393,34 @@ def run(args, work: Path) -> int:
     show("raw UPDATE of every scratch row (no index)", f"{t_update_floor:.1f} s")
     show("persist ÷ raw COPY", f"{persist / t_floor:.1f}×" if t_floor else "—")
     show("monthly run ÷ raw COPY", f"{total_run / t_floor:.1f}×" if t_floor else "—")
+    show("result import ÷ raw COPY", f"{t_import / t_floor:.1f}×" if t_floor else "—")
+    show(
+        "result import ÷ raw UPDATE",
+        f"{t_import / t_update_floor:.1f}×" if t_update_floor else "—",
+    )
+    show("peak memory before the conservation check", f"{peak_mb():,.0f} MB")
 
+    # ---- conservation: in the database (what the 资金守恒 page and verify_disbursement use) ----
+    t6 = time.perf_counter()
+    stored = services.stored_balance(unit)
+    show("  balance in the database (stored_balance)", f"{time.perf_counter() - t6:.1f} s")
     t6 = time.perf_counter()
     balance = services.conservation(unit)
-    show("conservation check", f"{time.perf_counter() - t6:.1f} s — ok={balance.ok}")
+    show(
+        "conservation check (balance + runs + bank files)",
+        f"{time.perf_counter() - t6:.1f} s — ok={balance.ok}, paid {services.yuan(stored.paid)} 元",
+    )
     show("peak memory (max RSS)", f"{peak_mb():,.0f} MB")
+    if args.python_balance:  # the reference over every payment: slow and memory-hungry
+        from juesuan.disbursement import transitions
+
+        t6 = time.perf_counter()
+        reference = transitions.balance(services.stored_payments(unit))
+        show(
+            "  reference transitions.balance in Python",
+            f"{time.perf_counter() - t6:.1f} s — equal={reference == stored}",
+        )
+        show("peak memory with the reference (max RSS)", f"{peak_mb():,.0f} MB")
     return 0
 
 

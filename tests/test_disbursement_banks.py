@@ -416,3 +416,57 @@ def test_amounts_round_trip_through_text_exactly(fen: int, fmt: str) -> None:
     assert parse_amount(text, fmt) == fen
     if fmt == "yuan":
         assert Decimal(text) * 100 == fen and text[-3] == "."
+
+
+_GB18030_ROWS = [
+    f"{ref(1)},张三,1,1100.00,成功,,S1",
+    f"{ref(2)},𠀀欧阳,2,0.01,失败,账号不存在,S2",  # 𠀀 is four bytes in GB18030
+    f"{ref(3)},李四,3,1234567890.12,退回,卡片已挂失,",
+    f"{ref(4)},王五,4,980.50,已入账,,S4",
+    f"{ref(5)},赵六,5,1100.00,失败,,S5",
+]
+
+
+def test_the_fast_csv_reader_and_the_careful_one_give_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from juesuan.disbursement.banks import textfiles
+
+    path = _csv_result(tmp_path, _GB18030_ROWS, "合计,5,1234571070.63")
+    adapter = get_adapter("generic-csv")
+    assert textfiles._read_csv_fast(adapter.result, path.read_bytes(), path.name) is not None
+    fast = read_results(adapter, path)
+    monkeypatch.setattr(textfiles, "_read_csv_fast", lambda *args: None)
+    careful = read_results(adapter, path)
+    assert fast.ok and careful.ok
+    assert list(fast.rows) == list(careful.rows)
+    assert [(r.reason_code, r.reason_text, r.amount_fen, r.line) for r in fast.rows][1:3] == [
+        ("AC01", "账号不存在", 1, 3),
+        ("NARR", "卡片已挂失", 123456789012, 4),
+    ]
+
+
+def test_lines_the_fast_reader_does_not_take_are_read_or_reported_by_line(tmp_path: Path) -> None:
+    adapter = get_adapter("generic-csv")
+    quoted = [*_GB18030_ROWS[:1], f'{ref(2)},"欧阳,娜娜",2,0.01,失败,账号不存在,S2']
+    result = read_results(adapter, _csv_result(tmp_path, quoted, "合计,2,1100.01"))
+    assert result.ok and [r.line for r in result.rows] == [2, 3]
+    blank = [_GB18030_ROWS[0], "", _GB18030_ROWS[3]]
+    result = read_results(adapter, _csv_result(tmp_path, blank, "合计,2,2080.50"))
+    assert not result.ok and [(p.line, "空行" in p.message) for p in result.problems] == [(3, True)]
+    short = [_GB18030_ROWS[0], f"{ref(2)},李四,2,1100.00"]
+    result = read_results(adapter, _csv_result(tmp_path, short, "合计,2,2200.00"))
+    assert not result.ok and {p.line for p in result.problems} == {3}
+
+
+def test_each_shipped_adapter_keeps_its_declared_name():
+    import yaml
+
+    import juesuan.disbursement.banks as banks
+
+    folder = Path(banks.__file__).parent / "adapters"
+    shipped = sorted(folder.glob("*.yaml"))
+    assert len(shipped) == 4
+    for path in shipped:
+        declared = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert banks.get_adapter(declared["id"]).name == declared["name"], path.name

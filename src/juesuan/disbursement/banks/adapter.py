@@ -374,17 +374,17 @@ def check_adapter(path: str | Path) -> tuple[Adapter | None, list[Problem]]:
     result = _layout(ck, raw_result, "result.", RESULT_FORMATS, RESULT_FIELDS, result=True)
     result_pattern = ck.string(raw_result, "file_name", "result.", required=False)
     ck.template(result_pattern, "result.file_name", HEADER_FIELDS)
-    for name, layout in (("", batch), ("result.", result)):
+    for prefix, layout in (("", batch), ("result.", result)):
         if layout.format == "xlsx" and layout.totals_position == "first":
             # XlsxWriter's constant-memory mode writes rows in order; totals are known at the end
-            ck.add(f"{name}totals.position", "Excel 文件的合计行只能在最后（last）", "first")
+            ck.add(f"{prefix}totals.position", "Excel 文件的合计行只能在最后（last）", "first")
         if layout.format == "xlsx" and any(
             "{count}" in c.value or "{total}" in c.value
             for line in layout.header_lines
             for c in line
         ):
             ck.add(
-                f"{name}header_lines",
+                f"{prefix}header_lines",
                 "Excel 文件的表头行不能用 {count}、{total}；请放在合计行",
                 None,
             )

@@ -225,9 +225,17 @@ def _totals(
 
 
 def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """Read a csv or fixed-width result file into checked rows."""
+    """Read a csv or fixed-width result file into checked rows.
+
+    A csv file is first read by `_read_csv_fast`; when it finds anything wrong, or anything it
+    does not handle (quoted cells, a byte-order mark, blank or short lines), the file is read
+    again here line-aware, which says what is wrong and where."""
     file = path.name
     raw = path.read_bytes()
+    if layout.format == "csv":
+        fast = _read_csv_fast(layout, raw, file)
+        if fast is not None:
+            return fast, []
     text, problems = _decode(raw, layout, file)
     if text is None:
         return None, problems
@@ -290,6 +298,93 @@ def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
         disagree = totals_problem(frame, count, total, file, totals_no)
         problems += [disagree] if disagree else []
     return (None, problems) if problems else (frame, [])
+
+
+def _read_csv_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None:
+    """The accepted rows of a well-formed csv result file, or None: then `read_text` reads it
+    the careful way and reports every problem with its line.
+
+    Bytes are split into head, rows and totals line without decoding the whole file twice;
+    the rows are decoded once (a file not in its encoding goes the careful way) and given to
+    polars with an explicit all-text schema. Every row must have exactly the file's number of
+    cells (separators counted; no quotes), so line numbers are exact."""
+    skip = len(layout.header_lines) + (layout.totals_position == "first") + layout.titles
+    heads: list[bytes] = []
+    position = 0
+    for _ in range(skip):
+        end = raw.find(b"\n", position)
+        if end < 0:
+            return None
+        heads.append(raw[position:end].rstrip(b"\r"))
+        position = end + 1
+    body = raw[position:].rstrip(b"\r\n")
+    first_line = skip + 1
+    totals_line: bytes | None = None
+    totals_no = 0
+    if layout.totals_position == "first":
+        totals_no = len(layout.header_lines) + 1
+        totals_line = heads[totals_no - 1]
+    elif layout.totals_position == "last":
+        cut = body.rfind(b"\n")
+        if cut < 0:
+            return None
+        totals_line = body[cut + 1 :].rstrip(b"\r")
+        body = body[:cut]
+        totals_no = first_line + body.count(b"\n") + 1
+    if not body.strip() or b'"' in body or body.startswith(b"\xef\xbb\xbf"):
+        return None
+    try:
+        head_text = [h.decode(layout.encoding) for h in heads]
+        totals_text = None if totals_line is None else totals_line.decode(layout.encoding)
+        if layout.encoding.replace("-", "").replace("_", "").lower() in ("utf8", "ascii"):
+            data = body
+            body.decode(layout.encoding)
+        else:
+            data = body.decode(layout.encoding).encode("utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return None
+    positions: dict[str, int] = {c.field: i for i, c in enumerate(layout.columns)}
+    width = len(layout.columns)
+    if layout.titles:
+        found = [t.strip().lstrip("\ufeff") for t in _cells(layout, head_text[-1], None)]
+        positions, missing = title_positions(layout, found)
+        if missing:
+            return None
+        width = len(found)
+    rows = data.count(b"\n") + 1
+    delimiter = layout.delimiter.encode("utf-8")
+    if len(delimiter) != 1 or data.count(delimiter) != rows * (width - 1):
+        return None  # a short, long or blank line somewhere
+    needed = ("reference", "amount", "status", "reason_code", "reason", "bank_serial")
+    wanted = sorted(((f, i) for f, i in positions.items() if f in needed), key=lambda kv: kv[1])
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=False,
+            separator=layout.delimiter,
+            quote_char=None,
+            schema={f"c{i}": pl.String for i in range(width)},
+            columns=[i for _, i in wanted],
+            truncate_ragged_lines=False,
+        )
+    except Exception:  # polars: anything it cannot read goes the careful way
+        return None
+    if frame.height != rows:
+        return None
+    frame = frame.select([pl.col(f"c{i}").alias(name) for name, i in wanted]).with_columns(
+        pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line")
+    )
+    count = total = None
+    if layout.totals:
+        count, total, problems = _totals(layout, totals_text, totals_no, file)
+        if problems:
+            return None
+    frame, problems = check_rows(frame, layout, file)
+    if frame is None or problems:
+        return None
+    if layout.totals and totals_problem(frame, count, total, file, totals_no):
+        return None
+    return frame
 
 
 def _frame(

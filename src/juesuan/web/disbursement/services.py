@@ -1104,7 +1104,7 @@ def import_results(
             f"“{name}”有 {len(result.problems)} 处无法识别，回盘未导入，付款状态不变。",
             problems=[_issue_dict(p) for p in result.problems],
         )
-    progress(25, f"核对 {len(result.rows)} 笔结果")
+    progress(25, "整理回盘结果")
     frame = _results_frame(result.rows)
     try:
         with transaction.atomic():
@@ -1230,13 +1230,13 @@ def _results_frame(rows) -> pl.DataFrame:
         )
     # PaymentKey.reference is scheme-person-YYYYMM-sequence; neither scheme codes nor ID numbers
     # contain a hyphen, and the reader has checked the shape.
-    parts = pl.col("reference").str.split("-")
-    compact = parts.list.get(2)
+    parts = pl.col("reference").str.split_exact("-", 3)
+    compact = parts.struct.field("field_2")
     return frame.with_columns(
-        parts.list.get(0).alias("scheme"),
-        parts.list.get(1).alias("person_id"),
+        parts.struct.field("field_0").alias("scheme"),
+        parts.struct.field("field_1").alias("person_id"),
         (compact.str.slice(0, 4) + "-" + compact.str.slice(4, 2)).alias("month"),
-        parts.list.get(3).cast(pl.Int64).alias("sequence"),
+        parts.struct.field("field_3").cast(pl.Int64).alias("sequence"),
         pl.col("reason_code").fill_null(""),
         pl.col("reason_text").fill_null(""),
     ).drop("reference")
@@ -1250,8 +1250,13 @@ def _reference(row) -> str:
 def _apply_results(unit, user, entry, frame: pl.DataFrame, paid_outcome, progress) -> Outcome:
     """Match the rows with their payments (under the runs' locks), decide each row with
     `transitions.apply_result` — once per distinct (status, recorded reason, result) — and
-    update the payments in bulk."""
-    months = frame["month"].unique().to_list()
+    update the payments.
+
+    The payments the file can answer (its months and schemes) are read in one go (COPY on
+    PostgreSQL) and matched in polars, so millions of rows are never joined in SQL. The
+    returned rows are updated by id; the paid ones, when they are every payment of a bank
+    file still awaiting the bank, with one plain UPDATE of that file's payments."""
+    months = frame["month"].unique().sort().to_list()
     schemes = dict(Scheme.objects.filter(unit=unit).values_list("code", "pk"))
     unknown_schemes = sorted(set(frame["scheme"].unique().to_list()) - set(schemes))
     if unknown_schemes:
@@ -1259,24 +1264,24 @@ def _apply_results(unit, user, entry, frame: pl.DataFrame, paid_outcome, progres
     # Lock the unit's approved runs (a few rows): result files of a unit are applied one at a
     # time, so a second file waits and then sees what the first changed.
     list(Run.objects.select_for_update().filter(unit=unit, step=core.APPROVED).order_by("pk"))
-    if connection.vendor == "postgresql":
-        return _apply_results_in_database(unit, entry, frame, schemes, paid_outcome, progress)
     progress(40, "读取对应付款")
-    stored = _payments_frame(unit, months)
+    wanted = {schemes[c] for c in frame["scheme"].unique().to_list()}
+    stored = _payments_frame(unit, months, sorted(wanted))
     codes = pl.DataFrame(
         {"scheme_id": list(schemes.values()), "scheme": list(schemes)},
         schema={"scheme_id": pl.Int64, "scheme": pl.String},
     )
-    stored = stored.join(codes, on="scheme_id").drop("scheme_id")
+    progress(50, "核对对应付款")
+    stored = stored.join(codes, on="scheme_id")
     matched = frame.join(stored, on=["scheme", "person_id", "month", "sequence"], how="left")
     problems: list[dict] = []
     missing = matched.filter(pl.col("id").is_null())
-    for row in missing.head(200).iter_rows(named=True):
+    for row in missing.sort("line").head(200).iter_rows(named=True):
         problems.append(
             _row_problem(entry, row, "找不到对应的付款（付款编号不属于本单位已审批的批次）")
         )
     differs = matched.filter(pl.col("id").is_not_null() & (pl.col("amount") != pl.col("amount_r")))
-    for row in differs.head(200).iter_rows(named=True):
+    for row in differs.sort("line").head(200).iter_rows(named=True):
         problems.append(
             _row_problem(
                 entry,
@@ -1284,7 +1289,13 @@ def _apply_results(unit, user, entry, frame: pl.DataFrame, paid_outcome, progres
                 f"回盘金额 {yuan(row['amount_r'])} 元与付款金额 {yuan(row['amount'])} 元不符",
             )
         )
-    duplicated = frame.filter(pl.struct("scheme", "person_id", "month", "sequence").is_duplicated())
+    # Two rows answering one payment share its id (rows without a payment are reported above);
+    # the keys are compared only when ids repeat.
+    duplicated = frame.clear()
+    if matched["id"].is_duplicated().any() or missing.height:
+        duplicated = frame.filter(
+            pl.struct("scheme", "person_id", "month", "sequence").is_duplicated()
+        )
     for row in duplicated.head(200).iter_rows(named=True):
         problems.append(_row_problem(entry, row, "同一笔付款在回盘中出现多次"))
     if problems:
@@ -1295,31 +1306,30 @@ def _apply_results(unit, user, entry, frame: pl.DataFrame, paid_outcome, progres
             problems=problems,
         )
     # One decision per distinct situation: the rule is applied, not copied.
-    situations = matched.select(
-        "status", "reason_code_p", "outcome", "reason_code", "reason_text"
-    ).unique()
-    decisions = {}
-    for status, recorded, outcome, code, text in situations.iter_rows():
+    situation = ["status", "reason_code_p", "outcome", "reason_code", "reason_text"]
+    distinct = matched.select(situation).unique().with_row_index("situation")
+    matched = matched.join(distinct.cast({"situation": pl.Int64}), on=situation, nulls_equal=True)
+    situations = (
+        matched.group_by("situation")
+        .agg(pl.col(situation).first(), pl.len().alias("count"), pl.col("amount").sum())
+        .sort("situation")
+    )
+    decisions = []
+    conflicts = []
+    for number, status, recorded, outcome, code, text, count, amount in situations.iter_rows():
         result = rules.Result(
             outcome=rules.RESULT_PAID if outcome == paid_outcome else rules.RESULT_RETURNED,
             reason_code=code or "",
             reason=text or "",
         )
-        decisions[(status, recorded, outcome, code, text)] = rules.apply_result(
-            status, result, recorded or ""
-        )
-    conflicts = []
-    for situation, decision in decisions.items():
+        decision = rules.apply_result(status, result, recorded or "")
+        decisions.append((number, status, decision, count, int(amount or 0)))
         if isinstance(decision, rules.Conflict):
-            rows = matched.filter(
-                (pl.col("status") == situation[0])
-                & (pl.col("reason_code_p") == (situation[1] or ""))
-                & (pl.col("outcome") == situation[2])
-                & (pl.col("reason_code") == (situation[3] or ""))
-            )
-            for row in rows.head(100).iter_rows(named=True):
+            rows = matched.filter(pl.col("situation") == number).sort("line").head(100)
+            for row in rows.iter_rows(named=True):
                 conflicts.append(_row_problem(entry, row, decision.text))
     if conflicts:
+        conflicts.sort(key=lambda p: p["row"] or 0)
         return Outcome(
             False,
             f"回盘“{entry.file_name}”有 {len(conflicts)} 笔结果与已导入的结果不一致或付款未送银行，"
@@ -1329,216 +1339,71 @@ def _apply_results(unit, user, entry, frame: pl.DataFrame, paid_outcome, progres
     progress(60, "更新付款状态")
     today = timezone.localdate()
     paid = returned = unchanged = paid_fen = returned_fen = 0
-    for situation, decision in decisions.items():
-        rows = matched.filter(
-            (pl.col("status") == situation[0])
-            & (pl.col("reason_code_p") == (situation[1] or ""))
-            & (pl.col("outcome") == situation[2])
-            & (pl.col("reason_code") == (situation[3] or ""))
-            & (pl.col("reason_text") == (situation[4] or ""))
-        )
-        if isinstance(decision, rules.Unchanged):
-            unchanged += rows.height
-            continue
-        ids = rows["id"].to_list()
-        values = {
-            "status": decision.status,
-            "reason_code": decision.reason_code,
-            "reason_text": (decision.reason or "")[:200],
-            "paid_on": decision.day or (today if decision.status == core.PAID else None),
-            "result_import_id": entry.pk,
-        }
-        updated = _update_ids(ids, values, expect_status=situation[0])
-        if updated != len(ids):
-            raise RuntimeError("付款状态在导入过程中被改动，请重新导入")
-        amount = int(rows["amount"].sum())
-        if decision.status == core.PAID:
-            paid, paid_fen = paid + len(ids), paid_fen + amount
-        else:
-            returned, returned_fen = returned + len(ids), returned_fen + amount
-    return _settled(entry, paid, returned, unchanged, paid_fen, returned_fen, frame)
-
-
-def _apply_results_in_database(unit, entry, frame, schemes, paid_outcome, progress) -> Outcome:
-    """The same matching and decisions as `_apply_results`, on PostgreSQL: the result rows are
-    COPYed into a temporary table and matched, counted and applied by joins, so millions of
-    payments never travel to Python. Each distinct situation is decided by
-    `transitions.apply_result`, as on the other path."""
-    table = Payment._meta.db_table
-    codes = {pk: code for code, pk in schemes.items()}
-    rows = frame.select(
-        pl.col("scheme").replace_strict(schemes, return_dtype=pl.Int64).alias("scheme_id"),
-        "person_id",
-        "month",
-        "sequence",
-        "outcome",
-        "reason_code",
-        "reason_text",
-        "amount_r",
-        "line",
-    )
-    progress(35, "载入回盘结果")
-    with connection.cursor() as cursor:
-        # ON COMMIT DROP ends them with the transaction; inside an outer transaction (tests,
-        # a caller's atomic block) the previous import's tables may still be there.
-        cursor.execute("DROP TABLE IF EXISTS dis_result_rows, dis_result_match")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE dis_result_rows (scheme_id bigint, person_id text, "
-            "month text, sequence integer, outcome text, reason_code text, reason_text text, "
-            "amount_r bigint, line bigint) ON COMMIT DROP"
-        )
-        with cursor.cursor.copy(
-            "COPY dis_result_rows FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        ) as copy:
-            for offset in range(0, rows.height, 250_000):
-                copy.write(
-                    rows.slice(offset, 250_000).write_csv(include_header=False, null_value="\\N")
-                )
-        cursor.execute("ANALYZE dis_result_rows")
-        progress(45, "核对对应付款")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE dis_result_match ON COMMIT DROP AS "
-            "SELECT r.*, p.id, p.status, p.reason_code AS recorded, p.amount "
-            f"FROM dis_result_rows r LEFT JOIN {table} p ON p.unit_id = %s "
-            "AND p.scheme_id = r.scheme_id AND p.person_id = r.person_id "
-            "AND p.month = r.month AND p.sequence = r.sequence "
-            f"AND p.status <> '{core.WITHDRAWN}'",
-            [unit.pk],
-        )
-        cursor.execute("ANALYZE dis_result_match")  # the joins below need its size
-        problems: list[dict] = []
-        checks = (
-            ("id IS NULL", "找不到对应的付款（付款编号不属于本单位已审批的批次）"),
-            ("id IS NOT NULL AND amount <> amount_r", None),
-        )
-        cursor.execute(  # one pass for both counts; the rows are read only when there are any
-            "SELECT count(*) FILTER (WHERE id IS NULL), "
-            "count(*) FILTER (WHERE id IS NOT NULL AND amount <> amount_r) FROM dis_result_match"
-        )
-        counts = cursor.fetchone()
-        bad = sum(counts)
-        for (condition, message), count in zip(checks, counts, strict=True):
-            if not count:
-                continue
-            cursor.execute(
-                "SELECT scheme_id, person_id, month, sequence, line, amount, amount_r "
-                f"FROM dis_result_match WHERE {condition} ORDER BY line LIMIT 200"
-            )
-            for sid, pid, month, seq, line, stored, given in cursor.fetchall():
-                text = message or f"回盘金额 {yuan(given)} 元与付款金额 {yuan(stored)} 元不符"
-                problems.append(
-                    _row_problem(entry, _db_row(codes, sid, pid, month, seq, line), text)
-                )
-        # rows answering the same payment twice: found in memory (a hash over the keys)
-        duplicated = frame.filter(
-            pl.struct("scheme", "person_id", "month", "sequence").is_duplicated()
-        )
-        bad += duplicated.height
-        for row in duplicated.head(200).iter_rows(named=True):
-            problems.append(_row_problem(entry, row, "同一笔付款在回盘中出现多次"))
-        if problems:
-            return Outcome(
-                False,
-                f"回盘“{entry.file_name}”有 {bad} 行与付款对不上，回盘未导入，付款状态不变。",
-                problems=problems,
-            )
-        cursor.execute(
-            "SELECT status, recorded, outcome, reason_code, reason_text, count(*), sum(amount) "
-            "FROM dis_result_match GROUP BY 1, 2, 3, 4, 5"
-        )
-        situations = cursor.fetchall()
-        decisions = []
-        conflicts = []
-        for status, recorded, outcome, code, text, count, amount in situations:
-            result = rules.Result(
-                outcome=rules.RESULT_PAID if outcome == paid_outcome else rules.RESULT_RETURNED,
-                reason_code=code or "",
-                reason=text or "",
-            )
-            decision = rules.apply_result(status, result, recorded or "")
-            decisions.append(((status, recorded, outcome, code, text), decision, count, amount))
-            if isinstance(decision, rules.Conflict):
-                cursor.execute(
-                    "SELECT scheme_id, person_id, month, sequence, line FROM dis_result_match "
-                    "WHERE status = %s AND recorded IS NOT DISTINCT FROM %s AND outcome = %s "
-                    "AND reason_code IS NOT DISTINCT FROM %s ORDER BY line LIMIT 100",
-                    [status, recorded, outcome, code],
-                )
-                for sid, pid, month, seq, line in cursor.fetchall():
-                    conflicts.append(
-                        _row_problem(
-                            entry, _db_row(codes, sid, pid, month, seq, line), decision.text
-                        )
-                    )
-        if conflicts:
-            return Outcome(
-                False,
-                f"回盘“{entry.file_name}”有 {len(conflicts)} 笔结果与已导入的结果不一致或付款"
-                "未送银行，回盘未导入，付款状态不变。",
-                problems=conflicts,
-            )
-        progress(60, "更新付款状态")
-        today = timezone.localdate()
-        paid = returned = unchanged = paid_fen = returned_fen = 0
-        changes = []
-        for (status, recorded, outcome, code, text), decision, count, amount in decisions:
-            if isinstance(decision, rules.Unchanged):
-                unchanged += count
-                continue
-            day = decision.day or (today if decision.status == core.PAID else None)
-            changes.append(
-                (
-                    status,
-                    recorded,
-                    outcome,
-                    code,
-                    text,
-                    decision.status,
-                    decision.reason_code,
-                    (decision.reason or "")[:200],
-                    day,
-                )
-            )
-            if decision.status == core.PAID:
-                paid, paid_fen = paid + count, paid_fen + int(amount)
-            else:
-                returned, returned_fen = returned + count, returned_fen + int(amount)
-        if changes:
-            # The decisions as a small table, applied in one joined UPDATE (one pass over the
-            # payments whatever the number of distinct situations).
-            cursor.execute("DROP TABLE IF EXISTS dis_result_decision")
-            cursor.execute(
-                "CREATE TEMPORARY TABLE dis_result_decision (status text, recorded text, "
-                "outcome text, reason_code text, reason_text text, new_status text, "
-                "new_code text, new_text text, paid_on date) ON COMMIT DROP"
-            )
-            cursor.executemany(
-                "INSERT INTO dis_result_decision VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                changes,
-            )
-            cursor.execute(
-                f"UPDATE {table} AS p SET status = d.new_status, reason_code = d.new_code, "
-                "reason_text = d.new_text, paid_on = d.paid_on, result_import_id = %s "
-                "FROM dis_result_match m JOIN dis_result_decision d ON m.status = d.status "
-                "AND m.recorded IS NOT DISTINCT FROM d.recorded AND m.outcome = d.outcome "
-                "AND m.reason_code IS NOT DISTINCT FROM d.reason_code "
-                "AND m.reason_text IS NOT DISTINCT FROM d.reason_text "
-                "WHERE p.id = m.id AND p.status = m.status",
-                [entry.pk],
-            )
-            if cursor.rowcount != paid + returned:
-                raise RuntimeError("付款状态在导入过程中被改动，请重新导入")
-    return _settled(entry, paid, returned, unchanged, paid_fen, returned_fen, frame)
-
-
-def _db_row(codes, scheme_id, person_id, month, sequence, line) -> dict:
-    return {
-        "scheme": codes.get(scheme_id, str(scheme_id)),
-        "person_id": person_id,
-        "month": month,
-        "sequence": sequence,
-        "line": line,
+    # A bank file (run, scheme) whose payments awaiting the bank are all answered by this file
+    # takes its largest change (the paid rows) as one plain UPDATE of what still awaits the
+    # bank, after its other rows (the returned ones) were updated by id.
+    waiting = stored.filter(pl.col("status") == core.SENT).group_by("run_id", "scheme_id").len()
+    answered = matched.filter(pl.col("status") == core.SENT).group_by("run_id", "scheme_id").len()
+    whole = {
+        (r, s)
+        for r, s, n, m in waiting.join(answered, on=["run_id", "scheme_id"]).iter_rows()
+        if n == m
     }
+    keyed, bulk = [], []  # (ids or (run, scheme), values, status of the payments, count)
+    changes = {number: d for number, _s, d, _c, _a in decisions if isinstance(d, rules.Change)}
+    if changes:
+        groups = (
+            matched.filter(pl.col("situation").is_in(list(changes)))
+            .group_by("run_id", "scheme_id", "situation")
+            .agg(pl.col("id"), pl.col("status").first())
+            .with_columns(pl.col("id").list.len().alias("count"))
+            .sort("run_id", "scheme_id", "count", descending=[False, False, True])
+        )
+        largest: set[tuple[int, int]] = set()
+        for run_id, scheme_id, number, ids, status, count in groups.iter_rows():
+            decision = changes[number]
+            values = {
+                "status": decision.status,
+                "reason_code": decision.reason_code,
+                "reason_text": (decision.reason or "")[:200],
+                "paid_on": decision.day or (today if decision.status == core.PAID else None),
+                "result_import_id": entry.pk,
+            }
+            group = (run_id, scheme_id)
+            if status == core.SENT and group in whole and group not in largest:
+                largest.add(group)
+                bulk.append((group, values, status, count))
+            else:
+                keyed.append((ids, values, status, count))
+    for ids, values, status, count in keyed:
+        progress(65, f"逐笔更新付款（{core.STATUS_NAMES[values['status']]}）")
+        if _update_ids(ids, values, expect_status=status) != count:
+            raise RuntimeError("付款状态在导入过程中被改动，请重新导入")
+    for (run_id, scheme_id), values, _status, count in bulk:
+        progress(70, f"整批更新付款（{core.STATUS_NAMES[values['status']]}）")
+        _update_bank_file(unit.pk, run_id, scheme_id, months, values, count)
+    for _number, _status, decision, count, amount in decisions:
+        if isinstance(decision, rules.Unchanged):
+            unchanged += count
+        elif decision.status == core.PAID:
+            paid, paid_fen = paid + count, paid_fen + amount
+        else:
+            returned, returned_fen = returned + count, returned_fen + amount
+    return _settled(entry, paid, returned, unchanged, paid_fen, returned_fen, frame)
+
+
+def _update_bank_file(
+    unit_id: int, run_id: int, scheme_id: int, months: list[str], values: dict, n: int
+) -> int:
+    """Set `values` on every payment of (run, scheme, months) still awaiting the bank: the
+    caller has matched each of them (`n`) with a row of the file. No join, no list of ids."""
+    # unit and scheme lead the key's index: a small scheme's rows are found without a full scan
+    updated = Payment.objects.filter(
+        unit_id=unit_id, scheme_id=scheme_id, month__in=months, run_id=run_id, status=core.SENT
+    ).update(**values)
+    if updated != n:
+        raise RuntimeError("付款状态在导入过程中被改动，请重新导入")
+    return updated
 
 
 def _settled(entry, paid, returned, unchanged, paid_fen, returned_fen, frame) -> Outcome:
@@ -1588,9 +1453,12 @@ def _row_problem(entry, row: dict, message: str) -> dict:
     }
 
 
-def _payments_frame(unit: Unit, months: list[str]) -> pl.DataFrame:
+def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
+    """The unit's payments of `months` and `scheme_ids` a result can answer (not withdrawn),
+    with what matching and deciding need; COPY on PostgreSQL."""
     columns = [
         "id",
+        "run_id",
         "scheme_id",
         "person_id",
         "month",
@@ -1601,6 +1469,7 @@ def _payments_frame(unit: Unit, months: list[str]) -> pl.DataFrame:
     ]
     schema = {
         "id": pl.Int64,
+        "run_id": pl.Int64,
         "scheme_id": pl.Int64,
         "person_id": pl.String,
         "month": pl.String,
@@ -1609,11 +1478,14 @@ def _payments_frame(unit: Unit, months: list[str]) -> pl.DataFrame:
         "reason_code_p": pl.String,
         "amount": pl.Int64,
     }
-    month_list = ", ".join("'" + core.Month.parse(m).__str__() + "'" for m in months)
-    if connection.vendor == "postgresql" and months:
+    if not months or not scheme_ids:
+        return pl.DataFrame(schema=schema)
+    if connection.vendor == "postgresql":
+        month_list = ", ".join(f"'{core.Month.parse(m)}'" for m in months)
         sql = (
             f"COPY (SELECT {', '.join(columns)} FROM {Payment._meta.db_table} "
             f"WHERE unit_id = {int(unit.pk)} AND month IN ({month_list}) "
+            f"AND scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
             f"AND status <> '{core.WITHDRAWN}') TO STDOUT WITH (FORMAT csv)"
         )
         return pl.read_csv(
@@ -1623,7 +1495,7 @@ def _payments_frame(unit: Unit, months: list[str]) -> pl.DataFrame:
             schema=schema,
         ).with_columns(pl.col(pl.String).fill_null(""))
     rows = (
-        Payment.objects.filter(unit=unit, month__in=months)
+        Payment.objects.filter(unit=unit, month__in=months, scheme_id__in=scheme_ids)
         .exclude(status=core.WITHDRAWN)
         .values_list(*columns)
     )
@@ -1959,6 +1831,74 @@ def stored_payments(unit: Unit) -> Iterator[core.Payment]:
         )
 
 
+_APPROVED_STATES = (core.SENT, core.PAID, core.RETURNED, core.REISSUED, core.CANCELLED)
+
+
+def _payment_sums(unit: Unit) -> list[tuple[int, str, bool, int, int]]:
+    """(run, status, regular, count, amount) over the unit's payments: one pass of the table,
+    from which the balance and the runs' checks are taken."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT run_id, status, sequence <= 1, COUNT(*), COALESCE(SUM(amount), 0) "
+            f"FROM {Payment._meta.db_table} WHERE unit_id = %s GROUP BY 1, 2, 3",
+            [unit.pk],
+        )
+        return [(r, st, bool(reg), int(n), int(a)) for r, st, reg, n, a in cursor.fetchall()]
+
+
+def stored_balance(unit: Unit, sums: list | None = None) -> rules.Balance:
+    """`transitions.balance` over the unit's stored payments, without reading them all.
+
+    The balance is a sum over chains (a regular payment and its re-issues, sequence + 1), each
+    depending only on its own payments. A regular payment with no re-issue is its own chain
+    and adds its amount to "approved" and to its status; those are summed in the database by
+    status. The few payments in a chain of re-issues (REISSUED ones, re-issues, and the
+    originals found by a self-join on sequence + 1) are read and given to `transitions.balance`
+    itself, and their regular payments taken out of the database's sums."""
+    table = Payment._meta.db_table
+    sums = _payment_sums(unit) if sums is None else sums
+    by_status = dict.fromkeys(_APPROVED_STATES, 0)
+    chains_exist = False
+    for _run, status, regular, _count, amount in sums:
+        if regular and status in by_status:
+            by_status[status] += amount
+        chains_exist |= status == core.REISSUED or (not regular and status != core.WITHDRAWN)
+    chained = []
+    if chains_exist:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT scheme_id, person_id, month, sequence, amount, status "
+                f"FROM {table} WHERE unit_id = %s AND status <> %s "
+                "AND (status = %s OR sequence > 1) "
+                "UNION "
+                "SELECT o.scheme_id, o.person_id, o.month, o.sequence, o.amount, o.status "
+                f"FROM {table} r JOIN {table} o ON o.unit_id = r.unit_id "
+                "AND o.scheme_id = r.scheme_id AND o.person_id = r.person_id "
+                "AND o.month = r.month AND o.sequence + 1 = r.sequence "
+                "WHERE r.unit_id = %s AND r.status <> %s AND r.sequence > 1 AND o.status <> %s",
+                [unit.pk, core.WITHDRAWN, core.REISSUED, unit.pk, core.WITHDRAWN, core.WITHDRAWN],
+            )
+            chained = cursor.fetchall()
+    codes = dict(Scheme.objects.filter(unit=unit).values_list("pk", "code"))
+    payments = []
+    for scheme_id, person_id, month, sequence, amount, status in chained:
+        key = core.PaymentKey(codes[scheme_id], person_id, core.Month.parse(month), sequence)
+        payments.append(core.Payment(key, "", "", "", "", int(amount), status))
+        if sequence <= 1 and status in by_status:  # counted by the chain below instead
+            by_status[status] -= int(amount)
+    chains = rules.balance(payments)
+    approved = sum(by_status.values())
+    return rules.Balance(
+        approved=approved + chains.approved,
+        paid=by_status[core.PAID] + chains.paid,
+        sent=by_status[core.SENT] + chains.sent,
+        returned=by_status[core.RETURNED] + chains.returned,
+        reissued=by_status[core.REISSUED] + chains.reissued,
+        cancelled=by_status[core.CANCELLED] + chains.cancelled,
+        problems=chains.problems,
+    )
+
+
 @dataclass
 class Conservation:
     """The balance (`transitions.balance`) plus what only the database can check."""
@@ -1986,7 +1926,8 @@ def conservation(unit: Unit) -> Conservation:
     """资金守恒: approved = paid + sent + returned + reissued + cancelled (the rule's balance),
     and the stored runs agree with their payments and bank files (count and amount), the files
     on disk unchanged."""
-    balance = rules.balance(stored_payments(unit))
+    sums = _payment_sums(unit)
+    balance = stored_balance(unit, sums)
     problems: list[str] = []
     runs = {
         r.pk: r
@@ -2008,27 +1949,29 @@ def conservation(unit: Unit) -> Conservation:
                 problems.append(
                     f"第 {run.number} 批：银行文件 {f.name} 与生成时不一致（已被改动）。"
                 )
-    by_run = (
-        Payment.objects.filter(unit=unit, run__step=core.APPROVED)
-        .exclude(status__in=(core.PENDING, core.WITHDRAWN))
-        .values("run_id")
-        .annotate(n=Count("id"), s=Sum("amount"))
-    )
-    seen = set()
-    for row in by_run:
-        run = runs[row["run_id"]]
-        seen.add(run.pk)
-        if row["n"] != run.count or int(row["s"] or 0) != run.total:
+    by_run: dict[int, list[int]] = {}
+    pending = 0
+    for run_id, status, _regular, count, amount in sums:
+        if run_id not in runs:
+            continue
+        if status == core.PENDING:
+            pending += count
+        elif status != core.WITHDRAWN:
+            n_s = by_run.setdefault(run_id, [0, 0])
+            n_s[0] += count
+            n_s[1] += amount
+    for run_id, (n, total) in by_run.items():
+        run = runs[run_id]
+        if n != run.count or total != run.total:
             problems.append(
-                f"第 {run.number} 批：付款 {row['n']} 笔 {yuan(int(row['s'] or 0))} 元，"
+                f"第 {run.number} 批：付款 {n} 笔 {yuan(total)} 元，"
                 f"与批次记录 {run.count} 笔 {yuan(run.total)} 元不符。"
             )
     for run in runs.values():
-        if run.pk not in seen and run.count:
+        if run.pk not in by_run and run.count:
             problems.append(f"第 {run.number} 批已审批，却没有已送银行的付款。")
-    pending = Payment.objects.filter(unit=unit, run__step=core.APPROVED, status=core.PENDING)
-    if pending.exists():
-        problems.append(f"已审批的批次中仍有 {pending.count()} 笔付款处于待审批状态。")
+    if pending:
+        problems.append(f"已审批的批次中仍有 {pending} 笔付款处于待审批状态。")
     return Conservation(balance, problems)
 
 

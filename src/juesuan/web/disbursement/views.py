@@ -105,6 +105,14 @@ def _too_big(request, upload) -> bool:
 
 # ---- 代发概览 ---------------------------------------------------------------------------------
 
+NUMERALS = "一二三四五六七八九十"
+
+
+def _tier_rank(tier: str) -> tuple:
+    """档次 in their natural order: 一档, 二档, 三档 … (not 一, 三, 二 as text sorts them)."""
+    head = tier[:1]
+    return (NUMERALS.index(head) if head and head in NUMERALS else len(NUMERALS), tier)
+
 
 @requires(PAY_VIEW)
 def overview(request, access: UnitAccess):
@@ -118,7 +126,7 @@ def overview(request, access: UnitAccess):
     )
     for scheme in schemes:
         scheme.people = counts.get(scheme.pk, 0)
-        scheme.current = sorted(scheme.standards.all(), key=lambda s: (s.tier, s.start))
+        scheme.current = sorted(scheme.standards.all(), key=lambda s: (_tier_rank(s.tier), s.start))
     months = sorted(
         set(Run.objects.filter(unit=unit).values_list("month", flat=True)), reverse=True
     )[:6]
@@ -130,6 +138,7 @@ def overview(request, access: UnitAccess):
             access,
             "overview",
             schemes=schemes,
+            people=sum(counts.values()),
             months=status,
             waiting=services.waiting(unit),
             status_names=core.STATUS_NAMES,
@@ -349,7 +358,7 @@ def run_detail(request, access: UnitAccess, run_id: int):
     if status in core.STATUS_NAMES:
         payments = payments.filter(status=status)
     page = Paginator(payments.order_by("scheme__code", "person_id", "sequence"), PAGE_SIZE)
-    by_status = (
+    by_status = list(
         Payment.objects.filter(run=run)
         .values("status")
         .annotate(n=Count("id"), s=Sum("amount"))
@@ -360,6 +369,12 @@ def run_detail(request, access: UnitAccess, run_id: int):
         {"code": code, "name": names.get(code, code), "count": t["count"], "amount": t["amount"]}
         for code, t in sorted(run.totals.items())
     ]
+    files = list(run.bank_files.all())
+    adapters = dict(_adapter_choices())
+    for item in files:
+        item.scheme_name = names.get(item.scheme, item.scheme)
+        item.adapter_name = adapters.get(item.adapter, item.adapter)
+    counts = {r["status"]: r["n"] for r in by_status}
     return render(
         request,
         "juesuan/disbursement/run.html",
@@ -372,7 +387,9 @@ def run_detail(request, access: UnitAccess, run_id: int):
             by_status=[
                 {**r, "name": core.STATUS_NAMES.get(r["status"], r["status"])} for r in by_status
             ],
-            files=run.bank_files.all(),
+            files=files,
+            at_bank=counts.get(core.SENT, 0),
+            returned=counts.get(core.RETURNED, 0),
             search=search,
             status=status,
             status_names=core.STATUS_NAMES,
@@ -497,7 +514,13 @@ def result_detail(request, access: UnitAccess, import_id: int):
     return render(
         request,
         "juesuan/disbursement/result.html",
-        _context(access, "results", entry=entry, page=page),
+        _context(
+            access,
+            "results",
+            entry=entry,
+            page=page,
+            adapter_name=dict(_adapter_choices()).get(entry.adapter, entry.adapter),
+        ),
     )
 
 
@@ -613,20 +636,58 @@ def _stats_context(access: UnitAccess, year: int) -> dict:
     monthly = []
     for month in months:
         figures = statistics.monthly_figures(payments, schemes, month)
-        monthly.append({"month": str(month), "figures": [_figure(f, schemes) for f in figures]})
-    yearly = [_figure(f, schemes) for f in statistics.yearly_figures(payments, schemes, year)]
-    years = sorted(
-        {int(m[:4]) for m in Run.objects.filter(unit=unit).values_list("month", flat=True)}
-        | {year},
-        reverse=True,
+        monthly.append(
+            {
+                "month": str(month),
+                "figures": [_figure(f, schemes) for f in figures],
+                "total": _total(figures),
+            }
+        )
+    figures = statistics.yearly_figures(payments, schemes, year)
+    yearly = [_figure(f, schemes) for f in figures]
+    years = sorted(_payment_years(unit) | {year}, reverse=True)
+    return {
+        "monthly": monthly,
+        "yearly": yearly,
+        "yearly_total": _total(figures),
+        "year": year,
+        "years": years,
+    }
+
+
+def _payment_years(unit) -> set[int]:
+    """The years whose months have payments. A supplementary run made today re-issues an
+    earlier month's payment, so the years of runs would offer years without any payment."""
+    months = (
+        Payment.objects.filter(unit=unit)
+        .exclude(status=core.WITHDRAWN)
+        .values_list("month", flat=True)
+        .distinct()
     )
-    return {"monthly": monthly, "yearly": yearly, "year": year, "years": years}
+    return {int(m[:4]) for m in months}
+
+
+def _total(figures) -> dict | None:
+    """The 合计 row of several schemes (persons add up per scheme); None for fewer than two."""
+    from juesuan.disbursement.statistics import Figures
+
+    if len(figures) < 2:
+        return None
+    total = Figures(
+        scheme="",
+        period=figures[0].period,
+        **{
+            name: sum(getattr(f, name) for f in figures)
+            for name in ("persons", "payments", "amount", "returned", "on_time")
+        },
+    )
+    return {**_figure(total, {}), "name": "合计"}
 
 
 def _figure(f, schemes) -> dict:
     return {
         "scheme": f.scheme,
-        "name": schemes[f.scheme].name,
+        "name": schemes[f.scheme].name if f.scheme in schemes else f.scheme,
         "persons": f.persons,
         "payments": f.payments,
         "amount": f.amount,
@@ -638,12 +699,14 @@ def _figure(f, schemes) -> dict:
 
 @requires(PAY_STATS)
 def stats(request, access: UnitAccess):
-    year = request.GET.get("year", "")
-    year = int(year) if year.isdigit() else timezone.localdate().year
-    if not Run.objects.filter(unit=access.unit, month__startswith=f"{year}-").exists():
-        latest = Run.objects.filter(unit=access.unit).order_by("-month").first()
-        if latest is not None and not request.GET.get("year"):
-            year = int(latest.month[:4])
+    chosen = request.GET.get("year", "")
+    if chosen.isdigit():
+        year = int(chosen)
+    else:  # this year if anything was paid for it, else the latest year with payments
+        years = _payment_years(access.unit)
+        year = timezone.localdate().year
+        if years and year not in years:
+            year = max(years)
     return render(
         request,
         "juesuan/disbursement/stats.html",

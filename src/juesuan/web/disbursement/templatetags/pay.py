@@ -52,3 +52,9 @@ def status_name(value) -> str:
 @register.filter
 def event_name(value) -> str:
     return EVENT_NAMES.get(value, value)
+
+
+@register.filter
+def any_has(rows, key) -> bool:
+    """Whether any row (a dict) has a value under `key`: a column shown only when used."""
+    return any(isinstance(row, dict) and row.get(key) for row in rows or ())
