@@ -172,7 +172,7 @@ def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str 
             f"“{name}”有 {len(loaded.errors)} 处错误，补贴类别未导入。",
             problems=[_issue_dict(i) for i in loaded.errors],
         )
-    changed = []
+    changed, changed_names = [], []
     with transaction.atomic():
         for scheme in loaded.schemes:
             row, created = Scheme.objects.select_for_update().get_or_create(
@@ -201,6 +201,7 @@ def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str 
             after = _scheme_snapshot(row)
             if before != after:
                 changed.append(scheme.code)
+                changed_names.append(f"{scheme.name}（{scheme.code}）")
         sha = sha256_file(Path(path))
         if changed:
             record(
@@ -213,7 +214,7 @@ def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str 
             )
     if not changed:
         return Outcome(True, f"“{name}”中的补贴类别与现有的一致，无变化。")
-    return Outcome(True, f"已导入补贴类别：{'、'.join(changed)}。", changed=True)
+    return Outcome(True, f"已导入补贴类别：{'、'.join(changed_names)}。", changed=True)
 
 
 def _scheme_snapshot(row: Scheme) -> dict:
@@ -1173,7 +1174,9 @@ def _already_imported(entry: ResultImport, name: str) -> Outcome:
     when = timezone.localtime(entry.imported_at).strftime("%Y-%m-%d %H:%M")
     return Outcome(
         True,
-        f"“{name}”已于 {when} 导入过（{entry.file_name}），本次无变化。",
+        f"“{name}”已于 {when} 导入过"
+        + ("" if entry.file_name == name else f"（当时的文件名为“{entry.file_name}”）")
+        + "，本次无变化。",
         data={"import": entry.pk, "paid": 0, "returned": 0, "unchanged": entry.rows},
     )
 
