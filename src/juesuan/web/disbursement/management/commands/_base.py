@@ -55,3 +55,26 @@ class PayCommand(BaseCommand):
             (self.stdout if outcome.ok else self.stderr).write(outcome.message)
         if not outcome.ok:
             raise SystemExit(1)
+
+
+class RunStepCommand(PayCommand):
+    """A step on one run, named by its number within the unit (第几批)."""
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("run", type=int, help="批次号（本单位的第几批）")
+
+    def step(self, unit, user, run_id: int, options):
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        from juesuan.web.disbursement import services
+        from juesuan.web.disbursement.models import Run
+
+        unit = self.unit(options)
+        run = Run.objects.filter(unit=unit, number=options["run"]).first()
+        if run is None:
+            outcome = services.Outcome(False, f"本单位没有第 {options['run']} 批")
+        else:
+            outcome = self.step(unit, self.user(options), run.pk, options)
+        self.report(outcome, options)
