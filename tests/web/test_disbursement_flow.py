@@ -346,3 +346,32 @@ def test_result_files_that_do_not_fit_change_nothing(world, unit, tmp_path):
     assert Payment.objects.get(pk=qyjs[1].pk).status == core.PAID
     assert AuditEntry.objects.filter(action="pay_results_rejected").count() == 3
     _balanced(unit)
+
+
+def test_statistics_and_fund_requests_keep_to_their_period(client, world, unit, tmp_path):
+    from openpyxl import load_workbook
+
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+    for month in (core.Month(2020, 12), core.Month(2021, 1), core.Month(2021, 2)):
+        prepared = services.prepare_run(unit, clerk, month)
+        run = Run.objects.get(unit=unit, month=str(month))
+        assert prepared.ok and services.review_run(unit, reviewer, run.pk).ok
+        assert services.approve_run(unit, approver, run.pk).ok
+        for path in bank_answers(run, tmp_path):
+            assert services.import_results(unit, clerk, path, adapter_id="generic-csv").ok
+
+    client.force_login(clerk)
+    page = client.get(reverse("pay:stats", args=[unit.pk]) + "?year=2021").content.decode()
+    assert "2021-02" in page and "2021-01" in page and "2020-12" not in page
+    yearly = services.stored_payments(unit, "2021")
+    assert sum(1 for _ in yearly) == 12  # 6 persons × 2 months, none of 2020's
+    answer = client.get(reverse("pay:fund_request", args=[unit.pk, "2021-01"]))
+    sheet = load_workbook(_saved(answer, tmp_path)).active
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert 6 in values and 12 not in values and 18 not in values, values  # one month's 6 people
+
+
+def _saved(response, folder):
+    path = folder / "fund.xlsx"
+    path.write_bytes(b"".join(response.streaming_content))
+    return path

@@ -1781,13 +1781,17 @@ def cancel_payment(unit: Unit, user: User, payment_id: int, reason: str) -> Outc
 # ---- conservation -----------------------------------------------------------------------------
 
 
-def stored_payments(unit: Unit) -> Iterator[core.Payment]:
+def stored_payments(unit: Unit, period: str = "") -> Iterator[core.Payment]:
     """Every stored payment of the unit as the engine's value (withdrawn ones left out: they
-    never counted, and their keys are taken again by the run prepared after)."""
+    never counted, and their keys are taken again by the run prepared after). `period` ("2020"
+    or "2020-03") keeps the payments for that year or month — re-issues carry their original's
+    month, so they stay with it."""
     codes = dict(Scheme.objects.filter(unit=unit).values_list("pk", "code"))
+    found = Payment.objects.filter(unit=unit)
+    if period:
+        found = found.filter(month__startswith=period)
     rows = (
-        Payment.objects.filter(unit=unit)
-        .exclude(status=core.WITHDRAWN)
+        found.exclude(status=core.WITHDRAWN)
         .values_list(
             "scheme_id",
             "person_id",

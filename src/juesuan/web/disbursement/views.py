@@ -631,8 +631,8 @@ def _stats_context(access: UnitAccess, year: int) -> dict:
     unit = access.unit
     rows = Scheme.objects.filter(unit=unit).prefetch_related("standards")
     schemes = {s.code: s.as_core() for s in rows}
-    payments = list(services.stored_payments(unit))
-    months = sorted({p.key.month for p in payments if p.key.month.year == year}, reverse=True)
+    payments = list(services.stored_payments(unit, f"{year:04d}"))
+    months = sorted({p.key.month for p in payments}, reverse=True)
     monthly = []
     for month in months:
         figures = statistics.monthly_figures(payments, schemes, month)
@@ -726,7 +726,9 @@ def fund_request(request, access: UnitAccess, month: str):
         s.code: s.as_core()
         for s in Scheme.objects.filter(unit=access.unit).prefetch_related("standards")
     }
-    lines = statistics.fund_request(services.stored_payments(access.unit), schemes, chosen)
+    lines = statistics.fund_request(
+        services.stored_payments(access.unit, str(chosen)), schemes, chosen
+    )
     name = f"{access.unit.name}{chosen.year}年{chosen.month}月资金申请表.xlsx"
     folder = Path(tempfile.mkdtemp(prefix="juesuan-fund-"))
     path = statistics.write_fund_request(lines, chosen, folder / "fund.xlsx", access.unit.name)
