@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="server processes (JUESUAN_WEB_WORKERS; default: per core)"
     )
     parser.add_argument(
-        "--threads", type=int, help="threads per process (JUESUAN_WEB_THREADS; default 4)"
+        "--threads", type=int, help="threads per process (JUESUAN_WEB_THREADS; default 1)"
     )
     parser.add_argument(
         "--cache-url",

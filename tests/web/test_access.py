@@ -166,3 +166,23 @@ def test_deactivated_user_loses_access(client, setup):
     user.save()
     response = client.get(reverse("dashboard", args=[world.unit.pk, 2020]))
     assert response.status_code == 302  # the session no longer authenticates
+
+
+def test_roles_held_here_and_as_bureau_above_both_count(world, django_assert_max_num_queries):
+    from django.http import Http404
+
+    from juesuan.web.accounts.access import unit_access
+    from juesuan.web.accounts.models import BUREAU, FINANCE, Grant
+
+    clerk = world.users["clerk"]
+    with django_assert_max_num_queries(1):  # a role on the unit itself: one query
+        assert unit_access(clerk, world.unit.pk, "view").roles == {"clerk"}
+    Grant.objects.create(user=clerk, unit=world.department, role=BUREAU)
+    assert unit_access(clerk, world.unit.pk, "view").roles == {"clerk", BUREAU}
+    # a 财政局 grant elsewhere does not reach this unit; a role on another unit neither
+    Grant.objects.filter(user=clerk, role=BUREAU).update(unit=world.other_department)
+    assert unit_access(clerk, world.unit.pk, "view").roles == {"clerk"}
+    assert unit_access(clerk, world.other.pk, "view").roles == {BUREAU}
+    Grant.objects.create(user=world.users["other_finance"], unit=world.department, role=FINANCE)
+    with pytest.raises(Http404):  # a 财务 grant on the 部门 gives nothing on its units
+        unit_access(world.users["other_finance"], world.unit.pk, "view")

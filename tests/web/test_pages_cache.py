@@ -190,12 +190,12 @@ def test_the_dashboard_shows_the_last_build_with_few_queries(
     dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
     tables = reverse("tables", args=[world.unit.pk, 2020])
     client.get(dashboard), client.get(tables)  # the session refreshed, the table drawn
-    # session, user, unit, grants, version (+ author), last build, running jobs, activity
-    with django_assert_max_num_queries(8):
+    # session, user, grants with the unit, version (+ author), last build, running jobs, activity
+    with django_assert_max_num_queries(7):
         page = client.get(dashboard).content.decode()
     assert "公开包第 1 版" in page and "由数据第 1 版生成" in page and "需重新生成" not in page
-    # session, user, unit, grants, version: the table itself comes from the cache
-    with django_assert_max_num_queries(5):
+    # session, user, grants with the unit, version: the table itself comes from the cache
+    with django_assert_max_num_queries(4):
         assert client.get(tables).status_code == 200
 
 

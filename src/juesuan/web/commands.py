@@ -79,7 +79,7 @@ def gunicorn_available() -> bool:
 def server_plan(workers: int | None = None, threads: int | None = None) -> ServerPlan:
     """Several gunicorn processes (the default), or one waitress process when one is asked for
     or gunicorn cannot run here. `workers`/`threads` default to JUESUAN_WEB_WORKERS and
-    JUESUAN_WEB_THREADS, then to the core count and 4."""
+    JUESUAN_WEB_THREADS, then to the core count and 1."""
     from django.conf import settings
 
     wanted = workers or settings.WEB_WORKERS or default_workers()

@@ -235,7 +235,10 @@ CACHES = {
 # `juesuan serve`: server processes (several need gunicorn, which runs on Linux and macOS) and
 # threads in each. The default is one process per core, at least two.
 WEB_WORKERS = _int("JUESUAN_WEB_WORKERS", 0)  # 0: decided at start from the core count
-WEB_THREADS = _int("JUESUAN_WEB_THREADS", 4)
+# One thread per process by default: the pages are CPU-bound Python, and threads in one process
+# take turns on its interpreter lock — bench/web_load.py's tail latency is best this way. Raise
+# it where uploads arrive over slow links and would hold a process while they trickle in.
+WEB_THREADS = _int("JUESUAN_WEB_THREADS", 1)
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = _env("JUESUAN_TIME_ZONE") or "Asia/Shanghai"
