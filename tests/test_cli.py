@@ -196,3 +196,7 @@ def test_disburse_year_refuses_a_missing_folder_and_a_full_output(tmp_path, caps
     (tmp_path / "o" / "x").write_text("x")
     assert main(["disburse-year", str(EXAMPLE / "disbursement"), "-o", str(tmp_path / "o")]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    year = str(EXAMPLE / "disbursement")
+    out = str(tmp_path / "new")
+    assert main(["disburse-year", year, "-o", out, "--update-dataset", str(tmp_path)]) == 2
+    assert "缺少 spending.csv、performance_data.csv" in capsys.readouterr().err

@@ -485,6 +485,14 @@ def _disburse_year(args: argparse.Namespace) -> int:
     if output.exists() and any(output.iterdir()) and not args.overwrite:
         print(f"{output} 已有内容；如要写入请加 --overwrite", file=sys.stderr)
         return EXIT_UNREADABLE
+    if args.update_dataset:
+        dataset = Path(args.update_dataset)
+        missing = [
+            n for n in ("spending.csv", "performance_data.csv") if not (dataset / n).is_file()
+        ]
+        if missing:
+            print(f"{dataset} 不是可改写的数据集文件夹：缺少 {'、'.join(missing)}", file=sys.stderr)
+            return EXIT_UNREADABLE
     output.mkdir(parents=True, exist_ok=True)
     result = run_year(folder, output / "银行文件")
     if not result.ok:

@@ -78,6 +78,11 @@ def percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part * HUNDRED / whole).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def fmt_fen(fen: int) -> str:
+    """How an amount kept in 分 is printed in 元: 1234567 -> '12,345.67'."""
+    return f"{from_fen(fen):,.2f}"
+
+
 def fmt_wan(yuan: Decimal) -> str:
     """How a 万元 figure is printed: '5,686.09'."""
     return f"{wan(yuan):,.2f}"

@@ -35,6 +35,7 @@ from juesuan.disbursement.model import (
     PaymentLine,
 )
 from juesuan.disbursement.transitions import Balance, Correction, Refusal, RunState
+from juesuan.money import fmt_fen
 
 if TYPE_CHECKING:
     from juesuan.disbursement.compute import Recovery
@@ -169,7 +170,9 @@ class Book:
                 self._recovery_seen.add(mark)
                 self.recoveries.append(recovery)
         total = sum(line.amount for line in lines)
-        return Done(f"已生成批次 {run.id}：{len(lines)} 笔，合计 {_yuan(total)} 元，待复核。", run)
+        return Done(
+            f"已生成批次 {run.id}：{len(lines)} 笔，合计 {fmt_fen(total)} 元，待复核。", run
+        )
 
     def review(self, run_id: str, user: str, roles: Collection[str]) -> Done | Refusal:
         """复核 passes the run (not its preparer)."""
@@ -249,7 +252,7 @@ class Book:
                 conflicts.append(
                     (
                         key.reference,
-                        f"回盘金额 {_yuan(amount)} 元与付款金额 {_yuan(payment.amount)} 元不一致。",
+                        f"回盘金额 {fmt_fen(amount)} 元与付款金额 {fmt_fen(payment.amount)} 元不一致。",
                     )
                 )
                 continue
@@ -360,7 +363,8 @@ class Book:
         run = self._open_run(SUPPLEMENTARY, month, schemes, lines, user)
         total = sum(ln.amount for ln in lines)
         return Done(
-            f"已生成补发批次 {run.id}：重发 {len(lines)} 笔，合计 {_yuan(total)} 元，待复核。", run
+            f"已生成补发批次 {run.id}：重发 {len(lines)} 笔，合计 {fmt_fen(total)} 元，待复核。",
+            run,
         )
 
     def cancel(
@@ -498,8 +502,3 @@ def _lines_of(computed) -> list[PaymentLine]:
     if hasattr(computed, "lines") and callable(computed.lines):
         return list(computed.lines())
     return list(computed)
-
-
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.disbursement import transitions as rules
+from juesuan.money import fmt_fen
 from juesuan.web.accounts.access import roles_on
 from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
@@ -110,11 +111,7 @@ def _refused(text: str, **data) -> Outcome:
     return Outcome(False, text, data=data)
 
 
-def yuan(fen: int) -> str:
-    """1234567 → '12,345.67' (from integer 分, no float)."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+yuan = fmt_fen  # 1234567 → '12,345.67': the pages, messages and the audit log print 元 so
 
 
 def sha256_file(path: Path) -> str:
@@ -618,7 +615,8 @@ def _skipped(frame: pl.DataFrame) -> list[dict]:
     return frame.head(2000).to_dicts()
 
 
-PAYMENT_COLUMNS = (
+# The columns a payment row shares with its withdrawn copy, in COPY order.
+_PAYMENT_ROW = (
     "unit_id",
     "run_id",
     "scheme_id",
@@ -633,11 +631,8 @@ PAYMENT_COLUMNS = (
     "back_pay",
     "recovery",
     "amount",
-    "status",
-    "reason_code",
-    "reason_text",
-    "components",
 )
+PAYMENT_COLUMNS = (*_PAYMENT_ROW, "status", "reason_code", "reason_text", "components")
 
 
 def _store_payments(unit: Unit, run: Run, payments: pl.DataFrame, details) -> None:
@@ -1030,24 +1025,7 @@ def send_back_run(unit: Unit, user: User, run_id: int, reason: str = "") -> Outc
     return Outcome(True, f"第 {run.number} 批已退回经办，可重新生成。", changed=True)
 
 
-WITHDRAWN_COLUMNS = (
-    "unit_id",
-    "run_id",
-    "scheme_id",
-    "person_id",
-    "month",
-    "sequence",
-    "name",
-    "bank",
-    "account",
-    "account_name",
-    "standard",
-    "back_pay",
-    "recovery",
-    "amount",
-    "reissue_of_id",
-    "components",
-)
+WITHDRAWN_COLUMNS = (*_PAYMENT_ROW, "reissue_of_id", "components")
 
 
 def _withdraw(run: Run, status: str) -> int:
