@@ -196,6 +196,7 @@ def run(args, work: Path) -> int:
     from juesuan.web.accounts.models import APPROVER, CLERK, REVIEWER, UNIT, Grant, Unit, User
     from juesuan.web.disbursement import services
     from juesuan.web.disbursement.models import Beneficiary, Payment, Run, Scheme
+    from juesuan.web.disbursement.services import runs
 
     figures: list[tuple[str, str]] = []
 
@@ -246,7 +247,7 @@ def run(args, work: Path) -> int:
         phases["compute"] = time.perf_counter() - t
         return result
 
-    original_roster = services.roster_frame
+    original_roster = runs.roster_frame
 
     def timed_roster(*a, **k):
         t = time.perf_counter()
@@ -254,7 +255,7 @@ def run(args, work: Path) -> int:
         phases["roster"] = time.perf_counter() - t
         return result
 
-    original_files = services._write_bank_files
+    original_files = runs._write_bank_files
 
     def timed_files(*a, **k):
         t = time.perf_counter()
@@ -263,8 +264,8 @@ def run(args, work: Path) -> int:
         return result
 
     compute.compute_month = timed_compute
-    services.roster_frame = timed_roster
-    services._write_bank_files = timed_files
+    runs.roster_frame = timed_roster
+    runs._write_bank_files = timed_files
     t0 = time.perf_counter()
     prepared = services.prepare_run(unit, users[CLERK], month)
     t_prepare = time.perf_counter() - t0
@@ -304,7 +305,7 @@ def run(args, work: Path) -> int:
             "TO STDOUT WITH (FORMAT csv)"
         )
         frame = pl.read_csv(
-            services._copy_out(sql),
+            services.copy_out(sql),
             has_header=False,
             new_columns=["person_id", "sequence", "amount"],
             schema_overrides={"person_id": pl.String},
@@ -369,7 +370,7 @@ def run(args, work: Path) -> int:
 
     # ---- the floor: a raw COPY of the same rows -----------------------------------------
     frame = pl.read_csv(
-        services._copy_out(
+        services.copy_out(
             f"COPY (SELECT {', '.join(services.PAYMENT_COLUMNS)} FROM "
             f"{Payment._meta.db_table} WHERE run_id = {run.pk}) TO STDOUT WITH (FORMAT csv)"
         ),

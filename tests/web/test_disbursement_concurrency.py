@@ -17,6 +17,7 @@ from juesuan.disbursement import model as core
 from juesuan.web.accounts.models import APPROVER, Grant, User
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import BankFile, Payment, ResultImport, Run
+from juesuan.web.disbursement.services import common
 from web.test_disbursement_support import bank_answers, person_id, set_up_unit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,14 +36,14 @@ def _postgres_only():
 def pause(monkeypatch):
     """Hold the step for a moment at a crash point (inside its transaction, locks taken)."""
     points: set[str] = set()
-    original = services.crash_point
+    original = common.crash_point
 
     def slow(name: str) -> None:
         if name in points:
             time.sleep(0.6)
         original(name)
 
-    monkeypatch.setattr(services, "crash_point", slow)
+    monkeypatch.setattr(common, "crash_point", slow)
     return points
 
 

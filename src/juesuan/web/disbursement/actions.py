@@ -1,5 +1,5 @@
 """The audit-log actions of the disbursement steps, with their Chinese names (kept apart from
-services.py so that naming them at start-up loads nothing heavy)."""
+services so that naming them at start-up loads nothing heavy)."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ class Beneficiary(models.Model):
 
     # No database foreign-key constraints on the bulk tables (beneficiaries, payments): a
     # deferred constraint fires one check per row at commit — minutes for 2,000,000 rows. The
-    # rows are written only by services.py with ids it has just read; PROTECT still holds in
+    # rows are written only by the services package with ids it has just read; PROTECT still holds in
     # the ORM, and conservation() checks the stored state.
     unit = models.ForeignKey(
         Unit,

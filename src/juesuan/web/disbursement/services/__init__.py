@@ -1,0 +1,91 @@
+"""The disbursement steps as database transactions: what the pages, the jobs and the commands call.
+
+Each step runs in one transaction and takes row locks (`select_for_update`) on what it changes,
+so two people doing the same thing at once are served one after the other: the first does it,
+the second finds it done and is told so. Taking a step again (preparing a month already
+prepared, importing a file already imported) changes nothing and says so. The rules — who may
+take which step, what a bank result does to a payment, re-issue, the conservation balance — are
+`juesuan.disbursement.transitions`; the computation is `compute.compute_month`; files are read
+and written by `roster` and `banks`. This module persists, locks and logs.
+
+Every step writes the audit log: who, what, before/after, counts and amounts, file hashes.
+
+`JUESUAN_DISBURSE_CRASH_AT=<point>` makes the process end abruptly (`os._exit`) at that point
+of a step: the crash test uses it to show that a step is all or nothing and a retried step
+pays nobody twice. The points are listed in CRASH_POINTS.
+
+The package, by step: `common` (the outcome a step reports, crash points, helpers), `roster`
+(schemes, roster, events), `runs` (prepare, review, approve with the bank files, send back),
+`results` (bank result files), `corrections` (correction, re-issue, cancellation), `balance`
+(conservation, stored payments, what waits for whom).
+"""
+
+from juesuan.web.disbursement.services.balance import (
+    Conservation,
+    conservation,
+    month_status,
+    payments_q,
+    stored_balance,
+    stored_payments,
+    waiting,
+)
+from juesuan.web.disbursement.services.common import (
+    CRASH_ENV,
+    CRASH_POINTS,
+    Outcome,
+    copy_out,
+    yuan,
+)
+from juesuan.web.disbursement.services.corrections import (
+    cancel_payment,
+    check_correction,
+    enter_correction,
+    prepare_supplementary_run,
+)
+from juesuan.web.disbursement.services.results import import_results
+from juesuan.web.disbursement.services.roster import (
+    core_schemes,
+    import_roster,
+    import_schemes,
+    record_events,
+    roster_frame,
+)
+from juesuan.web.disbursement.services.runs import (
+    PAYMENT_COLUMNS,
+    approve_run,
+    copy_payments,
+    prepare_run,
+    review_run,
+    send_back_run,
+)
+
+__all__ = [
+    "CRASH_ENV",
+    "CRASH_POINTS",
+    "PAYMENT_COLUMNS",
+    "Conservation",
+    "Outcome",
+    "approve_run",
+    "cancel_payment",
+    "check_correction",
+    "conservation",
+    "copy_out",
+    "copy_payments",
+    "core_schemes",
+    "enter_correction",
+    "import_results",
+    "import_roster",
+    "import_schemes",
+    "month_status",
+    "payments_q",
+    "prepare_run",
+    "prepare_supplementary_run",
+    "record_events",
+    "review_run",
+    "roster_frame",
+    "send_back_run",
+    "stored_balance",
+    "stored_payments",
+    "waiting",
+    "yuan",
+]

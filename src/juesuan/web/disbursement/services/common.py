@@ -1,0 +1,104 @@
+"""What every disbursement step shares: the outcome it reports, crash points, small helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+
+from juesuan.money import fmt_fen
+from juesuan.web.accounts.models import User
+
+CRASH_POINTS = (
+    "prepare.persisted",
+    "prepare.committed",
+    "review.committed",
+    "approve.sent",
+    "approve.file_written",
+    "approve.committed",
+    "results.applied",
+    "results.committed",
+    "supplementary.persisted",
+    "supplementary.committed",
+)
+CRASH_ENV = "JUESUAN_DISBURSE_CRASH_AT"
+
+Progress = Callable[[int, str], None]
+
+
+def no_progress(_percent: int, _message: str) -> None:
+    return None
+
+
+def crash_point(name: str) -> None:
+    """End the process abruptly here when JUESUAN_DISBURSE_CRASH_AT names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(75)
+
+
+@dataclass
+class Outcome:
+    """What a step did, for a page, a job or a command: `ok` False means refused or rejected
+    (the message says why); `changed` False means it was already done (the message says so)."""
+
+    ok: bool
+    message: str
+    changed: bool = False
+    data: dict = field(default_factory=dict)
+    problems: list[dict] = field(default_factory=list)  # import errors, row by row
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "message": self.message,
+            "changed": self.changed,
+            "data": self.data,
+            "problems": self.problems[:500],
+        }
+
+
+def refused(text: str, **data) -> Outcome:
+    return Outcome(False, text, data=data)
+
+
+yuan = fmt_fen  # 1234567 → '12,345.67': the pages, messages and the audit log print 元 so
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def who(user: User | None) -> str:
+    return user.username if user is not None else ""
+
+
+def issue_dict(issue) -> dict:
+    if hasattr(issue, "as_dict"):
+        return issue.as_dict()
+    return {  # banks.Problem
+        "severity": "错误",
+        "file": getattr(issue, "file", ""),
+        "sheet": getattr(issue, "sheet", "") or None,
+        "row": getattr(issue, "line", None),
+        "column": getattr(issue, "column", "") or None,
+        "value": getattr(issue, "snippet", "") or None,
+        "message": getattr(issue, "message", str(issue)),
+        "accepted": None,
+    }
+
+
+def copy_out(sql: str) -> bytes:
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for block in copy:
+            buffer.write(block)
+    return buffer.getvalue()
