@@ -626,16 +626,15 @@ def payment_cancel(request, access: UnitAccess, payment_id: int):
 
 
 def _stats_context(access: UnitAccess, year: int) -> dict:
-    from juesuan.disbursement import statistics
-
     unit = access.unit
-    rows = Scheme.objects.filter(unit=unit).prefetch_related("standards")
-    schemes = {s.code: s.as_core() for s in rows}
-    payments = list(services.stored_payments(unit, f"{year:04d}"))
-    months = sorted({p.key.month for p in payments}, reverse=True)
+    schemes = services.unit_schemes(unit)
+    months = sorted(
+        {core.Month.parse(m) for m in _payment_months(unit) if m.startswith(f"{year:04d}")},
+        reverse=True,
+    )
     monthly = []
     for month in months:
-        figures = statistics.monthly_figures(payments, schemes, month)
+        figures = services.monthly_figures(unit, month)
         monthly.append(
             {
                 "month": str(month),
@@ -643,7 +642,7 @@ def _stats_context(access: UnitAccess, year: int) -> dict:
                 "total": _total(figures),
             }
         )
-    figures = statistics.yearly_figures(payments, schemes, year)
+    figures = services.yearly_figures(unit, year)
     yearly = [_figure(f, schemes) for f in figures]
     years = sorted(_payment_years(unit) | {year}, reverse=True)
     return {
@@ -655,16 +654,19 @@ def _stats_context(access: UnitAccess, year: int) -> dict:
     }
 
 
-def _payment_years(unit) -> set[int]:
-    """The years whose months have payments. A supplementary run made today re-issues an
-    earlier month's payment, so the years of runs would offer years without any payment."""
-    months = (
+def _payment_months(unit) -> set[str]:
+    """The months that have payments ("2020-03"). A supplementary run made today re-issues an
+    earlier month's payment, so the months of runs would offer months without any payment."""
+    return set(
         Payment.objects.filter(unit=unit)
         .exclude(status=core.WITHDRAWN)
         .values_list("month", flat=True)
         .distinct()
     )
-    return {int(m[:4]) for m in months}
+
+
+def _payment_years(unit) -> set[int]:
+    return {int(m[:4]) for m in _payment_months(unit)}
 
 
 def _total(figures) -> dict | None:
@@ -722,13 +724,7 @@ def fund_request(request, access: UnitAccess, month: str):
         chosen = core.Month.parse(month)
     except (ValueError, IndexError) as exc:
         raise Http404("月份应写作 2020-03") from exc
-    schemes = {
-        s.code: s.as_core()
-        for s in Scheme.objects.filter(unit=access.unit).prefetch_related("standards")
-    }
-    lines = statistics.fund_request(
-        services.stored_payments(access.unit, str(chosen)), schemes, chosen
-    )
+    lines = services.fund_request(access.unit, chosen)
     name = f"{access.unit.name}{chosen.year}年{chosen.month}月资金申请表.xlsx"
     folder = Path(tempfile.mkdtemp(prefix="juesuan-fund-"))
     path = statistics.write_fund_request(lines, chosen, folder / "fund.xlsx", access.unit.name)

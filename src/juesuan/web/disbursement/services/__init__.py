@@ -17,7 +17,8 @@ pays nobody twice. The points are listed in CRASH_POINTS.
 The package, by step: `common` (the outcome a step reports, crash points, helpers), `roster`
 (schemes, roster, events), `runs` (prepare, review, approve with the bank files, send back),
 `results` (bank result files), `corrections` (correction, re-issue, cancellation), `balance`
-(conservation, stored payments, what waits for whom).
+(conservation, stored payments, what waits for whom), `statistics` (figures per scheme, fund
+request).
 """
 
 from juesuan.web.disbursement.services.balance import (
@@ -58,6 +59,12 @@ from juesuan.web.disbursement.services.runs import (
     review_run,
     send_back_run,
 )
+from juesuan.web.disbursement.services.statistics import (
+    fund_request,
+    monthly_figures,
+    unit_schemes,
+    yearly_figures,
+)
 
 __all__ = [
     "CRASH_ENV",
@@ -73,10 +80,12 @@ __all__ = [
     "copy_payments",
     "core_schemes",
     "enter_correction",
+    "fund_request",
     "import_results",
     "import_roster",
     "import_schemes",
     "month_status",
+    "monthly_figures",
     "payments_q",
     "prepare_run",
     "prepare_supplementary_run",
@@ -86,6 +95,8 @@ __all__ = [
     "send_back_run",
     "stored_balance",
     "stored_payments",
+    "unit_schemes",
     "waiting",
+    "yearly_figures",
     "yuan",
 ]
