@@ -4,7 +4,7 @@ What it measures: the web app started exactly as `juesuan serve` starts it (in a
 own, on 127.0.0.1 at a free port: several gunicorn processes by default, see
 juesuan.web.commands.server_plan) over PostgreSQL, with the bundled example loaded as the demo
 unit. Each simulated user signs in through the login form with its own account and session,
-then, on one keep-alive connection, asks for the year's dashboard and a table page in turn (the
+then, on one connection (kept open while the server keeps it, as a browser does), asks for the year's dashboard and a table page in turn (the
 table rotates through the format's 14 tables) for a fixed number of rounds. Two scenarios run
 one after the other by default: no pause between requests (the hard case: every user clicking
 without stop) and a 1 s pause (a realistic office); `--think` chooses others. Every request is
@@ -183,7 +183,7 @@ def wait_until_up(port: int, process: subprocess.Popen, seconds: float = 60) -> 
 
 
 class Browser:
-    """One user's keep-alive connection and cookies."""
+    """One user's connection (reopened when the server closes it) and cookies."""
 
     def __init__(self, port: int):
         self.port = port

@@ -55,6 +55,11 @@ def pytest_configure(config):
     _setup_django(config)
     # Tests sign in many users: a fast hasher keeps them quick (the real ones are PBKDF2/Argon2).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # One test database per test process, so two runs against one PostgreSQL server (two
+    # checkouts, or CI beside a developer) never drop each other's database.
+    default = settings.DATABASES["default"]
+    if default["ENGINE"].endswith("postgresql"):
+        default.setdefault("TEST", {})["NAME"] = f"test_juesuan_{os.getpid()}"
 
 
 atexit.register(shutil.rmtree, DATA_DIR, True)

@@ -189,14 +189,39 @@ def test_the_dashboard_shows_the_last_build_with_few_queries(
     client.force_login(world.users["finance"])
     dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
     tables = reverse("tables", args=[world.unit.pk, 2020])
-    client.get(dashboard), client.get(tables)  # the session refreshed, the table drawn
-    # session, user, grants with the unit, version (+ author), last build, running jobs, activity
-    with django_assert_max_num_queries(7):
+    client.get(tables)  # the session refreshed, the table drawn
+    # session, user, grants with the unit, version (+ author), the audit stamp, last build,
+    # running jobs, activity
+    with django_assert_max_num_queries(8):
         page = client.get(dashboard).content.decode()
     assert "公开包第 1 版" in page and "由数据第 1 版生成" in page and "需重新生成" not in page
+    # then build, jobs and activity come from the cache while the audit stamp stands still
+    with django_assert_max_num_queries(5):
+        assert "公开包第 1 版" in client.get(dashboard).content.decode()
     # session, user, grants with the unit, version: the table itself comes from the cache
     with django_assert_max_num_queries(4):
         assert client.get(tables).status_code == 200
+
+
+def test_the_dashboard_never_shows_a_stale_build_job_or_activity(client, world, example_workbook):
+    from juesuan.web.audit.log import record
+    from juesuan.web.workplace.models import Build, Job
+
+    finance = world.users["finance"]
+    version = store(world.unit, example_workbook, finance)
+    fake_build(version, finance)
+    client.force_login(finance)
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    assert "公开包第 1 版" in client.get(dashboard).content.decode()
+    # a job queued is shown at once, though nothing was logged
+    job = Job.objects.create(kind="build", unit=world.unit, year=2020, created_by=finance)
+    assert str(job.pk) in client.get(dashboard).content.decode()  # its link
+    # it ends with a second build, logged as the build job logs it
+    Build.objects.filter(pk=Build.objects.get().pk).update(number=2)
+    Job.objects.filter(pk=job.pk).update(status="succeeded", progress=100)
+    record("build_done", user=finance, unit=world.unit, year=2020, summary="生成公开包第 2 版")
+    page = client.get(dashboard).content.decode()
+    assert "公开包第 2 版" in page and "生成公开包第 2 版" in page and str(job.pk) not in page
 
 
 def test_the_default_cache_needs_no_service_and_redis_is_one_setting(tmp_path):

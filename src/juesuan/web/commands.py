@@ -159,9 +159,12 @@ def serve(
 
 
 def _run_gunicorn(host: str, port: int, plan: ServerPlan) -> None:
-    """gunicorn with threaded workers (keep-alive, and a thread waiting on the database leaves
-    the process to the others). The app is loaded once here and the processes forked from it;
-    no database connection may cross the fork, so they are closed first and again in each."""
+    """gunicorn. With one thread per process (the default) its plain worker: a process takes a
+    connection only when it is free, so each request goes to an idle process and none queues
+    behind another while a core idles; the connection closes after the response. With several
+    threads, threaded workers with keep-alive (a connection then stays with the process that
+    took it). The app is loaded once here and the processes forked from it; no database
+    connection may cross the fork, so they are closed first and again in each."""
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
@@ -173,7 +176,7 @@ def _run_gunicorn(host: str, port: int, plan: ServerPlan) -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": plan.workers,
-        "worker_class": "gthread",
+        "worker_class": "sync" if plan.threads == 1 else "gthread",
         "threads": plan.threads,
         "preload_app": True,
         "post_fork": post_fork,

@@ -226,23 +226,7 @@ def _prepared_or_none(version):
 def dashboard(request, access: UnitAccess, year: int):
     context = _year_context(access, year, "dashboard", with_author=True)
     version = context["version"]
-    # Only the columns the page shows: the JSON columns (manifests, before/after) are the costly
-    # part of reading these rows, and this page is the one everybody opens.
-    last_build = (
-        Build.objects.filter(unit=access.unit, year=year)
-        .select_related("version")
-        .only(*BUILD_SHOWN)
-        .order_by("-number")
-        .first()
-    )
-    running = Job.objects.filter(
-        unit=access.unit, year=year, status__in=("queued", "running")
-    ).only("id", "kind", "unit_id", "status", "progress")
-    activity = (
-        AuditEntry.objects.filter(unit_id=access.unit.pk, year=year)
-        .only("seq", "at", "username", "action", "summary")
-        .order_by("-seq")[:8]
-    )
+    last_build, running, activity = _recent(access.unit, year)
     summary = version.summary if version else {}
     steps = _next_steps(access, version, summary, last_build)
     context.update(
@@ -258,6 +242,55 @@ def dashboard(request, access: UnitAccess, year: int):
         }
     )
     return render(request, "juesuan/dashboard.html", context)
+
+
+def _recent(unit: Unit, year: int) -> tuple:
+    """The last build, the jobs still running and the latest activity of the unit-year.
+
+    Every page load of the dashboard needs them, and they change only when something is logged:
+    a build, approval, upload or failure each writes the audit log. So one query reads the
+    latest audit entry's hash (unique, so a restored database cannot meet an old entry) and
+    whether a job is running; while no job runs, the three are served from the cache under that
+    hash, and read afresh (and kept) when it has moved."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT hash FROM audit_auditentry WHERE unit_id = %s AND year = %s"
+            " ORDER BY seq DESC LIMIT 1),"
+            " (SELECT COUNT(*) FROM workplace_job WHERE unit_id = %s AND year = %s"
+            " AND status IN ('queued', 'running'))",
+            [unit.pk, year, unit.pk, year],
+        )
+        latest, running_count = cursor.fetchone()
+    key = f"juesuan:recent:{unit.pk}:{year}:{latest}"
+    if not running_count:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept[0], [], kept[1]
+    # Only the columns the page shows: the JSON columns (manifests, before/after) are the costly
+    # part of reading these rows.
+    last_build = (
+        Build.objects.filter(unit=unit, year=year)
+        .select_related("version")
+        .only(*BUILD_SHOWN)
+        .order_by("-number")
+        .first()
+    )
+    running = list(
+        Job.objects.filter(unit=unit, year=year, status__in=("queued", "running")).only(
+            "id", "kind", "unit_id", "status", "progress"
+        )
+    )
+    activity = list(
+        AuditEntry.objects.filter(unit_id=unit.pk, year=year)
+        .only("seq", "at", "username", "action", "summary", "hash")
+        .order_by("-seq")[:8]
+    )
+    if not running and (activity[0].hash if activity else None) == latest:
+        cache.set(key, (last_build, activity), 3600)
+    return last_build, running, activity
 
 
 BUILD_SHOWN = (
