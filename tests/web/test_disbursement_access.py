@@ -3,13 +3,24 @@ decides: allowed, 403 (own unit, the role lacks the capability) or 404 (not its 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
 from juesuan.disbursement import model as core
 from juesuan.web.accounts.access import CAPABILITIES
 from juesuan.web.disbursement import services
-from juesuan.web.disbursement.models import BankFile, Correction, Payment, ResultImport, Run
+from juesuan.web.disbursement.models import (
+    BankFile,
+    Correction,
+    Payment,
+    Recovery,
+    RecoverySettlement,
+    ResultImport,
+    Run,
+    Scheme,
+)
 from web.test_disbursement_support import bank_answers, person_id, set_up_unit
 
 ROLES = ("finance", "clerk", "reviewer", "approver", "bureau", "admin", "nobody", "other_finance")
@@ -53,6 +64,22 @@ def setup(world, tmp_path):
         from juesuan.web.disbursement import jobs
 
         job = jobs.start(jobs.PREPARE_JOB, unit, users[CLERK], 2020, {"month": "2020-03"})
+        recovery = Recovery.objects.create(
+            unit=unit,
+            scheme=Scheme.objects.get(unit=unit, code="QYJS"),
+            person_id=person_id(2),
+            month="2020-03",
+            amount=110000,
+            detail={"via_bank": True, "months": ["2020-02"], "name": "张三"},
+        )
+        settlement = services.enter_settlement(
+            unit,
+            users[CLERK],
+            recovery.pk,
+            method="family",
+            amount=100,
+            day=date(2020, 3, 20),
+        ).data["settlement"]
         ids[unit.pk] = {
             "run": run.pk,
             "file": BankFile.objects.filter(run=run).first().pk,
@@ -60,6 +87,8 @@ def setup(world, tmp_path):
             "payment": returned.pk,
             "correction": Correction.objects.get(payment=returned).pk,
             "job": job.pk,
+            "recovery": recovery.pk,
+            "settlement": settlement,
         }
     return world, ids
 
@@ -90,6 +119,10 @@ def urls(i: dict) -> list[tuple[str, list, str, str]]:
         ("pay:payment_cancel", [i["payment"]], "post", "pay_prepare"),
         ("pay:correction_check", [i["correction"]], "post", "pay_review"),
         ("pay:supplementary", [], "post", "pay_prepare"),
+        ("pay:recoveries", [], "get", "pay_view"),
+        ("pay:recovery_settle", [i["recovery"]], "post", "pay_prepare"),
+        ("pay:recovery_check", [i["settlement"]], "post", "pay_review"),
+        ("pay:recovery_approve", [i["settlement"]], "post", "pay_approve"),
         ("pay:stats", [], "get", "pay_stats"),
         ("pay:fund_request", ["2020-03"], "get", "pay_stats"),
         ("pay:balance", [], "get", "pay_stats"),
@@ -147,6 +180,18 @@ def test_the_unit_is_never_disclosed_by_a_record_id_of_another_unit(client, setu
     )
     assert "没有这笔付款" in response.content.decode()
     assert Payment.objects.get(pk=other["payment"]).status == core.RETURNED
+    response = client.post(
+        reverse("pay:recovery_settle", args=[world.unit.pk, other["recovery"]]),
+        {"method": "family", "amount": "1.00", "day": "2020-03-21"},
+        follow=True,
+    )
+    assert "没有这笔追回" in response.content.decode()
+    client.force_login(world.users["reviewer"])
+    response = client.post(
+        reverse("pay:recovery_check", args=[world.unit.pk, other["settlement"]]), follow=True
+    )
+    assert "没有这条追回登记" in response.content.decode()
+    assert RecoverySettlement.objects.get(pk=other["settlement"]).state == "entered"
 
 
 def test_personal_data_is_masked_for_roles_that_do_not_need_it(client, setup):

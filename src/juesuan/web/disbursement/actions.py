@@ -18,5 +18,8 @@ ACTIONS = {
     "pay_check_correction": "复核更正信息",
     "pay_supplementary": "生成补发批次",
     "pay_cancel": "取消付款",
+    "pay_recovery_enter": "登记追回",
+    "pay_recovery_check": "复核追回登记",
+    "pay_recovery_approve": "审批核销",
     "pay_download": "下载银行文件",
 }

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from juesuan.disbursement import model as core
+from juesuan.disbursement import recoveries as recovery_rules
 from juesuan.web.accounts.models import Unit
 
 USER = settings.AUTH_USER_MODEL
@@ -29,8 +30,14 @@ RUN_KIND_NAMES = {core.REGULAR: "月度发放", core.SUPPLEMENTARY: "补发批�
 ENTERED, CHECKED, REJECTED = "entered", "checked", "rejected"
 CORRECTION_STATUS_NAMES = {ENTERED: "待复核", CHECKED: "已复核", REJECTED: "复核未通过"}
 
-OPEN, SETTLED = "open", "settled"
-RECOVERY_STATUS_NAMES = {OPEN: "待追回", SETTLED: "已追回"}
+# A recovery's status and its settlements' states are the rules' (`disbursement.recoveries`).
+OPEN, PARTLY, SETTLED, WRITTEN_OFF = (
+    recovery_rules.OPEN,
+    recovery_rules.PARTLY,
+    recovery_rules.RECOVERED,
+    recovery_rules.WRITTEN_OFF,
+)
+RECOVERY_STATUS_NAMES = recovery_rules.STATUS_NAMES
 
 
 class Scheme(models.Model):
@@ -427,7 +434,10 @@ class Correction(models.Model):
 
 class Recovery(models.Model):
     """追回: money paid that was not owed (a death reported late, a retroactive cut not yet
-    netted), to be recovered. Created from the computation's open receivables."""
+    netted), to be recovered. Created from the computation's open receivables; settled by
+    `RecoverySettlement` rows. `collected` and `written_off` are the sums of the settlements
+    that count (kept by the services in the same transaction, for lists and totals), so
+    outstanding = amount − collected − written_off."""
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="recoveries")
     scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="recoveries")
@@ -439,6 +449,8 @@ class Recovery(models.Model):
     status = models.CharField(
         max_length=20, choices=list(RECOVERY_STATUS_NAMES.items()), default=OPEN
     )
+    collected = models.BigIntegerField("已追回（分）", default=0)
+    written_off = models.BigIntegerField("已核销（分）", default=0)
     run = models.ForeignKey(Run, null=True, on_delete=models.PROTECT, related_name="recoveries")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -448,8 +460,74 @@ class Recovery(models.Model):
             models.UniqueConstraint(
                 fields=("unit", "scheme", "person_id", "month"), name="dis_recovery_unique"
             ),
+            models.CheckConstraint(
+                condition=Q(collected__gte=0)
+                & Q(written_off__gte=0)
+                & Q(amount__gte=models.F("collected") + models.F("written_off")),
+                name="dis_recovery_not_overcollected",
+            ),
         )
 
     @property
     def status_name(self) -> str:
         return RECOVERY_STATUS_NAMES.get(self.status, self.status)
+
+    @property
+    def outstanding(self) -> int:
+        return self.amount - self.collected - self.written_off
+
+    @property
+    def via_bank(self) -> bool:
+        """No later payment to net it against (death, termination): collected by hand."""
+        return bool((self.detail or {}).get("via_bank"))
+
+
+class RecoverySettlement(models.Model):
+    """A collection (家属退回, 银行退回, 从后续发放中扣回) or a write-off (核销) of a recovery:
+    entered by 经办, checked by 复核 (another person); a write-off also approved by 审批."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    recovery = models.ForeignKey(Recovery, on_delete=models.PROTECT, related_name="settlements")
+    method = models.CharField(
+        "追回方式", max_length=20, choices=list(recovery_rules.METHOD_NAMES.items())
+    )
+    amount = models.BigIntegerField("金额（分）")
+    day = models.DateField("日期")
+    note = models.CharField("说明", max_length=500, blank=True)
+    state = models.CharField(
+        max_length=20,
+        choices=list(recovery_rules.SETTLEMENT_STATE_NAMES.items()),
+        default=recovery_rules.ENTERED,
+    )
+    entered_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    entered_at = models.DateTimeField(auto_now_add=True)
+    checked_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("recovery", "pk")
+        constraints = (
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dis_settlement_positive"),
+        )
+
+    @property
+    def method_name(self) -> str:
+        return recovery_rules.METHOD_NAMES.get(self.method, self.method)
+
+    def as_rule(self) -> recovery_rules.Settlement:
+        return recovery_rules.Settlement(
+            method=self.method,
+            amount=self.amount,
+            day=self.day,
+            entered_by=self.entered_by.username if self.entered_by else "",
+            note=self.note,
+            state=self.state,
+            checked_by=self.checked_by.username if self.checked_by else "",
+            approved_by=self.approved_by.username if self.approved_by else "",
+        )
+
+    @property
+    def state_name(self) -> str:
+        return self.as_rule().state_name

@@ -32,6 +32,18 @@ urlpatterns = [
     path("returns/<int:payment_id>/cancel/", views.payment_cancel, name="payment_cancel"),
     path("corrections/<int:correction_id>/check/", views.correction_check, name="correction_check"),
     path("returns/supplementary/", views.supplementary, name="supplementary"),
+    path("recoveries/", views.recoveries, name="recoveries"),
+    path("recoveries/<int:recovery_id>/settle/", views.recovery_settle, name="recovery_settle"),
+    path(
+        "recoveries/settlements/<int:settlement_id>/check/",
+        views.recovery_check,
+        name="recovery_check",
+    ),
+    path(
+        "recoveries/settlements/<int:settlement_id>/approve/",
+        views.recovery_approve,
+        name="recovery_approve",
+    ),
     path("stats/", views.stats, name="stats"),
     path("stats/fund-request/<str:month>.xlsx", views.fund_request, name="fund_request"),
     path("balance/", views.balance, name="balance"),

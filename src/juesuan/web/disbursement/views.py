@@ -37,6 +37,7 @@ from juesuan.web.disbursement.forms import (
     MonthForm,
     ResultsForm,
     SendBackForm,
+    SettlementForm,
     UploadForm,
 )
 from juesuan.web.disbursement.models import (
@@ -49,6 +50,7 @@ from juesuan.web.disbursement.models import (
     LifeEvent,
     Payment,
     Recovery,
+    RecoverySettlement,
     ResultImport,
     Run,
     Scheme,
@@ -622,6 +624,94 @@ def payment_cancel(request, access: UnitAccess, payment_id: int):
     return redirect("pay:returns", access.unit.pk)
 
 
+# ---- 追回 ---------------------------------------------------------------------------------------
+
+
+@requires(PAY_VIEW)
+def recoveries(request, access: UnitAccess):
+    from juesuan.disbursement import recoveries as recovery_rules
+
+    unit = access.unit
+    found = services.receivables(unit)
+    settlements: dict[int, list[RecoverySettlement]] = {}
+    for row in (
+        RecoverySettlement.objects.filter(recovery__in=[r.pk for r in found])
+        .select_related("entered_by", "checked_by", "approved_by")
+        .order_by("pk")
+    ):
+        settlements.setdefault(row.recovery_id, []).append(row)
+    for recovery in found:
+        recovery.entries = settlements.get(recovery.pk, [])
+    waiting = [s for r in found for s in r.entries if s.state == recovery_rules.ENTERED]
+    to_approve = [
+        s
+        for r in found
+        for s in r.entries
+        if s.method == recovery_rules.WRITE_OFF and s.state == recovery_rules.CHECKED
+    ]
+    by_pk = {r.pk: r for r in found}
+    for entry in (*waiting, *to_approve):
+        entry.receivable = by_pk[entry.recovery_id]
+    return render(
+        request,
+        "juesuan/disbursement/recoveries.html",
+        _context(
+            access,
+            "recoveries",
+            open_rows=[r for r in found if r.outstanding],
+            closed_rows=[r for r in found if not r.outstanding],
+            waiting=waiting,
+            to_approve=to_approve,
+            totals=services.recovery_totals(unit),
+            form=SettlementForm(initial={"day": timezone.localdate()}),
+            today=timezone.localdate(),
+        ),
+    )
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def recovery_settle(request, access: UnitAccess, recovery_id: int):
+    form = SettlementForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "追回登记未保存：" + form.error_text())
+        return redirect("pay:recoveries", access.unit.pk)
+    data = form.cleaned_data
+    _show(
+        request,
+        services.enter_settlement(
+            access.unit,
+            request.user,
+            recovery_id,
+            method=data["method"],
+            amount=data["amount"],
+            day=data["day"],
+            note=data["note"],
+        ),
+    )
+    return redirect("pay:recoveries", access.unit.pk)
+
+
+@requires(PAY_REVIEW)
+@require_POST
+def recovery_check(request, access: UnitAccess, settlement_id: int):
+    accept = request.POST.get("decision", "accept") == "accept"
+    _show(
+        request, services.check_settlement(access.unit, request.user, settlement_id, accept=accept)
+    )
+    return redirect("pay:recoveries", access.unit.pk)
+
+
+@requires(PAY_APPROVE)
+@require_POST
+def recovery_approve(request, access: UnitAccess, settlement_id: int):
+    accept = request.POST.get("decision", "accept") == "accept"
+    _show(
+        request, services.approve_write_off(access.unit, request.user, settlement_id, accept=accept)
+    )
+    return redirect("pay:recoveries", access.unit.pk)
+
+
 # ---- 统计 and 资金守恒 -------------------------------------------------------------------------
 
 
@@ -754,7 +844,14 @@ def balance(request, access: UnitAccess):
     return render(
         request,
         "juesuan/disbursement/balance.html",
-        _context(access, "balance", result=result, b=b, parts=parts),
+        _context(
+            access,
+            "balance",
+            result=result,
+            b=b,
+            parts=parts,
+            recovery=services.recovery_totals(access.unit),
+        ),
     )
 
 

@@ -43,6 +43,14 @@ from juesuan.web.disbursement.services.corrections import (
     enter_correction,
     prepare_supplementary_run,
 )
+from juesuan.web.disbursement.services.recoveries import (
+    RecoveryTotals,
+    approve_write_off,
+    check_settlement,
+    enter_settlement,
+    receivables,
+    recovery_totals,
+)
 from juesuan.web.disbursement.services.results import import_results
 from juesuan.web.disbursement.services.roster import (
     core_schemes,
@@ -72,14 +80,18 @@ __all__ = [
     "PAYMENT_COLUMNS",
     "Conservation",
     "Outcome",
+    "RecoveryTotals",
     "approve_run",
+    "approve_write_off",
     "cancel_payment",
     "check_correction",
+    "check_settlement",
     "conservation",
     "copy_out",
     "copy_payments",
     "core_schemes",
     "enter_correction",
+    "enter_settlement",
     "fund_request",
     "import_results",
     "import_roster",
@@ -89,7 +101,9 @@ __all__ = [
     "payments_q",
     "prepare_run",
     "prepare_supplementary_run",
+    "receivables",
     "record_events",
+    "recovery_totals",
     "review_run",
     "roster_frame",
     "send_back_run",

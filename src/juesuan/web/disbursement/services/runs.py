@@ -311,27 +311,43 @@ def _components_json(parts) -> str:
 
 
 def _store_recoveries(unit: Unit, run: Run, computed) -> None:
+    """One row per debt. The computation states an open receivable again in every month it
+    looks at the person; a statement of a debt already stored (same scheme and person, an
+    overpaid month in common) updates that row — its amount grows when another month was
+    overpaid, shrinks as later payments net it — instead of adding one, so each debt is listed,
+    settled and counted once. Its amount never falls below what was already settled by hand."""
+    from juesuan.disbursement.recoveries import status_of
+
     ids = dict(Scheme.objects.filter(unit=unit).values_list("code", "pk"))
-    Recovery.objects.bulk_create(
-        (
-            Recovery(
+    for r in computed.recoveries:
+        months = [str(m) for m in r.months]
+        detail = {"months": months, "via_bank": r.via_bank, "name": r.name}
+        stored = Recovery.objects.select_for_update().filter(
+            unit=unit, scheme_id=ids[r.scheme], person_id=r.person_id
+        )
+        debt = next(
+            (x for x in stored if set((x.detail or {}).get("months") or ()) & set(months)), None
+        )
+        if debt is None:
+            Recovery.objects.get_or_create(
                 unit=unit,
                 scheme_id=ids[r.scheme],
                 person_id=r.person_id,
                 month=str(computed.month),
-                amount=r.amount,
-                reason=r.reason[:200],
-                detail={
-                    "months": [str(m) for m in r.months],
-                    "via_bank": r.via_bank,
-                    "name": r.name,
+                defaults={
+                    "amount": r.amount,
+                    "reason": r.reason[:200],
+                    "detail": detail,
+                    "run": run,
                 },
-                run=run,
             )
-            for r in computed.recoveries
-        ),
-        ignore_conflicts=True,
-    )
+            continue
+        amount = max(r.amount, debt.collected + debt.written_off)
+        if (debt.amount, debt.detail, debt.reason) == (amount, detail, r.reason[:200]):
+            continue  # stated again, unchanged
+        debt.amount, debt.detail, debt.reason = amount, detail, r.reason[:200]
+        debt.status = status_of(amount, debt.collected, debt.written_off)
+        debt.save(update_fields=("amount", "detail", "reason", "status"))
 
 
 def set_totals(run: Run) -> None:
