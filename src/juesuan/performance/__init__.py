@@ -22,7 +22,13 @@ from juesuan.performance.evaluate import (
     ProjectPerformance,
     evaluate_performance,
 )
-from juesuan.performance.measures import Funds, Measured, Measures, Unavailable
+from juesuan.performance.measures import (
+    ExternalMeasures,
+    Funds,
+    Measured,
+    Measures,
+    Unavailable,
+)
 from juesuan.performance.ruleset import RuleSet, RuleSetError, load_ruleset
 from juesuan.performance.scoring import Score, execution_score, weights_for
 from juesuan.performance.values import Quantity, Words, parse_value
@@ -33,6 +39,7 @@ __all__ = [
     "Checkpoint",
     "DepartmentResult",
     "DepartmentScore",
+    "ExternalMeasures",
     "Funds",
     "Indicator",
     "Measure",

@@ -22,6 +22,7 @@ TITLES = {
     "PERF-execution-rate-stated": "文中所写执行率与账上计算一致",
     "PERF-actual-stated": "填报的实际完成值与计算值一致",
     "PERF-actual-computed": "实际完成值可由数据计算",
+    "PERF-data-external": "填报的绩效数据与代发系统的数一致",
     "PERF-indicator-data": "绩效指标有可评分的实际完成值",
     "PERF-weights": "绩效指标分值合计正确",
     "PERF-level1": "一级指标属于评分规则的某一部分",

@@ -25,7 +25,15 @@ from juesuan.performance.department import (
     evaluate_department,
     load_department_tree,
 )
-from juesuan.performance.measures import PER_CAPITA, Funds, Measures, Unavailable
+from juesuan.performance.measures import (
+    PER_CAPITA,
+    ExternalMeasures,
+    Funds,
+    Measures,
+    Unavailable,
+    show_measure,
+    unit_of,
+)
 from juesuan.performance.ruleset import RuleSet, load_ruleset
 from juesuan.performance.scoring import (
     SCORED,
@@ -103,18 +111,19 @@ def evaluate_performance(
     ruleset: str | Path | RuleSet = DEFAULT_RULESET,
     *,
     department: str | Path | Tree | None = None,
-    measures: Mapping[tuple[str, str], Decimal | int] | None = None,
+    measures: ExternalMeasures | Mapping[tuple[str, str], Decimal | int] | None = None,
 ) -> PerformanceResult:
     """Score every project with indicators or goals, and the department as a whole.
 
     `ruleset` names a file in performance/rulesets (or is a path, or a loaded RuleSet).
     `department` is the points tree; by default department-sichuan when the dataset has
     部门整体自评 rows. `measures` are values the disbursement system computed, keyed by
-    (project, name) — they take precedence over the 绩效数据 table.
+    (project, name) (an `ExternalMeasures` also names their source) — they take precedence over
+    the 绩效数据 table, and each typed 绩效数据 figure they also give is compared with them.
     """
     rules = ruleset if isinstance(ruleset, RuleSet) else load_ruleset(ruleset)
     data = Measures(dataset, measures)
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome] = _typed_vs_external(data)
     names = [
         name
         for name in dataset.projects
@@ -134,6 +143,36 @@ def evaluate_performance(
         result_department, found = evaluate_department(dataset, tree, data)
         outcomes.extend(found)
     return PerformanceResult(rules, tuple(projects), result_department, tuple(outcomes))
+
+
+def _typed_vs_external(data: Measures) -> list[Outcome]:
+    """Each typed 绩效数据 figure that the external measures also give: the same number, or both
+    numbers side by side (the external one is what the evaluation uses)."""
+    found = []
+    for (project, name), row in data.rows.items():
+        if row.value is None or (project, name) not in data.external:
+            continue
+        typed, computed = Decimal(row.value), Decimal(data.external[(project, name)])
+        unit = unit_of(name)
+        same = typed == computed
+        found.append(
+            outcome(
+                "PERF-data-external",
+                WARNING,
+                PASS if same else FAIL,
+                f"{project}·{name}：绩效数据填报 {show_measure(typed, unit)}，{data.source}"
+                f"计算为 {show_measure(computed, unit)}"
+                + ("，一致" if same else f"；评分按{data.source}的数"),
+                hint=""
+                if same
+                else f"核对后按{data.source}的数改正绩效数据，或在偏差原因中说明差异",
+                bindings={"项目": project, "数据项": name},
+                actual=Value(typed, unit or ""),
+                expected=Value(computed, unit or ""),
+                refs=(str(row.source),),
+            )
+        )
+    return found
 
 
 # ---- one project ---------------------------------------------------------------------------------

@@ -9,11 +9,14 @@ Names (per project):
     发放金额           绩效数据 (元), else the project's 执行数
     失败退回率         失败退回笔数 / 发放笔数 (%): a rate of payments made, never of persons
     人均补贴成本       发放金额 / 发放人数 (元/人); also 人均发放金额, 人均成本
+    按时发放率         按时发放笔数 / 发放笔数 (%)
     any other name     the 绩效数据 row of that name (发放人数, 发放笔数, 失败退回笔数, 发放月数, ...)
 
 A 绩效数据 row holds a value or names projects whose same item it sums (代发几类专项资金工作经费's
 发放人数 = the three schemes' 发放人数). Numbers the disbursement system computes are passed in as
-`external` and take precedence over the table, so the same names work once it feeds them.
+`external` and take precedence over the table, so the same names work once it feeds them; an
+`ExternalMeasures` also names where they came from ("代发系统2020年"), and each value computed
+from them says so in its `how`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from juesuan.performance.values import show_number
 
 PER_CAPITA = ("人均补贴成本", "人均发放金额", "人均成本")
 RATE_OF_RETURNS = "失败退回率"
-COUNT_UNITS = {"发放人数": "人", "发放笔数": "笔", "失败退回笔数": "笔", "发放月数": "个月"}
+RATE_ON_TIME = "按时发放率"
+COUNT_UNITS = {
+    "发放人数": "人",
+    "发放笔数": "笔",
+    "失败退回笔数": "笔",
+    "按时发放笔数": "笔",
+    "发放月数": "个月",
+}
+EXTERNAL_SOURCE = "发放系统"
 
 
 class Unavailable(Exception):
@@ -53,6 +64,15 @@ class Funds:
     other: Decimal
 
 
+@dataclass(frozen=True)
+class ExternalMeasures:
+    """Values computed outside the dataset, keyed by (project, name), and where they came from
+    (shown beside every value taken from them)."""
+
+    values: Mapping[tuple[str, str], Decimal | int]
+    source: str = EXTERNAL_SOURCE
+
+
 def yuan(value: Decimal) -> str:
     return f"{value:,.2f} 元"
 
@@ -61,11 +81,16 @@ class Measures:
     """Computes named values per project; memoised, with cycles in 汇总项目 reported."""
 
     def __init__(
-        self, dataset: Dataset, external: Mapping[tuple[str, str], Decimal | int] | None = None
+        self,
+        dataset: Dataset,
+        external: ExternalMeasures | Mapping[tuple[str, str], Decimal | int] | None = None,
     ) -> None:
+        if not isinstance(external, ExternalMeasures):
+            external = ExternalMeasures(external or {})
         self.dataset = dataset
         self.ledger = dataset.ledger
-        self.external = dict(external or {})
+        self.external = dict(external.values)
+        self.source = external.source
         self.rows: dict[tuple[str, str], Measure] = {
             (m.project, m.key): m for m in dataset.performance_data
         }
@@ -126,6 +151,11 @@ class Measures:
             return Measured(rate, "%", f"{actual.how} ÷ {budget.how}")
         if name == RATE_OF_RETURNS:
             return self._rate_of_returns(project)
+        if name == RATE_ON_TIME:
+            on_time, paid = self.get(project, "按时发放笔数"), self.get(project, "发放笔数")
+            if paid.value == 0:
+                raise Unavailable(f"“{project}”的发放笔数为 0，无法计算按时发放率")
+            return Measured(on_time.value * 100 / paid.value, "%", f"{on_time.how} ÷ {paid.how}")
         if name in PER_CAPITA:
             amount, persons = self.get(project, "发放金额"), self.get(project, "发放人数")
             if persons.value == 0:
@@ -153,27 +183,32 @@ class Measures:
         return (project, name) in self.external or (project, name) in self.rows
 
     def _data(self, project: str, name: str) -> Measured:
-        unit = "元" if PERFORMANCE_DATA_KINDS.get(name) == "amount" else COUNT_UNITS.get(name)
+        unit = unit_of(name)
         if (project, name) in self.external:
             value = Decimal(self.external[(project, name)])
-            return Measured(value, unit, f"{name} {_shown(value, unit)}（发放系统）")
+            return Measured(value, unit, f"{name} {show_measure(value, unit)}（{self.source}）")
         row = self.rows.get((project, name))
         if row is None:
             raise Unavailable(f"“{project}”缺少“{name}”（绩效数据）")
         if row.value is not None:
             value = Decimal(row.value)
-            return Measured(value, unit, f"{name} {_shown(value, unit)}（绩效数据）")
+            return Measured(value, unit, f"{name} {show_measure(value, unit)}（绩效数据）")
         parts = [self.get(other, name) for other in row.sum_of]
         value = sum((p.value for p in parts), Decimal(0))
-        listed = " + ".join(_shown(p.value, unit) for p in parts)
+        listed = " + ".join(show_measure(p.value, unit) for p in parts)
         return Measured(
             value,
             unit,
-            f"{name} {_shown(value, unit)}（{'、'.join(row.sum_of)}之和：{listed}）",
+            f"{name} {show_measure(value, unit)}（{'、'.join(row.sum_of)}之和：{listed}）",
         )
 
 
-def _shown(value: Decimal, unit: str | None) -> str:
+def unit_of(name: str) -> str | None:
+    """The unit of a 绩效数据 item: 元 for amounts, 人/笔/个月 for counts, None when unknown."""
+    return "元" if PERFORMANCE_DATA_KINDS.get(name) == "amount" else COUNT_UNITS.get(name)
+
+
+def show_measure(value: Decimal, unit: str | None) -> str:
     if unit == "元":
         return yuan(value)
     return f"{show_number(value)} {unit}" if unit else show_number(value)

@@ -27,7 +27,7 @@ from juesuan.files import replaced
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import Facts, collect
-from juesuan.performance import PerformanceResult, evaluate_performance
+from juesuan.performance import ExternalMeasures, PerformanceResult, evaluate_performance
 from juesuan.publish.table_layout import TableLayout
 from juesuan.rules.engine import (
     FAIL,
@@ -108,13 +108,20 @@ def summarize(outcomes: list[Outcome]) -> dict:
     return {**summary, "total": len(outcomes), "failed_by_tier": failed}
 
 
-def prepare(dataset: Dataset, format_name: str | None = None) -> Prepared:
+def prepare(
+    dataset: Dataset,
+    format_name: str | None = None,
+    *,
+    measures: ExternalMeasures | None = None,
+) -> Prepared:
     """Statements, rule outcomes, the performance evaluation and its outcomes, facts, and the
-    narrative's own checks (no figures needed)."""
+    narrative's own checks (no figures needed). `measures` are performance actuals computed
+    outside the dataset (the disbursement system's payments); they take precedence over its
+    绩效数据 (`evaluate_performance`)."""
     format_name = format_name or dataset.unit.format
     statements = build(dataset, format_name)
     outcomes = evaluate(dataset, load_ruleset(format_name), statements)
-    performance = evaluate_performance(dataset)
+    performance = evaluate_performance(dataset, measures=measures)
     outcomes += performance.outcomes
     facts = collect(dataset, statements, performance)
     document, writer = assemble(dataset, statements, facts, [], performance=performance)

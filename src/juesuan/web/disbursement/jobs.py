@@ -3,6 +3,11 @@
 They use the workplace's `Job` rows, thread pool and progress reporting (`workplace.jobs`);
 the dispatcher is here because the job kinds are this app's. The job's result is the step's
 `Outcome` as a dict; a refused step ends the job as failed with the refusal as its message.
+
+A step runs in one transaction, and progress written inside it would stay unseen until the step
+commits (the job page would sit at 1 % and jump to 100 %). On PostgreSQL progress is therefore
+written through a connection of its own (`StepProgress`); SQLite has one writer at a time, so
+there the page sees the step's progress when it commits.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from juesuan.disbursement.model import Month
@@ -33,13 +38,35 @@ def start(kind: str, unit, user, year: int, params: dict) -> Job:
     if mode == "sync":
         run_job(str(job.pk))
     elif mode == "celery":
-        import juesuan.web.worker  # noqa: F401  (the configured Celery app becomes current)
-        from juesuan.web.disbursement.tasks import run_pay_job_task
-
-        transaction.on_commit(lambda: run_pay_job_task.delay(str(job.pk)))
+        transaction.on_commit(lambda: _send_to_worker(str(job.pk)))
     else:
         transaction.on_commit(lambda: workplace_jobs._pool().submit(_in_thread, str(job.pk)))
     return job
+
+
+BROKER_DOWN = (
+    "任务未能交给后台处理程序：任务队列服务无法连接，本次操作没有执行。请稍后重试；"
+    "如仍不行，请系统管理员检查任务队列服务（Redis 或 RabbitMQ）和 JUESUAN_BROKER_URL 设置。"
+)
+
+
+def _send_to_worker(job_id: str) -> None:
+    """Hand the job to a Celery worker. When the broker cannot take it, the job ends as failed
+    at once with a sentence saying so (instead of an error page and a job queued forever), and
+    an uploaded result file waiting for it is removed."""
+    import juesuan.web.worker  # noqa: F401  (the configured Celery app becomes current)
+    from juesuan.web.disbursement.tasks import run_pay_job_task
+
+    try:
+        run_pay_job_task.delay(job_id)
+    except Exception:  # kombu raises its own OperationalError, or OSError, after its retries
+        log.error("disbursement job %s not sent to Celery:\n%s", job_id, traceback.format_exc())
+        job = Job.objects.get(pk=job_id)
+        Job.objects.filter(pk=job_id, status=QUEUED).update(
+            status=FAILED, message="未能开始", error=BROKER_DOWN, finished_at=timezone.now()
+        )
+        if job.kind == RESULTS_JOB:
+            (settings.MEDIA_ROOT / job.params["path"]).unlink(missing_ok=True)
 
 
 def _in_thread(job_id: str) -> None:
@@ -58,15 +85,14 @@ def run_job(job_id: str) -> None:
     if not started:
         return
     job = Job.objects.select_related("unit", "created_by").get(pk=job_id)
-
-    def progress(percent: int, message: str) -> None:
-        workplace_jobs.progress(job, percent, message)
-
+    progress = StepProgress(job)
     try:
         outcome = _work(job, progress)
     except Exception as exc:  # the trace goes to the log, a sentence to the page
         log.error("disbursement job %s failed:\n%s", job_id, traceback.format_exc())
         outcome = services.Outcome(False, f"内部错误：{type(exc).__name__}: {exc}")
+    finally:
+        progress.close()
     Job.objects.filter(pk=job.pk).update(
         status=SUCCEEDED if outcome.ok else FAILED,
         progress=100 if outcome.ok else job.progress,
@@ -75,6 +101,49 @@ def run_job(job_id: str) -> None:
         error="" if outcome.ok else outcome.message,
         finished_at=timezone.now(),
     )
+
+
+class StepProgress:
+    """A job's progress, written where the job page can read it while the step's transaction
+    is still open: on PostgreSQL through a connection of its own, committed at once.
+
+    That is for jobs started outside any transaction (thread pool, Celery worker). A job run at
+    once inside a request's transaction (JOBS_MODE=sync) writes its progress in that
+    transaction: its row is not yet visible to another connection."""
+
+    LOCK_TIMEOUT_MS = 2000  # progress is worth a short wait, never a stuck step
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.aside = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self._connection = None
+
+    def __call__(self, percent: int, message: str) -> None:
+        if not (self.aside and connection.in_atomic_block):
+            workplace_jobs.progress(self.job, percent, message)
+            return
+        self.job.progress, self.job.message = percent, message
+        try:
+            with self._own_connection().cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {connection.ops.quote_name(Job._meta.db_table)} "
+                    "SET progress = %s, message = %s WHERE id = %s",
+                    [percent, message[:300], self.job.pk],
+                )
+        except DatabaseError:  # the step goes on; the page shows the progress at the end
+            log.warning("progress of job %s not written:\n%s", self.job.pk, traceback.format_exc())
+
+    def _own_connection(self):
+        if self._connection is None:
+            self._connection = connections.create_connection(connection.alias)
+            with self._connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {self.LOCK_TIMEOUT_MS}")
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _work(job: Job, progress) -> services.Outcome:

@@ -1,13 +1,18 @@
 """Reading a stored version through the core: statements, outcomes, the narrative, drill-down.
 
 Every figure on a page comes from `juesuan.publish.package.prepare` over the stored workbook —
-the same call `juesuan check` makes. Prepared results are cached per (file, SHA-256) in the
-process, so moving between the tables, checks and texts pages does not recompute.
+the same call `juesuan check` makes. When the unit paid benefits through the disbursement app
+(代发) in the version's year, the performance actuals of those schemes' projects are taken from
+the payments (`juesuan.disbursement.statistics.performance_measures`), not from the typed
+绩效数据. Prepared results are cached per (file, SHA-256, payments stamp) in the process, so moving
+between the tables, checks and texts pages does not recompute, and a newly imported bank result
+file is seen at once.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import threading
 from collections import OrderedDict
@@ -16,10 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from juesuan.codes import economic_codes, function_codes
+from juesuan.disbursement.statistics import Figures, performance_measures
 from juesuan.document.model import Heading, Paragraph, Quote, Ref
 from juesuan.ledger.issues import ERROR, Issue, Source
 from juesuan.ledger.load import load
 from juesuan.ledger.model import Dataset
+from juesuan.performance import ExternalMeasures
+from juesuan.performance.checks import TITLES
+from juesuan.performance.measures import show_measure, unit_of
 from juesuan.publish.package import Prepared, prepare, sha256
 from juesuan.publish.table_layout import _lines, layout
 from juesuan.rules.engine import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS, TIERS, RuleFileError
@@ -46,15 +55,52 @@ class VersionUnreadable(Exception):
 
 # ---- the cache ---------------------------------------------------------------------------------
 
-_CACHE: OrderedDict[tuple[str, str], tuple[Dataset, Prepared]] = OrderedDict()
+
+@dataclass(frozen=True)
+class PaymentActuals:
+    """The unit's payments of one year as performance actuals: the yearly figures of the schemes
+    that made payments (`Figures`), the project each scheme pays for, and the measures the
+    evaluation takes from them."""
+
+    year: int
+    figures: tuple[Figures, ...]
+    projects: dict[str, str]  # scheme code -> project name (the dataset's 项目名称)
+    names: dict[str, str]  # scheme code -> scheme name
+    measures: ExternalMeasures
+
+    @property
+    def payments(self) -> int:
+        return sum(f.payments for f in self.figures)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """A version read through the core: its dataset, the prepared package, and the payments its
+    performance actuals were taken from (None when the unit made none in the version's year)."""
+
+    dataset: Dataset
+    prepared: Prepared
+    actuals: PaymentActuals | None
+
+
+_CACHE: OrderedDict[tuple[str, str, str], Analysed] = OrderedDict()
 _CACHE_SIZE = 6
 _LOCK = threading.Lock()
-_LOADING: dict[tuple[str, str], threading.Lock] = {}  # one loader per file; the others wait
+_LOADING: dict[tuple[str, str, str], threading.Lock] = {}  # one loader per key; the others wait
 
 
 def prepared_for(version) -> tuple[Dataset, Prepared]:
     """The version's dataset and prepared package (statements, outcomes, facts)."""
-    key = (str(version.path), version.sha256)
+    found = analysed(version)
+    return found.dataset, found.prepared
+
+
+def analysed(version, stamp: str | None = None) -> Analysed:
+    """The version read and prepared with the unit's payments as they are now (`stamp`, when the
+    caller already has it, is `payments_stamp` of the version's unit and year)."""
+    if stamp is None:
+        stamp = payments_stamp(version.unit_id, version.year)
+    key = (str(version.path), version.sha256, stamp)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -67,7 +113,7 @@ def prepared_for(version) -> tuple[Dataset, Prepared]:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
         try:
-            found = _prepare(version)
+            found = _prepare(version, with_payments=bool(stamp))
         except BaseException:
             with _LOCK:
                 _LOADING.pop(key, None)
@@ -80,7 +126,7 @@ def prepared_for(version) -> tuple[Dataset, Prepared]:
     return found
 
 
-def _prepare(version) -> tuple[Dataset, Prepared]:
+def _prepare(version, *, with_payments: bool) -> Analysed:
     path = Path(version.path)
     if not path.is_file():
         raise VersionUnreadable(f"第 {version.number} 版的数据文件不见了：{version.file}")
@@ -89,11 +135,109 @@ def _prepare(version) -> tuple[Dataset, Prepared]:
     dataset, issues = load(path)
     if dataset is None:
         raise VersionUnreadable("；".join(str(i) for i in issues if i.severity == ERROR))
+    actuals = payment_actuals(version.unit, version.year) if with_payments else None
     try:
-        prepared = prepare(dataset)
+        prepared = prepare(dataset, measures=actuals.measures if actuals else None)
     except (RuleFileError, FormatError) as exc:
         raise VersionUnreadable(f"公开格式或规则文件有误：{exc}") from exc
-    return dataset, prepared
+    return Analysed(dataset, prepared, actuals)
+
+
+# ---- the unit's payments (代发) as performance actuals -------------------------------------------
+
+
+def payments_stamp(unit_id: int, year: int) -> str:
+    """A short text that changes whenever the unit's payments of `year` may have changed: a run
+    prepared, approved or sent back, a bank result file imported, a scheme's project or payment
+    day changed. "" when the unit has no run at all (nothing to take actuals from).
+
+    Runs of every month count, not only `year`'s: a re-issue of a December payment is paid by a
+    run of the next year and still counts in December."""
+    from django.db.models import Count, Max
+
+    from juesuan.web.disbursement.models import ResultImport, Run, Scheme
+
+    runs = Run.objects.filter(unit_id=unit_id).aggregate(
+        count=Count("pk"), last=Max("pk"), approved=Max("approved_at"), ended=Max("ended_at")
+    )
+    if not runs["count"]:
+        return ""
+    imports = ResultImport.objects.filter(unit_id=unit_id).aggregate(
+        count=Count("pk"), last=Max("pk")
+    )
+    schemes = Scheme.objects.filter(unit_id=unit_id).order_by("code")
+    digest = hashlib.sha256(repr((year, runs, imports)).encode())
+    for row in schemes.values_list("code", "name", "project", "payment_day"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
+
+
+def payment_actuals(unit, year: int) -> PaymentActuals | None:
+    """The unit's yearly figures per scheme, for the schemes that made payments in `year`, and
+    the measures they give (`performance_measures`); None when no payment was made that year."""
+    from juesuan.web.disbursement.services import unit_schemes, yearly_figures
+
+    schemes = unit_schemes(unit)
+    made = tuple(f for f in yearly_figures(unit, year) if f.payments)
+    if not made:
+        return None
+    return PaymentActuals(
+        year=year,
+        figures=made,
+        projects={f.scheme: schemes[f.scheme].project_name for f in made},
+        names={f.scheme: schemes[f.scheme].name for f in made},
+        measures=ExternalMeasures(performance_measures(made, schemes), f"代发系统{year}年"),
+    )
+
+
+TYPED_VS_PAYMENTS = "PERF-data-external"  # the check comparing typed 绩效数据 with the payments
+# The measures shown per project, in this order (performance_measures gives them all).
+SHOWN_MEASURES = ("发放人数", "发放笔数", "失败退回笔数", "发放金额", "按时发放笔数")
+
+
+def actuals_summary(dataset: Dataset, actuals: PaymentActuals) -> dict:
+    """What the checks page says about where the performance actuals came from: per scheme the
+    measures taken from the payments, each with the typed 绩效数据 figure when that differs."""
+    typed = {
+        (m.project, m.key): Decimal(m.value)
+        for m in dataset.performance_data
+        if m.value is not None
+    }
+    rows = []
+    for figures in actuals.figures:
+        project = actuals.projects[figures.scheme]
+        cells = []
+        for name in SHOWN_MEASURES:
+            value = Decimal(actuals.measures.values[(project, name)])
+            unit = unit_of(name)
+            stated = typed.get((project, name))
+            cells.append(
+                {
+                    "name": name,
+                    "shown": show_measure(value, unit),
+                    "typed": show_measure(stated, unit)
+                    if stated is not None and stated != value
+                    else "",
+                }
+            )
+        rate = figures.return_rate
+        rows.append(
+            {
+                "project": project,
+                "scheme": actuals.names[figures.scheme],
+                "payments": f"{figures.payments:,}",
+                "cells": cells,
+                "return_rate": "" if rate is None else f"{rate:.2f}%",
+                "in_dataset": project in dataset.projects,
+            }
+        )
+    return {
+        "year": actuals.year,
+        "payments": f"{actuals.payments:,}",
+        "rows": rows,
+        "differences": sum(1 for r in rows for c in r["cells"] if c["typed"]),
+        "check": TITLES[TYPED_VS_PAYMENTS],
+    }
 
 
 # ---- readiness ---------------------------------------------------------------------------------

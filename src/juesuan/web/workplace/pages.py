@@ -3,8 +3,10 @@
 A stored version never changes (its file is checked against its SHA-256 when read), so what is
 computed from it alone — a table's rendered grid, the grouped check outcomes, the generated
 情况说明 — is cached under a key naming the version's id and hash, its unit and year (they appear
-in links) and a stamp of the code and templates that drew it. A new version has a new key, so no
-entry is ever invalidated by hand; old ones age out. Local memory per server process by default,
+in links) and a stamp of the code and templates that drew it. The checks and the 情况说明 also
+depend on the unit's payments of the year (performance actuals, analysis.py), so their keys add
+the payments stamp: a bank result file imported since gives a new key. A new version has a new
+key, so no entry is ever invalidated by hand; old ones age out. Local memory per server process by default,
 Redis when JUESUAN_CACHE_URL is set (settings.py).
 
 Nothing here depends on who asks: permission checks, the session, CSRF tokens and the
@@ -143,21 +145,29 @@ def table_body(version, table_id: str) -> SafeString:
 
 
 def checks(version) -> dict:
-    """{"summary": …, "groups": analysis.grouped_outcomes(…)} of the version."""
+    """{"summary": …, "groups": analysis.grouped_outcomes(…), "actuals": where the performance
+    actuals came from (analysis.actuals_summary) or None} of the version."""
+    stamp = analysis.payments_stamp(version.unit_id, version.year)
 
     def compute() -> dict:
-        _dataset, prepared = analysis.prepared_for(version)
-        return {"summary": prepared.summary, "groups": analysis.grouped_outcomes(prepared)}
+        found = analysis.analysed(version, stamp)
+        actuals = found.actuals
+        return {
+            "summary": found.prepared.summary,
+            "groups": analysis.grouped_outcomes(found.prepared),
+            "actuals": analysis.actuals_summary(found.dataset, actuals) if actuals else None,
+        }
 
-    return _cached(version_key(version, "checks"), compute)
+    return _cached(version_key(version, "checks", stamp or "-"), compute)
 
 
 def explanation(version) -> list[dict]:
     """The generated 情况说明 of the version (analysis.explanation), the slowest part of the texts
     page: the whole document is assembled for it."""
+    stamp = analysis.payments_stamp(version.unit_id, version.year)
 
     def compute() -> list[dict]:
-        dataset, prepared = analysis.prepared_for(version)
-        return analysis.explanation(dataset, prepared)
+        found = analysis.analysed(version, stamp)
+        return analysis.explanation(found.dataset, found.prepared)
 
-    return _cached(version_key(version, "explanation"), compute)
+    return _cached(version_key(version, "explanation", stamp or "-"), compute)
