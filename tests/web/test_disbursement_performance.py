@@ -6,6 +6,7 @@ without payments in the year is evaluated as before."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -118,6 +119,13 @@ def test_actuals_come_from_the_payments_and_differences_are_warned(
     assert "填报 644 人" in page and "填报 7728 笔" in page
     assert "2,200.00 元" in page  # two QYJS payments of 1,100.00 元 paid
     assert "绩效数据填报 644 人，代发系统2020年计算为 2 人" in page
+
+    # the dashboard counts the warnings as the 审核 page does, payments included
+    warnings = prepared.summary["failed_by_tier"]["WARNING"]
+    assert warnings > paying_unit.summary["warning"]  # stored at upload, before any payment
+    dashboard = client.get(reverse("dashboard", args=[world.unit.pk, 2020])).content.decode()
+    shown = re.search(r'<div class="label">警告</div><div class="value">(\d+)</div>', dashboard)
+    assert shown and int(shown.group(1)) == warnings
 
 
 def test_a_new_result_file_changes_the_actuals_at_once(client, world, paying_unit, tmp_path):

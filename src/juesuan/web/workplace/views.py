@@ -226,8 +226,10 @@ def _prepared_or_none(version):
 def dashboard(request, access: UnitAccess, year: int):
     context = _year_context(access, year, "dashboard", with_author=True)
     version = context["version"]
-    last_build, running, activity = _recent(access.unit, year)
+    last_build, running, activity, pays = _recent(access.unit, year)
     summary = version.summary if version else {}
+    if version is not None and pays:
+        summary = _summary_with_payments(version, summary)
     steps = _next_steps(access, version, summary, last_build)
     context.update(
         {
@@ -244,8 +246,22 @@ def dashboard(request, access: UnitAccess, year: int):
     return render(request, "juesuan/dashboard.html", context)
 
 
+def _summary_with_payments(version, stored: dict) -> dict:
+    """The readiness figures with the unit's payments taken in, as the 审核 page counts them:
+    the figures stored at upload knew nothing of payments imported since (analysis.py)."""
+    stamp = analysis.payments_stamp(version.unit_id, version.year)
+    if not stamp:
+        return stored
+    try:
+        found = analysis.analysed(version, stamp)
+    except analysis.VersionUnreadable:
+        return stored
+    return analysis.summary_of(found.dataset, found.prepared)
+
+
 def _recent(unit: Unit, year: int) -> tuple:
-    """The last build, the jobs still running and the latest activity of the unit-year.
+    """The last build, the jobs still running and the latest activity of the unit-year, and
+    whether the unit has disbursement runs (whose payments count in its checks).
 
     Every page load of the dashboard needs them, and they change only when something is logged:
     a build, approval, upload or failure each writes the audit log. So one query reads the
@@ -260,15 +276,16 @@ def _recent(unit: Unit, year: int) -> tuple:
             "SELECT (SELECT hash FROM audit_auditentry WHERE unit_id = %s AND year = %s"
             " ORDER BY seq DESC LIMIT 1),"
             " (SELECT COUNT(*) FROM workplace_job WHERE unit_id = %s AND year = %s"
-            " AND status IN ('queued', 'running'))",
-            [unit.pk, year, unit.pk, year],
+            " AND status IN ('queued', 'running')),"
+            " EXISTS (SELECT 1 FROM disbursement_run WHERE unit_id = %s)",
+            [unit.pk, year, unit.pk, year, unit.pk],
         )
-        latest, running_count = cursor.fetchone()
+        latest, running_count, pays = cursor.fetchone()
     key = f"juesuan:recent:{unit.pk}:{year}:{latest}"
     if not running_count:
         kept = cache.get(key)
         if kept is not None:
-            return kept[0], [], kept[1]
+            return kept[0], [], kept[1], pays
     # Only the columns the page shows: the JSON columns (manifests, before/after) are the costly
     # part of reading these rows.
     last_build = (
@@ -290,7 +307,7 @@ def _recent(unit: Unit, year: int) -> tuple:
     )
     if not running and (activity[0].hash if activity else None) == latest:
         cache.set(key, (last_build, activity), 3600)
-    return last_build, running, activity
+    return last_build, running, activity, pays
 
 
 BUILD_SHOWN = (
