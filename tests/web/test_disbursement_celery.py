@@ -101,29 +101,38 @@ def worker(request, settings, tmp_path):
     queue = f"juesuan-test-{uuid.uuid4().hex[:12]}"
     settings.JOBS_MODE = "celery"
     log = tmp_path / "worker.log"
+    with _sending_to(broker, queue), _worker_process(broker, queue, settings, log):
+        yield log
+
+
+@contextlib.contextmanager
+def _worker_process(broker: str, queue: str, settings, log: Path, **env_extra: str):
+    """`celery worker` in a process of its own, on `queue`, stopped when the block ends."""
     env = {
         **os.environ,
         "JUESUAN_DATABASE_URL": _database_url(),
         "JUESUAN_BROKER_URL": broker,
         "JUESUAN_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "JUESUAN_DATA_DIR": str(DATA_DIR),
+        **env_extra,
     }
     command = [
         *(sys.executable, "-m", "celery", "-A", "juesuan.web.worker", "worker"),
         *("--pool=solo", "--queues", queue, "--hostname", f"{queue}@%h", "--loglevel=INFO"),
         *("--without-gossip", "--without-mingle", "--without-heartbeat"),
     ]
-    with _sending_to(broker, queue), log.open("wb") as output:
+    with log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
-            yield log
+            yield process
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def _wait(job: Job, log: Path, seconds: float = 120) -> Job:
@@ -243,6 +252,40 @@ def test_a_refused_step_fails_the_job_with_the_reason(world, worker, tmp_path):
     assert job.result["ok"] is False
     assert Run.objects.get(pk=prepared.data["run"]).step == core.PREPARED
     assert not BankFile.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_cut_off_with_its_worker_runs_again_on_another(world, settings, tmp_path):
+    """The worker process dies inside the step (os._exit at a crash point, as a killed machine
+    would): the broker hands the task to the next worker, which runs the step again from the
+    start and pays everyone once. RabbitMQ gives an unacknowledged task back as soon as the
+    dead worker's connection drops (Redis only after its visibility timeout, an hour)."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the worker process needs a database it shares with the test")
+    broker = BROKERS["rabbitmq"]
+    problem = _unreachable(broker)
+    if problem:
+        pytest.skip(problem)
+    unit, clerk = world.unit, world.users["clerk"]
+    set_up_unit(unit, clerk, tmp_path, people=4)
+    queue = f"juesuan-test-{uuid.uuid4().hex[:12]}"
+    settings.JOBS_MODE = "celery"
+    log = tmp_path / "worker.log"
+    with _sending_to(broker, queue):
+        crashing = {services.CRASH_ENV: "prepare.persisted"}
+        with _worker_process(broker, queue, settings, log, **crashing) as first:
+            job = _start(jobs.PREPARE_JOB, unit, clerk, 2020, {"month": "2020-03"})
+            first.wait(timeout=120)
+        assert first.returncode == 75, log.read_text(errors="replace")[-4000:]
+        job.refresh_from_db()
+        assert job.status == "running"  # cut off: the payments it wrote were never committed
+        assert not Payment.objects.exists()
+        with _worker_process(broker, queue, settings, log):
+            result = _succeeded(job, log)
+    assert result["changed"] is True
+    run = Run.objects.get()
+    assert (run.month, run.count) == ("2020-03", 4)
+    assert Payment.objects.filter(run=run).count() == 4
 
 
 @pytest.mark.django_db(transaction=True)

@@ -25,7 +25,10 @@ app = Celery("juesuan", broker=settings.BROKER_URL or None)
 app.conf.update(
     task_serializer="json",
     accept_content=["json"],
-    task_acks_late=True,  # a worker that dies mid-job leaves it to be redelivered
+    # A worker that dies mid-job (the machine, or only the process running the task) leaves the
+    # message unacknowledged, so the broker delivers it again and run_job(resume=True) reruns it.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,  # jobs are long: one at a time per worker process
     task_ignore_result=True,  # the Job row is the result
     broker_connection_retry_on_startup=True,
@@ -40,6 +43,6 @@ def run_job_task(job_id: str) -> None:
 
     close_old_connections()
     try:
-        run_job(job_id)
+        run_job(job_id, resume=True)
     finally:
         connections.close_all()

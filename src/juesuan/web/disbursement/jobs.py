@@ -77,9 +77,14 @@ def _in_thread(job_id: str) -> None:
         connections.close_all()
 
 
-def run_job(job_id: str) -> None:
-    """Run one disbursement job to its end; a job already started is left alone."""
-    started = Job.objects.filter(pk=job_id, status=QUEUED).update(
+def run_job(job_id: str, *, resume: bool = False) -> None:
+    """Run one disbursement job to its end; a job already started is left alone, unless
+    `resume`: the broker delivered the job again because the worker running it was lost (a
+    Celery task is acknowledged only when it ends), so a job still marked running was cut off
+    and runs again from the start. That is safe: each step is one transaction, and taken
+    again it pays nobody twice (the crash tests show it)."""
+    waiting = (QUEUED, RUNNING) if resume else (QUEUED,)
+    started = Job.objects.filter(pk=job_id, status__in=waiting).update(
         status=RUNNING, started_at=timezone.now(), progress=1, message="开始"
     )
     if not started:

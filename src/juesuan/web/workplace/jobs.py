@@ -90,9 +90,14 @@ def progress(job: Job, percent: int, message: str) -> None:
     Job.objects.filter(pk=job.pk).update(progress=percent, message=message)
 
 
-def run_job(job_id: str) -> None:
-    """Run one job to its end. Safe to call twice: a job that already started is left alone."""
-    started = Job.objects.filter(pk=job_id, status=QUEUED).update(
+def run_job(job_id: str, *, resume: bool = False) -> None:
+    """Run one job to its end. Safe to call twice: a job that already started is left alone
+    unless `resume`: the broker delivered the job again because the worker running it was lost
+    (a Celery task is acknowledged only when it ends), so a job still marked running was cut
+    off and runs again from the start. That is safe: a build or a consolidation cut off stored
+    nothing half-done, and one run again adds one more version."""
+    waiting = (QUEUED, RUNNING) if resume else (QUEUED,)
+    started = Job.objects.filter(pk=job_id, status__in=waiting).update(
         status=RUNNING, started_at=timezone.now(), progress=1, message="开始"
     )
     if not started:
