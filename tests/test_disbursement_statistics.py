@@ -178,3 +178,17 @@ def test_performance_measures_by_project() -> None:
     assert all(
         isinstance(v, (int, Decimal)) and not isinstance(v, float) for v in measures.values()
     )
+
+
+def test_schemes_paid_from_one_project_add_up_in_it() -> None:
+    shared = {"QYJS": A, "JGLG": Scheme(B.code, B.name, B.payment_day, B.standards, project=A.name)}
+    figures = yearly_figures(PAYMENTS, shared, 2020)
+    measures = performance_measures(figures, shared)
+    assert {project for project, _ in measures} == {A.name}
+    for name, field in (
+        ("发放人数", "persons"),
+        ("发放笔数", "payments"),
+        ("失败退回笔数", "returned"),
+    ):
+        assert measures[(A.name, name)] == sum(getattr(f, field) for f in figures)
+    assert measures[(A.name, "发放金额")] == Decimal("5201.00")

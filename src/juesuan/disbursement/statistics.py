@@ -318,15 +318,20 @@ def performance_measures(
     """{(project, name): value} for `juesuan.performance.evaluate_performance(measures=...)`,
     from yearly figures: 发放人数 (persons), 发放笔数 (payments made, re-issues included),
     失败退回笔数 (returned payments), 发放金额 (元, Decimal) and 按时发放笔数. The evaluation
-    computes 失败退回率 = 失败退回笔数 ÷ 发放笔数 and 人均补贴成本 = 发放金额 ÷ 发放人数 from these."""
-    measures: dict[tuple[str, str], Decimal | int] = {}
+    computes 失败退回率 = 失败退回笔数 ÷ 发放笔数 and 人均补贴成本 = 发放金额 ÷ 发放人数 from these.
+    Schemes paid from one project add up in it (persons too: each scheme's roster is its own)."""
+    totals: dict[str, dict[str, int]] = {}
     for item in figures:
-        project = schemes[item.scheme].project_name
-        measures[(project, "发放人数")] = item.persons
-        measures[(project, "发放笔数")] = item.payments
-        measures[(project, "失败退回笔数")] = item.returned
-        measures[(project, "发放金额")] = item.amount_yuan.quantize(Decimal("0.01"))
-        measures[(project, "按时发放笔数")] = item.on_time
+        project = totals.setdefault(schemes[item.scheme].project_name, defaultdict(int))
+        for name in ("persons", "payments", "returned", "amount", "on_time"):
+            project[name] += getattr(item, name)
+    measures: dict[tuple[str, str], Decimal | int] = {}
+    for project, sums in totals.items():
+        measures[(project, "发放人数")] = sums["persons"]
+        measures[(project, "发放笔数")] = sums["payments"]
+        measures[(project, "失败退回笔数")] = sums["returned"]
+        measures[(project, "发放金额")] = from_fen(sums["amount"]).quantize(Decimal("0.01"))
+        measures[(project, "按时发放笔数")] = sums["on_time"]
     return measures
 
 
