@@ -10,14 +10,18 @@ functions the pages, jobs and commands call:
    generic-csv adapter) — target under 60 s;
 3. the bank's result file for the month with 20,000 failures among the 2,000,000 rows (made
    by the bank simulator `banks.write_results`, not timed), imported — target under 10 s —
-   with its phases (reading the file, payments read with COPY and matched in polars, the
-   returned rows updated by id, each bank file's paid rows by one plain UPDATE);
+   with its phases as the import reports them, and where the time of its parts goes: the
+   payments read with COPY, the one UPDATE marking the paid rows, and — in a thread at the
+   same time — the file read and checked and the rows matched in polars; then the returned
+   rows updated by id;
 4. the floor: a raw COPY of the same payment rows into an unindexed scratch table, and the
    ratio of persisting the payments to it;
 5. the conservation check as the 资金守恒 page runs it (sums in the database, chains of
    re-issues through `transitions.balance`); `--python-balance` also runs the reference
    `transitions.balance` over every payment and compares;
-6. peak memory of the process (resource.getrusage, maximum resident set size).
+6. peak memory of the process (resource.getrusage, maximum resident set size);
+7. with `--fixed-txt`, the same answers as fixed-width result files (the `fixed-txt`
+   adapter, GB18030 byte widths), read by the fast reader and by the careful one.
 
 Figures are printed; nothing is asserted.
 
@@ -137,10 +141,36 @@ def roster(people: int):
     ).with_columns(pl.col("name").alias("account_name"))
 
 
+def read_fixed(paths: list[Path], show) -> None:
+    """The fixed-width result files read by the fast reader, then by the careful one."""
+    from juesuan.disbursement.banks import get_adapter, read_results, textfiles
+
+    adapter = get_adapter("fixed-txt")
+    fast = textfiles._read_fixed_fast
+    for label, reader in (("fast", fast), ("careful", lambda *args: None)):
+        textfiles._read_fixed_fast = reader
+        started = time.perf_counter()
+        rows = 0
+        for path in paths:
+            result = read_results(adapter, path)
+            assert result.ok, result.problems[:3]
+            rows += len(result.rows)
+        show(
+            f"fixed-txt result files, {label} reader",
+            f"{time.perf_counter() - started:.1f} s ({rows:,} rows)",
+        )
+    textfiles._read_fixed_fast = fast
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=2_000_000)
     parser.add_argument("--failures", type=int, default=20_000)
+    parser.add_argument(
+        "--fixed-txt",
+        action="store_true",
+        help="also write the answers as fixed-txt files and time the fast and careful readers",
+    )
     parser.add_argument(
         "--python-balance",
         action="store_true",
@@ -293,10 +323,12 @@ def run(args, work: Path) -> int:
 
     # ---- the bank's answer: 20,000 failures ---------------------------------------------
     adapter = get_adapter("generic-csv")
-    result_paths = []
+    result_paths: list[Path] = []
+    fixed_paths: list[Path] = []
     failures_left = args.failures
     codes = {v: k for k, v in ids.items()}
     files = list(run.bank_files.all())
+    reasons = ("AC01", "AC04", "AC06", "BE01")
     for index, bank_file in enumerate(files):
         scheme_id = ids[bank_file.scheme]
         sql = (
@@ -314,16 +346,18 @@ def run(args, work: Path) -> int:
         share = failures_left if last else round(args.failures * frame.height / run.count)
         failures_left -= share
         step = max(1, frame.height // max(1, share))
-        reasons = ("AC01", "AC04", "AC06", "BE01")
-        outcomes = (
-            Outcome(
-                PaymentKey(codes[scheme_id], pid, month, seq).reference,
-                amount,
-                RETURNED if (i % step == 0 and i // step < share) else PAID,
-                reasons[i % 4] if (i % step == 0 and i // step < share) else "",
+
+        def answers(frame=frame, step=step, share=share, scheme_id=scheme_id):
+            return (
+                Outcome(
+                    PaymentKey(codes[scheme_id], pid, month, seq).reference,
+                    amount,
+                    RETURNED if (i % step == 0 and i // step < share) else PAID,
+                    reasons[i % 4] if (i % step == 0 and i // step < share) else "",
+                )
+                for i, (pid, seq, amount) in enumerate(frame.iter_rows())
             )
-            for i, (pid, seq, amount) in enumerate(frame.iter_rows())
-        )
+
         header = BatchHeader(
             "压测单位",
             "1",
@@ -335,9 +369,35 @@ def run(args, work: Path) -> int:
             month.first_day(),
         )
         path = work / f"result-{bank_file.scheme}.csv"
-        written = write_results(adapter, header, outcomes, path)
+        written = write_results(adapter, header, answers(), path)
         assert written.ok, written.problems[:3]
         result_paths.append(path)
+        if args.fixed_txt:
+            fixed = work / f"result-{bank_file.scheme}.ret"
+            assert write_results(get_adapter("fixed-txt"), header, answers(), fixed).ok
+            fixed_paths.append(fixed)
+    import juesuan.disbursement.banks as banks
+    from juesuan.web.disbursement.services import results
+
+    parts: dict[str, float] = {}
+
+    def timed(owner, name: str, label: str):
+        original = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return original(*a, **k)
+            finally:
+                parts[label] = parts.get(label, 0) + time.perf_counter() - t
+
+        setattr(owner, name, wrapper)
+
+    timed(results, "_payments_frame", "payments read (COPY → polars; thread)")
+    timed(results, "_mark_paid", "paid rows marked (one UPDATE)")
+    timed(banks, "read_results", "file read and checked (thread)")
+    timed(results, "_check", "rows matched and decided (thread)")
+    timed(results, "_update_ids", "returned rows updated by id")
     t3 = time.perf_counter()
     paid = returned = 0
     steps: dict[str, float] = {}
@@ -364,6 +424,8 @@ def run(args, work: Path) -> int:
     for step, seconds in steps.items():
         if step:
             show(f"  {step}", f"{seconds:.1f} s")
+    for part, seconds in parts.items():
+        show(f"    {part}", f"{seconds:.1f} s")
     t4 = time.perf_counter()
     again = services.import_results(unit, users[CLERK], result_paths[0], adapter_id="generic-csv")
     show("the same file again (unchanged)", f"{time.perf_counter() - t4:.2f} s — {again.message}")
@@ -400,6 +462,8 @@ def run(args, work: Path) -> int:
         f"{t_import / t_update_floor:.1f}×" if t_update_floor else "—",
     )
     show("peak memory before the conservation check", f"{peak_mb():,.0f} MB")
+    if fixed_paths:
+        read_fixed(fixed_paths, show)
 
     # ---- conservation: in the database (what the 资金守恒 page and verify_disbursement use) ----
     t6 = time.perf_counter()

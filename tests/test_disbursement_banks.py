@@ -446,6 +446,107 @@ def test_the_fast_csv_reader_and_the_careful_one_give_the_same_rows(
     ]
 
 
+_FIXED_WITH_NAMES = """\
+id: fixed-names
+name: 定长文本（含户名）
+format: fixed
+encoding: gb18030
+line_ending: crlf
+amount: fen
+file_name: "{payer_code}{month}{batch}.txt"
+titles: false
+columns:
+  - {title: 业务编号, field: reference, width: 35}
+  - {title: 收款账号, field: account, width: 32}
+  - {title: 户名, field: account_name, width: 12}
+  - {title: 金额, field: amount, width: 15, align: right, pad: "0"}
+result:
+  format: fixed
+  encoding: gb18030
+  line_ending: crlf
+  amount: fen
+  file_name: "{payer_code}{month}{batch}.ret"
+  titles: false
+  totals:
+    position: last
+    cells:
+      - {value: "T", width: 1}
+      - {value: "{count}", width: 10, align: right, pad: "0"}
+      - {value: "{total}", width: 17, align: right, pad: "0"}
+  columns:
+    - {title: 业务编号, field: reference, width: 35}
+    - {title: 户名, field: name, width: 12}
+    - {title: 金额, field: amount, width: 15, align: right, pad: "0"}
+    - {title: 状态, field: status, width: 1}
+    - {title: 原因代码, field: reason_code, width: 4}
+    - {title: 原因说明, field: reason, width: 40}
+  status:
+    paid: ["S"]
+    returned: ["F"]
+"""
+
+
+def _fixed_with_names(tmp_path: Path):
+    """A fixed-width result whose names (2, 4 and 6 bytes, one a 4-byte rare character) come
+    before the amount and status: any slicing by characters instead of bytes shows."""
+    (tmp_path / "fixed-names.yaml").write_text(_FIXED_WITH_NAMES, encoding="utf-8")
+    adapter = load_adapter(tmp_path / "fixed-names.yaml")
+    rows = [
+        Outcome(ref(1), 110000, PAID, name="张三"),
+        Outcome(ref(2), 1, RETURNED, "AC01", name="欧阳娜娜"),
+        Outcome(ref(3), 98050, PAID, name="\U00020000明"),
+        Outcome(ref(4), 123456789012, RETURNED, "", "卡片已挂失", name="李"),
+        Outcome(ref(5), 310000, RETURNED, "AC04", name="王五"),
+    ]
+    written = write_results(adapter, HEADER, rows, tmp_path / "r.ret")
+    assert written.ok, written.problems
+    return adapter, written.path
+
+
+def test_the_fast_fixed_width_reader_and_the_careful_one_give_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from juesuan.disbursement.banks import textfiles
+
+    adapter, path = _fixed_with_names(tmp_path)
+    assert "\U00020000".encode("gb18030") in path.read_bytes()  # 4 bytes in 12
+    assert textfiles._read_fixed_fast(adapter.result, path.read_bytes(), path.name) is not None
+    fast = read_results(adapter, path)
+    monkeypatch.setattr(textfiles, "_read_fixed_fast", lambda *args: None)
+    careful = read_results(adapter, path)
+    assert fast.ok and careful.ok
+    assert list(fast.rows) == list(careful.rows)
+    assert [(r.status, r.reason_code, r.reason_text, r.amount_fen) for r in fast.rows] == [
+        (PAID, "", "", 110000),
+        (RETURNED, "AC01", reason("AC01").text, 1),
+        (PAID, "", "", 98050),
+        (RETURNED, "NARR", "卡片已挂失", 123456789012),
+        (RETURNED, "AC04", reason("AC04").text, 310000),
+    ]
+    assert [r.line for r in fast.rows] == [1, 2, 3, 4, 5]
+
+
+def test_a_fixed_width_file_the_fast_reader_does_not_take_is_reported_by_line(
+    tmp_path: Path,
+) -> None:
+    from juesuan.disbursement.banks import textfiles
+
+    adapter, path = _fixed_with_names(tmp_path)
+    data = path.read_bytes()
+    broken = data.replace("欧阳娜娜".encode("gb18030"), b"\xff\xff\xff\xff\xff\xff\xff\xff")
+    path.write_bytes(broken)
+    assert textfiles._read_fixed_fast(adapter.result, broken, path.name) is None
+    result = read_results(adapter, path)
+    assert not result.ok and result.problems[0].line == 2
+    assert "gb18030" in result.problems[0].message
+    lines = data.split(b"\r\n")
+    lines[3] = lines[3] + b" "  # one byte too long
+    path.write_bytes(b"\r\n".join(lines))
+    assert textfiles._read_fixed_fast(adapter.result, path.read_bytes(), path.name) is None
+    result = read_results(adapter, path)
+    assert not result.ok and [p.line for p in result.problems] == [4]
+
+
 def test_lines_the_fast_reader_does_not_take_are_read_or_reported_by_line(tmp_path: Path) -> None:
     adapter = get_adapter("generic-csv")
     quoted = [*_GB18030_ROWS[:1], f'{ref(2)},"欧阳,娜娜",2,0.01,失败,账号不存在,S2']

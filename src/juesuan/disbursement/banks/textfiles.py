@@ -227,15 +227,14 @@ def _totals(
 def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Problem]]:
     """Read a csv or fixed-width result file into checked rows.
 
-    A csv file is first read by `_read_csv_fast`; when it finds anything wrong, or anything it
-    does not handle (quoted cells, a byte-order mark, blank or short lines), the file is read
-    again here line-aware, which says what is wrong and where."""
+    A file is first read by `_read_csv_fast` or `_read_fixed_fast`; when that finds anything
+    wrong, or anything it does not handle (quoted cells, a byte-order mark, blank, short or
+    long lines), the file is read again here line-aware, which says what is wrong and where."""
     file = path.name
     raw = path.read_bytes()
-    if layout.format == "csv":
-        fast = _read_csv_fast(layout, raw, file)
-        if fast is not None:
-            return fast, []
+    fast = (_read_csv_fast if layout.format == "csv" else _read_fixed_fast)(layout, raw, file)
+    if fast is not None:
+        return fast, []
     text, problems = _decode(raw, layout, file)
     if text is None:
         return None, problems
@@ -300,6 +299,115 @@ def read_text(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
     return (None, problems) if problems else (frame, [])
 
 
+def _split_bytes(layout: Layout, raw: bytes):
+    """(head lines, where the rows start and end in `raw`, line number of the first row, totals
+    line, its line number) of a text file, the lines as bytes; None when the file is too short
+    for its head and totals. The rows are not copied: a file may be hundreds of megabytes."""
+    skip = len(layout.header_lines) + (layout.totals_position == "first") + layout.titles
+    heads: list[bytes] = []
+    start = 0
+    for _ in range(skip):
+        end = raw.find(b"\n", start)
+        if end < 0:
+            return None
+        heads.append(raw[start:end].rstrip(b"\r"))
+        start = end + 1
+    end = len(raw)
+    while end > start and raw[end - 1] in b"\r\n":
+        end -= 1
+    first_line = skip + 1
+    totals_line: bytes | None = None
+    totals_no = 0
+    if layout.totals_position == "first":
+        totals_no = len(layout.header_lines) + 1
+        totals_line = heads[totals_no - 1]
+    elif layout.totals_position == "last":
+        cut = raw.rfind(b"\n", start, end)
+        if cut < 0:
+            return None
+        totals_line = raw[cut + 1 : end].rstrip(b"\r")
+        end = cut
+        totals_no = first_line + raw.count(b"\n", start, end) + 1
+    return heads, start, end, first_line, totals_line, totals_no
+
+
+def _checked_fast(layout, frame, totals_text, totals_no, file) -> pl.DataFrame | None:
+    """The end both fast readers share: totals line and rows checked; None on any problem."""
+    count = total = None
+    if layout.totals:
+        count, total, problems = _totals(layout, totals_text, totals_no, file)
+        if problems:
+            return None
+    frame, problems = check_rows(frame, layout, file)
+    if frame is None or problems:
+        return None
+    if layout.totals and totals_problem(frame, count, total, file, totals_no):
+        return None
+    return frame
+
+
+def _read_fixed_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None:
+    """The accepted rows of a well-formed fixed-width result file, or None: then `read_text`
+    reads it the careful way and reports every problem with its line.
+
+    Widths are bytes of the file's encoding. The rows are given to polars as Latin-1 text (one
+    character per byte, so columns are sliced by byte offset), split into lines by polars
+    itself; every row must be exactly the line width. Cells with non-ASCII bytes are decoded
+    for real, each distinct value once — strictly, so a file not in its encoding goes the
+    careful way, which says where."""
+    parts = _split_bytes(layout, raw)
+    if parts is None:
+        return None
+    heads, start, end, first_line, totals_line, totals_no = parts
+    if start >= end or raw.find(b"\x00", start, end) >= 0:
+        return None
+    try:
+        [h.decode(layout.encoding) for h in heads]
+        totals_text = None if totals_line is None else totals_line.decode(layout.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    rows = raw.count(b"\n", start, end) + 1
+    frame = pl.read_csv(
+        str(memoryview(raw)[start:end], "latin-1").encode("utf-8"),
+        has_header=False,
+        separator="\x00",
+        quote_char=None,
+        schema={"raw": pl.String},
+    )
+    # polars drops the "\r" of a "\r\n" line ending: every line is the line width
+    wrong = pl.col("raw").str.len_chars() != _line_width(layout)
+    if frame.height != rows or frame.select(wrong.any()).item():
+        return None  # a blank, short or long line; the careful way says which
+    frame = frame.select(*_slices(layout.columns)).with_columns(
+        pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line")
+    )
+    for column in layout.columns:
+        cells = frame[column.field]
+        foreign = cells.str.len_bytes() != cells.str.len_chars()  # a byte above 0x7F
+        if not foreign.any():
+            continue
+        latin = cells.filter(foreign).to_list()
+        try:
+            real = {v: v.encode("latin-1").decode(layout.encoding) for v in set(latin)}
+        except UnicodeDecodeError:
+            return None
+        frame = frame.with_columns(cells.scatter(foreign.arg_true(), [real[v] for v in latin]))
+    return _checked_fast(layout, frame, totals_text, totals_no, file)
+
+
+def _line_width(layout: Layout) -> int:
+    return sum(c.width or 0 for c in layout.columns)
+
+
+def _slices(columns) -> list[pl.Expr]:
+    """Each fixed-width column cut out of the Latin-1 line `raw` by its byte offset."""
+    offset, sliced = 0, []
+    for column in columns:
+        sliced.append(pl.col("raw").str.slice(offset, column.width).alias(column.field))
+        offset += column.width
+    return sliced
+
+
 def _read_csv_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None:
     """The accepted rows of a well-formed csv result file, or None: then `read_text` reads it
     the careful way and reports every problem with its line.
@@ -308,30 +416,12 @@ def _read_csv_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None
     the rows are decoded once (a file not in its encoding goes the careful way) and given to
     polars with an explicit all-text schema. Every row must have exactly the file's number of
     cells (separators counted; no quotes), so line numbers are exact."""
-    skip = len(layout.header_lines) + (layout.totals_position == "first") + layout.titles
-    heads: list[bytes] = []
-    position = 0
-    for _ in range(skip):
-        end = raw.find(b"\n", position)
-        if end < 0:
-            return None
-        heads.append(raw[position:end].rstrip(b"\r"))
-        position = end + 1
-    body = raw[position:].rstrip(b"\r\n")
-    first_line = skip + 1
-    totals_line: bytes | None = None
-    totals_no = 0
-    if layout.totals_position == "first":
-        totals_no = len(layout.header_lines) + 1
-        totals_line = heads[totals_no - 1]
-    elif layout.totals_position == "last":
-        cut = body.rfind(b"\n")
-        if cut < 0:
-            return None
-        totals_line = body[cut + 1 :].rstrip(b"\r")
-        body = body[:cut]
-        totals_no = first_line + body.count(b"\n") + 1
-    if not body.strip() or b'"' in body or body.startswith(b"\xef\xbb\xbf"):
+    parts = _split_bytes(layout, raw)
+    if parts is None:
+        return None
+    heads, start, end, first_line, totals_line, totals_no = parts
+    body = raw[start:end]
+    if not body or body.isspace() or b'"' in body or body.startswith(b"\xef\xbb\xbf"):
         return None
     try:
         head_text = [h.decode(layout.encoding) for h in heads]
@@ -374,17 +464,7 @@ def _read_csv_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None
     frame = frame.select([pl.col(f"c{i}").alias(name) for name, i in wanted]).with_columns(
         pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line")
     )
-    count = total = None
-    if layout.totals:
-        count, total, problems = _totals(layout, totals_text, totals_no, file)
-        if problems:
-            return None
-    frame, problems = check_rows(frame, layout, file)
-    if frame is None or problems:
-        return None
-    if layout.totals and totals_problem(frame, count, total, file, totals_no):
-        return None
-    return frame
+    return _checked_fast(layout, frame, totals_text, totals_no, file)
 
 
 def _frame(
@@ -437,7 +517,7 @@ def _frame_fixed(
 ) -> pl.DataFrame | None:
     """Fixed-width rows from Latin-1 text (one character per byte), sliced column-wise."""
     columns = layout.columns
-    line_width = sum(c.width or 0 for c in columns)
+    line_width = _line_width(layout)
     if not rest.strip():
         return pl.DataFrame(
             {c.field: pl.Series([], dtype=pl.String) for c in columns}
@@ -464,11 +544,7 @@ def _frame_fixed(
             )
     if problems:
         return None
-    offset, sliced = 0, []
-    for column in columns:
-        sliced.append(pl.col("raw").str.slice(offset, column.width).alias(column.field))
-        offset += column.width
-    frame = frame.select(*sliced, "line")
+    frame = frame.select(*_slices(columns), "line")
     for column in columns:
         series = frame[column.field]
         foreign = series.str.contains(r"[^\x00-\x7f]")
