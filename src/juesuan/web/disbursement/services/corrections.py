@@ -46,12 +46,7 @@ def enter_correction(
     from juesuan.disbursement.roster import check_account
 
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("scheme")
-            .filter(unit=unit, pk=payment_id)
-            .first()
-        )
+        payment = _locked_payment(unit, payment_id)
         if payment is None:
             return refused("没有这笔付款。")
         refusal = rules.check_correction_entry(payment.status, user.username, roles_on(user, unit))
@@ -244,15 +239,19 @@ def prepare_supplementary_run(unit: Unit, user: User, month: core.Month | None =
     )
 
 
+def _locked_payment(unit: Unit, payment_id: int) -> Payment | None:
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("scheme")
+        .filter(unit=unit, pk=payment_id)
+        .first()
+    )
+
+
 def cancel_payment(unit: Unit, user: User, payment_id: int, reason: str) -> Outcome:
     """经办 cancels a returned payment that is not to be paid (e.g. the person died)."""
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("scheme")
-            .filter(unit=unit, pk=payment_id)
-            .first()
-        )
+        payment = _locked_payment(unit, payment_id)
         if payment is None:
             return refused("没有这笔付款。")
         if payment.status == core.CANCELLED:
