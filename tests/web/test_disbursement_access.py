@@ -125,6 +125,7 @@ def urls(i: dict) -> list[tuple[str, list, str, str]]:
         ("pay:recovery_approve", [i["settlement"]], "post", "pay_approve"),
         ("pay:stats", [], "get", "pay_stats"),
         ("pay:fund_request", ["2020-03"], "get", "pay_stats"),
+        ("pay:ledger", [2020], "get", "pay_stats"),
         ("pay:balance", [], "get", "pay_stats"),
         ("pay:job", [i["job"]], "get", "pay_view"),
         ("pay:job_status", [i["job"]], "get", "pay_view"),

@@ -5,6 +5,8 @@ and the money balances at every step."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -369,6 +371,25 @@ def test_statistics_and_fund_requests_keep_to_their_period(client, world, unit, 
     sheet = load_workbook(_saved(answer, tmp_path)).active
     values = [c for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
     assert 6 in values and 12 not in values and 18 not in values, values  # one month's 6 people
+
+    # the year's ledger lines: one per scheme and month paid, as the engine posts them
+    from juesuan.disbursement import statistics
+
+    expected = statistics.ledger_postings(
+        services.stored_payments(unit, "2021"), services.unit_schemes(unit), 2021
+    )
+    answer = client.get(reverse("pay:ledger", args=[unit.pk, 2021]))
+    book = load_workbook(_saved(answer, tmp_path))
+    rows = list(book["支出"].iter_rows(values_only=True))
+    assert rows[0] == statistics.SPENDING_COLUMNS
+    got = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert len(got) == len(expected) == 4  # two schemes × January and February
+    for line, want in zip(got, expected, strict=True):
+        assert Decimal(str(line["金额"])) == Decimal(want["金额"])
+        assert {k: v for k, v in line.items() if k != "金额"} == {
+            k: v for k, v in want.items() if k != "金额"
+        }
+    assert all(line["备注"].startswith("代发系统生成：2021年") for line in got)
 
 
 def _saved(response, folder):

@@ -270,17 +270,29 @@ def ledger_postings(
     财政拨款 unless configured), the scheme's function and economic codes with their names,
     nature 项目支出, project = the scheme's project name, amount in 元 with two places. A
     payment is booked in the month it is for (key.month), like the statistics."""
+    payments = list(payments)
+    months = [Month(year, number) for number in range(1, 13)]
+    monthly = {m: monthly_figures(payments, schemes, m) for m in months}
+    return postings_from_figures(monthly, schemes, year, fund)
+
+
+def postings_from_figures(
+    monthly: Mapping[Month, Iterable[Figures]],
+    schemes: Mapping[str, Scheme],
+    year: int,
+    fund: str = GENERAL_BUDGET,
+) -> list[dict[str, str]]:
+    """`ledger_postings` from each month's figures per scheme (however they were counted)."""
     from juesuan.codes.load import economic_codes, function_codes
 
     functions, economics = function_codes(year), economic_codes(year)
-    payments = list(payments)
-    months = [Month(year, number) for number in range(1, 13)]
-    by_month = {m: {f.scheme: f for f in monthly_figures(payments, schemes, m)} for m in months}
+    months = sorted(monthly)
+    by_month = {m: {f.scheme: f for f in monthly[m]} for m in months}
     rows = []
     for code, scheme in schemes.items():
         for month in months:
-            figures = by_month[month][code]
-            if figures.amount == 0:
+            figures = by_month[month].get(code)
+            if figures is None or figures.amount == 0:
                 continue
             rows.append(
                 {
@@ -297,6 +309,32 @@ def ledger_postings(
                 }
             )
     return rows
+
+
+def write_postings(rows: Iterable[Mapping[str, str]], path: Path) -> Path:
+    """The posting rows as an xlsx workbook whose one sheet, 支出, has the dataset workbook's
+    spending columns: its rows can be pasted into a dataset's 支出 sheet as they are."""
+    import xlsxwriter
+
+    from juesuan.ledger.export import write_decimal
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("支出")
+    bold = book.add_format({"bold": True})
+    amount = book.add_format({"num_format": "#,##0.00"})
+    sheet.write_row(0, 0, SPENDING_COLUMNS, bold)
+    money = SPENDING_COLUMNS.index("金额")
+    for number, row in enumerate(rows, start=1):
+        for position, column in enumerate(SPENDING_COLUMNS):
+            if position == money:  # a number where Excel keeps it exactly, else text
+                write_decimal(sheet, number, position, Decimal(row[column]), amount)
+            else:
+                sheet.write_string(number, position, row[column])
+    sheet.set_column(0, len(SPENDING_COLUMNS) - 1, 16)
+    book.close()
+    return path
 
 
 def sum_postings(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
@@ -349,8 +387,10 @@ __all__ = [
     "ledger_postings",
     "monthly_figures",
     "performance_measures",
+    "postings_from_figures",
     "sum_postings",
     "wan",
     "write_fund_request",
+    "write_postings",
     "yearly_figures",
 ]

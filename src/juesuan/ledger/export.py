@@ -706,7 +706,7 @@ def _write_table(sheet, table: Table, rows: list[Row], formats: _Formats, lists:
                     if isinstance(value, int)
                     else formats.plain
                 )
-                _write_decimal(sheet, number, position, value, number_format)
+                write_decimal(sheet, number, position, value, number_format)
             else:
                 text_format = formats.text if column.kind in _TEXT_COLUMNS else None
                 _write_text(sheet, number, position, str(value), text_format)
@@ -774,7 +774,7 @@ def _write_text(sheet, row: int, column: int, text: str, cell_format=None) -> No
     sheet.write_string(row, column, text, cell_format)
 
 
-def _write_decimal(sheet, row: int, column: int, value: Decimal | int, cell_format) -> None:
+def write_decimal(sheet, row: int, column: int, value: Decimal | int, cell_format) -> None:
     # The one float boundary: Excel keeps doubles to 15 digits, so write a number only if it reads
     # back at 15 significant digits as exactly this value; otherwise keep it as text, never rounded.
     number = float(value)

@@ -46,6 +46,7 @@ urlpatterns = [
     ),
     path("stats/", views.stats, name="stats"),
     path("stats/fund-request/<str:month>.xlsx", views.fund_request, name="fund_request"),
+    path("stats/ledger/<int:year>.xlsx", views.ledger, name="ledger"),
     path("balance/", views.balance, name="balance"),
     path("jobs/<uuid:job_id>/", views.job_page, name="job"),
     path("jobs/<uuid:job_id>/status.json", views.job_status, name="job_status"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -826,6 +827,27 @@ def fund_request(request, access: UnitAccess, month: str):
         target=name,
         summary=f"下载 {chosen} 资金申请表：{sum(x.payments for x in lines)} 笔，"
         f"{services.yuan(sum(x.amount for x in lines))} 元",
+    )
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+@requires(PAY_STATS)
+def ledger(request, access: UnitAccess, year: int):
+    """The year's ledger lines for paid amounts, in the dataset workbook's 支出 columns."""
+    from juesuan.disbursement import statistics
+
+    rows = services.ledger_postings(access.unit, year)
+    name = f"{access.unit.name}{year}年代发记账明细.xlsx"
+    folder = Path(tempfile.mkdtemp(prefix="juesuan-ledger-"))
+    path = statistics.write_postings(rows, folder / "ledger.xlsx")
+    total = sum(Decimal(r["金额"]) for r in rows)
+    record(
+        "pay_download",
+        request=request,
+        unit=access.unit,
+        year=year,
+        target=name,
+        summary=f"下载 {year} 年代发记账明细：{len(rows)} 行，{total:,.2f} 元",
     )
     return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
 

@@ -69,6 +69,7 @@ from juesuan.web.disbursement.services.runs import (
 )
 from juesuan.web.disbursement.services.statistics import (
     fund_request,
+    ledger_postings,
     monthly_figures,
     unit_schemes,
     yearly_figures,
@@ -96,6 +97,7 @@ __all__ = [
     "import_results",
     "import_roster",
     "import_schemes",
+    "ledger_postings",
     "month_status",
     "monthly_figures",
     "payments_q",

@@ -72,6 +72,14 @@ def fund_request(unit: Unit, month: core.Month) -> list[statistics.FundRequestLi
     return lines
 
 
+def ledger_postings(unit: Unit, year: int) -> list[dict[str, str]]:
+    """The year's ledger spending lines for paid amounts (`statistics.ledger_postings`): one per
+    scheme per month, from each month's figures counted here."""
+    months = [core.Month(year, number) for number in range(1, 13)]
+    monthly = {month: monthly_figures(unit, month) for month in months}
+    return statistics.postings_from_figures(monthly, unit_schemes(unit), year)
+
+
 def _figures(
     unit: Unit, found: QuerySet, period: str, months: list[core.Month]
 ) -> list[statistics.Figures]:
