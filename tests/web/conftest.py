@@ -10,6 +10,7 @@ settings, so the rest of the suite never loads Django.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import shutil
@@ -244,3 +245,32 @@ def fake_build(version, user=None):
         checks={"failed_by_tier": {"FATAL": 0, "WARNING": 0, "SUGGEST": 0}, "total": 1},
         created_by=user,
     )
+
+
+# ---- Celery: where the web side sends its tasks ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def sending_to(broker: str, queue: str):
+    """The web side's Celery app sending to `broker` and `queue` for the time of the block."""
+    from juesuan.web.worker import app
+
+    saved = {k: app.conf[k] for k in ("broker_url", "task_default_queue")}
+    app.conf.update(broker_url=broker, task_default_queue=queue)
+    forget_broker_connections(app)
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        forget_broker_connections(app)
+
+
+def forget_broker_connections(app) -> None:
+    """Drop what the app built from its earlier settings — broker connections, producers, the
+    queue and routing tables — so the next task goes where its settings say now (another test
+    may have sent through another broker or queue before)."""
+    from kombu import pools
+
+    pools.reset()  # every producer and connection pool, and kombu's registry of them
+    app._pool = None  # the app's own reference to its connection pool
+    app.__dict__.pop("amqp", None)  # a cached property: queues, router, producer pool

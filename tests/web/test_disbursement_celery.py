@@ -28,7 +28,7 @@ from juesuan.disbursement import model as core
 from juesuan.web.disbursement import jobs, services
 from juesuan.web.disbursement.models import BankFile, Payment, ResultImport, Run
 from juesuan.web.workplace.models import Job
-from web.conftest import DATA_DIR
+from web.conftest import DATA_DIR, sending_to
 from web.test_disbursement_support import STANDARD, bank_answers, person_id, set_up_unit
 
 BROKERS = {
@@ -60,32 +60,6 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@contextlib.contextmanager
-def _sending_to(broker: str, queue: str):
-    """The web side's Celery app sending to `broker` and `queue` for the time of the block."""
-    from juesuan.web.worker import app
-
-    saved = {k: app.conf[k] for k in ("broker_url", "task_default_queue")}
-    app.conf.update(broker_url=broker, task_default_queue=queue)
-    _forget_connections(app)
-    try:
-        yield
-    finally:
-        app.conf.update(saved)
-        _forget_connections(app)
-
-
-def _forget_connections(app) -> None:
-    """Drop what the app built from its earlier settings — broker connections, producers, the
-    queue and routing tables — so the next task goes where its settings say now (another test
-    may have sent through another broker or queue before)."""
-    from kombu import pools
-
-    pools.reset()  # every producer and connection pool, and kombu's registry of them
-    app._pool = None  # the app's own reference to its connection pool
-    app.__dict__.pop("amqp", None)  # a cached property: queues, router, producer pool
-
-
 @pytest.fixture
 def worker(request, settings, tmp_path):
     """A Celery worker process on a queue of its own, and the web side's app pointed at it."""
@@ -101,7 +75,7 @@ def worker(request, settings, tmp_path):
     queue = f"juesuan-test-{uuid.uuid4().hex[:12]}"
     settings.JOBS_MODE = "celery"
     log = tmp_path / "worker.log"
-    with _sending_to(broker, queue), _worker_process(broker, queue, settings, log):
+    with sending_to(broker, queue), _worker_process(broker, queue, settings, log):
         yield log
 
 
@@ -271,7 +245,7 @@ def test_a_job_cut_off_with_its_worker_runs_again_on_another(world, settings, tm
     queue = f"juesuan-test-{uuid.uuid4().hex[:12]}"
     settings.JOBS_MODE = "celery"
     log = tmp_path / "worker.log"
-    with _sending_to(broker, queue):
+    with sending_to(broker, queue):
         crashing = {services.CRASH_ENV: "prepare.persisted"}
         with _worker_process(broker, queue, settings, log, **crashing) as first:
             job = _start(jobs.PREPARE_JOB, unit, clerk, 2020, {"month": "2020-03"})
@@ -347,7 +321,7 @@ def test_a_job_the_broker_cannot_take_fails_at_once_with_the_reason(
     upload.parent.mkdir(parents=True)
     upload.write_text("x", encoding="utf-8")
     params = {"path": str(upload.relative_to(settings.MEDIA_ROOT)), "adapter": "generic-csv"}
-    with _sending_to(f"redis://127.0.0.1:{closed}/0", "juesuan-test-nowhere"):
+    with sending_to(f"redis://127.0.0.1:{closed}/0", "juesuan-test-nowhere"):
         with django_capture_on_commit_callbacks(execute=True):
             job = jobs.start(jobs.RESULTS_JOB, world.unit, world.users["clerk"], 2020, params)
     job.refresh_from_db()

@@ -12,7 +12,7 @@ import pytest
 
 from juesuan.web.workplace import jobs
 from juesuan.web.workplace.models import CONSOLIDATE_JOB, Job
-from web.conftest import store
+from web.conftest import sending_to, store
 
 REDIS_URL = os.environ.get("JUESUAN_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 
@@ -86,3 +86,20 @@ def test_celery_worker_runs_the_same_job(world, example_workbook, settings):
         job = _wait(job)
     assert job.status == "succeeded", job.error
     assert job.result["version"] == 1
+
+
+def test_a_job_the_broker_cannot_take_fails_at_once_with_the_reason(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """A broker that is down: the page is not an error and the job does not stay queued."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.JOBS_MODE = "celery"
+    with sending_to(f"redis://127.0.0.1:{closed}/0", "juesuan-test-nowhere"):
+        with django_capture_on_commit_callbacks(execute=True):
+            job = Job.objects.create(kind=CONSOLIDATE_JOB, unit=world.department, year=2020)
+            jobs.submit(job)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == jobs.BROKER_DOWN
+    assert job.finished_at is not None

@@ -44,29 +44,21 @@ def start(kind: str, unit, user, year: int, params: dict) -> Job:
     return job
 
 
-BROKER_DOWN = (
-    "任务未能交给后台处理程序：任务队列服务无法连接，本次操作没有执行。请稍后重试；"
-    "如仍不行，请系统管理员检查任务队列服务（Redis 或 RabbitMQ）和 JUESUAN_BROKER_URL 设置。"
-)
+BROKER_DOWN = workplace_jobs.BROKER_DOWN
 
 
 def _send_to_worker(job_id: str) -> None:
-    """Hand the job to a Celery worker. When the broker cannot take it, the job ends as failed
-    at once with a sentence saying so (instead of an error page and a job queued forever), and
-    an uploaded result file waiting for it is removed."""
+    """Hand the job to a Celery worker (`workplace.jobs.send_to_worker`); when the broker cannot
+    take it, an uploaded result file waiting for the job is removed too."""
     import juesuan.web.worker  # noqa: F401  (the configured Celery app becomes current)
     from juesuan.web.disbursement.tasks import run_pay_job_task
 
-    try:
-        run_pay_job_task.delay(job_id)
-    except Exception:  # kombu raises its own OperationalError, or OSError, after its retries
-        log.error("disbursement job %s not sent to Celery:\n%s", job_id, traceback.format_exc())
-        job = Job.objects.get(pk=job_id)
-        Job.objects.filter(pk=job_id, status=QUEUED).update(
-            status=FAILED, message="未能开始", error=BROKER_DOWN, finished_at=timezone.now()
-        )
-        if job.kind == RESULTS_JOB:
-            (settings.MEDIA_ROOT / job.params["path"]).unlink(missing_ok=True)
+    workplace_jobs.send_to_worker(job_id, run_pay_job_task, _remove_upload)
+
+
+def _remove_upload(job: Job) -> None:
+    if job.kind == RESULTS_JOB:
+        (settings.MEDIA_ROOT / job.params["path"]).unlink(missing_ok=True)
 
 
 def _in_thread(job_id: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,9 +53,30 @@ def submit(job: Job) -> None:
     if mode == "celery":
         from juesuan.web.worker import run_job_task
 
-        transaction.on_commit(lambda: run_job_task.delay(str(job.pk)))
+        transaction.on_commit(lambda: send_to_worker(str(job.pk), run_job_task))
         return
     transaction.on_commit(lambda: _pool().submit(_run_in_thread, str(job.pk)))
+
+
+BROKER_DOWN = (
+    "任务未能交给后台处理程序：任务队列服务无法连接，本次操作没有执行。请稍后重试；"
+    "如仍不行，请系统管理员检查任务队列服务（Redis 或 RabbitMQ）和 JUESUAN_BROKER_URL 设置。"
+)
+
+
+def send_to_worker(job_id: str, task, cleanup: Callable[[Job], None] | None = None) -> None:
+    """Hand the job to a Celery worker through `task`. When the broker cannot take it, the job
+    ends as failed at once with a sentence saying so (instead of an error page and a job queued
+    forever), and `cleanup` removes what was waiting for it."""
+    try:
+        task.delay(job_id)
+    except Exception:  # kombu raises its own OperationalError, or OSError, after its retries
+        log.error("job %s not sent to Celery:\n%s", job_id, traceback.format_exc())
+        Job.objects.filter(pk=job_id, status=QUEUED).update(
+            status=FAILED, message="未能开始", error=BROKER_DOWN, finished_at=timezone.now()
+        )
+        if cleanup is not None:
+            cleanup(Job.objects.get(pk=job_id))
 
 
 def _pool() -> ThreadPoolExecutor:
