@@ -206,3 +206,33 @@ def test_typed_figures_equal_to_the_payments_pass_and_the_on_time_rate_is_comput
     assert (
         on_time.how == "按时发放笔数 7700 笔（代发系统2020年） ÷ 发放笔数 7728 笔（代发系统2020年）"
     )
+
+
+def test_a_build_records_the_actuals_it_took_from_the_payments(
+    client, world, paying_unit, tmp_path
+):
+    """The package's manifest lists the values not read from the input files it hashes."""
+    import io
+    import json
+    import zipfile
+
+    from juesuan.fonts import FontMissing, find_cjk_font
+    from juesuan.web.workplace.models import Build
+
+    try:
+        find_cjk_font()
+    except FontMissing as exc:
+        pytest.skip(f"没有中文字体，无法生成公开包：{exc}")
+    _pay_month(world.unit, world.users, tmp_path, Month(2020, 3), {person_id(0): "AC01"})
+    client.force_login(world.users["finance"])
+    client.post(reverse("builds", args=[world.unit.pk, 2020]), {"version": 1})
+    build = Build.objects.get()
+    content = b"".join(
+        client.get(reverse("build_zip", args=[world.unit.pk, 2020, 1])).streaming_content
+    )
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("manifest.json"))
+    external = manifest["external_measures"]
+    assert external["source"] == "代发系统2020年"
+    values = {(v["project"], v["name"]): v["value"] for v in external["values"]}
+    assert values[(TEACHERS, "发放人数")] == "2" and values[(TEACHERS, "失败退回笔数")] == "1"
+    assert build.manifest["external_measures"] == external

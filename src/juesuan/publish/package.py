@@ -63,6 +63,7 @@ class Manifest:
     inputs: list[dict] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
     checks: dict = field(default_factory=dict)
+    external: dict | None = None  # performance actuals taken from outside the dataset
     zip: str | None = None
 
     def as_dict(self) -> dict:
@@ -75,6 +76,7 @@ class Manifest:
             "draft": self.draft,
             "checks": self.checks,
             "inputs": self.inputs,
+            **({"external_measures": self.external} if self.external else {}),
             "outputs": [{"path": o.path, "role": o.role, "sha256": o.sha256} for o in self.outputs],
         }
 
@@ -88,6 +90,7 @@ class Prepared:
     facts: Facts
     outcomes: list[Outcome]
     performance: PerformanceResult | None = None
+    measures: ExternalMeasures | None = None  # as given to `prepare`
 
     @property
     def fatal(self) -> list[Outcome]:
@@ -126,7 +129,7 @@ def prepare(
     facts = collect(dataset, statements, performance)
     document, writer = assemble(dataset, statements, facts, [], performance=performance)
     outcomes += writer.warnings + check_text(document, facts, statements)
-    return Prepared(dataset, statements, facts, outcomes, performance)
+    return Prepared(dataset, statements, facts, outcomes, performance, measures)
 
 
 def sha256(path: Path) -> str:
@@ -168,6 +171,15 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
     manifest = Manifest(dataset.unit.name, dataset.unit.year, statements.format, draft)
     manifest.inputs = input_files(dataset.origin)
     manifest.checks = prepared.summary
+    if prepared.measures is not None:
+        # what was not read from the input files, and so not covered by their hashes
+        manifest.external = {
+            "source": prepared.measures.source,
+            "values": [
+                {"project": project, "name": name, "value": str(value)}
+                for (project, name), value in sorted(prepared.measures.values.items())
+            ],
+        }
 
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
