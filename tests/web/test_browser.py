@@ -11,38 +11,15 @@ Set JUESUAN_SCREENSHOTS=<folder> to keep a screenshot of each main page.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from web.browser_support import Shots, browser_page, live_server
 from web.conftest import PASSWORD, UNIT_NAME
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-)
-
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-TIMEOUT_MS = 20_000
 BUILD_TIMEOUT_MS = 45_000
 SPENDING = "支出"
 WRONG_AMOUNT = "一千元"
@@ -50,55 +27,15 @@ WRONG_AMOUNT = "一千元"
 
 @pytest.fixture
 def server(transactional_db):
-    """The app on 127.0.0.1 at a free port, in a thread (Django's live server, static files
-    included); jobs run in the web process's thread pool, as `juesuan serve` runs them."""
-    from pytest_django.live_server_helper import LiveServer
-
-    live = LiveServer("127.0.0.1:0")
-    yield live
-    live.stop()
+    with live_server() as live:
+        yield live
 
 
 @pytest.fixture
-def page(tmp_path):
+def page():
     """A fresh Chromium profile and page; the browser is closed before the database is reset."""
-    profile = tempfile.mkdtemp(prefix="juesuan-chromium-")
-    playwright = sync_api.sync_playwright().start()
-    try:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=LAUNCH_FLAGS,
-            accept_downloads=True,
-            viewport={"width": 1280, "height": 900},
-            locale="zh-CN",
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-    finally:
-        playwright.stop()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-class Shots:
-    """Full-page screenshots, numbered in the order taken, into $JUESUAN_SCREENSHOTS."""
-
-    def __init__(self):
-        folder = os.environ.get("JUESUAN_SCREENSHOTS", "").strip()
-        self.folder = Path(folder) if folder else None
-        self.count = 0
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-
-    def take(self, page, name: str) -> None:
-        if self.folder is None:
-            return
-        self.count += 1
-        page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
+    with browser_page() as tab:
+        yield tab
 
 
 def _workbooks(folder: Path) -> tuple[Path, Path, int, str]:

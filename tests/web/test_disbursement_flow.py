@@ -390,6 +390,7 @@ def test_statistics_and_fund_requests_keep_to_their_period(client, world, unit, 
             k: v for k, v in want.items() if k != "金额"
         }
     assert all(line["备注"].startswith("代发系统生成：2021年") for line in got)
+    assert client.get(reverse("pay:ledger", args=[unit.pk, 1999])).status_code == 404
 
 
 def _saved(response, folder):

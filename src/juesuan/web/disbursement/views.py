@@ -836,7 +836,10 @@ def ledger(request, access: UnitAccess, year: int):
     """The year's ledger lines for paid amounts, in the dataset workbook's 支出 columns."""
     from juesuan.disbursement import statistics
 
-    rows = services.ledger_postings(access.unit, year)
+    try:
+        rows = services.ledger_postings(access.unit, year)
+    except ValueError as exc:  # a year without classification codes (before 2007)
+        raise Http404(str(exc)) from exc
     name = f"{access.unit.name}{year}年代发记账明细.xlsx"
     folder = Path(tempfile.mkdtemp(prefix="juesuan-ledger-"))
     path = statistics.write_postings(rows, folder / "ledger.xlsx")
