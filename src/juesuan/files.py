@@ -1,8 +1,11 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files and folders so that a reader never sees half of one, under safe names."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,3 +31,74 @@ def replaced(path: str | Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replaced_folder(path: str | Path) -> Iterator[Path]:
+    """A new empty folder beside `path`; when the block succeeds it replaces `path` as a whole.
+
+    On failure (an exception, KeyboardInterrupt) the temporary folder is removed and `path` is
+    exactly as it was. The previous folder, if any, is renamed aside and the new one renamed into
+    place, then the old one removed: a reader sees the old folder or the new one, never a mix.
+    Callers decide beforehand whether what is at `path` may be replaced.
+    """
+    target = Path(path).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A short fixed name: `target.name` may already be as long as a file name can be.
+    temporary = target.parent / f".juesuan-{uuid.uuid4().hex[:12]}.tmp"
+    temporary.mkdir()
+    try:
+        yield temporary
+        _swap_folder(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _swap_folder(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = target.parent / f".juesuan-{uuid.uuid4().hex[:12]}.old"
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# Characters no file name may hold on Windows (and "/" nowhere), each shown as its full-width
+# form so that a unit name stays readable: 社保局/本级 -> 社保局／本级.
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '/\\:*?"<>|'})
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in "123456789"}
+_SPACED = {"Cc": " ", "Zl": " ", "Zp": " ", "Cf": "", "Cs": ""}
+NAME_CHARS, NAME_BYTES = 60, 180  # room left for what a caller adds, on Windows and Linux
+FALLBACK_NAME = "未命名"
+
+
+def safe_file_name(text: str, *, chars: int = NAME_CHARS, size: int = NAME_BYTES) -> str:
+    """`text` as (part of) one file name usable on Linux, macOS and Windows, still readable.
+
+    Forbidden characters become their full-width forms, control characters and runs of white
+    space one space, invisible format characters nothing; leading dots and trailing dots and spaces go; a Windows device name (CON,
+    NUL, COM1 …) gets a "_". A name longer than `chars` characters or `size` UTF-8 bytes keeps
+    its beginning, then "…" and 8 hex digits of its SHA-256, so different long names stay apart.
+    Hand-written: pathvalidate, the nearest library, replaces every character with one
+    placeholder and truncates without keeping names apart.
+    """
+    name = unicodedata.normalize("NFC", text).translate(_FULL_WIDTH)
+    # invisible format characters (bidi overrides …) and lone surrogates go; controls part words
+    name = "".join(_SPACED.get(unicodedata.category(c), c) for c in name)
+    name = " ".join(name.split()).lstrip(".").rstrip(". ")
+    stem, dot, rest = name.partition(".")
+    if stem.rstrip().upper() in _RESERVED:
+        name = f"{stem}_{dot}{rest}"
+    if len(name) > chars or len(name.encode()) > size:
+        tail = "…" + hashlib.sha256(name.encode()).hexdigest()[:8]
+        head = name[: chars - len(tail)]
+        while len((head + tail).encode()) > size:
+            head = head[:-1]
+        name = head.rstrip(". ") + tail
+    return name or FALLBACK_NAME
