@@ -397,3 +397,29 @@ def _saved(response, folder):
     path = folder / "fund.xlsx"
     path.write_bytes(b"".join(response.streaming_content))
     return path
+
+
+def test_preparing_all_schemes_after_one_prepares_the_others_and_names_the_done(world, unit):
+    clerk = world.users["clerk"]
+    month = core.Month(2020, 6)
+    first = services.prepare_run(unit, clerk, month, ["QYJS"])
+    assert first.changed and Run.objects.get(pk=first.data["run"]).schemes == ["QYJS"]
+
+    # the whole month: LXRY is prepared in a run of its own, QYJS named as already done
+    rest = services.prepare_run(unit, clerk, month)
+    assert rest.changed, rest.message
+    run = Run.objects.get(pk=rest.data["run"])
+    assert run.schemes == ["LXRY"] and run.count == 3
+    assert run.total == 3 * STANDARD["LXRY"]
+    assert "QYJS 已在第 1 批" in rest.message
+    paid = Payment.objects.filter(unit=unit, month="2020-06")
+    assert sorted(paid.values_list("person_id", flat=True)) == sorted(
+        Beneficiary.objects.filter(unit=unit).values_list("person_id", flat=True)
+    )
+
+    # and again: every scheme is done, nothing changes, each named with its run
+    again = services.prepare_run(unit, clerk, month)
+    assert again.ok and not again.changed
+    assert "已经生成过" in again.message
+    assert "QYJS 已在第 1 批" in again.message and "LXRY 已在第 2 批" in again.message
+    assert Run.objects.filter(unit=unit, month="2020-06").count() == 2

@@ -121,8 +121,9 @@ def prepare_run(
 ) -> Outcome:
     """经办 prepares the month's regular run: compute (`compute_month`) and store the payments.
 
-    Preparing a month whose schemes already have a live run (prepared, reviewed or approved)
-    changes nothing and names that run.
+    The schemes of the month that already have a live run (prepared, reviewed or approved)
+    are left as they are and named; the others are prepared in one new run. When every scheme
+    asked for is done, nothing changes and the message says where each one is.
     """
     from juesuan.disbursement.compute import compute_month
 
@@ -142,13 +143,20 @@ def prepare_run(
     with transaction.atomic():
         list(Scheme.objects.select_for_update().filter(unit=unit).order_by("pk"))
         existing = _live_regular_runs(unit, month, codes)
-        if existing:
+        done = {code: run for run in existing for code in run.schemes if code in codes}
+        already = "；".join(
+            f"{'、'.join(sorted(c for c in done if done[c] is run))} 已在第 {run.number} 批"
+            f"（{run.step_name}）"
+            for run in existing
+        )
+        if len(done) == len(codes):
             run = existing[0]
             return Outcome(
                 True,
-                f"{month} 的发放批次已经生成过（第 {run.number} 批，{run.step_name}），无变化。",
+                f"{month} 的发放批次已经生成过：{already}；无变化。",
                 data={"run": run.pk, "number": run.number},
             )
+        codes = [code for code in codes if code not in done]
         progress(10, "读取花名册和人员变动")
         schemes = core_schemes(unit)
         chosen = [s for s in schemes.schemes if s.code in codes]
@@ -158,7 +166,10 @@ def prepare_run(
         computed = compute_month(chosen, roster, events, month, DatabaseHistory(unit))
         payments = computed.payments
         if payments.height == 0:
-            return refused(f"{month} 没有应发放的人员（花名册为空，或都已停发、暂停）。")
+            return refused(
+                f"{month} {'、'.join(codes)} 没有应发放的人员（花名册为空，或都已停发、暂停）。"
+                + (f"{already}。" if already else "")
+            )
         run = Run.objects.create(
             unit=unit,
             kind=core.REGULAR,
@@ -197,8 +208,8 @@ def prepare_run(
     common.crash_point("prepare.committed")
     return Outcome(
         True,
-        f"已生成 {month} 发放批次第 {run.number} 批：{run.count} 笔，{yuan(run.total)} 元，"
-        "待复核。",
+        f"已生成 {month} 发放批次第 {run.number} 批（{'、'.join(codes)}）：{run.count} 笔，"
+        f"{yuan(run.total)} 元，待复核。" + (f"已生成过、未重复生成：{already}。" if already else ""),
         changed=True,
         data={"run": run.pk, "number": run.number, "count": run.count, "total": run.total},
     )
