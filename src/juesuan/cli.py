@@ -177,7 +177,7 @@ def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from juesuan.fonts import FontMissing
-    from juesuan.publish.package import write_package
+    from juesuan.publish.package import OutputRefused, write_package
 
     dataset, issues = load(args.dataset)
     if dataset is None:
@@ -193,14 +193,13 @@ def _build(args: argparse.Namespace) -> int:
         )
         return EXIT_FATAL
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        print(f"输出位置 {out} 是一个文件，应为文件夹（不存在则新建）", file=sys.stderr)
-        return EXIT_UNREADABLE
     try:
         manifest = write_package(prepared, out, draft=bool(fatal))
-    except FontMissing as exc:
+    except (FontMissing, OutputRefused) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_UNREADABLE
+    except OSError as exc:
+        return _not_written(out, exc)
     failed = prepared.summary["failed_by_tier"]
     print(
         f"{dataset.unit.name} {dataset.unit.year} 年度决算（{prepared.statements.format}）已生成到 {out}/："
@@ -303,6 +302,34 @@ def _print_issues(issues: list[Issue]) -> None:
         print(text)
 
 
+def _not_written(output: Path, exc: OSError | ValueError) -> int:
+    """A write refused or failed (disk full, no permission …): the output was left as it was."""
+    reason = f"{exc.strerror}（{exc.filename}）" if getattr(exc, "strerror", None) else str(exc)
+    print(f"未能写出 {output}：{reason}；原有内容未改动。", file=sys.stderr)
+    return EXIT_UNREADABLE
+
+
+def _overlapping(output: Path, inputs: list[str]) -> str | None:
+    """The input that `output` is, lies inside or contains: writing there would replace it."""
+    target = output.resolve()
+    for name in inputs:
+        source = Path(name).resolve()
+        if target == source or source in target.parents or target in source.parents:
+            return name
+    return None
+
+
+def _refuse_overlap(output: Path, inputs: list[str]) -> bool:
+    found = _overlapping(output, inputs)
+    if found is not None:
+        print(
+            f"输出位置 {output} 与输入数据集 {found} 是同一位置或互相包含，写出会覆盖输入；"
+            "请指定另外的输出位置。",
+            file=sys.stderr,
+        )
+    return found is not None
+
+
 def _print_json(data: dict) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     print()
@@ -312,13 +339,15 @@ def _consolidate(args: argparse.Namespace) -> int:
     from juesuan.consolidate import consolidate
     from juesuan.ledger.export import write_folder
 
+    output = Path(args.output)
+    if _refuse_overlap(output, args.datasets):
+        return EXIT_UNREADABLE
     datasets = []
     for path in args.datasets:
         dataset, issues = load(path)
         if dataset is None:
             return _unreadable(path, issues, args.json)
         datasets.append(dataset)
-    output = Path(args.output)
     if output.exists() and not args.overwrite and (output.is_file() or any(output.iterdir())):
         print(f"{output} 已存在；如要覆盖请加 --overwrite", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -329,7 +358,10 @@ def _consolidate(args: argparse.Namespace) -> int:
         print(report)
     if merged is None:
         return EXIT_UNREADABLE
-    write_folder(merged, output, overwrite=args.overwrite)
+    try:
+        write_folder(merged, output, overwrite=args.overwrite)
+    except (OSError, ValueError) as exc:  # ValueError: a text title no file may be named
+        return _not_written(output, exc)
     if not args.json:
         print(f"已写出部门汇总数据集：{output}（可用 juesuan check / build 处理）")
     return EXIT_OK
@@ -378,19 +410,24 @@ def _template(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from juesuan.ledger.export import write_folder, write_workbook
 
+    output = Path(args.output)
+    if _refuse_overlap(output, [args.dataset]):
+        return EXIT_UNREADABLE
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues)
-    output = Path(args.output)
     if output.exists() and not args.overwrite and (output.is_file() or any(output.iterdir())):
         print(f"{output} 已存在；如要覆盖请加 --overwrite", file=sys.stderr)
         return EXIT_UNREADABLE
-    if output.suffix.lower() == ".xlsx":
-        write_workbook(dataset, output)
-        print(f"已写出工作簿：{output}")
-    else:
-        write_folder(dataset, output, overwrite=args.overwrite)
-        print(f"已写出数据集文件夹：{output}")
+    try:
+        if output.suffix.lower() == ".xlsx":
+            write_workbook(dataset, output)
+            print(f"已写出工作簿：{output}")
+        else:
+            write_folder(dataset, output, overwrite=args.overwrite)
+            print(f"已写出数据集文件夹：{output}")
+    except (OSError, ValueError) as exc:  # ValueError: a text title no file may be named
+        return _not_written(output, exc)
     return EXIT_OK
 
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import shutil
 import unicodedata
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -24,7 +21,7 @@ import tomli_w
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from juesuan.files import replaced
+from juesuan.files import replaced, replaced_folder
 from juesuan.ledger.model import Dataset
 from juesuan.ledger.schema import (
     BALANCE_KINDS,
@@ -343,10 +340,7 @@ def write_folder(dataset: Dataset, path: str | Path, *, overwrite: bool = False)
     for title in dataset.texts:
         _check_text_title(title)
     rows = table_rows(dataset)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
+    with replaced_folder(target) as temporary:
         unit = {}
         for field, text in unit_rows(dataset):
             value = getattr(dataset.unit, field.key, None)
@@ -365,10 +359,6 @@ def write_folder(dataset: Dataset, path: str | Path, *, overwrite: bool = False)
             texts.mkdir()
             for title, body in dataset.texts.items():
                 (texts / f"{title}.md").write_text(body.rstrip("\n") + "\n", encoding="utf-8")
-        _swap_into_place(temporary, target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return target
 
 
@@ -393,20 +383,6 @@ def _check_text_title(title: str) -> None:
         raise ValueError(
             f'文字说明的标题“{title}”不能用作文件名（不能为空，不能含 < > : " / \\ | ? * 等字符）'
         )
-
-
-def _swap_into_place(temporary: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(temporary, target)
-        return
-    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(target, old)
-    try:
-        os.replace(temporary, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # ---- workbook form ---------------------------------------------------------------------------

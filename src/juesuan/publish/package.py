@@ -5,7 +5,8 @@ the performance evaluation (its PERF-* outcomes: WARNING and SUGGEST ones are sh
 ones block), the narrative and the text-against-tables check — without writing a byte.
 `write_package` then writes the tables workbook (the statements, then the document's forms), the
 figures, the document as .docx, .pdf and .html, checks.json and manifest.json, and a zip of all
-of them. Each output has a role and a SHA-256; the manifest also
+of them, into a new folder that replaces the output folder only when all is written (a failure
+leaves the previous package as it was). Each output has a role and a SHA-256; the manifest also
 lists every input file read, so a published package traces back to the exact data it came from.
 The zip holds the manifest, so the manifest cannot hold the zip's hash: `juesuan build` prints it.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from pathlib import Path
 from juesuan import __version__
 from juesuan.document.assemble import assemble
 from juesuan.document.model import Document, FormBlock
-from juesuan.files import replaced
+from juesuan.files import replaced, replaced_folder, safe_file_name
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import Facts, collect
@@ -149,25 +149,84 @@ def input_files(origin: str) -> list[dict]:
 
 
 def base_name(dataset: Dataset) -> str:
-    return f"{dataset.unit.year}年度{dataset.unit.name}部门决算"
+    """The stem of the package's file names; the unit's name made safe for a file name."""
+    return f"{dataset.unit.year}年度{safe_file_name(dataset.unit.name)}部门决算"
 
 
 def tables_file_name(dataset: Dataset) -> str:
     return f"{base_name(dataset)}附表.xlsx"
 
 
+class OutputRefused(Exception):
+    """`out` cannot take a package (a file, or a folder with files of its own); nothing was
+    written. The message says why in Chinese."""
+
+
+def check_output(out: Path) -> None:
+    """Refuse an `out` that is a file, or a folder holding anything but a previous package.
+
+    A package replaces its folder as a whole (the only way the swap is atomic), so a folder with
+    other files in it is refused rather than emptied: nothing of the user's is ever deleted.
+    """
+    if out.exists() and not out.is_dir():
+        raise OutputRefused(f"输出位置 {out} 是一个文件，应为文件夹（不存在则新建）")
+    if not out.is_dir():
+        return
+    foreign = sorted(set(out.rglob("*")) - previous_package(out))
+    if foreign:
+        shown = "、".join(str(p.relative_to(out)) for p in foreign[:5])
+        more = f"等 {len(foreign)} 项" if len(foreign) > 5 else ""
+        raise OutputRefused(
+            f"输出文件夹 {out} 中有不属于上次生成的公开包的内容（{shown}{more}）。"
+            "公开包会整体替换输出文件夹，为免删除这些内容，未生成任何文件；"
+            "请指定新的或空的文件夹，或先移走这些内容。"
+        )
+
+
+def previous_package(out: Path) -> set[Path]:
+    """The files and folders of the package in `out`: its manifest, the outputs the manifest
+    lists, and the zip holding exactly those (empty when `out` holds no package)."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["outputs"]
+        members = {MANIFEST, *(str(o["path"]) for o in listed)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    found = set()
+    for member in members:
+        path = out / member
+        found |= {path, *(p for p in path.parents if out in p.parents)}
+    for archive in out.glob("*.zip"):
+        try:
+            with zipfile.ZipFile(archive) as bundle:
+                if set(bundle.namelist()) == members:
+                    found.add(archive)
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return found
+
+
 def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Manifest:
-    """Write every output into `out` (created if needed) and zip them."""
-    from juesuan.charts import render_figures
+    """Write every output and their zip into a new folder that replaces `out` when complete.
+
+    A failure at any step leaves `out` as it was; `OutputRefused` (`check_output`) before any
+    work when `out` holds files that are not a previous package.
+    """
     from juesuan.fonts import find_cjk_font
+
+    find_cjk_font()  # before anything is written: a missing font stops here, with how to install one
+    check_output(out)
+    with replaced_folder(out) as folder:
+        return _write_outputs(prepared, folder, draft)
+
+
+def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
+    from juesuan.charts import render_figures
     from juesuan.publish.docx import write_docx
     from juesuan.publish.html import write_html
     from juesuan.publish.pdf import write_pdf
     from juesuan.publish.tables_xlsx import write_tables
 
-    find_cjk_font()  # before anything is written: a missing font stops here, with how to install one
     dataset, statements = prepared.dataset, prepared.statements
-    out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(dataset.unit.name, dataset.unit.year, statements.format, draft)
     manifest.inputs = input_files(dataset.origin)
     manifest.checks = prepared.summary
@@ -184,10 +243,7 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
-    figures_dir = out / FIGURES
-    if figures_dir.exists():
-        shutil.rmtree(figures_dir)
-    figures = render_figures(dataset, statements, figures_dir)
+    figures = render_figures(dataset, statements, out / FIGURES)
     document, _ = assemble(
         dataset,
         statements,

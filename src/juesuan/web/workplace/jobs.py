@@ -22,6 +22,7 @@ from django.db import IntegrityError, close_old_connections, connections, transa
 from django.db.models import Max
 from django.utils import timezone
 
+from juesuan.files import safe_file_name
 from juesuan.web.audit.log import record
 from juesuan.web.workplace.models import (
     BUILD_JOB,
@@ -189,14 +190,20 @@ def build_package(job: Job) -> dict:
         shutil.rmtree(scratch)
     progress(job, 45, "生成附表、图表和公开文本（Word、PDF、网页）")
     try:
+        # written whole or not at all: a failure leaves no scratch folder behind
         manifest = write_package(prepared, scratch, draft=bool(fatal))
     except FontMissing as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
         raise JobFailed(str(exc)) from exc
     progress(job, 90, "登记版本")
-    zip_sha = sha256(scratch / manifest.zip)
-    manifest_data = manifest.as_dict()
-    build = _register_build(job, version, base, scratch, manifest, manifest_data, zip_sha, prepared)
+    try:
+        zip_sha = sha256(scratch / manifest.zip)
+        manifest_data = manifest.as_dict()
+        build = _register_build(
+            job, version, base, scratch, manifest, manifest_data, zip_sha, prepared
+        )
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)  # a package no version record points to
+        raise
     record(
         "build_done",
         user=job.created_by,
@@ -282,7 +289,7 @@ def consolidate_units(job: Job) -> dict:
     if merged is None:
         raise JobFailed("无法汇总：" + "；".join(report.problems))
     folder = workspace()
-    path = folder / f"{department.name}{job.year}年汇总数据.xlsx"
+    path = folder / f"{safe_file_name(department.name)}{job.year}年汇总数据.xlsx"
     progress(job, 60, "写出汇总工作簿并审核")
     write_workbook(merged, path)
     note = "汇总：" + "、".join(used)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from juesuan.files import safe_file_name
 from juesuan.ledger.issues import ERROR
 from juesuan.web.accounts.access import (
     APPROVE,
@@ -521,7 +522,7 @@ def _save_texts(request, access, year, version, dataset):
 
     edited = dataclasses.replace(dataset, texts=new_texts, reasons=new_reasons)
     folder = workspace()
-    path = folder / f"{access.unit.name}{year}年决算数据.xlsx"
+    path = folder / f"{safe_file_name(access.unit.name)}{year}年决算数据.xlsx"
     write_workbook(edited, path)
     note = "修改文字说明：" + "、".join(changed_texts + changed_reasons)
     try:
