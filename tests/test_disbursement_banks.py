@@ -571,3 +571,39 @@ def test_each_shipped_adapter_keeps_its_declared_name():
     for path in shipped:
         declared = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert banks.get_adapter(declared["id"]).name == declared["name"], path.name
+
+
+@pytest.mark.parametrize("adapter_id", ["generic-csv", "excel", "fixed-txt", "pain001"])
+def test_values_a_spreadsheet_would_run_as_formulas_are_never_written(
+    tmp_path: Path, adapter_id: str
+) -> None:
+    adapter = get_adapter(adapter_id)
+    target = tmp_path / f"b{Path(adapter.file_name(HEADER)).suffix}"
+    hostile = [
+        item(1, "=cmd|' /C calc'!A0", 100),
+        item(2, "李四", 100)._replace(bank="@SUM(1+1)"),
+        item(3, "王五", 100)._replace(account_name='=HYPERLINK("http://x.invalid","点我")'),
+        item(4, "赵六", 100)._replace(account_name="\t=1+1"),
+        item(5, "-2+3", 100),
+    ]
+    batch = write_batch(adapter, HEADER, [item(6, "张三", 100), *hostile], target)
+    assert not batch.ok and not target.exists()
+    assert [p.column for p in batch.problems] == [
+        "name",
+        "bank",
+        "account_name",
+        "account_name",
+        "name",
+    ]
+    assert [p.snippet for p in batch.problems][:2] == ["=cmd|' /C calc'!A0", "@SUM(1+1)"]
+    assert "公式" in batch.problems[0].message and ref(1) in batch.problems[0].message
+    assert list(tmp_path.iterdir()) == []  # nothing left beside the target either
+
+    # the payer's details go into the header lines under the same rule
+    header = BatchHeader(**{**HEADER.__dict__, "payer_bank": "+86 工商银行"})
+    refused = write_batch(adapter, header, [item(6, "张三", 100)], target)
+    assert not refused.ok and refused.problems[0].column == "付款开户行"
+
+    # legitimate values keep their hyphens and signs inside the text
+    fine = item(7, "欧阳-娜娜", 100)._replace(bank="中国银行-泸州分行")
+    assert write_batch(adapter, HEADER, [fine], target).ok

@@ -449,3 +449,67 @@ def test_start_month_spellings(text, month):
         filename="a.csv",
     )
     assert result.beneficiaries[0].start == month
+
+
+def test_values_a_spreadsheet_would_run_as_formulas_are_refused_by_cell(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "花名册"
+    sheet.append(list(ROSTER_HEADERS))
+    rows = [
+        ["=cmd|' /C calc'!A0", person_id(serial="001"), "QYJS", "", "2020-01", "工行", account()],
+        ["张秀英", person_id(serial="002"), "QYJS", "", "2020-01", "@SUM(1+1)", account()],
+        ["王淑芬", person_id(serial="003"), "QYJS", "", "2020-01", "工行", account()],
+        ["赵志强", person_id(serial="004"), "QYJS", "", "2020-01", "工行", account()],
+        ["+1", person_id(serial="005"), "QYJS", "", "2020-01", "工行", account()],
+        ["-2", person_id(serial="006"), "QYJS", "", "2020-01", "工行", account()],
+        ["陈玉珍", person_id(serial="008"), "QYJS", "", "2020-01", "中国银行-泸州分行", account()],
+    ]
+    names = ['=HYPERLINK("http://example.invalid","点我")', "\t=1+1"]
+    for row, account_name in zip(rows, ["", "", *names, "", "", ""], strict=True):
+        sheet.append([*row, account_name])
+    for line in sheet.iter_rows():
+        for cell in line:
+            cell.data_type = "s"  # kept as the text typed, as a clerk's pasted value is
+    path = tmp_path / "花名册.xlsx"
+    book.save(path)
+    result = read_roster(path, SCHEMES)
+    assert result.beneficiaries == ()  # nothing of a file with errors is taken
+    refused = {(e.source.row, e.source.column): e for e in result.errors}
+    assert set(refused) == {
+        (2, "姓名"),
+        (3, "开户银行"),
+        (4, "账户名"),
+        (5, "账户名"),
+        (6, "姓名"),
+        (7, "姓名"),
+    }
+    name = refused[(2, "姓名")]
+    assert name.value == "=cmd|' /C calc'!A0" and name.source.file == "花名册.xlsx"
+    assert "公式" in name.message and "不以 = + - @" in name.accepted
+    assert refused[(3, "开户银行")].value == "@SUM(1+1)"
+    assert refused[(5, "账户名")].value == "\t=1+1"
+    assert "第4行" in str(refused[(4, "账户名")])
+
+    # the same rows without them are taken, a hyphen inside a bank's name included
+    clean = read_roster(
+        roster_csv(
+            f"陈玉珍,{person_id(serial='008')},QYJS,,2020-01,中国银行-泸州分行,{account()},"
+        ),
+        SCHEMES,
+        filename="花名册.csv",
+    )
+    assert clean.errors == () and clean.beneficiaries[0].bank == "中国银行-泸州分行"
+
+
+def test_an_account_change_to_a_formula_is_refused():
+    someone = person_id()
+    result = read_events(
+        events_csv(f"{someone},LGB,变更账户,2020-02-01,,=1+2,{account()},@A1,"),
+        SCHEMES,
+        roster_of_one(),
+        filename="变动.csv",
+    )
+    assert result.events == ()
+    placed = {(e.source.row, e.source.column): e.value for e in result.errors}
+    assert placed == {(2, "开户银行"): "=1+2", (2, "账户名"): "@A1"}

@@ -7,7 +7,8 @@ empty). Event columns: 公民身份号码, 补贴类别, 变动类型 (死亡/�
 new 档次.
 
 Every problem is an `Issue` naming file, sheet, row (as Excel shows it), column title, the value
-and what is accepted. A file with any error yields nothing (no half-accepted roster) but all the
+and what is accepted. Names and banks that a spreadsheet would run as formulas (starting with
+= + - @, a tab or a carriage return) are refused: they go into the bank's batch files. A file with any error yields nothing (no half-accepted roster) but all the
 errors; warnings (e.g. an account number failing the Luhn check) do not block.
 """
 
@@ -32,6 +33,7 @@ from stdnum.exceptions import InvalidComponent
 
 from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
 
+from .banks.fields import FORMULA_ACCEPTED, FORMULA_REFUSED, formula_like
 from .compute import roster_frame
 from .model import (
     ACCOUNT_CHANGE,
@@ -428,9 +430,18 @@ class _Row:
         self.issues.append(Issue(severity, source, message, value, accepted))
 
     def required(self, title: str, what: str) -> str:
-        text = self.text(title)
-        if not text:
+        if not self.text(title):
             self.error(title, f"缺少{what}", f"非空的{what}")
+            return ""
+        return self.free_text(title)
+
+    def free_text(self, title: str) -> str:
+        """A name or bank as written; refused when a spreadsheet would run it as a formula
+        (these values go into the bank's batch files)."""
+        text = self.text(title)
+        if formula_like(text):
+            self.error(title, FORMULA_REFUSED, FORMULA_ACCEPTED)
+            return ""
         return text
 
     def person_id(self) -> str:
@@ -527,7 +538,7 @@ def read_roster(source: Input, schemes: Schemes, *, filename: str | None = None)
                 row.error(START, "不是有效的月份", _MONTH_ACCEPTED)
         bank = row.required(BANK, "开户银行")
         account = row.account()
-        account_name = row.text(ACCOUNT_NAME) or name
+        account_name = row.free_text(ACCOUNT_NAME) or name
         if person and scheme:
             if (person, scheme) in seen:
                 row.error(
@@ -619,7 +630,7 @@ def read_events(
             else:
                 detail["account"] = row.account()
             if row.text(ACCOUNT_NAME):
-                detail["account_name"] = row.text(ACCOUNT_NAME)
+                detail["account_name"] = row.free_text(ACCOUNT_NAME)
         elif kind == TIER_CHANGE:
             detail["tier"] = row.tier(schemes, scheme, needed=True)
         if known is not None and person and scheme and (person, scheme) not in known:
@@ -722,7 +733,8 @@ def write_template(path: str | Path, kind: str = "roster", schemes: Schemes | No
             note,
             2,
             "第一行是列名，请勿改动；每行一条记录。有错误的文件整份不导入，"
-            "系统会列出每个错误所在的行、列和可接受的写法。",
+            "系统会列出每个错误所在的行、列和可接受的写法。姓名、户名、开户银行不能以"
+            " = + - @、制表符或回车开头（表格软件会把它们当作公式）。",
             wrap,
         )
         if schemes is not None and len(schemes):

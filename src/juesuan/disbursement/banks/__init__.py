@@ -51,6 +51,7 @@ from juesuan.disbursement.banks.writing import (
     Collector,
     batch_records,
     file_sha256,
+    header_problems,
     result_records,
 )
 
@@ -91,12 +92,13 @@ def write_batch(
     `items` may be any iterable (millions of rows): csv and fixed-width files are streamed,
     xlsx uses xlsxwriter's constant memory mode, pain.001 is written incrementally with lxml.
     Amounts come from integer 分. If any row cannot be written (a name wider than its column,
-    a negative amount, …) the result has problems naming the row and person and `out_path` is
+    a negative amount, a value a spreadsheet would run as a formula, …) the result has problems naming the row and person and `out_path` is
     left untouched.
     """
     out_path = Path(out_path)
     problems = Collector(out_path.name)
     layout = adapter.batch
+    header_problems(header, problems)
     records = batch_records(layout, items, problems)
     return _write(layout, header, records, out_path, problems)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # PaymentKey.reference: scheme (≤ 6 ASCII letters/digits/_), 公民身份号码 (18, upper-case X),
 # month YYYYMM, sequence.
@@ -11,6 +12,28 @@ REFERENCE_RE = re.compile(REFERENCE)
 REFERENCE_HINT = (
     "业务编号应为“类别代码-18位公民身份号码-年月-序号”，如 QYJS-110105194912310002-202003-1"
 )
+
+
+# A cell starting with one of these is taken as a formula by Excel and WPS (=, +, -, @) or can
+# hide one (a tab or carriage return first): a roster value such as `=HYPERLINK(…)` would run
+# in the hands of whoever opens the bank file. Names, accounts and banks never start so.
+FORMULA_START = "=+-@\t\r"
+FORMULA_ACCEPTED = "不以 = + - @、制表符或回车开头的文字（姓名、账户名、开户银行都不会以这些符号开头）"
+FORMULA_REFUSED = "以 = + - @、制表符或回车开头，表格软件打开时会当作公式执行"
+_FORMULA_CELL = re.compile("(?:^|\x00)[" + re.escape(FORMULA_START) + "]")
+
+
+def formula_like(text: str) -> bool:
+    """True when a spreadsheet would read `text` as (or as hiding) a formula."""
+    return bool(text) and text[0] in FORMULA_START
+
+
+def formula_cell(values: Sequence[str]) -> int | None:
+    """The position of the first value a spreadsheet would read as a formula, or None. One
+    search over the joined row (batch files have millions of rows); the loop only on a find."""
+    if _FORMULA_CELL.search("\x00".join(values)) is None:
+        return None
+    return next(i for i, value in enumerate(values) if formula_like(value))
 
 
 class CellError(ValueError):

@@ -19,10 +19,14 @@ from typing import BinaryIO
 
 from juesuan.disbursement.banks.adapter import Cell, Layout, header_values
 from juesuan.disbursement.banks.fields import (
+    FORMULA_ACCEPTED,
+    FORMULA_REFUSED,
     REFERENCE_HINT,
     REFERENCE_RE,
     CellError,
     format_amount,
+    formula_cell,
+    formula_like,
     mask_person_id,
 )
 from juesuan.disbursement.banks.reasons import NARRATIVE, REASONS
@@ -74,6 +78,32 @@ def row_label(values: dict[str, str]) -> str:
     return f"第{values['sequence']}笔（{values['name']}，{values['reference']}）"
 
 
+# The free-text fields of a batch row, in the order `batch_records` checks them.
+_TEXT_FIELDS = (
+    ("name", "姓名"),
+    ("account", "收款账号"),
+    ("account_name", "户名"),
+    ("bank", "开户行"),
+    ("purpose", "用途"),
+)
+
+
+def header_problems(header: BatchHeader, problems: Collector) -> None:
+    """The payer's details go into the file's header lines: the same formula rule as rows."""
+    for title, text in (
+        ("付款单位", header.payer_name),
+        ("付款账号", header.payer_account),
+        ("付款开户行", header.payer_bank),
+    ):
+        if formula_like(text):
+            problems.add(
+                f"{title}“{text}”{FORMULA_REFUSED}，不能写入银行文件；"
+                f"请改正（应为{FORMULA_ACCEPTED}）",
+                title,
+                text,
+            )
+
+
 def batch_records(
     layout: Layout, items: Iterable[BatchItem | tuple], problems: Collector
 ) -> Iterator[tuple[dict[str, str], int]]:
@@ -101,6 +131,17 @@ def batch_records(
             continue
         if amount_fen == 0:
             problems.add(f"{who}：金额为 0，不应送银行", "amount", "0")
+            continue
+        texts = (str(name), str(account), str(account_name), str(bank), str(purpose))
+        position = formula_cell(texts)
+        if position is not None:
+            field, title = _TEXT_FIELDS[position]
+            problems.add(
+                f"{who}：{title}“{texts[position]}”{FORMULA_REFUSED}，不能写入银行文件；"
+                f"请改正（应为{FORMULA_ACCEPTED}）",
+                field,
+                texts[position],
+            )
             continue
         person = person_of(reference)
         values = {
