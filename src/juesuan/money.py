@@ -8,21 +8,67 @@ Display is 万元 with two places, rounded half-up (四舍五入). Percentages a
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 WAN = Decimal(10000)
 HUNDRED = Decimal(100)
 
-# "1,234.56", "-12", "１２３.４" (full-width digits are normalised first). Nothing else.
-_AMOUNT = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋　", "0123456789.,-+ ")
+# The one rule for every number a person types (amounts, counts, years, codes): full-width forms
+# from a Chinese input method are read as their ASCII characters; any other non-ASCII digit
+# (①, ², ٣, ...) is refused, never guessed. Stated in the template's 填表说明 (DIGIT_RULE).
+FULLWIDTH = dict(zip("０１２３４５６７８９．，－＋", "0123456789.,-+", strict=True))
+_TO_ASCII = str.maketrans(FULLWIDTH)
+DIGIT_RULE = "数字用 0-9；全角数字（０-９）、全角小数点“．”和逗号“，”按半角读取；①、²等其他数字不接受"
+
+# After that rule: thousands separators only every three digits, at most two decimals.
+_WHOLE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"
+AMOUNT_PATTERN = _WHOLE + r"(?:\.[0-9]{1,2})?$"
+# Ceiling: under 10^13 元 (10 万亿, five times the largest province's whole-year spending), so
+# no real cell reaches it, Decimal sums stay exact in the default 28 digits, and one line is at
+# most 10^15 分: the ledger sums in Int128 and cannot overflow at any number of lines.
+MAX_AMOUNT_DIGITS = 13
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS - CENT
+AMOUNT_ACCEPTED = (
+    "以元为单位的数字，最多两位小数，千分位逗号只能每三位一个，"
+    f"绝对值不超过 {MAX_AMOUNT:,}，如 12345.67 或 1,234,567.89"
+)
+# A dataset's amounts taken without sign add up to at most 10^15 元 (a hundred times the whole
+# country's yearly spending): any sum over its lines then fits in Int64 分, with room to
+# consolidate ninety such datasets.
+MAX_TOTAL = Decimal(10) ** 15
+# Counts (人数, 批次, 年度): plain digits; twelve is more than any count a unit reports.
+MAX_COUNT_DIGITS = 12
+# Other numbers (thresholds, weights, scores, rates): at most this many places after the point.
+MAX_NUMBER_PLACES = 6
+_NUMBER = re.compile(_WHOLE + rf"(?:\.[0-9]{{1,{MAX_NUMBER_PLACES}}})?$")
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 _UNIT_WORDS = ("万元", "亿元", "元", "万", "亿", "￥", "¥", "%")
+_SHOWN = 40  # characters of a refused value repeated in a message
 
 
 class AmountError(ValueError):
     """A cell that is not an amount in 元; the message says what was found and what is accepted."""
+
+
+def to_ascii(text: str) -> str:
+    """A typed number under the digit rule: stripped, full-width forms made ASCII.
+
+    Raises AmountError naming the first other non-ASCII digit, which is refused, not read.
+    """
+    ascii_text = str(text).translate(_TO_ASCII).strip()
+    for char in ascii_text:
+        if not char.isascii() and unicodedata.category(char) in ("Nd", "No", "Nl"):
+            raise AmountError(f"含有不接受的数字字符“{char}”；{DIGIT_RULE}")
+    return ascii_text
+
+
+def shown(text: object) -> str:
+    """A value as repeated in a message: long ones cut, so a huge cell cannot flood a report."""
+    text = str(text)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…（共 {len(text)} 个字符）"
 
 
 def parse_yuan(text: object) -> Decimal:
@@ -36,26 +82,59 @@ def parse_yuan(text: object) -> Decimal:
         # which is what the person typed.
         value = Decimal(repr(text))
     else:
-        raw = str(text).translate(_FULLWIDTH).strip()
+        raw = to_ascii(str(text))
         if not raw:
             raise AmountError("金额为空")
         for word in _UNIT_WORDS:
             if word in raw:
                 raise AmountError(
-                    f"金额“{raw}”带有单位或符号“{word}”；请只填以元为单位的数字，如 12345.67"
+                    f"金额“{shown(raw)}”带有单位或符号“{word}”；请只填以元为单位的数字，如 12345.67"
                 )
-        cleaned = raw.replace(",", "").replace(" ", "")
-        if not _AMOUNT.match(cleaned):
-            raise AmountError(f"“{raw}”不是金额；请填以元为单位的数字，如 12345.67")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
-            raise AmountError(f"“{raw}”不是金额") from exc
+        if re.fullmatch(r"[+-]?[0-9,]*\.[0-9]{3,}", raw):
+            raise AmountError(f"金额“{shown(raw)}”超过两位小数；元金额最多到分")
+        if "," in raw and re.fullmatch(r"[+-]?[0-9,]+(\.[0-9]*)?", raw) and not _AMOUNT.match(raw):
+            raise AmountError(
+                f"“{shown(raw)}”的千分位逗号位置不对（应每三位一个，如 1,234,567.89）；"
+                "请核对是否漏填或多填了数字"
+            )
+        if not _AMOUNT.match(raw):
+            raise AmountError(f"“{shown(raw)}”不是金额；请填以元为单位的数字，如 12345.67")
+        value = Decimal(raw.replace(",", ""))
     if not value.is_finite():
-        raise AmountError(f"“{text}”不是金额")
+        raise AmountError(f"“{shown(text)}”不是金额")
+    if abs(value) > MAX_AMOUNT:
+        raise AmountError(f"金额“{shown(text)}”超过上限 {MAX_AMOUNT:,} 元；请核对是否多填了数字")
     if value != value.quantize(CENT):
-        raise AmountError(f"金额“{text}”超过两位小数；元金额最多到分")
+        raise AmountError(f"金额“{shown(text)}”超过两位小数；元金额最多到分")
     return value.quantize(CENT)
+
+
+def parse_count(text: object) -> int:
+    """A count (人数, 批次, 年度): digits only under the digit rule; raise AmountError otherwise."""
+    raw = to_ascii(str(text))
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise AmountError("应为非负整数")
+    digits = raw.lstrip("0")
+    if len(digits) > MAX_COUNT_DIGITS:
+        raise AmountError(f"数值过大（超过 {MAX_COUNT_DIGITS} 位）")
+    return int(digits or "0")
+
+
+def parse_number(text: object, *, percent: bool = False) -> Decimal:
+    """A finite decimal number under the digit rule (a trailing % allowed when `percent`).
+
+    Separators as for amounts; at most MAX_AMOUNT_DIGITS before the point and MAX_NUMBER_PLACES
+    after. No exponent, NaN or Infinity. Raises AmountError otherwise.
+    """
+    raw = to_ascii(str(text))
+    if percent and raw.endswith(("%", "％")):
+        raw = raw[:-1].rstrip()
+    if not _NUMBER.match(raw):
+        raise AmountError("不是数字")
+    whole = raw.lstrip("+-").split(".")[0].replace(",", "").lstrip("0")
+    if len(whole) > MAX_AMOUNT_DIGITS:
+        raise AmountError(f"数值过大（整数部分超过 {MAX_AMOUNT_DIGITS} 位）")
+    return Decimal(raw.replace(",", ""))
 
 
 def to_fen(yuan: Decimal) -> int:

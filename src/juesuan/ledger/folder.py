@@ -26,7 +26,8 @@ def read_folder(path: str | Path) -> RawDataset:
     for table in TABLES:
         file = folder / table.file
         if file.exists():
-            table_raw = _read_csv(file, table, raw.issues)
+            data = _read_bytes(file, table.file, raw.issues)
+            table_raw = None if data is None else _read_csv(data, file.name, table, raw.issues)
             if table_raw is not None:
                 raw.tables[table.key] = table_raw
         elif table.required:
@@ -49,18 +50,33 @@ def read_folder(path: str | Path) -> RawDataset:
     raw.texts_source = Source(TEXTS_DIR)
     if texts.is_dir():
         for md in sorted(texts.glob("*.md")):
+            name = f"{TEXTS_DIR}/{md.name}"
+            data = _read_bytes(md, name, raw.issues)
+            if data is None:
+                continue
             try:
-                raw.texts[md.stem] = md.read_text(encoding="utf-8").strip()
+                raw.texts[md.stem] = data.decode("utf-8-sig").strip()
             except UnicodeDecodeError:
                 raw.issues.append(
-                    Issue(
-                        ERROR,
-                        Source(f"{TEXTS_DIR}/{md.name}"),
-                        "不是 UTF-8 编码的文本",
-                        accepted="UTF-8 文本",
-                    )
+                    Issue(ERROR, Source(name), "不是 UTF-8 编码的文本", accepted="UTF-8 文本")
                 )
+                continue
+            raw.text_sources[md.stem] = Source(name)
     return raw
+
+
+def _read_bytes(file: Path, name: str, issues: list[Issue]) -> bytes | None:
+    """A file's bytes, or None and an issue when it is a folder or cannot be read."""
+    if file.is_dir():
+        issues.append(Issue(ERROR, Source(name), "这里是一个文件夹，应为文件", accepted=name))
+        return None
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        issues.append(
+            Issue(ERROR, Source(name), f"无法读取文件（{exc.strerror}）；请检查文件是否可读")
+        )
+        return None
 
 
 def _read_unit(folder: Path, raw: RawDataset) -> None:
@@ -70,8 +86,11 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
             Issue(ERROR, Source(UNIT_FILE), "缺少单位信息文件", accepted="unit.toml，含 [unit] 表")
         )
         return
+    data = _read_bytes(file, UNIT_FILE, raw.issues)
+    if data is None:
+        return
     try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
+        document = tomllib.loads(data.decode("utf-8-sig"), parse_float=Decimal)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raw.issues.append(Issue(ERROR, Source(UNIT_FILE), f"不是有效的 TOML 文件：{exc}"))
         return
@@ -100,8 +119,7 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
         raw.unit[field.key] = str(value)
 
 
-def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
-    data = file.read_bytes()
+def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawTable | None:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # polars reads UTF-8 only; Excel-saved CSV in China is often GB18030.
@@ -112,7 +130,7 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
             issues.append(
                 Issue(
                     ERROR,
-                    Source(file.name),
+                    Source(name),
                     "无法识别文件编码",
                     accepted="UTF-8 或 GB18030 编码的 CSV",
                 )
@@ -122,17 +140,17 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
     first_line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
     if not first_line.strip():
         issues.append(
-            Issue(ERROR, Source(file.name), "第一行是空的，应为列名", accepted="第一行为列名")
+            Issue(ERROR, Source(name), "第一行是空的，应为列名", accepted="第一行为列名")
         )
         return None
     header = next(csv.reader([first_line]))
-    columns, header_issues = map_headers(table, header, Source(file.name))
+    columns, header_issues = map_headers(table, header, Source(name))
     issues.extend(header_issues)
     try:
         # Every cell is read as text; judging values is validation's job.
         frame = pl.read_csv(data, has_header=True, infer_schema=False, truncate_ragged_lines=True)
     except pl.exceptions.PolarsError as exc:
-        issues.append(Issue(ERROR, Source(file.name), f"不是有效的 CSV 文件：{exc}"))
+        issues.append(Issue(ERROR, Source(name), f"不是有效的 CSV 文件：{exc}"))
         return None
     names = frame.columns
     wanted = [(column.key, names[p]) for p, column in columns.items() if p < len(names)]
@@ -144,7 +162,7 @@ def _read_csv(file: Path, table: Table, issues: list[Issue]) -> RawTable | None:
         blank = pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted])
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
-    return RawTable(table, frame, file.name)
+    return RawTable(table, frame, name)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from juesuan.money import shown
+
 ERROR = "错误"
 WARNING = "警告"
 
@@ -35,6 +37,11 @@ class Issue:
     message: str  # what is wrong, in Chinese
     value: str | None = None  # the value found, as written
     accepted: str | None = None  # what would be accepted
+
+    def __post_init__(self) -> None:
+        # A huge cell is named, not repeated whole: reports stay readable.
+        if self.value is not None:
+            object.__setattr__(self, "value", shown(self.value))
 
     def __str__(self) -> str:
         text = f"[{self.severity}] {self.source}："

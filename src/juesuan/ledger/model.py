@@ -39,6 +39,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "economic_code": pl.String,
     "nature": pl.String,
     "project": pl.String,
+    # A line is at most 10^15 分 (money.MAX_AMOUNT) and a loaded dataset's lines at most
+    # money.MAX_TOTAL in all, so no Int64 sum over them can wrap (polars wraps silently).
     "amount_fen": pl.Int64,
     "note": pl.String,
     "file": pl.String,
@@ -134,15 +136,17 @@ class Ledger:
     @property
     def cube(self) -> pl.DataFrame:
         if self._cube is None:
+            # Summed in 128 bits: exact for any number of lines, loaded or put together.
             self._cube = self.frame.group_by(list(TAGS)).agg(
-                pl.col("amount_fen").sum(), pl.len().alias("lines")
+                pl.col("amount_fen").cast(pl.Int128).sum(), pl.len().alias("lines")
             )
         return self._cube
 
     def collapsed(self) -> Ledger:
         """The same money summed over unit, project and source: small, for statements."""
         keep = ["year", "direction", "phase", "fund", "function_code", "economic_code", "nature"]
-        frame = self.frame.group_by(keep).agg(pl.col("amount_fen").sum())
+        # Summed in 128 bits; casting back to the line type raises rather than wraps.
+        frame = self.frame.group_by(keep).agg(pl.col("amount_fen").cast(pl.Int128).sum())
         return Ledger(
             frame.with_columns([pl.lit(None).alias(c) for c in SCHEMA if c not in frame.columns])
         )

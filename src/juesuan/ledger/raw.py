@@ -39,6 +39,8 @@ class RawDataset:
     tables: dict[str, RawTable] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     texts_source: Source | None = None
+    unit_rows: dict[str, int] = field(default_factory=dict)  # unit field key -> its sheet row
+    text_sources: dict[str, Source] = field(default_factory=dict)  # text title -> where it is
     issues: list[Issue] = field(default_factory=list)  # problems found while reading
 
 

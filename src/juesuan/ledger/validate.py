@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import polars as pl
 
@@ -51,7 +51,20 @@ from juesuan.ledger.schema import (
     UNIT_FIELDS,
     Column,
 )
-from juesuan.money import AmountError, parse_yuan
+from juesuan.money import (
+    AMOUNT_ACCEPTED,
+    AMOUNT_PATTERN,
+    FULLWIDTH,
+    MAX_AMOUNT_DIGITS,
+    MAX_TOTAL,
+    AmountError,
+    from_fen,
+    parse_count,
+    parse_number,
+    parse_yuan,
+    to_ascii,
+    to_fen,
+)
 
 # Short forms people write for the fund sources.
 FUND_SYNONYMS = {
@@ -63,7 +76,6 @@ FUND_SYNONYMS = {
     "国有资本经营预算财政拨款收入": "国有资本经营预算财政拨款",
 }
 TOTAL_WORDS = ("合计", "小计", "总计")
-AMOUNT_PATTERN = r"^[+-]?\d+(\.\d{1,2})?$"
 CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
 
 
@@ -84,6 +96,7 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
     if frames:
         _check_projects(lines, projects, raw.tables.get("projects") is not None, issues)
         _check_duplicates(lines, issues)
+        _check_total(lines, issues)
     if has_errors(issues) or unit is None:
         return None, _sorted(issues)
     lines = lines.with_columns(pl.col("unit").fill_null(unit.name), pl.lit(unit.year).alias("year"))
@@ -135,9 +148,8 @@ def _unit(raw: RawDataset, issues: list[Issue]) -> Unit | None:
     ok = True
     for field in UNIT_FIELDS:
         text = raw.unit.get(field.key, field.default)
-        where = Source(
-            raw.unit_source.file, raw.unit_source.sheet, raw.unit_source.row, field.title
-        )
+        row = raw.unit_rows.get(field.key, raw.unit_source.row)
+        where = Source(raw.unit_source.file, raw.unit_source.sheet, row, field.title)
         if text is None or str(text).strip() == "":
             if field.required:
                 issues.append(
@@ -147,17 +159,23 @@ def _unit(raw: RawDataset, issues: list[Issue]) -> Unit | None:
             continue
         text = str(text).strip()
         if field.key == "year":
-            if not text.isdigit() or not 2000 <= int(text) <= 2100:
+            try:
+                year = parse_count(text)
+            except AmountError:
+                year = None
+            if year is None or not 2000 <= year <= 2100:
                 issues.append(
                     Issue(ERROR, where, "年度应为四位数字", value=text, accepted="如 2020")
                 )
                 ok = False
                 continue
-            values["year"] = int(text)
+            values["year"] = year
         elif field.kind == "number":
             try:
-                number = Decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-            except InvalidOperation:
+                number = parse_number(text, percent=True)
+                if text.endswith(("%", "％")):
+                    number /= 100
+            except AmountError:
                 number = None
             if number is None or not 0 <= number <= 1:
                 issues.append(
@@ -216,7 +234,7 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         if key in frame.columns:
             # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109.
             frame = frame.with_columns(
-                pl.col(key).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
+                _ascii(pl.col(key)).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
             )
 
     # Stated totals (合计/小计 rows, or 类/款 rows whose 项 are also present) are checked
@@ -242,18 +260,8 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         elif column.kind in ("function_code", "economic_code"):
             _check_codes(raw, frame, column, year, issues)
         elif column.kind == "amount":
-            bad = pl.col(column.key).is_not_null() & ~pl.col(column.key).str.replace_all(
-                ",", ""
-            ).str.contains(AMOUNT_PATTERN)
-            _issue_rows(
-                raw,
-                frame,
-                bad,
-                column,
-                _amount_message,
-                "以元为单位的数字，最多两位小数，如 12345.67",
-                issues,
-            )
+            bad = pl.col(column.key).is_not_null() & ~_is_amount(pl.col(column.key))
+            _issue_rows(raw, frame, bad, column, _amount_message, AMOUNT_ACCEPTED, issues)
 
     if table is SPENDING_TABLE:
         _issue_rows(
@@ -289,10 +297,10 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         if table is BALANCES_TABLE
         else pl.lit(INCOME if table is INCOME_TABLE else SPENDING)
     )
-    amount = pl.col("amount").str.replace_all(",", "")
-    whole = amount.str.extract(r"^[+-]?(\d+)", 1).cast(pl.Int64, strict=False)
+    amount = _ascii(pl.col("amount")).str.replace_all(",", "")
+    whole = amount.str.extract(r"^[+-]?0*([0-9]+)", 1).cast(pl.Int64, strict=False)
     cents = (
-        amount.str.extract(r"\.(\d{1,2})$", 1)
+        amount.str.extract(r"\.([0-9]{1,2})$", 1)
         .str.pad_end(2, "0")
         .cast(pl.Int64, strict=False)
         .fill_null(0)
@@ -322,6 +330,21 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     return result
 
 
+def _ascii(text: pl.Expr) -> pl.Expr:
+    """The digit rule of juesuan.money.to_ascii, column-wise: full-width forms made ASCII."""
+    return text.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values()))
+
+
+def _is_amount(text: pl.Expr) -> pl.Expr:
+    """Column-wise twin of parse_yuan's acceptance: the amount pattern, under the ceiling.
+
+    Other non-ASCII digits fail the ASCII-only pattern, so they are refused here too.
+    """
+    typed = _ascii(text)
+    digits = typed.str.replace_all(",", "").str.extract(r"^[+-]?0*([0-9]*)", 1).str.len_chars()
+    return typed.str.contains(AMOUNT_PATTERN) & (digits <= MAX_AMOUNT_DIGITS)
+
+
 def _amount_message(value: str | None) -> str:
     try:
         parse_yuan(value)
@@ -335,7 +358,7 @@ def _check_codes(
 ) -> None:
     key = column.key
     lengths = CODE_LENGTHS[key]
-    pattern = "^(" + "|".join(rf"\d{{{n}}}" for n in lengths) + ")$"
+    pattern = "^(" + "|".join(rf"[0-9]{{{n}}}" for n in lengths) + ")$"
     bad = pl.col(key).is_not_null() & ~pl.col(key).str.contains(pattern)
     what = "功能分类" if key == "function_code" else "经济分类"
     accepted = f"{what}编码为 {'/'.join(map(str, lengths))} 位数字"
@@ -394,22 +417,20 @@ def _stated_totals(
     detail = frame.filter(~is_word.fill_null(False))
     group = [k for k in ("unit", "kind", "phase", "fund", "nature") if k in frame.columns]
     candidates = frame.filter(
-        is_word.fill_null(False) | code.str.contains(r"^\d{3}(\d{2})?$").fill_null(False)
+        is_word.fill_null(False) | code.str.contains(r"^[0-9]{3}([0-9]{2})?$").fill_null(False)
     )
     if candidates.is_empty():
         return frame
     # Details are the rows whose code is not the prefix of another row's code.
     codes = set(detail["function_code"].drop_nulls().to_list())
     parents = {c[:n] for c in codes for n in (3, 5) if len(c) > n}
-    amounts = detail.with_columns(
-        pl.col("amount").str.replace_all(",", "").alias("_amount")
-    ).filter(
-        pl.col("_amount").str.contains(AMOUNT_PATTERN) & ~code.is_in(list(parents)).fill_null(False)
+    amounts = detail.with_columns(pl.col("amount").alias("_amount")).filter(
+        _is_amount(pl.col("_amount")) & ~code.is_in(list(parents)).fill_null(False)
     )
     drop: list[int] = []
     column = raw.table.column("amount")
     for row in candidates.iter_rows(named=True):
-        stated_text = (row["amount"] or "").replace(",", "")
+        stated_text = row["amount"] or ""
         try:
             stated = parse_yuan(stated_text)
         except AmountError:
@@ -489,6 +510,24 @@ def _check_projects(
         )
 
 
+def _check_total(lines: pl.DataFrame, issues: list[Issue]) -> None:
+    """All amounts together under money.MAX_TOTAL, so no sum over the ledger can overflow."""
+    size = pl.col("amount_fen").abs().cast(pl.Int128)
+    total = lines.select(size.sum()).item()
+    if total is None or total <= to_fen(MAX_TOTAL):
+        return
+    largest = lines.sort(size, descending=True, nulls_last=True).row(0, named=True)
+    issues.append(
+        Issue(
+            ERROR,
+            Source(largest["file"], largest["sheet"], largest["row"], "金额"),
+            f"全部金额（不计正负）合计 {from_fen(total):,} 元，超过上限 {MAX_TOTAL:,} 元；"
+            "此行是最大的一笔，请核对是否多填了数字",
+            value=f"{from_fen(largest['amount_fen']):,}",
+        )
+    )
+
+
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
     dup = lines.filter(pl.struct(keys).is_duplicated())
@@ -558,15 +597,14 @@ def _typed(raw: RawTable, row: int, column: Column, text: str | None, issues: li
         try:
             return parse_yuan(text)
         except AmountError as exc:
-            issues.append(
-                Issue(ERROR, where, str(exc), value=text, accepted="以元为单位的数字，最多两位小数")
-            )
+            issues.append(Issue(ERROR, where, str(exc), value=text, accepted=AMOUNT_ACCEPTED))
             return None
     if column.kind == "count":
-        if not text.isdigit():
-            issues.append(Issue(ERROR, where, "应为非负整数", value=text, accepted="如 0、5、56"))
+        try:
+            return parse_count(text)
+        except AmountError as exc:
+            issues.append(Issue(ERROR, where, str(exc), value=text, accepted="如 0、5、56"))
             return None
-        return int(text)
     if column.kind == "choice":
         text = FUND_SYNONYMS.get(text, text) if column.key == "fund" else text
         if text not in column.choices:
@@ -626,10 +664,10 @@ def _number(raw: RawTable, row: int, column: Column, kind: str, text: str, issue
     if kind == "count":
         return _typed(raw, row, Column(column.key, column.title, "count"), text, issues)
     try:
-        return Decimal(text)
-    except InvalidOperation:
+        return parse_number(text)
+    except AmountError as exc:
         issues.append(
-            Issue(ERROR, raw.source(row, column), "应为数字", value=text, accepted="如 79.6")
+            Issue(ERROR, raw.source(row, column), str(exc), value=text, accepted="如 79.6")
         )
         return None
 
@@ -642,7 +680,7 @@ def _facts(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
 
 def _prior_year(raw: RawTable | None, issues: list[Issue]) -> dict[str, Fact]:
     def kind(key: str) -> str | None:
-        is_code = key.isdigit() and len(key) in (3, 5, 7)
+        is_code = re.fullmatch("[0-9]{3}|[0-9]{5}|[0-9]{7}", key) is not None
         return "amount" if key in PRIOR_YEAR_KEYS or is_code else None
 
     return _keyed(
@@ -710,10 +748,10 @@ def _reasons(raw: RawTable | None, issues: list[Issue]) -> dict[tuple[str, str],
 
 _LIST_SEPARATORS = re.compile(r"[、,，;；]+")
 _PERIOD_PATTERNS = (
-    re.compile(r"^(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*月?(份)?$"),
-    re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})$"),
-    re.compile(r"^(?P<month>\d{1,2})\s*月(份|末|底)?$"),
-    re.compile(r"^(?P<month>\d{1,2})$"),
+    re.compile(r"^(?P<year>[0-9]{4})[-/.年](?P<month>[0-9]{1,2})月?(份)?$"),
+    re.compile(r"^(?P<year>[0-9]{4})(?P<month>[0-9]{2})$"),
+    re.compile(r"^(?P<month>[0-9]{1,2})月(份|末|底)?$"),
+    re.compile(r"^(?P<month>[0-9]{1,2})$"),
 )
 
 
@@ -776,19 +814,13 @@ def _decimal(
     """A number cell (≥ 0); a trailing % is accepted where the column holds a percentage."""
     if text is None:
         return None
-    cleaned = text.replace(",", "").replace("，", "").strip()
-    if percent and cleaned.endswith(("%", "％")):
-        cleaned = cleaned[:-1].strip()
+    message = "应为不小于 0 的数字"
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0:
-        issues.append(
-            Issue(
-                ERROR, raw.source(row, column), "应为不小于 0 的数字", value=text, accepted=accepted
-            )
-        )
+        value = parse_number(text, percent=percent)
+    except AmountError as exc:
+        value, message = None, f"{message}：{exc}"
+    if value is None or value < 0:
+        issues.append(Issue(ERROR, raw.source(row, column), message, value=text, accepted=accepted))
         return None
     return value
 
@@ -877,7 +909,10 @@ def _project_goals(
 
 
 def _month(raw: RawTable, row: int, column: Column, text: str, year: int, issues) -> int | None:
-    compact = re.sub(r"\s+", "", text)
+    try:
+        compact = to_ascii(re.sub(r"\s+", "", text))
+    except AmountError:
+        compact = ""  # an odd digit: refused below like any other unreadable period
     for pattern in _PERIOD_PATTERNS:
         match = pattern.match(compact)
         if match is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -47,17 +48,31 @@ _UNIT, _TEXTS, _IGNORED = "<unit>", "<texts>", "<ignored>"
 # The sheet names a person may use (代码表 is the template's own hidden sheet).
 _ACCEPTED = "、".join(SHEET_NAMES[:-1])
 
+# Columns read from any sheet: every table has fewer; a cell far to the right (XFD1) would
+# otherwise pad each row to 16,384 cells.
+_MAX_COLUMNS = 64
+
 UNIT_ITEM_HEADERS = ("项目", "字段", "key", "item")
 UNIT_VALUE_HEADERS = ("内容", "值", "数值", "value")
 
 # The first bytes of an OLE2 compound file: a password-protected .xlsx or an old .xls.
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-# What openpyxl raises on a file that is not a readable .xlsx (damaged zip, missing parts,
-# malformed XML, a cell or style it cannot decode).
+# A workbook's parts may unpack to at most this many bytes in all, judged by the sizes the zip
+# declares before anything is inflated (zipfile stops any part at its declared size). 100 MB is
+# about 400,000 filled rows, far beyond one unit's year, and bounds the memory and time a
+# hostile file (a "zip bomb") can take.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+
+# What openpyxl raises on a file that is not a readable .xlsx (damaged zip or deflate stream,
+# missing parts, malformed XML, a cell or style it cannot decode, an encrypted or oddly
+# compressed part).
 _UNREADABLE = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
     KeyError,
     InvalidFileException,
     ParseError,
@@ -117,6 +132,16 @@ def _unreadable_reason(path: Path) -> str | None:
         )
     if not zipfile.is_zipfile(path):
         return _not_xlsx(name)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return _not_xlsx(name)
+    if unpacked > MAX_UNPACKED_BYTES:
+        return (
+            f"文件“{name}”解压后有 {unpacked / 2**20:,.0f} MB，超过上限 "
+            f"{MAX_UNPACKED_BYTES // 2**20} MB，未读取；数据集工作簿通常不到 1 MB，请检查文件"
+        )
     return None
 
 
@@ -146,7 +171,7 @@ def _read(path: Path, name: str) -> RawDataset:
                 sheet.reset_dimensions()  # some writers record a wrong used range; read it all
                 title = str(sheet.title)
                 role = roles.get(normalise_header(title))
-                rows = sheet.iter_rows(values_only=True)
+                rows = sheet.iter_rows(values_only=True, max_col=_MAX_COLUMNS)
                 if role == _IGNORED:
                     continue
                 if role is None:
@@ -288,6 +313,7 @@ def _read_unit(data: RawDataset, rows: Iterator[tuple], name: str, title: str) -
             )
             continue
         found[column.key] = number
+        data.unit_rows[column.key] = number
         if value is not None:
             data.unit[column.key] = value
 
@@ -337,6 +363,7 @@ def _read_texts(data: RawDataset, rows: Iterator[tuple], name: str, title: str) 
             )
             continue
         data.texts[heading] = body
+        data.text_sources[heading] = Source(name, title, number, "内容")
 
 
 # ---- cells -------------------------------------------------------------------------------------
