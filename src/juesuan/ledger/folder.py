@@ -55,7 +55,7 @@ def read_folder(path: str | Path) -> RawDataset:
             if data is None:
                 continue
             try:
-                raw.texts[md.stem] = data.decode("utf-8-sig").strip()
+                raw.texts[md.stem] = data.decode("utf-8-sig")  # as written: lines counted from 1
             except UnicodeDecodeError:
                 raw.issues.append(
                     Issue(ERROR, Source(name), "不是 UTF-8 编码的文本", accepted="UTF-8 文本")

@@ -81,6 +81,7 @@ CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
 
 def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
     issues = list(raw.issues)
+    _check_control_characters(raw, issues)
     unit = _unit(raw, issues)
     year = unit.year if unit else 2020
     frames = []
@@ -109,7 +110,7 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
         prior_year=_prior_year(raw.tables.get("prior_year"), issues),
         projects=projects,
         reasons=_reasons(raw.tables.get("reasons"), issues),
-        texts=dict(raw.texts),
+        texts={title: text.strip() for title, text in raw.texts.items()},
         origin=raw.origin,
         indicators=_indicators(raw.tables.get("indicators"), projects, issues),
         project_goals=_project_goals(raw.tables.get("project_goals"), projects, issues),
@@ -132,6 +133,46 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
             i.source.column or "",
         ),
     )
+
+
+# ---- control characters ------------------------------------------------------------------------
+
+# Control characters other than tab and line breaks: invisible in a spreadsheet, they break the
+# Word, PDF and web documents built later, so they are refused where they were typed.
+CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+_CONTROL = re.compile(CONTROL)
+
+
+def _control_message(text: str) -> str:
+    found = _CONTROL.search(text)
+    code = f"U+{ord(found.group()):04X}" if found else ""
+    return f"含有看不见的控制字符（{code}），会使生成的文档出错；请删去后重新填写"
+
+
+def _check_control_characters(raw: RawDataset, issues: list[Issue]) -> None:
+    for table in raw.tables.values():
+        for column in table.table.columns:
+            if column.key in table.frame.columns:
+                bad = pl.col(column.key).str.contains(CONTROL).fill_null(False)
+                _issue_rows(table, table.frame, bad, column, _control_message, None, issues)
+    for key, text in raw.unit.items():
+        if _CONTROL.search(text):
+            field = next(f for f in UNIT_FIELDS if f.key == key)
+            where = Source(
+                raw.unit_source.file, raw.unit_source.sheet, raw.unit_rows.get(key), field.title
+            )
+            issues.append(Issue(ERROR, where, _control_message(text), value=text))
+    for title, text in raw.texts.items():
+        if not _CONTROL.search(text):
+            continue
+        where = raw.text_sources.get(title) or raw.texts_source or Source(raw.origin)
+        if where.row is None:  # a text file: name the line
+            for number, line in enumerate(text.splitlines(), start=1):
+                if _CONTROL.search(line):
+                    at = Source(where.file, where.sheet, number, where.column)
+                    issues.append(Issue(ERROR, at, _control_message(line), value=line))
+        else:
+            issues.append(Issue(ERROR, where, _control_message(text), value=title))
 
 
 # ---- unit ------------------------------------------------------------------------------------
