@@ -59,6 +59,7 @@ def audit_document(document: Document) -> Report:
         for page in document.pages
         if page.problem
     ]
+    unresolved += [Unresolved("数字", n.reason, str(n.place)) for n in model.long_numbers]
     summary = document.summary()
     summary.update(
         {

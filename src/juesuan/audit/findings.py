@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from itertools import product
 
 from juesuan.audit.facts import Evidence
@@ -111,7 +111,9 @@ def shows_as(low: Decimal, high: Decimal, printed: Number) -> bool:
 
 
 def rounded(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    with localcontext() as context:  # room for every digit: a long figure must not fail here
+        context.prec = max(context.prec, value.adjusted() + places + 2)
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def show(value: Decimal, places: int = 2) -> str:

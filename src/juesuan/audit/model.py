@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from juesuan.audit.limits import MAX_NUMBER_DIGITS
 from juesuan.audit.read import Document, Grid, Line, Place
 
 CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
@@ -200,14 +201,49 @@ class Number:
 
 
 def parse_decimal(text: str) -> Decimal | None:
+    """The value of a printed figure; None when it is not one, or has more digits than any
+    figure of a disclosure (Model.long_numbers lists those)."""
     cleaned = text.replace(",", "").replace("，", "").replace(" ", "").replace("−", "-")
     cleaned = cleaned.replace("－", "-")
-    if not cleaned:
+    if not cleaned or _digits(cleaned) > MAX_NUMBER_DIGITS:
         return None
     try:
         return Decimal(cleaned)
     except InvalidOperation:
         return None
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+@dataclass(frozen=True)
+class LongNumber:
+    """A run of digits too long to be a figure: set aside, not checked, and reported."""
+
+    text: str
+    place: Place
+
+    @property
+    def reason(self) -> str:
+        shown = self.text if len(self.text) <= 16 else self.text[:12] + "…"
+        return (
+            f"数字“{shown}”有 {_digits(self.text)} 位，超过可核对的 {MAX_NUMBER_DIGITS} 位，"
+            "不当作数字核对"
+        )
+
+
+def long_numbers(document: Document) -> list[LongNumber]:
+    found = []
+    for block in document.blocks:
+        texts = [block.text] if isinstance(block, Line) else [c for r in block.rows for c in r]
+        for text in texts:
+            found += [
+                LongNumber(match.group("num"), block.place)
+                for match in _NUMBER.finditer(text or "")
+                if _digits(match.group("num")) > MAX_NUMBER_DIGITS
+            ]
+    return found
 
 
 def find_numbers(text: str, paragraph: int = 0, place: Place | None = None) -> list[Number]:
@@ -395,6 +431,7 @@ class Model:
     numbers: list[list[Number]] = field(default_factory=list)  # per paragraph
     sentences: list[list[Sentence]] = field(default_factory=list)  # per paragraph
     projects: tuple[str, ...] = ()
+    long_numbers: list[LongNumber] = field(default_factory=list)
 
     def sentence_of(self, number: Number) -> Sentence:
         for sentence in self.sentences[number.paragraph]:
@@ -430,6 +467,7 @@ def build(document: Document) -> Model:
             ]
         )
         model.sentences.append(split_sentences(paragraph))
+    model.long_numbers = long_numbers(document)
     return model
 
 
