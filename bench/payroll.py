@@ -243,6 +243,9 @@ def run(args, work: Path) -> int:
     schemes_path = work / "schemes.yaml"
     schemes_path.write_text(SCHEMES, encoding="utf-8")
     assert services.import_schemes(unit, users[CLERK], schemes_path).ok
+    for code in Scheme.objects.filter(unit=unit).values_list("code", flat=True):
+        payer = {"account": "51050163010000000123", "bank": "中国建设银行泸州分行"}
+        assert services.set_payer(unit, users[CLERK], code, name=unit.name, **payer).changed
 
     started = time.perf_counter()
     people = roster(args.people)

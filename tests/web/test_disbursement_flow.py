@@ -423,3 +423,59 @@ def test_preparing_all_schemes_after_one_prepares_the_others_and_names_the_done(
     assert "已经生成过" in again.message
     assert "QYJS 已在第 1 批" in again.message and "LXRY 已在第 2 批" in again.message
     assert Run.objects.filter(unit=unit, month="2020-06").count() == 2
+
+
+def test_a_batch_is_not_approved_until_its_schemes_payer_account_is_set(client, world, tmp_path):
+    from django.core.management import call_command
+
+    from web.test_disbursement_support import PAYER
+
+    unit = world.unit
+    clerk, reviewer, approver = (world.users[r] for r in ("clerk", "reviewer", "approver"))
+    set_up_unit(unit, clerk, tmp_path, people=4, payer=False)
+    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
+    assert services.review_run(unit, reviewer, run_id).changed
+
+    # refused, saying which schemes lack what and where it is set; nothing changes
+    refused = services.approve_run(unit, approver, run_id)
+    assert not refused.ok
+    assert "企业教师生活补贴（QYJS）（缺付款账号、开户行、户名）" in refused.message
+    assert "代发概览" in refused.message and "disburse_payer" in refused.message
+    run = Run.objects.get(pk=run_id)
+    assert run.step == core.REVIEWED and not run.bank_files.exists()
+    assert set(Payment.objects.filter(run=run).values_list("status", flat=True)) == {"pending"}
+
+    # the overview says so; the clerk sets QYJS's account on it, audit-logged
+    client.force_login(clerk)
+    page = client.get(reverse("pay:overview", args=[unit.pk])).content.decode()
+    assert "未设置（缺付款账号、开户行、户名），批次不能审批" in page
+    form = {"account": "5105 0163 0100 0000 0123", "bank": PAYER["bank"], "name": unit.name}
+    page = _post(client, clerk, "pay:scheme_payer", unit.pk, "QYJS", data=form)
+    assert "已设置" in page.content.decode()
+    entry = AuditEntry.objects.get(action="pay_payer")
+    assert entry.after["payer_account"] == PAYER["account"] and entry.before["payer_account"] == ""
+    # only the roles that manage schemes may; a bad account or a formula is refused
+    client.force_login(reviewer)
+    assert client.post(reverse("pay:scheme_payer", args=[unit.pk, "LXRY"]), form).status_code == 403
+    bad = services.set_payer(unit, clerk, "LXRY", account="12-34", bank="工行", name="单位")
+    assert not bad.ok and "付款账号“12-34”" in bad.message
+    hostile = services.set_payer(
+        unit, clerk, "LXRY", account=PAYER["account"], bank="=1+1", name="x"
+    )
+    assert not hostile.ok and "公式" in hostile.message
+
+    # still refused while LXRY lacks it; set by the command, then approved
+    still = services.approve_run(unit, approver, run_id)
+    assert not still.ok and "LXRY" in still.message and "QYJS" not in still.message
+    call_command(
+        "disburse_payer",
+        "--unit", str(unit.pk), "--user", "clerk", "--scheme", "LXRY",
+        "--account", PAYER["account"], "--bank", PAYER["bank"], "--name", unit.name,
+    )  # fmt: skip
+    assert services.approve_run(unit, approver, run_id).changed
+
+    # the bank files carry the payer's account (never a placeholder)
+    for bank_file in Run.objects.get(pk=run_id).bank_files.all():
+        text = bank_file.full_path.read_text(encoding="gb18030")
+        header = text.splitlines()[0].split(",")
+        assert PAYER["account"] in header and PAYER["bank"] in header and unit.name in header

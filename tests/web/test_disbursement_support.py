@@ -55,14 +55,21 @@ def roster_csv(path: Path, people: int = 6) -> Path:
     return path
 
 
-def set_up_unit(unit, clerk, folder: Path, people: int = 6) -> None:
-    """Schemes and roster for `unit`, imported as the clerk would."""
+PAYER = {"account": "51050163010000000123", "bank": "中国建设银行泸州分行"}
+
+
+def set_up_unit(unit, clerk, folder: Path, people: int = 6, *, payer: bool = True) -> None:
+    """Schemes (with the account they are paid from, unless `payer` is False) and roster for
+    `unit`, entered as the clerk would."""
     from juesuan.web.disbursement import services
 
     schemes = folder / "schemes.yaml"
     schemes.write_text(SCHEMES_YAML, encoding="utf-8")
     outcome = services.import_schemes(unit, clerk, schemes)
     assert outcome.ok, outcome.problems
+    for code in STANDARD if payer else ():
+        outcome = services.set_payer(unit, clerk, code, name=unit.name, **PAYER)
+        assert outcome.changed, outcome.message
     outcome = services.import_roster(unit, clerk, roster_csv(folder / "花名册.csv", people))
     assert outcome.ok and outcome.data["added"] == people, (outcome.message, outcome.problems)
 

@@ -48,6 +48,14 @@ class CorrectionForm(forms.Form):
     note = forms.CharField(label="说明", max_length=500, required=False)
 
 
+class PayerForm(forms.Form):
+    """The account a scheme's batch files are paid from."""
+
+    account = forms.CharField(label="付款账号", max_length=40)
+    bank = forms.CharField(label="开户行", max_length=100)
+    name = forms.CharField(label="户名", max_length=100)
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(label="取消原因", max_length=200)
 

@@ -51,8 +51,11 @@ class Scheme(models.Model):
     economic_code = models.CharField("经济分类", max_length=5, default="30305")
     project = models.CharField("项目", max_length=200, blank=True)
     bank_adapter = models.CharField("银行接口", max_length=50, default="generic-csv")
+    # The account the bank debits (付款账户): every batch file carries it; a run of a scheme
+    # without it cannot be approved (`services.set_payer` sets it).
     payer_account = models.CharField("付款账号", max_length=40, blank=True)
     payer_bank = models.CharField("付款开户行", max_length=100, blank=True)
+    payer_name = models.CharField("付款户名", max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +64,16 @@ class Scheme(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"
+
+    @property
+    def payer_missing(self) -> list[str]:
+        """The parts of the payer account not set yet, by their Chinese names."""
+        parts = (
+            ("付款账号", self.payer_account),
+            ("开户行", self.payer_bank),
+            ("户名", self.payer_name),
+        )
+        return [title for title, value in parts if not value]
 
     def as_core(self) -> core.Scheme:
         return core.Scheme(

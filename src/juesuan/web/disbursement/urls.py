@@ -11,6 +11,7 @@ app_name = "pay"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("schemes/import/", views.schemes_import, name="schemes_import"),
+    path("schemes/<str:code>/payer/", views.scheme_payer, name="scheme_payer"),
     path("roster/", views.roster, name="roster"),
     path("roster/import/", views.roster_import, name="roster_import"),
     path("roster/template.xlsx", views.roster_template, name="roster_template"),

@@ -36,6 +36,7 @@ from juesuan.web.disbursement.forms import (
     CancelForm,
     CorrectionForm,
     MonthForm,
+    PayerForm,
     ResultsForm,
     SendBackForm,
     SettlementForm,
@@ -172,6 +173,17 @@ def schemes_import(request, access: UnitAccess):
             _context(access, "overview", outcome=outcome, what="补贴类别", file_name=upload.name),
         )
     _show(request, outcome)
+    return redirect("pay:overview", access.unit.pk)
+
+
+@requires(PAY_PREPARE)
+@require_POST
+def scheme_payer(request, access: UnitAccess, code: str):
+    form = PayerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写付款账号、开户行和户名。")
+    else:
+        _show(request, services.set_payer(access.unit, request.user, code, **form.cleaned_data))
     return redirect("pay:overview", access.unit.pk)
 
 

@@ -58,6 +58,7 @@ from juesuan.web.disbursement.services.roster import (
     import_schemes,
     record_events,
     roster_frame,
+    set_payer,
 )
 from juesuan.web.disbursement.services.runs import (
     PAYMENT_COLUMNS,
@@ -109,6 +110,7 @@ __all__ = [
     "review_run",
     "roster_frame",
     "send_back_run",
+    "set_payer",
     "stored_balance",
     "stored_payments",
     "unit_schemes",

@@ -96,6 +96,59 @@ def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str 
     return Outcome(True, f"已导入补贴类别：{'、'.join(changed_names)}。", changed=True)
 
 
+PAYER_WHERE = (
+    "付款账户由经办人员在代发概览的“补贴类别”中设置，或用命令 python -m juesuan.web "
+    "disburse_payer --unit <单位> --user <经办用户名> --scheme <代码> --account <付款账号> "
+    "--bank <开户行> --name <户名>。"
+)
+
+
+def set_payer(
+    unit: Unit, user: User, scheme_code: str, *, account: str, bank: str, name: str
+) -> Outcome:
+    """经办 sets the account a scheme's batch files are paid from (付款账号, 开户行, 户名)."""
+    from juesuan.disbursement.banks.fields import FORMULA_ACCEPTED, FORMULA_REFUSED, formula_like
+    from juesuan.disbursement.roster import check_account
+
+    if rules.CLERK not in roles_on(user, unit):
+        return refused("只有经办人员可以设置付款账户。")
+    digits, error, _luhn = check_account(account)  # a unit's account need not pass Luhn
+    if error:
+        return refused(f"付款账号“{account.strip()}”：{error}")
+    values = {"payer_account": digits, "payer_bank": bank.strip(), "payer_name": name.strip()}
+    for title, field, limit in (("开户行", "payer_bank", 100), ("户名", "payer_name", 100)):
+        text = values[field]
+        if not text:
+            return refused(f"请填写付款账户的{title}。")
+        if len(text) > limit:
+            return refused(f"付款账户的{title}超过 {limit} 个字。")
+        if formula_like(text):
+            return refused(f"付款账户的{title}“{text}”{FORMULA_REFUSED}；应为{FORMULA_ACCEPTED}。")
+    with transaction.atomic():
+        scheme = Scheme.objects.select_for_update().filter(unit=unit, code=scheme_code).first()
+        if scheme is None:
+            return refused(f"本单位没有补贴类别 {scheme_code}。")
+        before = {field: getattr(scheme, field) for field in values}
+        if before == values:
+            return Outcome(True, f"{scheme} 的付款账户与现有的一致，无变化。")
+        for field, value in values.items():
+            setattr(scheme, field, value)
+        scheme.save(update_fields=list(values))
+        record(
+            "pay_payer",
+            user=user,
+            unit=unit,
+            target=str(scheme),
+            summary=(
+                f"设置 {scheme} 的付款账户：{values['payer_name']}，{values['payer_bank']}，"
+                f"账号 {digits}"
+            ),
+            before=before,
+            after=values,
+        )
+    return Outcome(True, f"已设置 {scheme} 的付款账户。", changed=True)
+
+
 def _scheme_snapshot(row: Scheme) -> dict:
     return {
         "name": row.name,

@@ -41,7 +41,12 @@ from juesuan.web.disbursement.services.common import (
     who,
     yuan,
 )
-from juesuan.web.disbursement.services.roster import core_schemes, roster_frame, unit_events
+from juesuan.web.disbursement.services.roster import (
+    PAYER_WHERE,
+    core_schemes,
+    roster_frame,
+    unit_events,
+)
 
 _GIVEN = (core.SENT, core.PAID, core.RETURNED)
 
@@ -457,6 +462,17 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
         )
         if refusal:
             return refused(refusal.text, run=run.pk)
+        unpaid_from = [
+            f"{s}（缺{'、'.join(s.payer_missing)}）"
+            for s in Scheme.objects.filter(unit=unit, code__in=run.schemes).order_by("code")
+            if s.payer_missing
+        ]
+        if unpaid_from:
+            return refused(
+                f"第 {run.number} 批不能审批：{'；'.join(unpaid_from)}未设置付款账户，"
+                f"银行文件无法写明从哪个账户付款。{PAYER_WHERE}",
+                run=run.pk,
+            )
         progress(10, "锁定批次")
         status = rules.status_on_step(core.APPROVED)
         changed = Payment.objects.filter(run=run, status=core.PENDING).update(status=status)
@@ -519,9 +535,9 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
         adapter = get_adapter(run.bank_adapter or scheme.bank_adapter)
         month = core.Month.parse(run.month)
         header = BatchHeader(
-            payer_name=unit.name,
-            payer_account=scheme.payer_account or "0",
-            payer_bank=scheme.payer_bank or unit.name,
+            payer_name=scheme.payer_name,
+            payer_account=scheme.payer_account,
+            payer_bank=scheme.payer_bank,
             payer_code=_ascii(unit.code) or f"U{unit.pk}",
             batch_id=f"{_ascii(unit.code) or 'U' + str(unit.pk)}-{run.number}-{code}"[:35],
             scheme=code,
