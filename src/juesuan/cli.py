@@ -128,7 +128,7 @@ def _check(args: argparse.Namespace) -> int:
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues, args.json)
-    prepared = _prepare(dataset, args.format)
+    prepared = _prepare(dataset, args.format, args.json)
     if prepared is None:
         return EXIT_UNREADABLE
     outcomes = prepared.outcomes
@@ -153,14 +153,18 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FATAL if prepared.fatal else EXIT_OK
 
 
-def _prepare(dataset, format_name: str | None):
+def _prepare(dataset, format_name: str | None, as_json: bool = False):
     """Statements, every rule and the narrative's checks; None (after saying why) on a bad format."""
     from juesuan.publish.package import prepare
 
     try:
         return prepare(dataset, format_name)
     except (RuleFileError, FormatError) as exc:
-        print(f"公开格式或规则文件有误：{exc}", file=sys.stderr)
+        message = f"公开格式或规则文件有误：{exc}"
+        if as_json:
+            _print_json({"dataset": dataset.origin, "error": message})
+        else:
+            print(message, file=sys.stderr)
         return None
 
 
@@ -402,7 +406,10 @@ def _template(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".xlsx":
         print(f"输出文件应以 .xlsx 结尾：{output}", file=sys.stderr)
         return EXIT_UNREADABLE
-    write_workbook(None, output)
+    try:
+        write_workbook(None, output)
+    except OSError as exc:
+        return _not_written(output, exc)
     print(f"已生成空白数据模板：{output}")
     return EXIT_OK
 
