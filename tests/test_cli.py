@@ -4,6 +4,7 @@ import subprocess
 import zipfile
 
 import docx
+import pytest
 
 from juesuan.cli import main
 
@@ -160,6 +161,86 @@ def test_build_into_a_file_is_a_clear_error(tmp_path, capsys):
     assert main(["build", str(EXAMPLE), "-o", str(target)]) == 2
     assert "应为文件夹" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "x"
+
+
+# ---- the output folder: written whole, under safe names, never over an input -----------------
+
+
+def _unit(name: str) -> str:
+    return f'[unit]\nname = "{name}"\nyear = 2020\nformat = "sichuan-2020"\n'
+
+
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_build_that_fails_midway_leaves_the_previous_package_intact(tmp_path, monkeypatch):
+    import juesuan.publish.pdf
+
+    out = tmp_path / "pkg"
+    first = write_dataset(tmp_path / "first", unit=_unit("甲单位"))
+    assert main(["build", str(first), "-o", str(out)]) == 0
+    before = _files(out)
+    second = write_dataset(tmp_path / "second", unit=_unit("乙单位"))
+
+    def broken(document, path):  # after the figures, the workbook and the Word file
+        path.write_bytes(b"%PDF-half")
+        raise RuntimeError("renderer failed")
+
+    monkeypatch.setattr(juesuan.publish.pdf, "write_pdf", broken)
+    with pytest.raises(RuntimeError):
+        main(["build", str(second), "-o", str(out)])
+    assert _files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "pkg", "second"]
+
+
+def test_unit_names_with_a_slash_or_300_characters_build_with_readable_names(tmp_path, capsys):
+    out = tmp_path / "pkg"
+    slashed = write_dataset(tmp_path / "slashed", unit=_unit("社保局/本级"))
+    assert main(["build", str(slashed), "-o", str(out)]) == 0
+    assert (out / "2020年度社保局／本级部门决算附表.xlsx").is_file()
+    assert (out / "2020年度社保局／本级部门决算公开包.zip").is_file()
+
+    long_name = "四川省泸州市社会保险事业管理局" * 20
+    long = write_dataset(tmp_path / "long", unit=_unit(long_name))
+    assert main(["build", str(long), "-o", str(out)]) == 0  # replaces the previous package whole
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["unit"] == long_name
+    names = [p.name for p in out.iterdir()]
+    assert not any("社保局" in n for n in names)
+    for name in names:
+        assert len(name.encode()) <= 255
+    tables = next(n for n in names if n.endswith("附表.xlsx"))
+    assert tables.startswith("2020年度四川省泸州市社会保险事业管理局四川省") and "…" in tables
+    archive = next(out.glob("*公开包.zip"))
+    with zipfile.ZipFile(archive) as bundle:
+        assert set(bundle.namelist()) == {o["path"] for o in manifest["outputs"]} | {
+            "manifest.json"
+        }
+    assert archive.name in capsys.readouterr().out
+
+
+def test_build_refuses_a_folder_holding_other_files_and_leaves_it_alone(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "我的笔记.txt").write_text("别删", encoding="utf-8")
+    dataset = write_dataset(tmp_path / "ds", unit=_unit("甲单位"))
+    assert main(["build", str(dataset), "-o", str(out)]) == 2
+    assert "我的笔记.txt" in capsys.readouterr().err
+    assert _files(out) == {"我的笔记.txt": "别删".encode()}
+
+
+def test_consolidate_and_export_refuse_an_output_that_is_or_holds_an_input(tmp_path, capsys):
+    a = write_dataset(tmp_path / "data" / "a", unit=_unit("甲单位"))
+    b = write_dataset(tmp_path / "data" / "b", unit=_unit("乙单位"))
+    before = _files(tmp_path)
+    for into_a, into_b in ((a, b), (a / "汇总", b / "x.xlsx"), (tmp_path / "data",) * 2):
+        merge = ["consolidate", str(a), str(b), "-o", str(into_a), "--overwrite"]
+        assert main(merge) == 2
+        assert f"与输入数据集 {a}" in capsys.readouterr().err
+        assert main(["export", str(b), str(into_b), "--overwrite"]) == 2
+        assert f"与输入数据集 {b}" in capsys.readouterr().err
+    assert _files(tmp_path) == before
 
 
 def test_disburse_year_pays_the_example_and_reproduces_its_ledger(tmp_path, capsys):

@@ -383,6 +383,21 @@ def test_the_same_unit_twice_is_refused(tmp_path):
     assert any("单位编码相同" in p and "另一份" in p and "丙单位" in p for p in report.problems)
 
 
+def test_a_consolidation_that_already_holds_a_unit_is_refused_with_both_inputs(tmp_path):
+    parent, child = parent_and_child(tmp_path)
+    merged, _ = consolidate([parent, child], name="测试局汇总", code="100000")
+    department, issues = load(write_folder(merged, tmp_path / "部门汇总"))
+    assert department is not None, [str(i) for i in issues]
+    other = unit(tmp_path, "另一单位", "102")
+
+    again, report = consolidate([department, other, child])
+
+    assert again is None
+    (problem,) = report.problems
+    assert department.origin in problem and child.origin in problem
+    assert "“测试中心”" in problem and "所属单位" in problem and other.origin not in problem
+
+
 def test_nothing_to_consolidate():
     merged, report = consolidate([])
     assert merged is None and report.problems == ["没有要汇总的数据集。"]

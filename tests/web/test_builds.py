@@ -90,6 +90,30 @@ def test_second_build_is_compared_with_the_first_and_approved_by_another(
     assert AuditEntry.objects.filter(action="build_approve").count() == 1
 
 
+@pytest.mark.parametrize("step", ["renderer", "registration"])
+def test_a_build_that_fails_leaves_no_package_folder_behind(
+    client, world, example_workbook, cjk_font, monkeypatch, settings, step
+):
+    import juesuan.publish.pdf
+    from juesuan.web.workplace import jobs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"{step} failed")
+
+    if step == "renderer":
+        monkeypatch.setattr(juesuan.publish.pdf, "write_pdf", broken)
+    else:
+        monkeypatch.setattr(jobs, "_register_build", broken)
+    store(world.unit, example_workbook, world.users["finance"])
+    client.force_login(world.users["finance"])
+    _build(client, world.unit, 1)
+    job = Job.objects.get()
+    assert job.status == "failed" and f"{step} failed" in job.error
+    assert not Build.objects.exists()
+    stored = (settings.MEDIA_ROOT / "builds").rglob("*")
+    assert [p for p in stored if p.is_file() or p.name.startswith(".")] == []
+
+
 def test_fatal_problems_stop_a_build_unless_draft(
     client, world, example_workbook, tmp_path, cjk_font
 ):

@@ -42,7 +42,9 @@ def consolidate(
 
     The first dataset is taken as the department itself: the consolidated unit's kind, format and
     thresholds, its reasons and its texts come from it. Returns (None, report) when the datasets
-    cannot be merged (different years, a unit twice, nothing given); `report.problems` says why.
+    cannot be merged (different years, a unit twice — by name, code or the 所属单位 of its lines,
+    as when a department's consolidation is given with one of its units —, nothing given);
+    `report.problems` says why.
     """
     datasets = list(datasets)
     report = ConsolidationReport()
@@ -123,20 +125,40 @@ def _input_problems(datasets: list[Dataset]) -> list[str]:
             f"{year}年度：{name_list(found, 5)}" for year, found in sorted(years.items())
         )
         problems.append(f"各数据集的年度不一致，不能汇总（应为同一年度）：{parts}。")
+    reported: set[tuple[int, int]] = set()  # pairs of datasets already said to be one unit
     for label, value in (("单位名称", lambda d: d.unit.name), ("单位编码", lambda d: d.unit.code)):
-        seen: dict[str, Dataset] = {}
-        for d in datasets:
+        seen: dict[str, int] = {}
+        for index, d in enumerate(datasets):
             key = value(d)
             if not key:
                 continue
             if key in seen:
+                reported.add((seen[key], index))
                 problems.append(
-                    f"数据集{_describe(d)}与数据集{_describe(seen[key])}的{label}相同（{key}），"
-                    "是同一单位，不能重复汇总。"
+                    f"数据集{_describe(d)}与数据集{_describe(datasets[seen[key]])}的{label}相同"
+                    f"（{key}），是同一单位，不能重复汇总。"
                 )
             else:
-                seen[key] = d
-    return problems
+                seen[key] = index
+    return problems + _overlapping_units(datasets, reported)
+
+
+def _overlapping_units(datasets: list[Dataset], reported: set[tuple[int, int]]) -> list[str]:
+    """Datasets whose lines belong to the same unit (所属单位): a consolidation given one of its
+    own units again would count that unit's lines twice."""
+    owners: dict[str, int] = {}  # unit of a line -> the first dataset holding it
+    shared: dict[tuple[int, int], list[str]] = {}
+    for index, d in enumerate(datasets):
+        for unit in sorted(d.ledger.frame["unit"].unique().drop_nulls()):
+            first = owners.setdefault(unit, index)
+            if first != index and (first, index) not in reported:
+                shared.setdefault((first, index), []).append(unit)
+    return [
+        f"数据集{_describe(datasets[later])}与数据集{_describe(datasets[first])}都含有所属单位为"
+        f"{name_list([f'“{unit}”' for unit in units])}的收支明细：其中一个已汇总了另一个"
+        "（或两者汇总了同一单位），不能重复汇总；请去掉重复的数据集。"
+        for (first, later), units in shared.items()
+    ]
 
 
 # ---- facts -----------------------------------------------------------------------------------

@@ -411,6 +411,11 @@ def _text_height(*, landscape: bool) -> float:
     return Emu(page - Cm(margins["top"]) - Cm(margins["bottom"])).pt
 
 
+def _property(text: str, limit: int = 255) -> str:
+    """A document property as Word keeps it: at most 255 characters (the text itself is whole)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _page_setup(section: WordSection, *, landscape: bool) -> None:
     margins = LANDSCAPE_MARGINS if landscape else PORTRAIT_MARGINS
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
@@ -653,8 +658,8 @@ class _Writer:
         for number, heading in enumerate(self.document.headings(max_level=4), start=1):
             self.bookmarks[id(heading)] = f"{BOOKMARK_PREFIX}{number:08d}"
         core = word.core_properties
-        core.title = self.document.title
-        core.author = self.document.unit
+        core.title = _property(self.document.title)
+        core.author = _property(self.document.unit)
         core.language = "zh-CN"
 
         _page_setup(word.sections[0], landscape=False)

@@ -1,0 +1,82 @@
+"""Folders swapped in whole, and file names safe from any text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from juesuan.files import replaced_folder, safe_file_name
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _old_folder(tmp_path: Path) -> Path:
+    target = tmp_path / "out"
+    (target / "sub").mkdir(parents=True)
+    (target / "a.txt").write_text("old", encoding="utf-8")
+    (target / "sub" / "b.txt").write_text("old b", encoding="utf-8")
+    return target
+
+
+def test_a_completed_folder_replaces_the_old_one_whole(tmp_path):
+    target = _old_folder(tmp_path)
+    with replaced_folder(target) as folder:
+        (folder / "new.txt").write_text("new", encoding="utf-8")
+        assert _contents(target) == {"a.txt": b"old", "sub/b.txt": b"old b"}
+    assert _contents(target) == {"new.txt": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("renderer"), KeyboardInterrupt()])
+def test_a_failure_leaves_the_old_folder_exactly_and_nothing_beside_it(tmp_path, failure):
+    target = _old_folder(tmp_path)
+    before = _contents(target)
+    with pytest.raises(type(failure)), replaced_folder(target) as folder:
+        (folder / "a.txt").write_text("half", encoding="utf-8")
+        raise failure
+    assert _contents(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_new_folder_appears_only_when_complete(tmp_path):
+    target = tmp_path / "deep" / "new"
+    with pytest.raises(OSError), replaced_folder(target) as folder:
+        (folder / "x").write_text("x", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+    assert not target.exists() and list((tmp_path / "deep").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("社保局/本级", "社保局／本级"),
+        ('a\\b:c*d?e"f<g>h|i', "a＼b：c＊d？e＂f＜g＞h｜i"),
+        ("..隐藏", "隐藏"),
+        ("尾部. . ", "尾部"),
+        ("两行\n名称\t单位", "两行 名称 单位"),
+        ("反向\u202e文字", "反向文字"),
+        ("CON", "CON_"),
+        ("nul.txt", "nul_.txt"),
+        ("COM1", "COM1_"),
+        ("CONSOLE", "CONSOLE"),
+        ("\x00\x1f", "未命名"),
+        ("...", "未命名"),
+    ],
+)
+def test_names_are_safe_and_still_readable(text, expected):
+    assert safe_file_name(text) == expected
+
+
+def test_a_long_name_is_shortened_readably_and_different_names_stay_apart():
+    first = "四川省泸州市社会保险事业管理局" * 20  # 300 characters, 900 bytes
+    second = first[:-1] + "甲"
+    a, b = safe_file_name(first), safe_file_name(second)
+    assert a != b
+    for name in (a, b):
+        assert name.startswith("四川省泸州市社会保险事业管理局四川省")
+        assert "…" in name and len(name) <= 60 and len(name.encode()) <= 180
+    assert safe_file_name(a) == a  # already safe: unchanged
+    assert safe_file_name("某" * 60) == "某" * 60  # at the limit: kept whole
