@@ -21,7 +21,9 @@ HUNDRED = Decimal(100)
 # (①, ², ٣, ...) is refused, never guessed. Stated in the template's 填表说明 (DIGIT_RULE).
 FULLWIDTH = dict(zip("０１２３４５６７８９．，－＋", "0123456789.,-+", strict=True))
 _TO_ASCII = str.maketrans(FULLWIDTH)
-DIGIT_RULE = "数字用 0-9；全角数字（０-９）、全角小数点“．”和逗号“，”按半角读取；①、²等其他数字不接受"
+DIGIT_RULE = (
+    "数字用 0-9；全角数字（０-９）、全角小数点“．”和逗号“，”按半角读取；①、²等其他数字不接受"
+)
 
 # After that rule: thousands separators only every three digits, at most two decimals.
 _WHOLE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"

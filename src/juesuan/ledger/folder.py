@@ -139,9 +139,7 @@ def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawT
     end = data.find(b"\n")
     first_line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
     if not first_line.strip():
-        issues.append(
-            Issue(ERROR, Source(name), "第一行是空的，应为列名", accepted="第一行为列名")
-        )
+        issues.append(Issue(ERROR, Source(name), "第一行是空的，应为列名", accepted="第一行为列名"))
         return None
     header = next(csv.reader([first_line]))
     columns, header_issues = map_headers(table, header, Source(name))

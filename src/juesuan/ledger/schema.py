@@ -55,6 +55,12 @@ PROCUREMENT_KINDS = ("货物", "工程", "服务")
 REASON_KINDS = ("同比变动", "预决算差异")
 
 
+# A workbook's parts may unpack to at most this many bytes in all, judged by the sizes the zip
+# declares before anything is inflated (zipfile stops any part at its declared size). 100 MB is
+# about 400,000 filled rows, far beyond one unit's year, and bounds the memory and time a
+# hostile file (a "zip bomb") can take.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+
 # ---- column and table declarations ----------------------------------------------------------
 
 

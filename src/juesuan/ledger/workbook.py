@@ -29,7 +29,14 @@ from juesuan.ledger.raw import (
     map_headers,
     normalise_header,
 )
-from juesuan.ledger.schema import TABLES, TEXTS_TABLE, UNIT_FIELDS, Column, Table
+from juesuan.ledger.schema import (
+    MAX_UNPACKED_BYTES,
+    TABLES,
+    TEXTS_TABLE,
+    UNIT_FIELDS,
+    Column,
+    Table,
+)
 
 UNIT_SHEET = "单位信息"
 TEXTS_SHEET = TEXTS_TABLE.title
@@ -57,12 +64,6 @@ UNIT_VALUE_HEADERS = ("内容", "值", "数值", "value")
 
 # The first bytes of an OLE2 compound file: a password-protected .xlsx or an old .xls.
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-# A workbook's parts may unpack to at most this many bytes in all, judged by the sizes the zip
-# declares before anything is inflated (zipfile stops any part at its declared size). 100 MB is
-# about 400,000 filled rows, far beyond one unit's year, and bounds the memory and time a
-# hostile file (a "zip bomb") can take.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 
 # What openpyxl raises on a file that is not a readable .xlsx (damaged zip or deflate stream,
 # missing parts, malformed XML, a cell or style it cannot decode, an encrypted or oddly
