@@ -194,7 +194,9 @@ def test_a_build_that_fails_midway_leaves_the_previous_package_intact(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "pkg", "second"]
 
 
-def test_unit_names_with_a_slash_or_300_characters_build_with_readable_names(tmp_path, capsys):
+def test_unit_names_with_a_slash_or_300_characters_build_with_readable_names(
+    tmp_path, capsys, monkeypatch
+):
     out = tmp_path / "pkg"
     slashed = write_dataset(tmp_path / "slashed", unit=_unit("社保局/本级"))
     assert main(["build", str(slashed), "-o", str(out)]) == 0
@@ -203,7 +205,8 @@ def test_unit_names_with_a_slash_or_300_characters_build_with_readable_names(tmp
 
     long_name = "四川省泸州市社会保险事业管理局" * 20
     long = write_dataset(tmp_path / "long", unit=_unit(long_name))
-    assert main(["build", str(long), "-o", str(out)]) == 0  # replaces the previous package whole
+    monkeypatch.chdir(out)
+    assert main(["build", str(long), "-o", "."]) == 0  # replaces the previous package whole
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["unit"] == long_name
     names = [p.name for p in out.iterdir()]
@@ -237,9 +240,15 @@ def test_consolidate_and_export_refuse_an_output_that_is_or_holds_an_input(tmp_p
     for into_a, into_b in ((a, b), (a / "汇总", b / "x.xlsx"), (tmp_path / "data",) * 2):
         merge = ["consolidate", str(a), str(b), "-o", str(into_a), "--overwrite"]
         assert main(merge) == 2
-        assert f"与输入数据集 {a}" in capsys.readouterr().err
+        assert f"与输入 {a}" in capsys.readouterr().err
         assert main(["export", str(b), str(into_b), "--overwrite"]) == 2
-        assert f"与输入数据集 {b}" in capsys.readouterr().err
+        assert f"与输入 {b}" in capsys.readouterr().err
+    assert _files(tmp_path) == before
+    report = tmp_path / "公开文本.txt"
+    report.write_text("本年收入合计 100.00 万元。", encoding="utf-8")
+    before = _files(tmp_path)
+    assert main(["audit", str(report), "--html", str(report)]) == 2
+    assert f"与输入 {report}" in capsys.readouterr().err
     assert _files(tmp_path) == before
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from juesuan import __version__
+from juesuan.files import replaced
 from juesuan.ledger.issues import ERROR, Issue
 from juesuan.ledger.load import load
 from juesuan.publish.package import sha256, summarize
@@ -197,6 +198,7 @@ def _build(args: argparse.Namespace) -> int:
         )
         return EXIT_FATAL
     out = Path(args.output)
+    where = out.absolute()  # still right when `out` is the working folder, swapped out
     try:
         manifest = write_package(prepared, out, draft=bool(fatal))
     except (FontMissing, OutputRefused) as exc:
@@ -214,7 +216,7 @@ def _build(args: argparse.Namespace) -> int:
     figures = sum(1 for o in manifest.outputs if o.role == "figures")
     print(f"  {FIGURES_DIR}/（图表 {figures // 2} 幅，PNG 与 SVG）")
     print("  manifest.json（清单：输入与输出文件及其 SHA-256）")
-    zip_hash = sha256(out / manifest.zip)
+    zip_hash = sha256(where / manifest.zip)
     print(f"  {manifest.zip}（以上全部，SHA-256 {zip_hash}）")
     tail = "；这是草稿，不得公开。" if fatal else "。"
     print(f"审核：致命 {failed['FATAL']}，警告 {failed['WARNING']}，建议 {failed['SUGGEST']}{tail}")
@@ -327,7 +329,7 @@ def _refuse_overlap(output: Path, inputs: list[str]) -> bool:
     found = _overlapping(output, inputs)
     if found is not None:
         print(
-            f"输出位置 {output} 与输入数据集 {found} 是同一位置或互相包含，写出会覆盖输入；"
+            f"输出位置 {output} 与输入 {found} 是同一位置或互相包含，写出会覆盖输入；"
             "请指定另外的输出位置。",
             file=sys.stderr,
         )
@@ -460,9 +462,12 @@ def _audit(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_UNREADABLE
+    if args.html and _refuse_overlap(Path(args.html), args.files):
+        return EXIT_UNREADABLE
     reports, summary = audit_many(args.files, args.workers)
     if args.html:
-        Path(args.html).write_text(to_html(reports), encoding="utf-8")
+        with replaced(args.html) as temporary:
+            temporary.write_text(to_html(reports), encoding="utf-8")
     if args.json:
         if len(reports) == 1:
             _print_json(reports[0].as_dict())
