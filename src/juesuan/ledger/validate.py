@@ -361,7 +361,10 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         (pl.col("project") if "project" in frame.columns else pl.lit(None, pl.String)).alias(
             "project"
         ),
-        (sign * (whole * 100 + cents)).alias("amount_fen"),
+        # Only accepted amounts become 分 (their 13 digits cannot overflow); the rest are refused.
+        pl.when(_is_amount(pl.col("amount")))
+        .then(sign * (whole * 100 + cents))
+        .alias("amount_fen"),
         pl.col("unit"),
         pl.col("note"),
         pl.lit(raw.file).alias("file"),
