@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from juesuan.web.commands import default_workers, gunicorn_available, server_plan
+from web.conftest import UNIT_NAME
+from web.serve_support import Visitor, free_port, running_server
 
 
 def test_plan_follows_the_setting(settings):
@@ -31,12 +34,6 @@ def test_plan_follows_the_setting(settings):
     assert 2 <= default_workers() <= 8
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
@@ -52,7 +49,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not gunicorn_available(), reason="gunicorn is not installed here")
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts processes through /proc")
 def test_serve_runs_several_processes_and_stops_cleanly(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -86,3 +83,21 @@ def test_serve_runs_several_processes_and_stops_cleanly(tmp_path):
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert "gunicorn 2 个进程" in output and output.count("已停止。") == 1
+
+
+@pytest.mark.skipif(not gunicorn_available(), reason="gunicorn is not installed here")
+def test_demo_server_answers_the_pages_that_read_the_workbook(tmp_path):
+    """`juesuan serve --demo` as the README starts it: the pages that read the example (tables,
+    checks, texts) answer, in every server process. The example used to be read in the process
+    gunicorn forks its workers from, and their first polars call then waited forever."""
+    with running_server(["serve", "--demo", "--port", str(free_port())], tmp_path) as server:
+        assert server.user and server.password, server.output
+        visitor = Visitor(server.url, timeout=30)
+        home = visitor.sign_in(server.user, server.password)
+        year_page = re.search(r'href="(/u/\d+/2020/)"', home).group(1)
+        # each page asked twice at once, so that both server processes read the workbook
+        with ThreadPoolExecutor(2) as pool:
+            for tab in ("tables/", "checks/", "texts/"):
+                for status, page in pool.map(visitor.get, [year_page + tab] * 2):
+                    assert status == 200 and UNIT_NAME in page
+    assert server.process.returncode == 0, server.output

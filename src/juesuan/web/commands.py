@@ -126,8 +126,11 @@ def serve(
         stopped = interrupted_jobs()
         if stopped:
             print(f"上次运行时中断的任务 {stopped} 个已标记为失败。")
+    from juesuan.web.workplace.versions import sweep_workspaces
+
+    sweep_workspaces()
     if demo:
-        username, password = prepare_demo()
+        username, password = prepare_demo_apart()
         print("演示数据已就绪：泸州市社会保险事业管理局 2020 年度。")
         print(f"演示账号：{username}  密码：{password}（每次启动重新生成）")
     plan = server_plan(workers)
@@ -200,6 +203,22 @@ def _run_gunicorn(host: str, port: int, plan: ServerPlan) -> None:
 
     connections.close_all()
     Server().run()
+
+
+def prepare_demo_apart() -> tuple[str, str]:
+    """`prepare_demo` in a process of its own, started fresh (not forked), which ends before the
+    server starts. Reading the example starts polars' thread pool; gunicorn forks its workers
+    from this process, and a forked child inherits the pool's state but not its threads, so its
+    first polars call would wait for them forever."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_prepare_demo_in_child)
+
+
+def _prepare_demo_in_child() -> tuple[str, str]:
+    setup(migrate=False)
+    return prepare_demo()
 
 
 def prepare_demo() -> tuple[str, str]:

@@ -14,8 +14,10 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -61,6 +63,11 @@ def safe_name(name: str) -> str:
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
+# A workspace is in use for seconds (a texts edit, a download) or until its import job ends; one
+# older than this was left by a process that died (a server restart, a killed worker).
+STALE_WORKSPACE = timedelta(days=1)
+
+
 def workspace() -> Path:
     """A fresh temporary folder on the same file system as MEDIA_ROOT (so a move is a rename)."""
     root = settings.MEDIA_ROOT / "tmp"
@@ -68,16 +75,43 @@ def workspace() -> Path:
     return Path(tempfile.mkdtemp(dir=root))
 
 
+def sweep_workspaces(older_than: timedelta = STALE_WORKSPACE) -> int:
+    """Remove the temporary folders (and files) left under MEDIA_ROOT/tmp longer than
+    `older_than`; how many were removed. Run when the server starts."""
+    root = settings.MEDIA_ROOT / "tmp"
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if entry.lstat().st_mtime >= cutoff:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:  # removed meanwhile by its own process
+            continue
+        removed += 1
+    return removed
+
+
 def save_upload(uploaded, folder: Path) -> tuple[Path, str, int]:
-    """Write an uploaded file into `folder` under its own (safe) name; its SHA-256 and size."""
+    """Write an uploaded file into `folder` under its own (safe) name; its SHA-256 and size.
+    When writing fails (the client went away, the disk is full) the folder is removed."""
     path = folder / safe_name(uploaded.name or "数据.xlsx")
     digest = hashlib.sha256()
     size = 0
-    with path.open("wb") as handle:
-        for chunk in uploaded.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-            handle.write(chunk)
+    try:
+        with path.open("wb") as handle:
+            for chunk in uploaded.chunks():
+                digest.update(chunk)
+                size += len(chunk)
+                handle.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return path, digest.hexdigest(), size
 
 
