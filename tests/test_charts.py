@@ -25,19 +25,6 @@ EXPECTED_CAPTIONS = [
 ]
 
 
-def _font_or_none() -> Path | None:
-    try:
-        return fonts.find_cjk_font()
-    except fonts.FontMissing:
-        return None
-
-
-needs_font = pytest.mark.skipif(
-    _font_or_none() is None,
-    reason="no CJK font on this machine (install fonts-noto-cjk or set JUESUAN_CJK_FONT)",
-)
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -116,7 +103,6 @@ def test_missing_prior_year_and_no_data_are_noted(example, statements):
 # ---- files ---------------------------------------------------------------------------------------
 
 
-@needs_font
 def test_six_figures_in_order_with_files(rendered):
     assert [f.caption for f in rendered] == EXPECTED_CAPTIONS
     for figure in rendered:
@@ -128,7 +114,6 @@ def test_six_figures_in_order_with_files(rendered):
         assert 450 <= height <= width
 
 
-@needs_font
 def test_svg_carries_the_printed_figures(rendered):
     svg = {f.key: f.svg.read_text(encoding="utf-8") for f in rendered}
     assert "5,686.09" in svg["figure1"] and "24,080.52" in svg["figure1"]
@@ -141,7 +126,6 @@ def test_svg_carries_the_printed_figures(rendered):
         assert text in svg["figure6"]
 
 
-@needs_font
 def test_same_input_gives_identical_files(example, statements, rendered, tmp_path):
     again = render_figures(example, statements, tmp_path)
     for first, second in zip(rendered, again, strict=True):
@@ -149,7 +133,6 @@ def test_same_input_gives_identical_files(example, statements, rendered, tmp_pat
         assert first.svg.read_bytes() == second.svg.read_bytes()
 
 
-@needs_font
 def test_missing_data_still_draws(example, tmp_path):
     empty = Statements(format="sichuan-2020", unit="测试单位", year=2020)
     figures = render_figures(dataclasses.replace(example, prior_year={}), empty, tmp_path)
@@ -169,14 +152,36 @@ def test_missing_data_still_draws(example, tmp_path):
 
 @pytest.fixture
 def no_system_fonts(monkeypatch):
+    """A machine with no Chinese font of its own: only the bundled ones."""
     fonts.clear_cache()
     monkeypatch.setattr(fonts, "SEARCH_PATHS", {"sans": (), "serif": ()})
     monkeypatch.setattr(fonts.shutil, "which", lambda _name: None)
+    monkeypatch.delenv(fonts.ENV_VAR, raising=False)
     yield
     fonts.clear_cache()
 
 
-def test_font_missing_says_how_to_install(no_system_fonts, monkeypatch, tmp_path):
+def test_bundled_fonts_serve_a_machine_without_chinese_fonts(no_system_fonts):
+    assert fonts.find_cjk_font() == fonts.BUNDLED["sans"]
+    assert fonts.font_chain() == [fonts.BUNDLED["serif"], fonts.BUNDLED["sans"]]
+    text = "2020年度泸州市社会保险事业管理局部门决算：收入合计 1,234.56 万元，增长 12.30%（≥ 10%）"
+    assert fonts.missing_glyphs(text) == []
+    assert fonts.fonts_used(text) == [fonts.BUNDLED["serif"]]
+    assert fonts.font_source(fonts.BUNDLED["serif"]) == "bundled"
+
+
+def test_a_character_no_font_has_is_named_with_where_it_is(no_system_fonts):
+    name = "𠀾𠁀社区服务中心"  # two CJK Extension B characters, outside GB 2312
+    assert fonts.missing_glyphs(name) == ["𠀾", "𠁀"]
+    with pytest.raises(fonts.FontMissing) as raised:
+        fonts.require_glyphs([("单位名称", name)])
+    message = str(raised.value)
+    assert "“𠀾”（U+2003E，单位名称：" in message and "U+20040" in message
+    assert "方框" in message and "JUESUAN_CJK_FONT" in message
+
+
+def test_font_missing_when_even_the_bundled_fonts_are_gone(no_system_fonts, monkeypatch, tmp_path):
+    monkeypatch.setattr(fonts, "BUNDLED", {k: tmp_path / f"{k}.otf" for k in ("sans", "serif")})
     monkeypatch.setenv(fonts.ENV_VAR, str(tmp_path / "missing.ttf"))
     with (
         pytest.warns(UserWarning, match="JUESUAN_CJK_FONT"),
@@ -185,7 +190,7 @@ def test_font_missing_says_how_to_install(no_system_fonts, monkeypatch, tmp_path
         fonts.find_cjk_font()
     message = str(raised.value)
     assert message == fonts.INSTALL_HINT
-    assert "sudo apt install fonts-noto-cjk" in message and "JUESUAN_CJK_FONT" in message
+    assert "重新安装" in message and "fonts-noto-cjk" in message and "JUESUAN_CJK_FONT" in message
     assert fonts.cjk_font_files("sans") == [] and fonts.font_dirs() == []
 
 
@@ -195,11 +200,13 @@ def test_environment_variable_comes_first(no_system_fonts, monkeypatch, tmp_path
     chosen.write_bytes(b"")
     monkeypatch.setenv(fonts.ENV_VAR, str(chosen))
     assert fonts.find_cjk_font() == chosen
-    assert fonts.cjk_font_files("serif") == [chosen]
-    assert fonts.font_dirs() == [chosen.parent]
+    assert fonts.cjk_font_files("serif") == [chosen, fonts.BUNDLED["serif"]]
+    assert fonts.font_chain()[0] == chosen
+    assert fonts.font_source(chosen) == fonts.ENV_VAR
+    assert fonts.font_dirs() == [chosen.parent, fonts.BUNDLED_DIR]
 
 
-def test_fontconfig_is_asked_last(no_system_fonts, monkeypatch, tmp_path):
+def test_system_fonts_come_after_the_bundled_ones(no_system_fonts, monkeypatch, tmp_path):
     sans, serif = tmp_path / "NotoSansCJK-Regular.ttc", tmp_path / "NotoSerifCJK-Regular.ttc"
     sans.write_bytes(b"")
     serif.write_bytes(b"")
@@ -211,10 +218,10 @@ def test_fontconfig_is_asked_last(no_system_fonts, monkeypatch, tmp_path):
         encoding="utf-8",
     )
     fc_list.chmod(0o755)
-    monkeypatch.delenv(fonts.ENV_VAR, raising=False)
     monkeypatch.setattr(fonts.shutil, "which", lambda _name: str(fc_list))
-    assert fonts.find_cjk_font() == sans
-    assert fonts.cjk_font_files("serif") == [serif]
-    assert fonts.font_dirs() == [tmp_path]
+    assert fonts.find_cjk_font() == fonts.BUNDLED["sans"]
+    assert fonts.cjk_font_files("serif") == [fonts.BUNDLED["serif"], serif]
+    assert fonts.font_chain() == [fonts.BUNDLED["serif"], fonts.BUNDLED["sans"], sans, serif]
+    assert fonts.font_source(sans) == "system"
     with pytest.raises(ValueError):
         fonts.cjk_font_files("mono")  # type: ignore[arg-type]

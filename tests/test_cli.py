@@ -106,6 +106,17 @@ def test_build_writes_tables_checks_and_manifest(tmp_path, capsys):
     assert roles.count("figures") == 12  # 图1–图6, PNG and SVG
     for output in manifest["outputs"]:
         assert hashlib.sha256((out / output["path"]).read_bytes()).hexdigest() == output["sha256"]
+    from juesuan import fonts
+
+    # the fonts: which file drew what, bundled first (the machine's fonts only fill gaps)
+    used = {f["file"]: f for f in manifest["fonts"]}
+    assert used["JuesuanNotoSerifSC-Regular.otf"]["used_by"] == ["pdf"]
+    assert used["JuesuanNotoSansSC-Regular.otf"]["used_by"] == ["pdf", "figures"]
+    assert used["JuesuanNotoSansSC-Bold.otf"]["faces"] == ["JuesuanNotoSansSC-Bold"]
+    for record in manifest["fonts"]:
+        assert record["source"] == "bundled"
+        data = (fonts.BUNDLED_DIR / record["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == record["sha256"]
     inputs = {i["path"]: i["sha256"] for i in manifest["inputs"]}
     assert (
         inputs["spending.csv"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import struct
@@ -126,10 +127,7 @@ def sample(tmp_path: Path, *, draft: bool = False, tables: tuple[Table, ...] = (
 
 @pytest.fixture(scope="module")
 def cjk_font() -> Path:
-    try:
-        return fonts.find_cjk_font()
-    except fonts.FontMissing:
-        pytest.skip("no CJK font on this machine (install fonts-noto-cjk) — the PDF needs one")
+    return fonts.find_cjk_font()  # the bundled font when the machine has none
 
 
 def page_count(data: bytes) -> int:
@@ -174,10 +172,17 @@ def test_pdf_is_written_with_embedded_cjk_fonts(sample_pdf):
     assert data.startswith(b"%PDF-")
     assert 4 <= page_count(data) <= 10  # cover, 目录, two text pages, two table pages
     assert b"/FontFile" in data
-    _, body, sans = pdf._fonts(tuple(str(d) for d in fonts.font_dirs()))
-    for family in (body, sans):
-        # "Noto Serif CJK SC" is embedded as NotoSerifCJKsc-Regular (subset-prefixed).
-        assert family.replace(" ", "").lower().encode() in data.lower()
+    _, body, headings = pdf._fonts(tuple(str(f) for f in fonts.font_chain()))
+    assert body[0] == "Juesuan Noto Serif SC" and headings[0] == "Juesuan Noto Sans SC"
+    embedded = pdf.embedded_fonts(data)
+    # the body in the serif, headings in the sans (bold), each a subset of a bundled file
+    assert sorted(name for name, _ in embedded) == [
+        "JuesuanNotoSansSC-Bold",
+        "JuesuanNotoSansSC-Regular",
+        "JuesuanNotoSerifSC-Regular",
+    ]
+    assert all(file is not None and file.parent == fonts.BUNDLED_DIR for _, file in embedded)
+    assert re.findall(rb"/BaseFont\s*/([A-Z]{6})\+", data)  # subset tags: only glyphs used
     assert not list(sample_pdf.parent.glob(".*.tmp*"))  # the temporary file was renamed
 
 
@@ -273,14 +278,23 @@ def test_typst_string_escapes_quotes_backslashes_and_newlines():
 
 
 def test_missing_cjk_font_raises_with_install_hint(tmp_path, monkeypatch):
-    def missing() -> Path:
-        raise fonts.FontMissing()
-
-    monkeypatch.setattr(pdf, "find_cjk_font", missing)
-    monkeypatch.setattr(pdf, "font_dirs", lambda: [tmp_path / "no-fonts"])
+    monkeypatch.setattr(pdf, "font_chain", lambda: [])
     target = tmp_path / "out.pdf"
     with pytest.raises(fonts.FontMissing, match="fonts-noto-cjk"):
         write_pdf(sample(tmp_path), target)
+    assert not target.exists()
+
+
+def test_a_character_no_font_can_draw_stops_the_pdf_and_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf, "font_chain", lambda: [fonts.BUNDLED["serif"], fonts.BUNDLED["sans"]])
+    monkeypatch.setattr(
+        fonts, "font_chain", lambda: [fonts.BUNDLED["serif"], fonts.BUNDLED["sans"]]
+    )
+    document = sample(tmp_path)
+    document = dataclasses.replace(document, title="𠀾𠁀社区服务中心部门决算")
+    target = tmp_path / "out.pdf"
+    with pytest.raises(fonts.FontMissing, match=r"“𠀾”（U\+2003E，PDF 文本"):
+        write_pdf(document, target)
     assert not target.exists()
 
 

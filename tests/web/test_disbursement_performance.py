@@ -216,13 +216,8 @@ def test_a_build_records_the_actuals_it_took_from_the_payments(
     import json
     import zipfile
 
-    from juesuan.fonts import FontMissing, find_cjk_font
     from juesuan.web.workplace.models import Build
 
-    try:
-        find_cjk_font()
-    except FontMissing as exc:
-        pytest.skip(f"没有中文字体，无法生成公开包：{exc}")
     _pay_month(world.unit, world.users, tmp_path, Month(2020, 3), {person_id(0): "AC01"})
     client.force_login(world.users["finance"])
     client.post(reverse("builds", args=[world.unit.pk, 2020]), {"version": 1})

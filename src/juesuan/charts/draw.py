@@ -22,7 +22,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from juesuan.charts.data import NO_DATA, Bars, Chart, Pie
-from juesuan.fonts import find_cjk_font
+from juesuan.fonts import BUNDLED_DIR, cjk_font_files
 
 DPI = 200
 WIDTH = 6.3  # inches: 16 cm, the text width of an A4 page with 2.5 cm margins
@@ -70,12 +70,19 @@ def _family_for(path: Path) -> str:
     return plain[0]
 
 
+def chart_fonts() -> list[Path]:
+    """The font files a figure's text is drawn with, in order of fallback: sans faces first."""
+    return list(dict.fromkeys([*cjk_font_files("sans"), *cjk_font_files("serif")]))
+
+
 @cache
 def rc() -> dict[str, object]:
-    """matplotlib settings for every figure: the CJK font and deterministic output."""
-    family = _family_for(find_cjk_font())
+    """matplotlib settings for every figure: the CJK fonts and deterministic output."""
+    for path in sorted(BUNDLED_DIR.glob("*.otf")):  # the bundled bold face too
+        font_manager.fontManager.addfont(path)
+    families = list(dict.fromkeys(_family_for(path) for path in chart_fonts()))
     return {
-        "font.family": [family, "DejaVu Sans"],
+        "font.family": [*families, "DejaVu Sans"],
         "font.size": FONT_SIZE,
         "axes.unicode_minus": False,
         "svg.hashsalt": "juesuan",

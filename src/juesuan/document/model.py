@@ -66,6 +66,7 @@ class Figure:
     caption: str  # 图1：收、支决算总计变动情况图
     png: Path  # raster for docx and pdf
     svg: Path | None = None  # vector for html when available
+    fonts: tuple[Path, ...] = ()  # the font files its text is drawn with
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,18 @@
-"""Chinese (CJK) font files on this system, for the chart and PDF renderers.
+"""Chinese (CJK) fonts for the chart and PDF renderers: the ones bundled with the package, and
+those of the system as fallbacks.
 
-Order of search: the file named by the environment variable JUESUAN_CJK_FONT; the usual places
-of Noto CJK / WenQuanYi (Debian, Fedora, Arch), macOS and Windows fonts; then fontconfig
-(`fc-list :lang=zh`). Results are cached; `clear_cache()` forgets them.
+Order, for each kind (sans = 黑体-like, serif = 宋体/仿宋-like):
+1. the file named by the environment variable JUESUAN_CJK_FONT (the user's explicit choice);
+2. the fonts bundled in `data/` (Noto Sans/Serif CJK SC cut to GB 2312 and the project's own
+   texts; see data/README.md) — before system fonts, so that a document is set the same way on
+   every machine (same glyphs, same line and page breaks, same bytes);
+3. the system's fonts — the usual places of Noto CJK / WenQuanYi (Debian, Fedora, Arch), macOS
+   and Windows fonts, then fontconfig (`fc-list :lang=zh`) — used only for characters the fonts
+   before them lack (a rare character in a name, say).
+
+`missing_glyphs(text)` names the characters no font in the chain can draw, so a renderer can
+refuse before printing boxes; `fonts_used(text)` names the files that draw `text`, for the
+manifest. Results are cached; `clear_cache()` forgets them.
 """
 
 from __future__ import annotations
@@ -11,14 +21,22 @@ import os
 import shutil
 import subprocess
 import warnings
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 ENV_VAR = "JUESUAN_CJK_FONT"
 
+BUNDLED_DIR = Path(__file__).resolve().parent / "data"
+BUNDLED: dict[str, Path] = {
+    "sans": BUNDLED_DIR / "JuesuanNotoSansSC-Regular.otf",
+    "serif": BUNDLED_DIR / "JuesuanNotoSerifSC-Regular.otf",
+}
+
 INSTALL_HINT = (
-    "未找到中文字体：请安装 Noto CJK 字体（Debian/Ubuntu：sudo apt install fonts-noto-cjk），"
+    "未找到中文字体：随软件安装的字体文件缺失（安装不完整，请重新安装 juesuan），"
+    "系统中也没有中文字体。可安装 Noto CJK 字体（Debian/Ubuntu：sudo apt install fonts-noto-cjk），"
     "或设置环境变量 JUESUAN_CJK_FONT 指向一个中文字体文件（.ttf/.otf/.ttc）"
 )
 
@@ -69,13 +87,14 @@ _KINDS = ("sans", "serif")
 
 
 class FontMissing(Exception):
-    """No Chinese font file could be found; the message says how to install one."""
+    """No Chinese font can draw what is asked; the message says what to install."""
 
     def __init__(self, message: str = INSTALL_HINT):
         super().__init__(message)
 
 
-def _is_serif(text: str) -> bool:
+def is_serif(text: str) -> bool:
+    """Whether a font file or family name reads as a serif (宋体, 仿宋, 明体 …) face."""
     lowered = text.lower()
     return any(word in lowered for word in _SERIF_WORDS)
 
@@ -116,20 +135,28 @@ def _search(env_value: str | None) -> dict[str, tuple[Path, ...]]:
             chosen.append(candidate)
         else:
             warnings.warn(
-                f"环境变量 {ENV_VAR} 指向的字体文件不存在：{env_value}；改用系统中找到的中文字体",
+                f"环境变量 {ENV_VAR} 指向的字体文件不存在：{env_value}；改用随软件安装的中文字体",
                 stacklevel=3,
             )
     result: dict[str, list[Path]] = {kind: list(chosen) for kind in _KINDS}
     for kind in _KINDS:
+        if BUNDLED[kind].is_file():
+            result[kind].append(BUNDLED[kind])
         for name in SEARCH_PATHS[kind]:
             path = Path(name)
             if path.is_file() and path not in result[kind]:
                 result[kind].append(path)
     for path, names in _fc_list():
-        kind = "serif" if _is_serif(f"{path.name} {names}") else "sans"
+        kind = "serif" if is_serif(f"{path.name} {names}") else "sans"
         if path.is_file() and path not in result[kind]:
             result[kind].append(path)
     return {kind: tuple(paths) for kind, paths in result.items()}
+
+
+def _chosen() -> bool:
+    """Whether JUESUAN_CJK_FONT names a file (which then leads every list)."""
+    value = os.environ.get(ENV_VAR)
+    return bool(value) and Path(value).expanduser().is_file()
 
 
 def _found() -> dict[str, tuple[Path, ...]]:
@@ -137,14 +164,14 @@ def _found() -> dict[str, tuple[Path, ...]]:
 
 
 def cjk_font_files(kind: Kind = "sans") -> list[Path]:
-    """Every CJK font file of one kind found here, best first (JUESUAN_CJK_FONT leads both)."""
+    """Every CJK font file of one kind, in the order of use (JUESUAN_CJK_FONT leads both)."""
     if kind not in _KINDS:
         raise ValueError(f"kind must be 'sans' or 'serif', not {kind!r}")
     return list(_found()[kind])
 
 
 def find_cjk_font() -> Path:
-    """The CJK font file to use (a sans face if there is one); FontMissing if there is none."""
+    """The CJK font file to use first (a sans face if there is one); FontMissing if none."""
     found = _found()
     for kind in _KINDS:
         if found[kind]:
@@ -152,14 +179,125 @@ def find_cjk_font() -> Path:
     raise FontMissing()
 
 
+def font_chain() -> list[Path]:
+    """Every CJK font file, in the order a renderer falls back through them for a character:
+    JUESUAN_CJK_FONT, the bundled serif and sans, then the system's."""
+    found = _found()
+    chain = [found["sans"][0]] if _chosen() else []
+    chain += [BUNDLED[kind] for kind in ("serif", "sans") if BUNDLED[kind].is_file()]
+    for path in (*found["sans"], *found["serif"]):
+        if path not in chain:
+            chain.append(path)
+    return chain
+
+
 def font_dirs() -> list[Path]:
-    """The directories holding the CJK font files found (for typst's font paths), best first."""
+    """The directories holding the CJK font files (for typst's font paths), in order of use."""
     dirs: list[Path] = []
-    for kind in _KINDS:
-        for path in _found()[kind]:
-            if path.parent not in dirs:
-                dirs.append(path.parent)
+    for path in font_chain():
+        if path.parent not in dirs:
+            dirs.append(path.parent)
     return dirs
+
+
+@cache
+def coverage(path: Path) -> frozenset[int]:
+    """The code points a font file has glyphs for (its first face, for a collection)."""
+    from matplotlib.ft2font import FT2Font  # FreeType, already loaded to draw the charts
+
+    try:
+        return frozenset(FT2Font(str(path)).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+def _drawn(text: str) -> set[str]:
+    # Whitespace and control characters are laid out, not drawn.
+    return {c for c in text if not c.isspace() and c.isprintable()}
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of `text` that no font of the chain can draw, in order of appearance."""
+    missing = _drawn(text)
+    for path in font_chain():
+        if not missing:
+            break
+        covered = coverage(path)
+        missing = {c for c in missing if ord(c) not in covered}
+    return sorted(missing, key=text.index)
+
+
+def fonts_used(text: str, chain: Sequence[Path] | None = None) -> list[Path]:
+    """The font files that draw `text`: for each character, the first of `chain` (by default
+    `font_chain()`) that has it."""
+    remaining = _drawn(text)
+    used: list[Path] = []
+    for path in font_chain() if chain is None else chain:
+        if not remaining:
+            break
+        covered = coverage(path)
+        drawn = {c for c in remaining if ord(c) in covered}
+        if drawn:
+            used.append(path)
+            remaining -= drawn
+    return used
+
+
+@cache
+def _postscript_names(folder: Path) -> dict[str, Path]:
+    """PostScript name of every face of every font file in `folder` -> the file."""
+    from matplotlib.ft2font import FT2Font
+
+    names: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if path.suffix.lower() not in FONT_SUFFIXES:
+            continue
+        try:
+            faces = FT2Font(str(path)).num_faces
+            for index in range(faces):
+                names.setdefault(FT2Font(str(path), face_index=index).postscript_name, path)
+        except (OSError, RuntimeError, ValueError):
+            continue
+    return names
+
+
+def file_named(postscript_name: str) -> Path | None:
+    """The font file (of the folders renderers are given) holding a face of that PostScript
+    name, as a PDF names the fonts it embeds; None when it is none of them."""
+    for folder in font_dirs():
+        path = _postscript_names(folder).get(postscript_name)
+        if path is not None:
+            return path
+    return None
+
+
+def require_glyphs(texts: Iterable[tuple[str, str]]) -> None:
+    """Raise FontMissing naming each character that no font can draw and where it appears.
+
+    `texts` are (where, text) pairs, such as ("单位名称", "…")."""
+    problems: list[str] = []
+    for where, text in texts:
+        for character in missing_glyphs(text):
+            at = text.index(character)
+            snippet = text[max(0, at - 8) : at + 9].replace("\n", " ")
+            problems.append(f"“{character}”（U+{ord(character):04X}，{where}：…{snippet}…）")
+    if problems:
+        shown = "；".join(dict.fromkeys(problems[:10]))
+        more = f"等 {len(problems)} 处" if len(problems) > 10 else ""
+        raise FontMissing(
+            f"以下字符在可用的中文字体中都没有字形，印出来会是方框：{shown}{more}。"
+            "请安装包含这些字的字体（Debian/Ubuntu：sudo apt install fonts-noto-cjk），"
+            "或设置环境变量 JUESUAN_CJK_FONT 指向包含这些字的字体文件（.ttf/.otf/.ttc）"
+        )
+
+
+def font_source(path: Path) -> str:
+    """Where a font file of the chain comes from: "bundled", "JUESUAN_CJK_FONT" or "system"."""
+    if path.parent == BUNDLED_DIR:
+        return "bundled"
+    if _chosen() and path == Path(os.environ[ENV_VAR]).expanduser():
+        return ENV_VAR
+    return "system"
 
 
 def clear_cache() -> None:

@@ -64,6 +64,7 @@ class Manifest:
     outputs: list[Output] = field(default_factory=list)
     checks: dict = field(default_factory=dict)
     external: dict | None = None  # performance actuals taken from outside the dataset
+    fonts: list[dict] = field(default_factory=list)  # the font files the PDF and figures use
     zip: str | None = None
 
     def as_dict(self) -> dict:
@@ -77,6 +78,7 @@ class Manifest:
             "checks": self.checks,
             "inputs": self.inputs,
             **({"external_measures": self.external} if self.external else {}),
+            "fonts": self.fonts,
             "outputs": [{"path": o.path, "role": o.role, "sha256": o.sha256} for o in self.outputs],
         }
 
@@ -269,8 +271,11 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
         (".html", "html", write_html),
     ):
         path = out / f"{name}{suffix}"
-        writer(document, path)
+        fonts = writer(document, path)
         record(path, role)
+        if role == "document-pdf":
+            pdf_fonts = fonts
+    manifest.fonts = font_records(pdf_fonts, [f for figure in figures for f in figure.fonts])
 
     checks = out / CHECKS
     _write_json(checks, checks_json(prepared))
@@ -287,6 +292,36 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
         bundle.write(out / MANIFEST, MANIFEST)
     manifest.zip = archive.name
     return manifest
+
+
+def font_records(pdf: list[tuple[str, Path | None]], figures: list[Path]) -> list[dict]:
+    """The font files the PDF embeds (by the names it gives them) and the figures draw with."""
+    from juesuan.fonts import font_source
+
+    records: dict[str, dict] = {}
+
+    def entry(file: Path | None, name: str) -> dict:
+        key = str(file) if file else name
+        if key not in records:
+            records[key] = {
+                "file": file.name if file else None,
+                "source": font_source(file) if file else "typst",
+                "sha256": sha256(file) if file else None,
+                "faces": [],
+                "used_by": [],
+            }
+        return records[key]
+
+    for name, file in pdf:
+        record = entry(file, name)
+        record["faces"].append(name)
+        if "pdf" not in record["used_by"]:
+            record["used_by"].append("pdf")
+    for file in dict.fromkeys(figures):
+        record = entry(file, file.name)
+        if "figures" not in record["used_by"]:
+            record["used_by"].append("figures")
+    return list(records.values())
 
 
 def form_groups(document: Document) -> list[tuple[str, list[TableLayout]]]:

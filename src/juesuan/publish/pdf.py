@@ -37,7 +37,7 @@ from juesuan.document.model import (
     TableBlock,
 )
 from juesuan.files import replaced
-from juesuan.fonts import FontMissing, Kind, cjk_font_files, find_cjk_font, font_dirs
+from juesuan.fonts import FontMissing, file_named, font_chain, is_serif, require_glyphs
 from juesuan.publish.table_layout import (
     CELL_SLACK,
     LayoutCell,
@@ -71,17 +71,22 @@ CM = 72 / 2.54  # points per centimetre
 _SIMPLIFIED = re.compile(r"\b(SC|CN|GB|Simplified)\b|简")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_\-.:]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# "/BaseFont/ABCDEF+NotoSerifCJKsc-Regular": a subset's tag, then the face's PostScript name
+_BASE_FONT = re.compile(rb"/BaseFont\s*/(?:[A-Z]{6}\+)?([^\s/\[\]<>()]+)")
 
 
-def write_pdf(document: Document, path: Path) -> None:
-    """Typeset `document` as a PDF at `path`, written to a temporary file and renamed into place.
+def write_pdf(document: Document, path: Path) -> list[tuple[str, Path | None]]:
+    """Typeset `document` as a PDF at `path`, written to a temporary file and renamed into place;
+    return the fonts it embeds (subsets: only the glyphs used), as `embedded_fonts` names them.
 
     With SOURCE_DATE_EPOCH set, the PDF's dates are that time and its bytes are reproducible.
-    Raises `juesuan.fonts.FontMissing` (whose message says how to install one) when no Chinese
-    font is found, and `typst.TypstError` if the markup does not compile.
+    Raises `juesuan.fonts.FontMissing`, naming the characters and where they are, when a
+    character of the text has no glyph in any font (it would print as a box), and
+    `typst.TypstError` if the markup does not compile.
     """
-    fonts, body, sans = _fonts(tuple(str(d) for d in font_dirs()))
-    source = typst_source(document, body_font=body, heading_font=sans)
+    fonts, body, headings = _fonts(tuple(str(f) for f in font_chain()))
+    source = typst_source(document, body_font=body, heading_font=headings)
+    require_glyphs([("PDF 文本", source)])
     with replaced(path) as temporary:
         typst.compile(
             source.encode("utf-8"),
@@ -92,6 +97,15 @@ def write_pdf(document: Document, path: Path) -> None:
             ignore_system_fonts=True,
             timestamp=_source_date(),
         )
+    return embedded_fonts(path.read_bytes())
+
+
+def embedded_fonts(data: bytes) -> list[tuple[str, Path | None]]:
+    """The fonts a PDF embeds, as (PostScript name, font file or None when not one of ours)."""
+    names = dict.fromkeys(
+        name.decode("latin-1").removesuffix("-Identity-H") for name in _BASE_FONT.findall(data)
+    )
+    return [(name, file_named(name)) for name in names]
 
 
 def _source_date() -> int | None:
@@ -104,10 +118,11 @@ def _source_date() -> int | None:
 def typst_source(
     document: Document,
     *,
-    body_font: str = "Noto Serif CJK SC",
-    heading_font: str = "Noto Sans CJK SC",
+    body_font: str | Sequence[str] = "Noto Serif CJK SC",
+    heading_font: str | Sequence[str] = "Noto Sans CJK SC",
 ) -> str:
-    """The Typst markup of `document` (what `write_pdf` compiles)."""
+    """The Typst markup of `document` (what `write_pdf` compiles); a font is a family or a list
+    of families, the first that has a glyph drawing each character."""
     return _Writer(document, body_font, heading_font).source()
 
 
@@ -134,30 +149,40 @@ def _text(text: str) -> str:
 
 
 @cache
-def _fonts(dirs: tuple[str, ...]) -> tuple[typst.Fonts, str, str]:
-    """The fonts typst may use (those in `dirs` and its own) and the body (serif) and heading
-    (sans) families, each the Simplified Chinese face of the best file `juesuan.fonts` found."""
-    find_cjk_font()  # raises FontMissing with the install hint when there is none
-    fonts = typst.Fonts(include_system_fonts=False, font_paths=list(dirs))
+def _fonts(files: tuple[str, ...]) -> tuple[typst.Fonts, tuple[str, ...], tuple[str, ...]]:
+    """The fonts typst may use (the folders of `files`, the chain of `juesuan.fonts`) and the
+    body (serif first) and heading (sans first) families: the Simplified Chinese face of each
+    file, in the chain's order, so a character missing from one is drawn by the next."""
+    if not files:
+        raise FontMissing()
+    dirs = list(dict.fromkeys(str(Path(f).parent) for f in files))
+    fonts = typst.Fonts(include_system_fonts=False, font_paths=dirs)
     by_file: dict[Path, list[str]] = {}
     for info in fonts.fonts():
         if info.path:
             by_file.setdefault(Path(info.path), []).append(info.family)
-
-    def family(kind: Kind) -> str | None:
-        for file in cjk_font_files(kind):
-            families = [f for f in by_file.get(file, []) if "mono" not in f.lower()]
-            if families:
-                return next((f for f in families if _SIMPLIFIED.search(f)), families[0])
-        return None
-
-    serif, sans = family("serif"), family("sans")
-    if serif is None and sans is None:
+    chain: list[tuple[str, bool]] = []  # (family, serif)
+    for file in map(Path, files):
+        families = [f for f in by_file.get(file, []) if "mono" not in f.lower()]
+        if families:
+            family = next((f for f in families if _SIMPLIFIED.search(f)), families[0])
+            chain.append((family, is_serif(f"{file.name} {family}")))
+    if not chain:
         raise FontMissing()
-    return fonts, serif or sans or "", sans or serif or ""
+    families = list(dict.fromkeys(family for family, _ in chain))
+    serif = [family for family, is_serif in chain if is_serif]
+    sans = [family for family, is_serif in chain if not is_serif]
+    body = tuple(dict.fromkeys([*serif[:1], *families]))
+    headings = tuple(dict.fromkeys([*sans[:1], *families]))
+    return fonts, body, headings
 
 
 # ---- markup ----------------------------------------------------------------------------------
+
+
+def _font_list(families: Sequence[str]) -> str:
+    """A Typst array of font families, each once, in order."""
+    return "(" + ", ".join(typst_string(f) for f in dict.fromkeys(families)) + ",)"
 
 
 def _page_margin(margins: Sequence[float]) -> str:
@@ -166,12 +191,14 @@ def _page_margin(margins: Sequence[float]) -> str:
 
 
 class _Writer:
-    def __init__(self, document: Document, body_font: str, heading_font: str):
+    def __init__(
+        self, document: Document, body_font: str | Sequence[str], heading_font: str | Sequence[str]
+    ):
         self.document = document
-        self.body = typst_string(body_font)
-        self.sans = typst_string(heading_font)
-        self.fonts = f"({self.body}, {self.sans})"
-        self.heading_fonts = f"({self.sans}, {self.body})"
+        body = [body_font] if isinstance(body_font, str) else list(body_font)
+        headings = [heading_font] if isinstance(heading_font, str) else list(heading_font)
+        self.fonts = _font_list([*body, *headings])
+        self.heading_fonts = _font_list([*headings, *body])
         self.out: list[str] = []
 
     def source(self) -> str:
