@@ -518,10 +518,6 @@ def _print_audit(report) -> None:
     print()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _disburse_year(args: argparse.Namespace) -> int:
     from juesuan.disbursement.statistics import write_fund_request
     from juesuan.disbursement.year import run_year, write_example
@@ -569,3 +565,7 @@ def _disburse_year(args: argparse.Namespace) -> int:
         for path in write_example(args.update_dataset, result):
             print(f"已改写 {path}")
     return EXIT_OK if balance.ok else EXIT_FATAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
