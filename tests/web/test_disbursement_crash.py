@@ -21,7 +21,15 @@ from django.db.models import Count
 
 from juesuan.disbursement import model as core
 from juesuan.web.disbursement import services
-from juesuan.web.disbursement.models import BankFile, Beneficiary, Correction, Payment, Run
+from juesuan.web.disbursement.models import (
+    BankFile,
+    Beneficiary,
+    Correction,
+    Payment,
+    ResultImport,
+    Run,
+)
+from juesuan.web.disbursement.services.common import sha256_file
 from web.test_disbursement_support import (
     bank_answers,
     bank_file_rows,
@@ -187,3 +195,102 @@ def test_killed_at_every_step_boundary_everyone_is_paid_exactly_once(world, tmp_
     Payment.objects.filter(pk=paid.first().pk).update(amount=1)
     broken = _command("verify_disbursement", *u)
     assert broken.returncode == 1 and "不守恒" in broken.stderr
+
+
+def _unit_files(unit) -> dict[str, Path]:
+    """Every file under the unit's folder but its quarantine, by path relative to MEDIA_ROOT."""
+    root = settings.MEDIA_ROOT / "disbursement" / str(unit.pk)
+    return {
+        str(p.relative_to(settings.MEDIA_ROOT)): p
+        for p in root.rglob("*")
+        if p.is_file() and "quarantine" not in p.parts
+    }
+
+
+def _only_recorded_files(unit) -> None:
+    """On disk exactly the recorded files, each as recorded: nothing pending, partial,
+    scratch or orphaned, no copy that differs from its SHA-256."""
+    recorded = dict(BankFile.objects.filter(run__unit=unit).values_list("path", "sha256"))
+    recorded |= dict(ResultImport.objects.filter(unit=unit).values_list("file_path", "sha256"))
+    found = _unit_files(unit)
+    assert set(found) == set(recorded), (sorted(found), sorted(recorded))
+    for path, sha in recorded.items():
+        assert sha256_file(found[path]) == sha, path
+
+
+def _check_files(unit, *, ok: bool = True) -> str:
+    checked = _command("disburse_check_files", "--unit", str(unit.pk))
+    assert checked.returncode == (0 if ok else 1), (checked.stdout, checked.stderr)
+    return checked.stdout + checked.stderr
+
+
+def test_files_left_by_a_crash_are_put_right_by_the_next_run_and_by_the_check(world, tmp_path):
+    unit = world.unit
+    set_up_unit(unit, world.users["clerk"], tmp_path, people=6)
+    accounts = list(Beneficiary.objects.filter(unit=unit).values_list("account", flat=True))
+    u = ["--unit", str(unit.pk)]
+    approve_1 = ["disburse_approve", "1", *u, "--user", "approver"]
+    assert _command("disburse_prepare", "2020-03", *u, "--user", "clerk").returncode == 0
+    assert _command("disburse_review", "1", *u, "--user", "reviewer").returncode == 0
+    run_1 = settings.MEDIA_ROOT / "disbursement" / str(unit.pk) / "2020-03" / "run-1"
+
+    # killed while writing a bank file: only scratch is left, and no account in the clear
+    assert _command(*approve_1, crash="approve.writing").returncode == CRASHED
+    left = _unit_files(unit)
+    assert left and all(".pending" in path for path in left), left
+    for path in left.values():
+        data = path.read_bytes()
+        assert not any(a.encode() in data for a in accounts), path
+    # killed after the files were written, before the approval committed: complete bank files
+    # that no record names wait under .pending; the check removes them and says so
+    assert _command(*approve_1, crash="approve.file_written").returncode == CRASHED
+    assert not [p for p in run_1.iterdir() if p.is_file()]  # nothing at a bank file's place
+    assert len(list((run_1 / ".pending").glob("*.csv"))) == 2
+    assert "删除未完成或未提交的文件" in _check_files(unit)
+    _only_recorded_files(unit)
+
+    # again, then the run is sent back and the month prepared anew: approving the new run
+    # removes the first run's never-approved files (the same payment references)
+    assert _command(*approve_1, crash="approve.file_written").returncode == CRASHED
+    assert _command("disburse_send_back", "1", *u, "--user", "reviewer").returncode == 0
+    assert _command("disburse_prepare", "2020-03", *u, "--user", "clerk").returncode == 0
+    assert _command("disburse_review", "2", *u, "--user", "reviewer").returncode == 0
+    approve_2 = ["disburse_approve", "2", *u, "--user", "approver"]
+    # killed after the commit, before the files moved into place: the next approval (which
+    # finds the run approved) moves them
+    assert _command(*approve_2, crash="approve.moving").returncode == CRASHED
+    run = Run.objects.get(unit=unit, number=2)
+    assert run.step == core.APPROVED
+    assert not [p for p in (run_1.parent / "run-2").iterdir() if p.is_file()]
+    again = _command(*approve_2)
+    assert again.returncode == 0 and "无变化" in again.stdout, again.stdout
+    assert not run_1.exists() or not any(run_1.rglob("*"))
+    _only_recorded_files(unit)
+    _invariants(unit)
+
+    # a result import killed after keeping its copy, before committing: the next import of the
+    # same file keeps its own complete copy, and nothing else is left
+    qyjs, lxry = sorted(bank_answers(run, tmp_path, {}), key=lambda p: "LXRY" in p.name)
+    results = ["disburse_results", str(qyjs), *u, "--user", "clerk"]
+    assert _command(*results, crash="results.applied").returncode == CRASHED
+    assert ResultImport.objects.filter(unit=unit).count() == 0
+    assert _command(*results).returncode == 0
+    _only_recorded_files(unit)
+    # killed after the commit, before the copy moved into place: the check moves it
+    results = ["disburse_results", str(lxry), *u, "--user", "clerk"]
+    assert _command(*results, crash="results.moving").returncode == CRASHED
+    assert "已提交而未就位的文件" in _check_files(unit)
+    _only_recorded_files(unit)
+    _invariants(unit)
+
+    # a kept copy that does not match its SHA-256 (cut short by a crash of an older version)
+    # is found, quarantined and reported; importing the same file again keeps a good copy
+    kept = ResultImport.objects.get(unit=unit, file_name=lxry.name)
+    damaged = settings.MEDIA_ROOT / kept.file_path
+    damaged.write_bytes(damaged.read_bytes()[:40])
+    assert "不一致" in _check_files(unit, ok=False)
+    assert "不在了" in _check_files(unit, ok=False)
+    restored = _command(*results)
+    assert restored.returncode == 0 and "已补存" in restored.stdout, restored.stdout
+    assert "核对无误" in _check_files(unit)
+    _only_recorded_files(unit)

@@ -476,6 +476,8 @@ def test_a_batch_is_not_approved_until_its_schemes_payer_account_is_set(client, 
 
     # the bank files carry the payer's account (never a placeholder)
     for bank_file in Run.objects.get(pk=run_id).bank_files.all():
-        text = bank_file.full_path.read_text(encoding="gb18030")
+        text = services.in_place(bank_file.full_path, bank_file.sha256).read_text(
+            encoding="gb18030"
+        )
         header = text.splitlines()[0].split(",")
         assert PAYER["account"] in header and PAYER["bank"] in header and unit.name in header

@@ -122,5 +122,7 @@ def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> li
 def bank_file_rows(bank_file) -> int:
     """How many payment rows a written bank file holds, read back with the adapter's reader
     shape (for generic-csv: lines after the header that carry a payment reference)."""
-    text = Path(bank_file.full_path).read_text(encoding="gb18030")
+    from juesuan.web.disbursement import services
+
+    text = services.in_place(bank_file.full_path, bank_file.sha256).read_text(encoding="gb18030")
     return sum(1 for line in text.splitlines() if f",{bank_file.scheme}-" in line)

@@ -450,7 +450,8 @@ def run_send_back(request, access: UnitAccess, run_id: int):
 def bank_file(request, access: UnitAccess, run_id: int, file_id: int):
     run = _run_for(access, run_id)
     item = get_object_or_404(BankFile, run=run, pk=file_id)
-    if not item.full_path.is_file():
+    path = services.in_place(item.full_path, item.sha256)
+    if path is None:
         raise Http404("银行文件不在了，请联系管理员")
     record(
         "pay_download",
@@ -466,7 +467,7 @@ def bank_file(request, access: UnitAccess, run_id: int, file_id: int):
             "total_fen": item.total,
         },
     )
-    return FileResponse(open(item.full_path, "rb"), as_attachment=True, filename=item.name)
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=item.name)
 
 
 # ---- 银行回盘 -------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ pays nobody twice. The points are listed in CRASH_POINTS.
 
 The package, by step: `common` (the outcome a step reports, crash points, helpers), `roster`
 (schemes, roster, events), `runs` (prepare, review, approve with the bank files, send back),
-`results` (bank result files), `corrections` (correction, re-issue, cancellation), `balance`
+`results` (bank result files), `files` (the files approval and import write, as safe as their
+rows; what crashes left), `corrections` (correction, re-issue, cancellation), `balance`
 (conservation, stored payments, what waits for whom), `statistics` (figures per scheme, fund
 request).
 """
@@ -43,6 +44,8 @@ from juesuan.web.disbursement.services.corrections import (
     enter_correction,
     prepare_supplementary_run,
 )
+from juesuan.web.disbursement.services.files import check as check_files
+from juesuan.web.disbursement.services.files import in_place, sweep
 from juesuan.web.disbursement.services.recoveries import (
     RecoveryTotals,
     approve_write_off,
@@ -87,6 +90,7 @@ __all__ = [
     "approve_write_off",
     "cancel_payment",
     "check_correction",
+    "check_files",
     "check_settlement",
     "conservation",
     "copy_out",
@@ -98,6 +102,7 @@ __all__ = [
     "import_results",
     "import_roster",
     "import_schemes",
+    "in_place",
     "ledger_postings",
     "month_status",
     "monthly_figures",
@@ -113,6 +118,7 @@ __all__ = [
     "set_payer",
     "stored_balance",
     "stored_payments",
+    "sweep",
     "unit_schemes",
     "waiting",
     "yearly_figures",

@@ -23,6 +23,7 @@ from juesuan.web.disbursement.services.common import (
     sha256_file,
     yuan,
 )
+from juesuan.web.disbursement.services.files import in_place
 
 # ---- conservation -----------------------------------------------------------------------------
 
@@ -196,9 +197,10 @@ def conservation(unit: Unit) -> Conservation:
                 f"批次为 {run.count} 笔 {yuan(run.total)} 元。"
             )
         for f in files:
-            if not f.full_path.is_file():
+            placed = in_place(f.full_path, f.sha256)
+            if placed is None:
                 problems.append(f"第 {run.number} 批：银行文件 {f.name} 不在了。")
-            elif sha256_file(f.full_path) != f.sha256:
+            elif sha256_file(placed) != f.sha256:
                 problems.append(
                     f"第 {run.number} 批：银行文件 {f.name} 与生成时不一致（已被改动）。"
                 )

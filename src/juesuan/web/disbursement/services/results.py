@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import re
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from juesuan.web.disbursement.models import (
     Run,
     Scheme,
 )
-from juesuan.web.disbursement.services import common
+from juesuan.web.disbursement.services import common, files
 from juesuan.web.disbursement.services.common import (
     Outcome,
     Progress,
@@ -59,10 +58,11 @@ def import_results(
     name = file_name or Path(path).name
     if user is not None and rules.CLERK not in roles_on(user, unit):
         return refused("只有经办人员可以导入银行回盘。")
+    files.sweep(unit, by=user)  # what a crashed import left is put right first
     sha = sha256_file(Path(path))
     already = ResultImport.objects.filter(unit=unit, sha256=sha).first()
     if already is not None:
-        return _already_imported(already, name)
+        return _already_imported(already, name, Path(path))
     progress(5, "读取回盘文件")
     adapter = get_adapter(adapter_id)
     reader = _Reader(lambda: read_results(adapter, Path(path)), name)
@@ -92,6 +92,10 @@ def import_results(
             if not outcome.ok:
                 raise _Rejected(outcome)
             stored = _keep_file(unit, Path(path), sha, name)
+            if stored is None:
+                raise _Rejected(
+                    refused(f"“{name}”在导入过程中被改动，回盘未导入，付款状态不变；请重新导入。")
+                )
             entry.file_path = stored
             entry.save(update_fields=["file_path"])
             common.crash_point("results.applied")
@@ -124,7 +128,7 @@ def import_results(
         already = ResultImport.objects.filter(unit=unit, sha256=sha).first()
         if already is None:
             raise
-        return _already_imported(already, name)
+        return _already_imported(already, name, Path(path))
     finally:
         reader.stop()
     common.crash_point("results.committed")
@@ -141,13 +145,23 @@ class _Rejected(Exception):
         super().__init__(outcome.message)
 
 
-def _already_imported(entry: ResultImport, name: str) -> Outcome:
+def _already_imported(entry: ResultImport, name: str, source: Path) -> Outcome:
+    """The same file again changes no payment; it only puts back a kept copy that is missing
+    (a check found it damaged, or it was lost), from this file with the recorded SHA-256."""
     when = timezone.localtime(entry.imported_at).strftime("%Y-%m-%d %H:%M")
+    restored = ""
+    if entry.file_path:
+        final = settings.MEDIA_ROOT / entry.file_path
+        if files.in_place(final, entry.sha256) is None and files.keep_copy(
+            source, final, entry.sha256
+        ):
+            files.in_place(final, entry.sha256)
+            restored = "留存的回盘副本已补存，"
     return Outcome(
         True,
         f"“{name}”已于 {when} 导入过"
         + ("" if entry.file_name == name else f"（当时的文件名为“{entry.file_name}”）")
-        + "，本次无变化。",
+        + f"，{restored}本次无变化。",
         data={"import": entry.pk, "paid": 0, "returned": 0, "unchanged": entry.rows},
     )
 
@@ -163,12 +177,14 @@ def _log_rejected(unit, user, name, sha, why) -> None:
     )
 
 
-def _keep_file(unit: Unit, source: Path, sha: str, name: str) -> str:
-    relative = Path("disbursement") / str(unit.pk) / "results" / f"{sha[:16]}-{Path(name).name}"
+def _keep_file(unit: Unit, source: Path, sha: str, name: str) -> str | None:
+    """Keep a copy of the imported file, in place when the import commits (`services.files`);
+    None when the copy on disk is not the file that was read."""
+    relative = files.results_folder(unit) / f"{sha[:16]}-{Path(name).name}"
     target = settings.MEDIA_ROOT / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        shutil.copyfile(source, target)
+    if not files.keep_copy(source, target, sha):
+        return None
+    files.place_on_commit(target, "results")
     return str(relative)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 from django.conf import settings
@@ -30,7 +29,7 @@ from juesuan.web.disbursement.models import (
     Scheme,
     WithdrawnPayment,
 )
-from juesuan.web.disbursement.services import common
+from juesuan.web.disbursement.services import common, files
 from juesuan.web.disbursement.services.common import (
     Outcome,
     Progress,
@@ -438,6 +437,7 @@ def approve_run(
 ) -> Outcome:
     """审批 approves a reviewed run: it is frozen, its payments become SENT and the bank files
     are written through the schemes' adapters (one file per scheme)."""
+    files.sweep(unit, by=user)  # what a crashed approval left is put right first
     try:
         return _approve_run(unit, user, run_id, progress)
     except BankFileRefused as exc:
@@ -484,7 +484,7 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
         run.approved_at = timezone.now()
         run.save(update_fields=["step", "approved_by", "approved_at"])
         progress(30, "写银行文件")
-        files = _write_bank_files(unit, run, progress)
+        bank_files = _write_bank_files(unit, run, progress)
         common.crash_point("approve.file_written")
         if run.kind == core.SUPPLEMENTARY:
             _settle_recoveries(run)
@@ -496,7 +496,7 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
             target=f"{run.month} 第 {run.number} 批",
             summary=(
                 f"审批通过第 {run.number} 批：{run.count} 笔，{yuan(run.total)} 元；银行文件 "
-                + "；".join(f"{f.name}（SHA-256 {f.sha256}）" for f in files)
+                + "；".join(f"{f.name}（SHA-256 {f.sha256}）" for f in bank_files)
             ),
             before={"step": core.REVIEWED},
             after={
@@ -505,7 +505,7 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
                 "total_fen": run.total,
                 "files": [
                     {"name": f.name, "sha256": f.sha256, "count": f.count, "total_fen": f.total}
-                    for f in files
+                    for f in bank_files
                 ],
             },
         )
@@ -513,9 +513,9 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
     return Outcome(
         True,
         f"第 {run.number} 批已审批通过：{run.count} 笔，{yuan(run.total)} 元；"
-        f"已生成银行文件 {len(files)} 个。",
+        f"已生成银行文件 {len(bank_files)} 个。",
         changed=True,
-        data={"run": run.pk, "files": [f.name for f in files]},
+        data={"run": run.pk, "files": [f.name for f in bank_files]},
     )
 
 
@@ -527,9 +527,9 @@ def _settle_recoveries(run: Run) -> None:
 def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile]:
     from juesuan.disbursement.banks import BatchHeader, get_adapter, write_batch
 
-    files = []
+    bank_files = []
     schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
-    folder = Path("disbursement") / str(unit.pk) / run.month / f"run-{run.number}"
+    folder = files.run_folder(run)
     for index, code in enumerate(sorted(run.schemes)):
         scheme = schemes[code]
         adapter = get_adapter(run.bank_adapter or scheme.bank_adapter)
@@ -545,10 +545,11 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
             execution_date=date(month.year, month.month, min(scheme.payment_day, 28)),
         )
         name = adapter.file_name(header)
+        # written beside its place; moved there when the approval commits (`services.files`)
         target = settings.MEDIA_ROOT / folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        pending = files.pending_path(target)
         purpose = f"{scheme.name}{month.year}年{month.month}月"
-        written = write_batch(adapter, header, _batch_items(run, code, purpose), target)
+        written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
         if not written.ok:
             raise BankFileRefused(written.problems)
         expected = run.totals.get(code, {"count": 0, "amount": 0})
@@ -557,20 +558,24 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
                 f"银行文件 {name} 有 {written.count} 笔 {written.total_fen} 分，"
                 f"批次为 {expected['count']} 笔 {expected['amount']} 分"
             )
-        files.append(
+        sha = files.make_durable(pending)
+        if sha != written.sha256:
+            raise RuntimeError(f"银行文件 {name} 写入磁盘后与写出的内容不一致")
+        bank_files.append(
             BankFile.objects.create(
                 run=run,
                 scheme=code,
                 adapter=adapter.id,
                 name=written.file_name or name,
                 path=str(folder / name),
-                sha256=written.sha256,
+                sha256=sha,
                 count=written.count,
                 total=written.total_fen,
             )
         )
+        files.place_on_commit(target, "approve")
         progress(30 + int(60 * (index + 1) / max(1, len(run.schemes))), f"已写 {name}")
-    return files
+    return bank_files
 
 
 class BankFileRefused(Exception):
@@ -612,7 +617,7 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
             new_columns=list(columns),
             schema_overrides={c: pl.String for c in columns if c not in ("sequence", "amount")},
         ).with_columns(pl.col(pl.String).fill_null(""))
-        for (
+        for row, (
             person_id,
             month,
             sequence,
@@ -621,7 +626,9 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
             account_name,
             bank,
             amount,
-        ) in frame.iter_rows():
+        ) in enumerate(frame.iter_rows()):
+            if row == 1:
+                common.crash_point("approve.writing")
             reference = f"{code}-{person_id}-{month.replace('-', '')}-{sequence}"
             yield BatchItem(reference, name, account, account_name, bank, int(amount), purpose)
         return
@@ -631,7 +638,11 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
         .values_list(*columns)
         .iterator(chunk_size=5000)
     )
-    for person_id, month, sequence, name, account, account_name, bank, amount in rows:
+    for row, (person_id, month, sequence, name, account, account_name, bank, amount) in enumerate(
+        rows
+    ):
+        if row == 1:
+            common.crash_point("approve.writing")
         key = core.PaymentKey(code, person_id, core.Month.parse(month), sequence)
         yield BatchItem(key.reference, name, account, account_name, bank, int(amount), purpose)
 
