@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "juesuan.web.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "juesuan.web.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -253,9 +254,15 @@ WHITENOISE_USE_FINDERS = True  # serve from the package itself; no collectstatic
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = Path(_env("JUESUAN_MEDIA_ROOT") or DATA_DIR / "files").expanduser().resolve()
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # the form fields besides files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # a larger file goes to a temporary file
+# The largest upload (all files of one request together), refused while it arrives (uploads.py).
 MAX_UPLOAD_MB = _int("JUESUAN_MAX_UPLOAD_MB", 50)
+FILE_UPLOAD_HANDLERS = [
+    "juesuan.web.uploads.SizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Background jobs: "thread" (default: a pool inside the web process), "sync" (run at once, in
 # the request: tests), or "celery" (chosen automatically when a broker URL is set).

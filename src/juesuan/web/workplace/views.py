@@ -6,7 +6,6 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
@@ -123,10 +122,7 @@ def upload(request, access: UnitAccess):
     if not form.is_valid():
         messages.error(request, "请选择要上传的 .xlsx 工作簿。")
         return redirect(request.POST.get("back") or reverse("unit", args=[access.unit.pk]))
-    uploaded = form.cleaned_data["file"]
-    if uploaded.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
-        messages.error(request, f"文件超过 {settings.MAX_UPLOAD_MB} MB，请检查是否选错了文件。")
-        return redirect("unit", unit_id=access.unit.pk)
+    uploaded = form.cleaned_data["file"]  # within MAX_UPLOAD_MB (uploads.py)
     folder = workspace()
     path, digest, size = save_upload(uploaded, folder)
     expected = form.cleaned_data.get("year")
