@@ -325,14 +325,16 @@ def _overlapping(output: Path, inputs: list[str]) -> str | None:
     return None
 
 
-def _refuse_overlap(output: Path, inputs: list[str]) -> bool:
+def _refuse_overlap(output: Path, inputs: list[str], as_json: bool = False) -> bool:
     found = _overlapping(output, inputs)
     if found is not None:
-        print(
+        message = (
             f"输出位置 {output} 与输入 {found} 是同一位置或互相包含，写出会覆盖输入；"
-            "请指定另外的输出位置。",
-            file=sys.stderr,
+            "请指定另外的输出位置。"
         )
+        if as_json:
+            _print_json({"output": None, "problems": [message]})
+        print(message, file=sys.stderr)
     return found is not None
 
 
@@ -346,7 +348,7 @@ def _consolidate(args: argparse.Namespace) -> int:
     from juesuan.ledger.export import write_folder
 
     output = Path(args.output)
-    if _refuse_overlap(output, args.datasets):
+    if _refuse_overlap(output, args.datasets, args.json):
         return EXIT_UNREADABLE
     datasets = []
     for path in args.datasets:

@@ -82,14 +82,14 @@ def safe_file_name(text: str, *, chars: int = NAME_CHARS, size: int = NAME_BYTES
     """`text` as (part of) one file name usable on Linux, macOS and Windows, still readable.
 
     Forbidden characters become their full-width forms, control characters and runs of white
-    space one space, invisible format characters nothing; leading dots and trailing dots and spaces go; a Windows device name (CON,
-    NUL, COM1 …) gets a "_". A name longer than `chars` characters or `size` UTF-8 bytes keeps
-    its beginning, then "…" and 8 hex digits of its SHA-256, so different long names stay apart.
+    space one space, invisible format characters nothing; leading dots and trailing dots and
+    spaces go; a Windows device name (CON, NUL, COM1 …) gets a "_". A name longer than `chars`
+    characters or `size` UTF-8 bytes keeps its beginning, then "…" and 8 hex digits of its
+    SHA-256, so different long names stay apart.
     Hand-written: pathvalidate, the nearest library, replaces every character with one
     placeholder and truncates without keeping names apart.
     """
     name = unicodedata.normalize("NFC", text).translate(_FULL_WIDTH)
-    # invisible format characters (bidi overrides …) and lone surrogates go; controls part words
     name = "".join(_SPACED.get(unicodedata.category(c), c) for c in name)
     name = " ".join(name.split()).lstrip(".").rstrip(". ")
     stem, dot, rest = name.partition(".")
