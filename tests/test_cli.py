@@ -244,7 +244,7 @@ def test_build_refuses_a_folder_holding_other_files_and_leaves_it_alone(tmp_path
     assert _files(out) == {"我的笔记.txt": "别删".encode()}
 
 
-def test_consolidate_and_export_refuse_an_output_that_is_or_holds_an_input(tmp_path, capsys):
+def test_commands_refuse_an_output_that_is_or_holds_an_input(tmp_path, capsys):
     a = write_dataset(tmp_path / "data" / "a", unit=_unit("甲单位"))
     b = write_dataset(tmp_path / "data" / "b", unit=_unit("乙单位"))
     before = _files(tmp_path)
@@ -254,6 +254,8 @@ def test_consolidate_and_export_refuse_an_output_that_is_or_holds_an_input(tmp_p
         assert f"与输入 {a}" in capsys.readouterr().err
         assert main(["export", str(b), str(into_b), "--overwrite"]) == 2
         assert f"与输入 {b}" in capsys.readouterr().err
+    assert main(["build", str(a), "-o", str(a / "公开包")]) == 2
+    assert f"与输入 {a}" in capsys.readouterr().err
     assert _files(tmp_path) == before
     report = tmp_path / "公开文本.txt"
     report.write_text("本年收入合计 100.00 万元。", encoding="utf-8")

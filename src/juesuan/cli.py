@@ -184,6 +184,8 @@ def _build(args: argparse.Namespace) -> int:
     from juesuan.fonts import FontMissing
     from juesuan.publish.package import OutputRefused, write_package
 
+    if _refuse_overlap(Path(args.output), [args.dataset]):
+        return EXIT_UNREADABLE
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues)
