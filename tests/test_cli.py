@@ -234,14 +234,31 @@ def test_unit_names_with_a_slash_or_300_characters_build_with_readable_names(
     assert archive.name in capsys.readouterr().out
 
 
-def test_build_refuses_a_folder_holding_other_files_and_leaves_it_alone(tmp_path, capsys):
-    out = tmp_path / "mine"
-    out.mkdir()
-    (out / "我的笔记.txt").write_text("别删", encoding="utf-8")
-    dataset = write_dataset(tmp_path / "ds", unit=_unit("甲单位"))
-    assert main(["build", str(dataset), "-o", str(out)]) == 2
-    assert "我的笔记.txt" in capsys.readouterr().err
-    assert _files(out) == {"我的笔记.txt": "别删".encode()}
+def test_a_build_replaces_the_previous_package_and_keeps_the_users_other_files(tmp_path, capsys):
+    out = tmp_path / "pkg"
+    (out / "附件").mkdir(parents=True)
+    notes = {"我的笔记.txt": "别删".encode(), "附件/说明.txt": b"keep"}
+    for name, content in notes.items():
+        (out / name).write_bytes(content)
+    inode = (out / "我的笔记.txt").stat().st_ino
+    first = write_dataset(tmp_path / "first", unit=_unit("甲单位"))
+    assert main(["build", str(first), "-o", str(out)]) == 0
+    second = write_dataset(tmp_path / "second", unit=_unit("乙单位"))
+    assert main(["build", str(second), "-o", str(out)]) == 0
+    files = _files(out)
+    assert {name: files[name] for name in notes} == notes
+    assert (out / "我的笔记.txt").stat().st_ino == inode  # the same file, not a copy
+    assert not [name for name in files if "甲单位" in name]  # the previous package went whole
+    assert any(name.startswith("2020年度乙单位") for name in files)
+
+    mine = tmp_path / "mine"  # a file of the user's named as one of the package's
+    mine.mkdir()
+    (mine / "checks.json").write_text("我的", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(second), "-o", str(mine)]) == 2
+    assert "“checks.json”" in capsys.readouterr().err
+    assert _files(mine) == {"checks.json": "我的".encode()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "mine", "pkg", "second"]
 
 
 def test_commands_refuse_an_output_that_is_or_holds_an_input(tmp_path, capsys):

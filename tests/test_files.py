@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from juesuan.files import replaced_folder, safe_file_name
+from juesuan.files import KeptEntryClash, replaced_folder, safe_file_name
 
 
 def _contents(folder: Path) -> dict[str, bytes]:
@@ -47,6 +47,25 @@ def test_a_new_folder_appears_only_when_complete(tmp_path):
         (folder / "x").write_text("x", encoding="utf-8")
         raise OSError(28, "No space left on device")
     assert not target.exists() and list((tmp_path / "deep").iterdir()) == []
+
+
+def test_kept_entries_are_carried_into_the_new_folder_as_the_same_files(tmp_path):
+    target = _old_folder(tmp_path)
+    inode = (target / "sub" / "b.txt").stat().st_ino
+    with replaced_folder(target, keep=[Path("sub"), Path("sub/b.txt")]) as folder:
+        (folder / "a.txt").write_text("new", encoding="utf-8")
+    assert _contents(target) == {"a.txt": b"new", "sub/b.txt": b"old b"}
+    assert (target / "sub" / "b.txt").stat().st_ino == inode
+
+
+def test_a_kept_entry_named_as_a_new_one_changes_nothing(tmp_path):
+    target = _old_folder(tmp_path)
+    before = _contents(target)
+    with pytest.raises(KeptEntryClash) as clash, replaced_folder(target, keep=[Path("a.txt")]) as f:
+        (f / "a.txt").write_text("new", encoding="utf-8")
+    assert clash.value.filename == "a.txt"
+    assert _contents(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 @pytest.mark.parametrize(

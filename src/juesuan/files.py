@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,14 +34,21 @@ def replaced(path: str | Path) -> Iterator[Path]:
         raise
 
 
+class KeptEntryClash(FileExistsError):
+    """An entry to keep has the name of one the new folder already has (`filename`: its path
+    relative to the folder)."""
+
+
 @contextmanager
-def replaced_folder(path: str | Path) -> Iterator[Path]:
+def replaced_folder(path: str | Path, *, keep: Collection[Path] = ()) -> Iterator[Path]:
     """A new empty folder beside `path`; when the block succeeds it replaces `path` as a whole.
 
     On failure (an exception, KeyboardInterrupt) the temporary folder is removed and `path` is
     exactly as it was. The previous folder, if any, is renamed aside and the new one renamed into
     place, then the old one removed: a reader sees the old folder or the new one, never a mix.
-    Callers decide beforehand whether what is at `path` may be replaced.
+    `keep` lists entries of the previous folder (paths relative to it) carried into the new one
+    before the swap, by hard link (a copy where the file system has none), so they stay the same
+    files; one the new folder already has raises `KeptEntryClash`, and nothing changes.
     """
     target = Path(path).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -49,10 +57,30 @@ def replaced_folder(path: str | Path) -> Iterator[Path]:
     temporary.mkdir()
     try:
         yield temporary
+        _carry_over(target, temporary, keep)
         _swap_folder(temporary, target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def _carry_over(old: Path, new: Path, entries: Collection[Path]) -> None:
+    for entry in sorted(entries, key=lambda p: len(p.parts)):  # folders before their contents
+        source, copy = old / entry, new / entry
+        folder = source.is_dir() and not source.is_symlink()
+        if folder and copy.is_dir() and not copy.is_symlink():
+            continue  # a folder both have: the entries kept inside it are carried one by one
+        if copy.exists() or copy.is_symlink():
+            raise KeptEntryClash(errno.EEXIST, "already in the new folder", str(entry))
+        if folder:
+            copy.mkdir()
+        elif source.is_symlink():
+            copy.symlink_to(os.readlink(source))
+        else:
+            try:
+                os.link(source, copy)
+            except OSError:
+                shutil.copy2(source, copy)
 
 
 def _swap_folder(new: Path, target: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from juesuan import __version__
 from juesuan.document.assemble import assemble
 from juesuan.document.model import Document, FormBlock
-from juesuan.files import replaced, replaced_folder, safe_file_name
+from juesuan.files import KeptEntryClash, replaced, replaced_folder, safe_file_name
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import Facts, collect
@@ -160,29 +160,17 @@ def tables_file_name(dataset: Dataset) -> str:
 
 
 class OutputRefused(Exception):
-    """`out` cannot take a package (a file, or a folder with files of its own); nothing was
-    written. The message says why in Chinese."""
+    """`out` cannot take a package; nothing was written. The message says why in Chinese."""
 
 
-def check_output(out: Path) -> None:
-    """Refuse an `out` that is a file, or a folder holding anything but a previous package.
-
-    A package replaces its folder as a whole (the only way the swap is atomic), so a folder with
-    other files in it is refused rather than emptied: nothing of the user's is ever deleted.
-    """
+def others_files(out: Path) -> list[Path]:
+    """What `out` holds besides a previous package (paths relative to it), which the new package
+    keeps; OutputRefused when `out` is a file."""
     if out.exists() and not out.is_dir():
         raise OutputRefused(f"输出位置 {out} 是一个文件，应为文件夹（不存在则新建）")
     if not out.is_dir():
-        return
-    foreign = sorted(set(out.rglob("*")) - previous_package(out))
-    if foreign:
-        shown = "、".join(str(p.relative_to(out)) for p in foreign[:5])
-        more = f"等 {len(foreign)} 项" if len(foreign) > 5 else ""
-        raise OutputRefused(
-            f"输出文件夹 {out} 中有不属于上次生成的公开包的内容（{shown}{more}）。"
-            "公开包会整体替换输出文件夹，为免删除这些内容，未生成任何文件；"
-            "请指定新的或空的文件夹，或先移走这些内容。"
-        )
+        return []
+    return [p.relative_to(out) for p in sorted(set(out.rglob("*")) - previous_package(out))]
 
 
 def previous_package(out: Path) -> set[Path]:
@@ -210,15 +198,21 @@ def previous_package(out: Path) -> set[Path]:
 def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Manifest:
     """Write every output and their zip into a new folder that replaces `out` when complete.
 
-    A failure at any step leaves `out` as it was; `OutputRefused` (`check_output`) before any
-    work when `out` holds files that are not a previous package.
+    A failure at any step leaves `out` as it was. The previous package's files go as a whole;
+    anything else in `out` is kept, unless it has the name of a new package file (OutputRefused).
     """
     from juesuan.fonts import find_cjk_font
 
     find_cjk_font()  # before anything is written: a missing font stops here, with how to install one
-    check_output(out)
-    with replaced_folder(out) as folder:
-        return _write_outputs(prepared, folder, draft)
+    keep = others_files(out)
+    try:
+        with replaced_folder(out, keep=keep) as folder:
+            return _write_outputs(prepared, folder, draft)
+    except KeptEntryClash as clash:
+        raise OutputRefused(
+            f"输出文件夹 {out} 中已有“{clash.filename}”，不属于上次生成的公开包，"
+            "却与这次要写出的文件同名；为免覆盖，未改动任何文件。请移走或改名后重新生成。"
+        ) from clash
 
 
 def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
