@@ -104,7 +104,7 @@ def parse_yuan(text: object) -> Decimal:
         value = Decimal(raw.replace(",", ""))
     if not value.is_finite():
         raise AmountError(f"“{shown(text)}”不是金额")
-    if abs(value) > MAX_AMOUNT:
+    if value.copy_abs() > MAX_AMOUNT:  # copy_abs is exact; abs() rounds and can overflow
         raise AmountError(f"金额“{shown(text)}”超过上限 {MAX_AMOUNT:,} 元；请核对是否多填了数字")
     if value != value.quantize(CENT):
         raise AmountError(f"金额“{shown(text)}”超过两位小数；元金额最多到分")
