@@ -4,15 +4,19 @@ temporary folder left behind by a failure or a process that died."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.test import Client
 from django.urls import reverse
 
-from juesuan.web.workplace.models import DatasetVersion
+from juesuan.web.workplace import published, versions
+from juesuan.web.workplace.models import AUDIT_JOB, IMPORT_JOB, DatasetVersion, Job
 from juesuan.web.workplace.versions import save_upload, sweep_workspaces, workspace
+from web.conftest import PASSWORD
 
 
 def test_stale_workspaces_are_swept_and_fresh_ones_kept(_media):
@@ -81,3 +85,88 @@ def test_a_too_large_upload_is_refused_while_it_arrives(
     assert _Spy.kept <= 1024 * 1024
     assert DatasetVersion.objects.count() == 0
     assert not (_media / "tmp").exists() or not any((_media / "tmp").iterdir())
+
+
+class _Gate:
+    """Wraps a function so that a call waits until the test opens the gate: the heavy reading
+    of an upload, held for as long as the test needs to look around meanwhile."""
+
+    def __init__(self, monkeypatch, module, name: str):
+        self.entered, self.opened = threading.Event(), threading.Event()
+        real = getattr(module, name)
+
+        def held(*args, **kwargs):
+            self.entered.set()
+            self.opened.wait(GATE_SECONDS)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, held)
+
+
+GATE_SECONDS = 30
+
+
+def _finished(job: Job) -> Job:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.finished:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job.status} after 60 s")
+
+
+def _another_user_is_served() -> None:
+    other = Client()
+    response = other.post(reverse("login"), {"username": "other_finance", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert other.get(reverse("home")).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workbook_is_read_in_the_background_while_others_are_served(
+    client, world, settings, example_workbook, monkeypatch, _media
+):
+    """The upload request ends once the file is saved; reading it (seconds to minutes for a
+    large or hostile workbook) is a job, and other users' requests are answered meanwhile."""
+    settings.JOBS_MODE = "thread"
+    gate = _Gate(monkeypatch, versions, "load")
+    client.force_login(world.users["finance"])
+    with example_workbook.open("rb") as handle:
+        response = client.post(reverse("upload", args=[world.unit.pk]), {"file": handle})
+    assert not gate.opened.is_set()  # answered while the reading is still held
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("job", args=[world.unit.pk, job.pk])
+    assert job.kind == IMPORT_JOB
+    assert gate.entered.wait(10)  # the job is reading the workbook, in the background
+    _another_user_is_served()
+    assert DatasetVersion.objects.count() == 0
+    gate.opened.set()
+    assert _finished(job).status == "succeeded", job.error
+    assert job.result["accepted"] and DatasetVersion.objects.get().number == 1
+    report = client.get(reverse("job", args=[world.unit.pk, job.pk]))
+    assert report["Location"] == reverse("version_report", args=[world.unit.pk, 2020, 1])
+    assert not any((_media / "tmp").iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_published_text_is_audited_in_the_background_while_others_are_served(
+    client, world, settings, monkeypatch, _media
+):
+    settings.JOBS_MODE = "thread"
+    gate = _Gate(monkeypatch, published, "audit")
+    client.force_login(world.users["finance"])
+    text = SimpleUploadedFile("公开.txt", "本年支出合计 100.00 万元。\n".encode())
+    response = client.post(reverse("published_audit"), {"files": [text]})
+    assert not gate.opened.is_set()
+    assert response.status_code == 302
+    assert gate.entered.wait(10)
+    waiting = client.get(reverse("published_audit")).content.decode()
+    assert "正在审核" in waiting and reverse("published_audit_status") in waiting
+    _another_user_is_served()
+    gate.opened.set()
+    job = _finished(Job.objects.get(kind=AUDIT_JOB))
+    assert job.status == "succeeded", job.error
+    assert "公开.txt" in client.get(reverse("published_audit")).content.decode()
+    assert not any((_media / "tmp").iterdir())

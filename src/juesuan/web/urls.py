@@ -18,6 +18,7 @@ urlpatterns = [
     path("password/", accounts.password_view, name="password"),
     path("template.xlsx", workplace.template_download, name="template"),
     path("published/", published.published_audit, name="published_audit"),
+    path("published/status.json", published.published_audit_status, name="published_audit_status"),
     path(
         "published/report.<str:fmt>",
         published.published_audit_download,

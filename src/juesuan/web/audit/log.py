@@ -61,8 +61,10 @@ def record(
     summary: str = "",
     before: dict | None = None,
     after: dict | None = None,
+    ip: str | None = None,
 ) -> AuditEntry:
-    """Append one entry. Personal data in the texts is masked before it is written.
+    """Append one entry. Personal data in the texts is masked before it is written. `ip` is the
+    client's address when there is no request (a background job started by one).
 
     The head row is updated first inside the transaction: that takes the write lock (SQLite) or
     the row lock (PostgreSQL) before the previous hash is read, so concurrent writers queue.
@@ -86,7 +88,7 @@ def record(
             summary=mask_text(summary),
             before=mask_data(before) if before is not None else None,
             after=mask_data(after) if after is not None else None,
-            ip=client_ip(request),
+            ip=ip if ip is not None else client_ip(request),
             prev_hash=head.hash,
         )
         entry.hash = entry.compute_hash(head.hash)

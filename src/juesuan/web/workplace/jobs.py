@@ -2,6 +2,12 @@
 default, no broker), on a Celery worker (when JUESUAN_BROKER_URL is set), or at once in the
 request (JUESUAN_JOBS_MODE=sync, for tests).
 
+Whatever reads an uploaded file runs here, never in the request: a workbook or a published text
+can take seconds to minutes and much memory to read, and a request that did it would hold a
+server process that other users' pages are waiting for. An upload is saved in a folder of its
+own under MEDIA_ROOT/tmp (named in the job's `folder` parameter), which the job removes when it
+ends, and so does every way a job can end without running.
+
 A job function takes the Job's id, reads everything it needs from the database and MEDIA_ROOT,
 reports progress on the Job row and ends it as succeeded (with a result) or failed (with a
 message a finance officer can act on). It never trusts the process it runs in: a Celery worker
@@ -25,13 +31,16 @@ from django.utils import timezone
 from juesuan.files import safe_file_name
 from juesuan.web.audit.log import record
 from juesuan.web.workplace.models import (
+    AUDIT_JOB,
     BUILD_JOB,
     CONSOLIDATE_JOB,
     CONSOLIDATION,
     FAILED,
+    IMPORT_JOB,
     QUEUED,
     RUNNING,
     SUCCEEDED,
+    UPLOAD,
     Build,
     DatasetVersion,
     Job,
@@ -54,7 +63,7 @@ def submit(job: Job) -> None:
     if mode == "celery":
         from juesuan.web.worker import run_job_task
 
-        transaction.on_commit(lambda: send_to_worker(str(job.pk), run_job_task))
+        transaction.on_commit(lambda: send_to_worker(str(job.pk), run_job_task, discard_upload))
         return
     transaction.on_commit(lambda: _pool().submit(_run_in_thread, str(job.pk)))
 
@@ -98,14 +107,31 @@ def _run_in_thread(job_id: str) -> None:
 
 
 def interrupted_jobs() -> int:
-    """Jobs left queued or running by a web process that stopped: mark them failed. Called when
-    the single-machine server starts (its thread pool was the only runner)."""
-    return Job.objects.filter(status__in=(QUEUED, RUNNING)).update(
+    """Jobs left queued or running by a web process that stopped: mark them failed and remove
+    their uploads. Called when the single-machine server starts (its thread pool was the only
+    runner)."""
+    stopped = list(Job.objects.filter(status__in=(QUEUED, RUNNING)))
+    Job.objects.filter(pk__in=[job.pk for job in stopped]).update(
         status=FAILED,
         error="服务重启，任务中断；请重新发起。",
         message="已中断",
         finished_at=timezone.now(),
     )
+    for job in stopped:
+        discard_upload(job)
+    return len(stopped)
+
+
+def upload_folder(job: Job) -> Path | None:
+    """The folder holding the job's uploaded files, if it has one."""
+    folder = job.params.get("folder")
+    return settings.MEDIA_ROOT / folder if folder else None
+
+
+def discard_upload(job: Job) -> None:
+    folder = upload_folder(job)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def progress(job: Job, percent: int, message: str) -> None:
@@ -126,7 +152,14 @@ def run_job(job_id: str, *, resume: bool = False) -> None:
     if not started:
         return
     job = Job.objects.select_related("unit", "created_by").get(pk=job_id)
-    work = {BUILD_JOB: build_package, CONSOLIDATE_JOB: consolidate_units}[job.kind]
+    from juesuan.web.workplace.published import audit_files
+
+    work = {
+        BUILD_JOB: build_package,
+        CONSOLIDATE_JOB: consolidate_units,
+        IMPORT_JOB: import_workbook,
+        AUDIT_JOB: audit_files,
+    }[job.kind]
     try:
         result = work(job)
     except JobFailed as exc:
@@ -136,6 +169,8 @@ def run_job(job_id: str, *, resume: bool = False) -> None:
         _finish(job, FAILED, error=f"内部错误：{type(exc).__name__}: {exc}")
     else:
         _finish(job, SUCCEEDED, result=result)
+    finally:
+        discard_upload(job)
 
 
 def _finish(job: Job, status: str, *, result: dict | None = None, error: str = "") -> None:
@@ -149,13 +184,89 @@ def _finish(job: Job, status: str, *, result: dict | None = None, error: str = "
     )
     if status == FAILED:
         record(
-            "build_failed" if job.kind == BUILD_JOB else "consolidate",
+            FAILURE_ACTIONS[job.kind],
             user=job.created_by,
             unit=job.unit,
             year=job.year,
             target=f"任务 {job.pk}",
             summary=f"{job.kind_name}失败：{error}",
+            ip=job.params.get("ip", ""),
         )
+
+
+FAILURE_ACTIONS = {
+    BUILD_JOB: "build_failed",
+    CONSOLIDATE_JOB: "consolidate",
+    IMPORT_JOB: "dataset_rejected",
+    AUDIT_JOB: "published_audit",
+}
+
+
+# ---- import ------------------------------------------------------------------------------------
+
+
+def import_workbook(job: Job) -> dict:
+    """An uploaded workbook read and stored as the unit's next version, or refused with every
+    issue (kept in the result for the import report). Either way it is logged."""
+    from juesuan.web.workplace.versions import accept_workbook
+
+    folder = upload_folder(job)
+    path = folder / job.params["name"] if folder else None
+    if path is None or not path.is_file():
+        raise JobFailed("上传的文件已不在（等待处理时被清理），请重新上传。")
+    progress(job, 10, "读取并检查工作簿")
+    expected = job.params.get("year")
+    outcome = accept_workbook(
+        job.unit, path, kind=UPLOAD, user=job.created_by, expected_year=expected
+    )
+    year = outcome.year or expected
+    if year and year != job.year:
+        Job.objects.filter(pk=job.pk).update(year=year)
+        job.year = year
+    size, digest, ip = job.params["size"], outcome.sha256, job.params.get("ip", "")
+    if not outcome.accepted:
+        record(
+            "dataset_rejected",
+            user=job.created_by,
+            unit=job.unit,
+            year=year,
+            target=outcome.file_name,
+            summary=f"上传的“{outcome.file_name}”有 {len(outcome.errors)} 处错误，未导入"
+            f"（SHA-256 {digest}）",
+            ip=ip,
+        )
+        return {
+            "accepted": False,
+            "file_name": outcome.file_name,
+            "sha256": digest,
+            "year": year,
+            "issues": outcome.issues,
+        }
+    version = outcome.version
+    record(
+        "dataset_upload",
+        user=job.created_by,
+        unit=job.unit,
+        year=version.year,
+        target=f"数据第 {version.number} 版",
+        summary=f"导入“{version.original_name}”为数据第 {version.number} 版（{size} 字节，"
+        f"SHA-256 {version.sha256}）",
+        after=version_facts(version),
+        ip=ip,
+    )
+    return {"accepted": True, "version": version.number, "year": version.year}
+
+
+def version_facts(version: DatasetVersion) -> dict:
+    summary = version.summary or {}
+    return {
+        "version": version.number,
+        "file": version.original_name,
+        "sha256": version.sha256,
+        "lines": summary.get("lines"),
+        "fatal": summary.get("fatal"),
+        "warning": summary.get("warning"),
+    }
 
 
 # ---- build -------------------------------------------------------------------------------------

@@ -61,17 +61,25 @@ class DatasetVersion(models.Model):
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 JOB_STATUS_NAMES = {QUEUED: "排队中", RUNNING: "进行中", SUCCEEDED: "已完成", FAILED: "失败"}
-BUILD_JOB, CONSOLIDATE_JOB = "build", "consolidate"
-JOB_KIND_NAMES = {BUILD_JOB: "生成公开包", CONSOLIDATE_JOB: "汇总"}
+BUILD_JOB, CONSOLIDATE_JOB, IMPORT_JOB, AUDIT_JOB = "build", "consolidate", "import", "audit"
+JOB_KIND_NAMES = {
+    BUILD_JOB: "生成公开包",
+    CONSOLIDATE_JOB: "汇总",
+    IMPORT_JOB: "导入数据",
+    AUDIT_JOB: "审核已公开文本",
+}
 
 
 class Job(models.Model):
-    """Long work done in the background, with its progress for the page that watches it."""
+    """Long work done in the background, with its progress for the page that watches it.
+
+    An upload's year is known once the workbook is read; an audit of published texts belongs
+    to no unit."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=list(JOB_KIND_NAMES.items()))
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="jobs")
-    year = models.IntegerField()
+    unit = models.ForeignKey(Unit, null=True, on_delete=models.PROTECT, related_name="jobs")
+    year = models.IntegerField(null=True)
     status = models.CharField(max_length=20, choices=list(JOB_STATUS_NAMES.items()), default=QUEUED)
     progress = models.IntegerField(default=0)  # 0–100
     message = models.CharField(max_length=300, blank=True)

@@ -1,11 +1,12 @@
 """审核已公开文本: any signed-in user uploads published disclosures (PDF, DOCX, TXT/MD) and
 reads the audit report (juesuan.audit). Published texts are public, so no unit grant is needed.
 
-The audit runs synchronously in the request: background jobs (workplace/jobs.py) belong to a
-unit-year and read their inputs from MEDIA_ROOT, while these uploads live only in a temporary
-directory that is deleted as soon as the audit ends. The last run's report (JSON and the
-self-contained HTML) stays in the user's session for the page and its two downloads, and ends
-with the session; the audit log keeps file names, SHA-256 and counts only.
+The audit runs as a background job (workplace/jobs.py), never in the request: one hostile or
+merely large document can take long to read, and the request would hold a server process. The
+uploads wait in a temporary folder under MEDIA_ROOT that the job removes when it ends; the
+report (JSON and the self-contained HTML) is kept on the job, which only the user who started it
+can read, and the session names the user's last one. The audit log keeps file names, SHA-256
+and counts only.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
+import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from juesuan.audit import CERTAIN, audit, summarize, to_html
 from juesuan.audit.read import SUFFIXES
-from juesuan.web.audit.log import record
+from juesuan.web.audit.log import client_ip, record
+from juesuan.web.workplace import jobs
+from juesuan.web.workplace.models import AUDIT_JOB, SUCCEEDED, Job
+from juesuan.web.workplace.versions import workspace
 
 log = logging.getLogger("juesuan.web.published")
 
@@ -37,43 +43,66 @@ ACCEPTED = "PDF、DOCX、TXT 或 MD"
 def published_audit(request):
     if request.method == "POST":
         return _run(request)
-    stored = request.session.get(SESSION_KEY)
     context = {
         "max_file_mb": MAX_FILE_MB,
         "max_files": MAX_FILES,
+        "max_upload_mb": settings.MAX_UPLOAD_MB,
         "accepted": ACCEPTED,
         "accept": ",".join(sorted(SUFFIXES)),
     }
-    if stored:
-        data = json.loads(stored["json"])
-        context.update(
-            {
-                "files": [_file_view(r) for r in data["reports"]],
-                "summary": data["summary"],
-                "rejected": stored.get("rejected", []),
-            }
-        )
+    job = _last_job(request)
+    if job is not None and not job.finished:
+        context["job"] = job
+    elif job is not None and job.status == SUCCEEDED:
+        context["rejected"] = job.result.get("rejected", [])
+        if job.result.get("json"):
+            data = json.loads(job.result["json"])
+            context["files"] = [_file_view(r) for r in data["reports"]]
+            context["summary"] = data["summary"]
+    elif job is not None:
+        context["failed"] = job.error
     return render(request, "juesuan/published_audit.html", context)
+
+
+def published_audit_status(request):
+    """The progress of the user's last audit, for the page that follows it."""
+    job = _last_job(request)
+    if job is None:
+        raise Http404("没有进行中的审核")
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_name": job.status_name,
+            "progress": job.progress,
+            "message": job.message,
+            "error": job.error,
+            "finished": job.finished,
+            "done_url": reverse("published_audit") if job.finished else None,
+        }
+    )
 
 
 def published_audit_download(request, fmt: str):
     if fmt not in ("html", "json"):
         raise Http404("没有这种格式的报告")
-    stored = request.session.get(SESSION_KEY)
-    if not stored:
+    job = _last_job(request)
+    if job is None or not job.result.get(fmt):
         messages.error(request, "没有可下载的审核报告，请先上传文件审核。")
         return redirect("published_audit")
     if fmt == "html":
-        body, content_type, name = stored["html"], "text/html; charset=utf-8", "审核报告.html"
+        content_type, name = "text/html; charset=utf-8", "审核报告.html"
     else:
-        body, content_type, name = (
-            stored["json"],
-            "application/json; charset=utf-8",
-            "审核报告.json",
-        )
-    response = HttpResponse(body, content_type=content_type)
+        content_type, name = "application/json; charset=utf-8", "审核报告.json"
+    response = HttpResponse(job.result[fmt], content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, f"{REPORT_TITLE}_{name}")
     return response
+
+
+def _last_job(request) -> Job | None:
+    job_id = (request.session.get(SESSION_KEY) or {}).get("job")
+    if not job_id:
+        return None
+    return Job.objects.filter(pk=job_id, kind=AUDIT_JOB, created_by=request.user).first()
 
 
 def _run(request):
@@ -85,53 +114,98 @@ def _run(request):
         messages.error(request, f"一次最多审核 {MAX_FILES} 个文件，请分批上传。")
         return redirect("published_audit")
     rejected: list[dict] = []
-    reports = []
     logged: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="juesuan-published-") as folder:
+    files: list[dict] = []
+    folder = workspace()
+    try:
         for index, uploaded in enumerate(uploads):
             name = _clean_name(uploaded.name, index)
             reason = _refusal(name, uploaded.size)
-            digest = _save(uploaded, Path(folder) / str(index), name) if not reason else ""
             if reason:
                 rejected.append({"name": name, "reason": reason})
-                logged.append({"name": name, "size": uploaded.size, "rejected": reason})
+                logged.append(
+                    {"index": index, "name": name, "size": uploaded.size, "rejected": reason}
+                )
                 continue
-            try:
-                report = audit(Path(folder) / str(index) / name)
-            except Exception:  # the auditor reports unreadable files itself; this is a backstop
-                log.exception("auditing %s failed", name)
-                reason = f"“{name}”无法读取，请确认文件完好、不是扫描件或加密文件。"
-                rejected.append({"name": name, "reason": reason})
-                logged.append({"name": name, "sha256": digest, "rejected": reason})
-                continue
-            report.document["path"] = name  # not the temporary path
-            reports.append(report)
-            logged.append(
-                {"name": name, "sha256": digest, "size": uploaded.size, **_counts(report)}
-            )
-    # the temporary directory and every uploaded file are gone from here on
-    record(
-        "published_audit",
-        request=request,
-        target=f"{len(uploads)} 个文件",
-        summary="审核已公开文本：" + "；".join(_log_line(item) for item in logged),
-        after={"files": logged},
-    )
-    if not reports:
-        request.session.pop(SESSION_KEY, None)
+            digest = _save(uploaded, folder / str(index), name)
+            files.append({"index": index, "name": name, "sha256": digest, "size": uploaded.size})
+    except BaseException:  # the client went away, the disk is full: keep nothing
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if not files:
+        shutil.rmtree(folder, ignore_errors=True)
+        _log(logged, len(uploads), user=request.user, ip=client_ip(request))
         for item in rejected:
             messages.error(request, item["reason"])
         return redirect("published_audit")
+    job = Job.objects.create(
+        kind=AUDIT_JOB,
+        params={
+            "folder": str(folder.relative_to(settings.MEDIA_ROOT)),
+            "files": files,
+            "rejected": rejected,
+            "logged": logged,
+            "uploads": len(uploads),
+            "ip": client_ip(request),
+        },
+        created_by=request.user,
+        message="排队中",
+    )
+    jobs.submit(job)
+    request.session[SESSION_KEY] = {"job": str(job.pk)}
+    return redirect("published_audit")
+
+
+def audit_files(job: Job) -> dict:
+    """The job: each saved file audited; the report and the refusals as the job's result."""
+    params = job.params
+    folder = jobs.upload_folder(job)
+    rejected, logged = list(params["rejected"]), list(params["logged"])
+    reports = []
+    for number, item in enumerate(params["files"], 1):
+        name = item["name"]
+        jobs.progress(job, 5 + 90 * (number - 1) // len(params["files"]), f"审核“{name}”")
+        try:
+            report = audit(folder / str(item["index"]) / name)
+        except Exception:  # the auditor reports unreadable files itself; this is a backstop
+            log.exception("auditing %s failed", name)
+            reason = f"“{name}”无法读取，请确认文件完好、不是扫描件或加密文件。"
+            rejected.append({"name": name, "reason": reason})
+            logged.append(
+                {"index": item["index"], "name": name, "sha256": item["sha256"], "rejected": reason}
+            )
+            continue
+        report.document["path"] = name  # not the temporary path
+        reports.append(report)
+        logged.append({**item, **_counts(report)})
+    _log(logged, params["uploads"], user=job.created_by, ip=params.get("ip", ""))
+    if not reports:
+        return {"rejected": rejected}
     payload = {
         "summary": summarize(reports),
         "reports": [{**r.as_dict(), "readable": r.readable} for r in reports],
     }
-    request.session[SESSION_KEY] = {
+    return {
         "json": json.dumps(payload, ensure_ascii=False, indent=2),
         "html": to_html(reports, REPORT_TITLE),
         "rejected": rejected,
     }
-    return redirect("published_audit")
+
+
+def _log(logged: list[dict], uploads: int, *, user, ip: str) -> None:
+    """One audit-log entry for the run, its files in the order they were uploaded."""
+    logged = [
+        {k: v for k, v in item.items() if k != "index"}
+        for item in sorted(logged, key=lambda item: item["index"])
+    ]
+    record(
+        "published_audit",
+        user=user,
+        target=f"{uploads} 个文件",
+        summary="审核已公开文本：" + "；".join(_log_line(item) for item in logged),
+        after={"files": logged},
+        ip=ip,
+    )
 
 
 def _clean_name(raw: str, index: int) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
@@ -28,20 +29,21 @@ from juesuan.web.accounts.access import (
 )
 from juesuan.web.accounts.models import Unit
 from juesuan.web.accounts.views import unit_tree
-from juesuan.web.audit.log import record
+from juesuan.web.audit.log import client_ip, record
 from juesuan.web.audit.models import AuditEntry
 from juesuan.web.workplace import analysis, jobs, pages
 from juesuan.web.workplace.forms import BuildForm, ConsolidateForm, UploadForm
 from juesuan.web.workplace.models import (
     BUILD_JOB,
     CONSOLIDATE_JOB,
+    IMPORT_JOB,
     TEXTS,
-    UPLOAD,
     Build,
     DatasetVersion,
     Job,
 )
 from juesuan.web.workplace.versions import (
+    Outcome,
     StaleVersion,
     accept_workbook,
     current_version,
@@ -126,47 +128,53 @@ def upload(request, access: UnitAccess):
     folder = workspace()
     path, digest, size = save_upload(uploaded, folder)
     expected = form.cleaned_data.get("year")
-    outcome = accept_workbook(
-        access.unit, path, kind=UPLOAD, user=request.user, expected_year=expected
-    )
-    if not outcome.accepted:
-        errors = len(outcome.errors)
-        record(
-            "dataset_rejected",
-            request=request,
-            unit=access.unit,
-            year=outcome.year or expected,
-            target=outcome.file_name,
-            summary=f"上传的“{outcome.file_name}”有 {errors} 处错误，未导入（SHA-256 {digest}）",
-        )
-        return render(
-            request,
-            "juesuan/import_report.html",
-            {
-                "unit": access.unit,
-                "year": outcome.year or expected,
-                "outcome": outcome,
-                "groups": _issue_groups(outcome.issues),
-                "rejected": True,
-                "previous": current_version(access.unit, outcome.year or expected)
-                if (outcome.year or expected)
-                else None,
-            },
-        )
-    version = outcome.version
-    record(
-        "dataset_upload",
-        request=request,
+    # Read in the background (jobs.py): the request ends as soon as the file is saved.
+    job = Job.objects.create(
+        kind=IMPORT_JOB,
         unit=access.unit,
-        year=version.year,
-        target=f"数据第 {version.number} 版",
-        summary=f"导入“{version.original_name}”为数据第 {version.number} 版（{size} 字节，"
-        f"SHA-256 {version.sha256}）",
-        after=_version_facts(version),
+        year=expected,
+        params={
+            "folder": str(folder.relative_to(settings.MEDIA_ROOT)),
+            "name": path.name,
+            "year": expected,
+            "size": size,
+            "sha256": digest,
+            "ip": client_ip(request),
+        },
+        created_by=request.user,
+        message="排队中",
     )
-    messages.success(request, f"已导入为 {version.year} 年度数据第 {version.number} 版。")
-    return redirect(
-        "version_report", unit_id=access.unit.pk, year=version.year, number=version.number
+    jobs.submit(job)
+    return redirect("job", unit_id=access.unit.pk, job_id=job.pk)
+
+
+def _import_report(request, access: UnitAccess, job: Job):
+    """The finished import job's outcome: the new version's report, or every reason the
+    workbook was refused."""
+    result = job.result
+    if result.get("accepted"):
+        return redirect(
+            "version_report", unit_id=access.unit.pk, year=result["year"], number=result["version"]
+        )
+    year = result.get("year")
+    outcome = Outcome(
+        None,
+        issues=result.get("issues", []),
+        file_name=result.get("file_name", ""),
+        sha256=result.get("sha256", ""),
+        year=year,
+    )
+    return render(
+        request,
+        "juesuan/import_report.html",
+        {
+            "unit": access.unit,
+            "year": year,
+            "outcome": outcome,
+            "groups": _issue_groups(outcome.issues),
+            "rejected": True,
+            "previous": current_version(access.unit, year) if year else None,
+        },
     )
 
 
@@ -187,18 +195,6 @@ def _issue_groups(issues: list[dict]) -> list[dict]:
         )
     result.sort(key=lambda g: -g["errors"])
     return result
-
-
-def _version_facts(version: DatasetVersion) -> dict:
-    summary = version.summary or {}
-    return {
-        "version": version.number,
-        "file": version.original_name,
-        "sha256": version.sha256,
-        "lines": summary.get("lines"),
-        "fatal": summary.get("fatal"),
-        "warning": summary.get("warning"),
-    }
 
 
 # ---- year pages --------------------------------------------------------------------------------
@@ -778,15 +774,20 @@ def _job_done_url(job: Job) -> str | None:
         return reverse("build", args=[job.unit_id, job.year, job.result["build"]])
     if job.kind == CONSOLIDATE_JOB and job.result.get("version"):
         return reverse("dashboard", args=[job.unit_id, job.year])
+    if job.kind == IMPORT_JOB:  # this page again, which then shows the import report
+        return reverse("job", args=[job.unit_id, job.pk])
     return None
 
 
 @requires(VIEW)
 def job_page(request, access: UnitAccess, job_id):
     job = _job_for(access, job_id)
-    context = {"unit": access.unit, "year": job.year, "job": job, "tab": "builds",
+    if job.kind == IMPORT_JOB and job.status == "succeeded":
+        return _import_report(request, access, job)
+    tab = "versions" if job.kind == IMPORT_JOB else "builds"
+    context = {"unit": access.unit, "year": job.year, "job": job, "tab": tab,
                "done_url": _job_done_url(job)}  # fmt: skip
-    context["version"] = current_version(access.unit, job.year)
+    context["version"] = current_version(access.unit, job.year) if job.year else None
     return render(request, "juesuan/job.html", context)
 
 
