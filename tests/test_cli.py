@@ -261,6 +261,18 @@ def test_a_build_replaces_the_previous_package_and_keeps_the_users_other_files(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "mine", "pkg", "second"]
 
 
+def test_build_refuses_a_folder_of_other_work(tmp_path, capsys):
+    out = tmp_path / "home"
+    out.mkdir()
+    for number in range(1001):
+        (out / f"{number}.txt").write_text("x", encoding="utf-8")
+    dataset = write_dataset(tmp_path / "ds", unit=_unit("甲单位"))
+    assert main(["build", str(dataset), "-o", str(out)]) == 2
+    assert "1001 项" in capsys.readouterr().err
+    assert len(list(out.iterdir())) == 1001
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "home"]
+
+
 def test_commands_refuse_an_output_that_is_or_holds_an_input(tmp_path, capsys):
     a = write_dataset(tmp_path / "data" / "a", unit=_unit("甲单位"))
     b = write_dataset(tmp_path / "data" / "b", unit=_unit("乙单位"))

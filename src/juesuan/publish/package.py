@@ -163,14 +163,24 @@ class OutputRefused(Exception):
     """`out` cannot take a package; nothing was written. The message says why in Chinese."""
 
 
+KEPT_LIMIT = 1000  # more than this besides a package: a folder of other work, not a package's
+
+
 def others_files(out: Path) -> list[Path]:
     """What `out` holds besides a previous package (paths relative to it), which the new package
-    keeps; OutputRefused when `out` is a file."""
+    keeps; OutputRefused when `out` is a file, or a folder of other work (a home folder …) that
+    a package must not be swapped with."""
     if out.exists() and not out.is_dir():
         raise OutputRefused(f"输出位置 {out} 是一个文件，应为文件夹（不存在则新建）")
     if not out.is_dir():
         return []
-    return [p.relative_to(out) for p in sorted(set(out.rglob("*")) - previous_package(out))]
+    others = sorted(set(out.rglob("*")) - previous_package(out))
+    if len(others) > KEPT_LIMIT:
+        raise OutputRefused(
+            f"输出文件夹 {out} 中另有 {len(others)} 项不属于公开包的内容（超过 {KEPT_LIMIT} 项），"
+            "不像是放公开包的文件夹；未生成任何文件。请指定新的文件夹，或只放公开包的文件夹。"
+        )
+    return [p.relative_to(out) for p in others]
 
 
 def previous_package(out: Path) -> set[Path]:
