@@ -52,6 +52,21 @@ def test_login_locks_after_failures(client, world, settings):
     assert AuditEntry.objects.filter(action="login_failed").count() == 2
 
 
+def test_trying_many_usernames_from_one_address_locks_the_address(client, world):
+    """Two guesses at each of six usernames (fewer than locks any one of them): the address is
+    refused from the tenth failure on, for every username, the right password included;
+    another address is not."""
+    usernames = ["finance", "clerk", "reviewer", "approver", "admin", "no-such-user"]
+    answers = [_login(client, name, "wrong") for name in usernames for _ in range(2)]
+    limit = settings.LOGIN_MAX_FAILURES_PER_ADDRESS
+    assert [r.status_code for r in answers] == [200] * (limit - 1) + [429] * (13 - limit)
+    assert "所有账号在本机已暂时锁定" in answers[-1].content.decode()
+    refused = _login(client, "bureau", PASSWORD)
+    assert refused.status_code == 429 and SESSION_KEY not in client.session
+    assert "所有账号在本机已暂时锁定" in refused.content.decode()
+    assert _login(client, "finance", PASSWORD, ip="10.0.0.2").status_code == 302
+
+
 def test_lock_expires(client, world, settings):
     from datetime import timedelta
 

@@ -208,8 +208,11 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
 # Login throttling: after LOGIN_MAX_FAILURES failures for one username from one address within
-# LOGIN_LOCK_MINUTES, that pair is locked until LOGIN_LOCK_MINUTES after the last failure.
+# LOGIN_LOCK_MINUTES, that pair is locked until LOGIN_LOCK_MINUTES after the last failure; after
+# LOGIN_MAX_FAILURES_PER_ADDRESS failures from one address, whatever the usernames, the address
+# is. (Behind a proxy, JUESUAN_TRUST_X_FORWARDED_FOR gives each client its own address.)
 LOGIN_MAX_FAILURES = _int("JUESUAN_LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = _int("JUESUAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 10)
 LOGIN_LOCK_MINUTES = _int("JUESUAN_LOGIN_LOCK_MINUTES", 15)
 
 # What depends only on an immutable dataset version (rendered table grids, check results, the

@@ -22,8 +22,13 @@ from juesuan.web.audit.log import client_ip, record, verify
 from juesuan.web.audit.models import AuditEntry
 
 
-def _locked_message(until) -> str:
-    minutes = max(1, int((until - timezone.now()).total_seconds() // 60) + 1)
+def _locked_message(lock: throttle.Lock) -> str:
+    minutes = max(1, int((lock.until - timezone.now()).total_seconds() // 60) + 1)
+    if lock.whole_address:
+        return (
+            f"从本机地址登录失败的次数过多，所有账号在本机已暂时锁定，请 {minutes} 分钟后再试，"
+            "或请管理员协助。"
+        )
     return f"登录失败次数过多，该账号在本机已暂时锁定，请 {minutes} 分钟后再试，或请管理员协助。"
 
 
@@ -38,9 +43,9 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"].strip()
         ip = client_ip(request)
-        until = throttle.locked_until(username, ip)
-        if until is not None:
-            error, locked = _locked_message(until), True
+        lock = throttle.locked(username, ip)
+        if lock is not None:
+            error, locked = _locked_message(lock), True
             record("login_locked", request=request, username=username, summary=error)
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -53,9 +58,9 @@ def login_view(request):
                 ):
                     next_url = ""
                 return redirect(next_url or "home")
-            until = throttle.register_failure(username, ip)
-            if until is not None:
-                error, locked = _locked_message(until), True
+            lock = throttle.register_failure(username, ip)
+            if lock is not None:
+                error, locked = _locked_message(lock), True
                 record("login_locked", request=request, username=username, summary=error)
             else:
                 left = throttle.remaining(username, ip)
