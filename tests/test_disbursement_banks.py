@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -607,3 +608,32 @@ def test_values_a_spreadsheet_would_run_as_formulas_are_never_written(
     # legitimate values keep their hyphens and signs inside the text
     fine = item(7, "欧阳-娜娜", 100)._replace(bank="中国银行-泸州分行")
     assert write_batch(adapter, HEADER, [fine], target).ok
+
+
+@pytest.mark.parametrize("adapter_id", ["generic-csv", "fixed-txt", "pain001"])
+def test_scratch_files_never_hold_account_numbers_in_the_clear(
+    tmp_path: Path, adapter_id: str
+) -> None:
+    """Rows are streamed through a scratch file while the totals are summed; looked at in the
+    middle of writing (as a crash would leave it), nothing on disk shows an account."""
+    adapter = get_adapter(adapter_id)
+    target = tmp_path / f"b{Path(adapter.file_name(HEADER)).suffix}"
+    given: list[str] = []
+    seen: list[bytes] = []
+
+    def items():
+        for n in range(12_000):
+            row = item(n + 1, "张三", 100)
+            given.append(row.account)
+            yield row
+            if n == 11_000:  # well past the write buffers: the scratch file has the rows
+                seen.extend(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+
+    batch = write_batch(adapter, HEADER, items(), target)
+    assert batch.ok and batch.count == 12_000
+    assert sum(len(data) for data in seen) > 100_000  # the rows were on disk …
+    shown = {m.decode() for data in seen for m in re.findall(rb"62220212\d{10}", data)}
+    assert not shown & set(given)  # … but not readable
+    written = target.read_bytes()  # the bank file itself holds them, of course
+    assert given[0].encode() in written and given[-1].encode() in written
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

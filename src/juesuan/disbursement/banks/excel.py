@@ -42,8 +42,15 @@ def write_xlsx(
     count = total = 0
     try:
         with replaced(out_path) as temporary:
+            # XlsxWriter keeps the rows in scratch files of its own, in the clear; they go
+            # beside the target, where a crash leaves them for the sweep of that folder.
             book = xlsxwriter.Workbook(
-                str(temporary), {"constant_memory": True, "strings_to_numbers": False}
+                str(temporary),
+                {
+                    "constant_memory": True,
+                    "strings_to_numbers": False,
+                    "tmpdir": str(out_path.parent),
+                },
             )
             sheet = book.add_worksheet(layout.sheet)
             row = 0

@@ -9,6 +9,7 @@ file, which `juesuan.files.replaced` renames into place.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from juesuan.disbursement.banks.adapter import Cell, Layout, header_values
 from juesuan.disbursement.banks.fields import (
@@ -231,14 +234,66 @@ def template_context(header: BatchHeader, layout: Layout, count: int, total: int
 
 @contextmanager
 def body_file(out_path: Path) -> Iterator[BinaryIO]:
-    """A scratch file beside the target for the streamed rows; removed afterwards."""
+    """A scratch file beside the target for the streamed rows, sealed (`SealedFile`): names
+    and account numbers never lie on disk in the clear, even when a crash leaves it. Removed
+    afterwards."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".body", dir=out_path.parent)
     try:
-        with os.fdopen(fd, "w+b") as handle:
-            yield handle
+        with os.fdopen(fd, "w+b") as handle, io.BufferedRandom(SealedFile(handle), 1 << 20) as body:
+            yield body
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+class SealedFile(io.RawIOBase):
+    """A scratch file encrypted with AES-CTR under a key that only this process holds: what is
+    on disk is noise to anyone else, and to everyone once the process ends. Written once from
+    the start, then read (from any position)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._file = handle
+        self._key, self._nonce = os.urandom(32), int.from_bytes(os.urandom(16))
+        self._encrypt = self._cipher(0).encryptor()
+        self._written = 0
+        self._decrypt = self._cipher(0).decryptor()
+
+    def _cipher(self, offset: int) -> Cipher:
+        counter = (self._nonce + offset // 16) % (1 << 128)  # CTR counts 16-byte blocks
+        return Cipher(algorithms.AES(self._key), modes.CTR(counter.to_bytes(16)))
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._file.tell() != self._written:
+            raise io.UnsupportedOperation("a sealed scratch file is written once, in order")
+        self._file.write(self._encrypt.update(bytes(data)))
+        self._written += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = self._file.seek(offset, whence)
+        self._decrypt = self._cipher(position).decryptor()
+        self._decrypt.update(bytes(position % 16))
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer) -> int:
+        plain = self._decrypt.update(self._file.read(len(buffer)))
+        buffer[: len(plain)] = plain
+        return len(plain)
+
+    def flush(self) -> None:
+        self._file.flush()
 
 
 def assemble(
