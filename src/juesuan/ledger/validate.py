@@ -574,7 +574,9 @@ def _check_total(lines: pl.DataFrame, issues: list[Issue]) -> None:
 
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
-    dup = lines.filter(pl.struct(keys).is_duplicated())
+    # Lines whose amount was refused are not compared: they are reported already.
+    read = lines.filter(pl.col("amount_fen").is_not_null())
+    dup = read.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return
     first_row: dict[tuple, int] = {}
