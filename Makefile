@@ -30,8 +30,9 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/ledger_load.py
 	$(BIN)/python bench/consolidate.py
 	$(BIN)/python bench/build_example.py
+	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/web_load.py
-	$(BIN)/python bench/payroll.py
+	$(BIN)/python bench/payroll.py --skip-without-postgres
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info

@@ -281,7 +281,8 @@ def test_page_setup_prefers_one_page():
 
 
 @pytest.mark.skipif(
-    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
+    shutil.which("soffice") is None,
+    reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)",
 )
 def test_libreoffice_prints_it(workbook_path, tmp_path):
     profile = tmp_path / "profile"
