@@ -15,7 +15,7 @@ import pytest
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:
     pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
+        "需要 Debian 的 chromium 包（apt-get install chromium）; browser tests skipped",
         allow_module_level=True,
     )
 sync_api = pytest.importorskip(

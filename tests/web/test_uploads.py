@@ -64,9 +64,7 @@ class _Spy(FileUploadHandler):
 
 
 @pytest.mark.parametrize("size_mb", [1.5, 8])
-def test_a_too_large_upload_is_refused_while_it_arrives(
-    client, world, settings, _media, size_mb
-):
+def test_a_too_large_upload_is_refused_while_it_arrives(client, world, settings, _media, size_mb):
     """The limit is enforced on the bytes as they come: nothing past it is kept (the declared
     length, when it already says too much, stops it before the first byte of the file)."""
     settings.MAX_UPLOAD_MB = 1
