@@ -33,6 +33,15 @@ def test_login_and_logout(client, world):
     assert actions[:2] == ["login", "logout"]
 
 
+def test_logout_by_address_offers_the_button_and_keeps_the_session(client, world):
+    client.force_login(world.users["finance"])
+    response = client.get(reverse("logout"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "退出登录" in page and f'action="{reverse("logout")}"' in page
+    assert SESSION_KEY in client.session  # a GET signs nobody out
+
+
 def test_login_locks_after_failures(client, world, settings):
     settings.LOGIN_MAX_FAILURES = 3
     for attempt in range(2):

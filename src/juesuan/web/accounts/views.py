@@ -76,8 +76,11 @@ def login_view(request):
     )
 
 
-@require_POST
 def logout_view(request):
+    """Signing out is a POST (a link or an image elsewhere cannot sign anyone out); a GET, such
+    as a typed address, gets a page with the button."""
+    if request.method != "POST":
+        return render(request, "juesuan/logout.html")
     if request.user.is_authenticated:
         record("logout", request=request, summary="退出登录")
     logout(request)
