@@ -392,3 +392,19 @@ def test_html_escapes_text_and_marks_drafts(tmp_path):
     assert '<span class="ref" data-fact="收支总计">5686.09</span>' in page
     assert f'<div class="draft-banner" role="note">{html_renderer.DRAFT_MARK}</div>' in page
     assert DRAFT_MARK not in html_page(sample(tmp_path, draft=False))
+
+
+def test_the_font_juesuan_cjk_font_names_sets_body_and_headings(tmp_path, monkeypatch):
+    chosen = tmp_path / "mine" / "HeiTi.otf"
+    chosen.parent.mkdir()
+    shutil.copyfile(fonts.BUNDLED["sans"], chosen)
+    monkeypatch.setenv(fonts.ENV_VAR, str(chosen))
+    fonts.clear_cache()
+    try:
+        target = tmp_path / "out.pdf"
+        embedded = [name for name, _ in write_pdf(sample(tmp_path), target)]
+    finally:
+        monkeypatch.delenv(fonts.ENV_VAR)
+        fonts.clear_cache()
+    assert "JuesuanNotoSansSC-Regular" in embedded  # the body too is in the chosen (sans) face
+    assert "JuesuanNotoSerifSC-Regular" not in embedded

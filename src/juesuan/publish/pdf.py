@@ -37,7 +37,15 @@ from juesuan.document.model import (
     TableBlock,
 )
 from juesuan.files import replaced
-from juesuan.fonts import FontMissing, file_named, font_chain, is_serif, require_glyphs
+from juesuan.fonts import (
+    ENV_VAR,
+    FontMissing,
+    file_named,
+    font_chain,
+    font_source,
+    is_serif,
+    require_glyphs,
+)
 from juesuan.publish.table_layout import (
     CELL_SLACK,
     LayoutCell,
@@ -84,7 +92,9 @@ def write_pdf(document: Document, path: Path) -> list[tuple[str, Path | None]]:
     character of the text has no glyph in any font (it would print as a box), and
     `typst.TypstError` if the markup does not compile.
     """
-    fonts, body, headings = _fonts(tuple(str(f) for f in font_chain()))
+    chain = font_chain()
+    chosen = bool(chain) and font_source(chain[0]) == ENV_VAR  # the user's font leads both
+    fonts, body, headings = _fonts(tuple(str(f) for f in chain), chosen)
     source = typst_source(document, body_font=body, heading_font=headings)
     require_glyphs([("PDF 文本", source)])
     with replaced(path) as temporary:
@@ -149,10 +159,13 @@ def _text(text: str) -> str:
 
 
 @cache
-def _fonts(files: tuple[str, ...]) -> tuple[typst.Fonts, tuple[str, ...], tuple[str, ...]]:
+def _fonts(
+    files: tuple[str, ...], chosen: bool = False
+) -> tuple[typst.Fonts, tuple[str, ...], tuple[str, ...]]:
     """The fonts typst may use (the folders of `files`, the chain of `juesuan.fonts`) and the
     body (serif first) and heading (sans first) families: the Simplified Chinese face of each
-    file, in the chain's order, so a character missing from one is drawn by the next."""
+    file, in the chain's order, so a character missing from one is drawn by the next. A
+    `chosen` first file (JUESUAN_CJK_FONT) leads both."""
     if not files:
         raise FontMissing()
     dirs = list(dict.fromkeys(str(Path(f).parent) for f in files))
@@ -172,8 +185,9 @@ def _fonts(files: tuple[str, ...]) -> tuple[typst.Fonts, tuple[str, ...], tuple[
     families = list(dict.fromkeys(family for family, _ in chain))
     serif = [family for family, is_serif in chain if is_serif]
     sans = [family for family, is_serif in chain if not is_serif]
-    body = tuple(dict.fromkeys([*serif[:1], *families]))
-    headings = tuple(dict.fromkeys([*sans[:1], *families]))
+    lead = families[:1] if chosen else []
+    body = tuple(dict.fromkeys([*lead, *serif[:1], *families]))
+    headings = tuple(dict.fromkeys([*lead, *sans[:1], *families]))
     return fonts, body, headings
 
 
