@@ -69,7 +69,9 @@ def test_supplement_rows_are_unverified_and_shared_rows_keep_their_confidence() 
     assert pension.confidence == "high"
     assert pension.source.startswith("shared/data/codes 2024; sources ")
     assert table.get("2010101").confidence == "medium"  # code sources only in shared/
-    assert len(table) == 121 + 5
+    # shared rows, the Luzhou supplement, and the 15 classes of 2020 that shared/ lacks
+    # (202, 203, 211, 213, 214, 217, 219, 222, 223, 224, 229, 231, 232, 233, 234)
+    assert len(table) == 121 + 5 + 15
 
 
 def test_economic_table_has_the_example_items() -> None:
@@ -310,12 +312,18 @@ def test_csv_without_code_column_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("code,name\n208010,x\n", r"第2行：科目编码“208010”格式不对：功能分类应为3/5/7位数字"),
-        ("code,name\n208,\n", r"第2行：科目编码“208”没有名称"),
-        ("code,name,level\n208,社会保障和就业支出,款\n", r"第2行.*级次应为“类”"),
-        ("code,name,parent\n2080109,社会保险经办机构,20805\n", r"第2行.*上级编码应为“20801”"),
-        ("code,name\n208,a\n\n208,b\n", r"第4行.*重复出现"),
-        ("code,name,confidence\n208,a,sure\n", r"第2行.*可信度"),
+        (
+            "code,name\n208010,x\n",
+            r"第2行A列（code）：科目编码“208010”格式不对：功能分类应为3/5/7位数字",
+        ),
+        ("code,name\n208,\n", r"第2行B列（name）：科目编码“208”没有名称"),
+        ("code,name,level\n208,社会保障和就业支出,款\n", r"第2行C列（level）：.*级次应为“类”"),
+        (
+            "code,name,parent\n2080109,社会保险经办机构,20805\n",
+            r"第2行C列（parent）：.*上级编码应为“20801”",
+        ),
+        ("code,name\n208,a\n\n208,b\n", r"第4行B列（name）：.*重复出现"),
+        ("code,name,confidence\n208,a,sure\n", r"第2行C列（confidence）：可信度"),
         ("code,name\n", r"只有表头"),
         ("", r"是空的"),
         ('code,name\n208,"a\n', r"科目表文件“t\.csv”"),

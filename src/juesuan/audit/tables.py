@@ -17,6 +17,7 @@ import yaml
 
 from juesuan.audit.model import Model, TableBlock, numbering_of, parse_decimal
 from juesuan.audit.read import Place
+from juesuan.codes import class_names
 from juesuan.statements.model import Cell, Column, Row, Section, Statements, Table
 
 _FORMATS = Path(__file__).parent.parent / "formats"
@@ -34,7 +35,7 @@ Cells = dict[tuple[str, str, str], tuple[Decimal | None, Place, str]]
 def _layouts() -> dict[str, dict]:
     """Table id -> its sections as declared in sichuan-2020 (the fullest set)."""
     data = yaml.safe_load((_FORMATS / "sichuan-2020" / "tables.yaml").read_text("utf-8"))
-    classes = {str(code): name for code, name in data["classes"]["standard"]}
+    classes = class_names()  # every year's names: a published 总表 of any year is read
     layouts = {}
     for table in data["tables"]:
         sections = []
@@ -45,7 +46,7 @@ def _layouts() -> dict[str, dict]:
             if isinstance(rows, list):
                 for row in rows:
                     if "classes" in row:
-                        labelled.extend((code, name) for code, name in classes.items())
+                        labelled.extend(classes)
                     elif "key" in row:
                         labelled.append((row["key"], row.get("label", row["key"])))
             sections.append({"name": section["name"], "columns": columns, "rows": labelled})

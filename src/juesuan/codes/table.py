@@ -100,9 +100,10 @@ class CodeProblem:
 class CodeTable:
     """One classification's codes, keyed by code; iteration is in code (tree) order.
 
-    `year` only labels messages ("不在2020年科目表中"). `complete` says whether the table claims to
-    be the whole official table; the shipped tables are partial, so their "unknown code" messages
-    say so.
+    `year` labels messages ("不在2020年科目表中"). `complete` says whether the table claims to be
+    the whole official table; the shipped tables are partial, so their "unknown code" messages
+    say so. `origin` names the table in those messages ("内置2020年功能分类科目表", or the user's
+    imported file).
     """
 
     def __init__(
@@ -112,10 +113,12 @@ class CodeTable:
         *,
         year: int | None = None,
         complete: bool = False,
+        origin: str = "",
     ) -> None:
         self.kind = check_kind(kind)
         self.year = year
         self.complete = complete
+        self.origin = origin or f"{KIND_LABELS[kind]}科目表"
         by_code: dict[str, Code] = {}
         for code in codes:
             if level_of(code.code, kind) is None:
@@ -214,9 +217,7 @@ class CodeTable:
             message = f"{KIND_LABELS[self.kind]}科目编码“{wanted}”不在{year}科目表中"
             if suggestions:
                 message += "；最接近的有：" + "、".join(s.label for s in suggestions)
-            if not self.complete:
-                message += "（内置科目表不全，如确为本年度科目，可导入财政部当年科目表核对）"
-            return CodeProblem(wanted, message, suggestions, reason="unknown")
+            return CodeProblem(wanted, message + self._import_hint(), suggestions, reason="unknown")
         if name is not None and name.strip() and name_key(name) != name_key(known.name):
             written = name.strip()
             message = f"科目编码“{wanted}”的名称应为“{known.name}”，填的是“{written}”"
@@ -232,6 +233,17 @@ class CodeTable:
             return CodeProblem(wanted, message, same_name or (known,), reason="name")
         return None
 
+    def _import_hint(self) -> str:
+        """Which table was looked in, and the command that loads the official one."""
+        year = self.year if self.year is not None else "年度"
+        command = f"juesuan codes import 财政部科目表.xlsx --year {year} --kind {self.kind}"
+        if self.complete:
+            return f"（查的是{self.origin}；如需换用财政部当年科目表，可运行“{command}”）"
+        return (
+            f"（查的是{self.origin}，内置科目表不全；如确为本年度科目，"
+            f"可运行“{command}”导入财政部当年科目表）"
+        )
+
     # -- combining ------------------------------------------------------------------------------
 
     def merged(self, other: CodeTable) -> CodeTable:
@@ -246,6 +258,7 @@ class CodeTable:
             rows.values(),
             year=self.year if self.year is not None else other.year,
             complete=self.complete or other.complete,
+            origin=f"{self.origin}和{other.origin}",
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from juesuan.codes import economic_codes, function_codes
+from juesuan.codes import economic_codes, function_codes, summary_classes
 from juesuan.ledger.model import Dataset, Ledger
 from juesuan.money import CENT, WAN, round_preserving_total
 from juesuan.rules.context import Context
@@ -76,7 +76,6 @@ def _inherit(document: dict, table: dict) -> dict:
     found = next((t for t in base["tables"] if t["id"] == table_id), None)
     if found is None:
         raise FormatError(f"{document['_path']}：找不到 {table['from']}")
-    document.setdefault("classes", base.get("classes", {}))
     merged = {**copy.deepcopy(found), **{k: v for k, v in table.items() if k != "from"}}
     position = merged.pop("total_position", None)
     if position:
@@ -128,7 +127,6 @@ class _Builder:
         self.economics = economic_codes(self.year)
         self.context = Context(dataset)
         self.evaluator = Evaluator({}, self.context.functions())
-        self.classes = spec.get("classes", {})
         self._by_code: dict[tuple, tuple[dict, dict]] = {}
 
     def table(self, spec: dict, position: int) -> Table:
@@ -208,8 +206,7 @@ class _Builder:
         rows: list[dict] = []
         for entry in declared:
             if "classes" in entry:
-                class_rows = self.class_rows(entry)
-                rows.extend(class_rows)
+                rows.extend(self.class_rows(entry, where, columns))
                 continue
             row = {
                 "key": str(entry["key"]),
@@ -226,17 +223,26 @@ class _Builder:
             rows.append(row)
         return rows
 
-    def class_rows(self, entry: dict) -> list[dict]:
-        listing = (
-            self.classes.get(entry["classes"])
-            if isinstance(entry["classes"], str)
-            else entry["classes"]
-        )
-        if listing is None:
-            raise FormatError(f"{self.spec['_path']}：未定义的类级科目清单“{entry['classes']}”")
+    def class_rows(self, entry: dict, where: dict, columns: list[dict]) -> list[dict]:
+        """The 类 rows of a summary table: the dataset year's list (`classes: year`) or the
+        format's own, plus any class with money that the list lacks, in code order."""
+        if entry["classes"] == "year":
+            listing = [(c.code, c.name) for c in summary_classes(self.year)]
+        elif isinstance(entry["classes"], list):
+            listing = [(str(code), name) for code, name in entry["classes"]]
+        else:
+            raise FormatError(
+                f"{self.spec['_path']}：类级科目行应写 classes: year（按数据年度的科目表）"
+                f"或 [编码, 名称] 的清单，写的是“{entry['classes']}”"
+            )
+        listed = {code for code, _ in listing}
+        selection = _merge(where, entry.get("where"))
+        missing = self.present_codes("function", selection, columns, [3]) - listed
+        if missing:
+            extra = [(code, self.functions.name(code) or code) for code in missing]
+            listing = sorted([*listing, *extra])
         rows = []
-        for i, item in enumerate(listing, start=1):
-            code, name = str(item[0]), item[1]
+        for i, (code, name) in enumerate(listing, start=1):
             rows.append(
                 {
                     "key": code,
@@ -255,17 +261,7 @@ class _Builder:
         codes_table = self.functions if by == "function" else self.economics
         levels = declared.get("levels", [3, 5, 7] if by == "function" else [3, 5])
         listed = [str(c) for c in declared.get("codes", [])]
-        present: set[str] = set(listed)
-        if not listed:
-            for column in columns:
-                if "sum" in column or "expr" in column:
-                    continue
-                selection = _merge(where, column.get("where"))
-                if selection is None:
-                    continue
-                for code in self.by_code(by, selection):
-                    present.update(code[:digits] for digits in levels if len(code) >= digits)
-        codes = sorted(c for c in present if len(c) in levels) if not listed else listed
+        codes = listed or sorted(self.present_codes(by, where, columns, levels))
         total = declared.get("total", {"key": "合计", "position": "top"})
         rows = []
         for code in codes:
@@ -299,6 +295,23 @@ class _Builder:
                 [total_row, *rows] if total.get("position", "top") == "top" else [*rows, total_row]
             )
         return rows
+
+    def present_codes(
+        self, by: str, where: dict | None, columns: list[dict], levels: list[int]
+    ) -> set[str]:
+        """Codes at `levels` digits under which some column of the section has money."""
+        present: set[str] = set()
+        if where is None:
+            return present
+        for column in columns:
+            if "sum" in column or "expr" in column:
+                continue
+            selection = _merge(where, column.get("where"))
+            if selection is None:
+                continue
+            for code in self.by_code(by, selection):
+                present.update(code[:digits] for digits in levels if len(code) >= digits)
+        return present
 
     # -- values --
 
