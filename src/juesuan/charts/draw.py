@@ -71,8 +71,10 @@ def _family_for(path: Path) -> str:
 
 
 def chart_fonts() -> list[Path]:
-    """The font files a figure's text is drawn with, in order of fallback: sans faces first."""
-    return list(dict.fromkeys([*cjk_font_files("sans"), *cjk_font_files("serif")]))
+    """The font files a figure's text is drawn with, in order of fallback: sans faces first,
+    then the system's serif ones (the bundled serif has no character the bundled sans lacks)."""
+    serif = [f for f in cjk_font_files("serif") if f.parent != BUNDLED_DIR]
+    return list(dict.fromkeys([*cjk_font_files("sans"), *serif]))
 
 
 @cache
