@@ -95,14 +95,22 @@ def _filter(frame: pl.DataFrame, where: Mapping[str, object]) -> pl.DataFrame:
     return frame.filter(expr)
 
 
+def _tag(key: str) -> str:
+    """The tag a filter key selects on (`function` is a prefix of function_code)."""
+    column = PREFIX_FILTERS.get(key, key)
+    if column not in TAGS:
+        raise KeyError(f"unknown ledger filter {key!r}")
+    return column
+
+
 class Ledger:
     """An immutable set of lines with fast selection and group-by."""
 
-    __slots__ = ("_cube", "frame")
+    __slots__ = ("_sums", "frame")
 
     def __init__(self, frame: pl.DataFrame):
         self.frame = frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
-        self._cube: pl.DataFrame | None = None
+        self._sums: dict[tuple[str, ...], pl.DataFrame] = {}
 
     @classmethod
     def empty(cls) -> Ledger:
@@ -131,16 +139,27 @@ class Ledger:
     def __len__(self) -> int:
         return self.frame.height
 
-    # The cube: sums by every tag. Rules ask many small questions; answering them from the cube
-    # rather than from every line keeps a million-line check fast.
-    @property
-    def cube(self) -> pl.DataFrame:
-        if self._cube is None:
+    def sums(self, *tags: str) -> pl.DataFrame:
+        """Amounts and line counts summed by just these tags, computed once per set of tags.
+
+        Rules ask many small questions over few tags each; answering them from sums by those
+        tags costs as much as the answer has rows, however many distinct lines the ledger holds
+        (a consolidated province: nearly every line its own combination of all the tags).
+        """
+        key = tuple(sorted(set(tags)))
+        if key not in self._sums:
             # Summed in 128 bits: exact for any number of lines, loaded or put together.
-            self._cube = self.frame.group_by(list(TAGS)).agg(
-                pl.col("amount_fen").cast(pl.Int128).sum(), pl.len().alias("lines")
-            )
-        return self._cube
+            amounts = pl.col("amount_fen").cast(pl.Int128).sum()
+            if key:
+                sums = self.frame.group_by(list(key)).agg(amounts, pl.len().alias("lines"))
+            else:
+                sums = self.frame.select(amounts, pl.len().alias("lines"))
+            self._sums[key] = sums
+        return self._sums[key]
+
+    def _where(self, where: Mapping[str, object], *tags: str) -> pl.DataFrame:
+        """The sums by the tags `where` filters on (and `tags`), filtered by `where`."""
+        return _filter(self.sums(*tags, *(_tag(key) for key in where)), where)
 
     def collapsed(self) -> Ledger:
         """The same money summed over unit, project and source: small, for statements."""
@@ -155,16 +174,17 @@ class Ledger:
         return Ledger(_filter(self.frame, where))
 
     def total(self, **where: object) -> Decimal:
-        fen = _filter(self.cube, where)["amount_fen"].sum()
+        fen = self._where(where)["amount_fen"].sum()
         return from_fen(int(fen or 0))
 
     def count(self, **where: object) -> int:
-        return int(_filter(self.cube, where)["lines"].sum() or 0)
+        return int(self._where(where)["lines"].sum() or 0)
 
     def sum_by(self, by: str | tuple[str, ...], **where: object) -> dict:
         """Totals grouped by one tag (keys are values) or several (keys are tuples)."""
         keys = (by,) if isinstance(by, str) else tuple(by)
-        grouped = _filter(self.cube, where).group_by(list(keys)).agg(pl.col("amount_fen").sum())
+        selected = self._where(where, *(_tag(key) for key in keys))
+        grouped = selected.group_by(list(keys)).agg(pl.col("amount_fen").sum())
         result = {}
         for row in grouped.iter_rows():
             key = row[0] if len(keys) == 1 else tuple(row[:-1])
@@ -173,16 +193,15 @@ class Ledger:
 
     def sum_by_code_level(self, column: str, digits: int, **where: object) -> dict[str, Decimal]:
         """Totals by the first `digits` of a code column (3 = 类, 5 = 款, 7 = 项)."""
-        cube = _filter(self.cube, where).filter(pl.col(column).is_not_null())
-        grouped = cube.group_by(pl.col(column).str.slice(0, digits).alias("code")).agg(
+        selected = self._where(where, _tag(column)).filter(pl.col(column).is_not_null())
+        grouped = selected.group_by(pl.col(column).str.slice(0, digits).alias("code")).agg(
             pl.col("amount_fen").sum()
         )
         return {code: from_fen(int(fen)) for code, fen in grouped.iter_rows()}
 
     def values(self, column: str, **where: object) -> list:
-        return sorted(
-            v for v in _filter(self.cube, where)[column].unique().to_list() if v is not None
-        )
+        selected = self._where(where, _tag(column))
+        return sorted(v for v in selected[column].unique().to_list() if v is not None)
 
     def lines(self, **where: object) -> Iterator[Line]:
         for row in _filter(self.frame, where).iter_rows(named=True):
