@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,17 @@ def write_dataset(folder: Path, **files: str) -> Path:
         name = "unit.toml" if stem == "unit" else f"{stem}.csv"
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Code tables a user imported on this machine must not change what the tests see."""
+    if os.environ.get("JUESUAN_DATA_DIR"):  # the web tests set their own
+        yield
+        return
+    os.environ["JUESUAN_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    del os.environ["JUESUAN_DATA_DIR"]
 
 
 @pytest.fixture

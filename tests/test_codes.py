@@ -5,13 +5,20 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from juesuan.cli import main
 from juesuan.codes import (
     Code,
     CodeProblem,
     CodeTable,
+    class_names,
+    describe,
     economic_codes,
     function_codes,
+    import_table,
     load_code_table,
+    shipped_codes,
+    stored_table,
+    summary_classes,
 )
 
 # Every function code the 2020 Luzhou reference case needs.
@@ -350,3 +357,182 @@ def test_binary_csv_missing_file_and_unknown_type(tmp_path: Path) -> None:
         load_code_table(other, "function")
     with pytest.raises(ValueError, match="function"):
         load_code_table(binary, "revenue")
+
+
+# -- years: the 总表 classes and their names ----------------------------------------------------
+
+
+def _labels(year: int) -> list[str]:
+    return [code.label for code in summary_classes(year)]
+
+
+def test_2018_summary_prints_the_old_class_names() -> None:
+    labels = _labels(2018)
+    assert len(labels) == 20
+    assert "207 文化体育与传媒支出" in labels
+    assert "210 医疗卫生与计划生育支出" in labels
+    assert "220 国土海洋气象等支出" in labels
+    assert not any(label.startswith(("224 ", "231 ", "234 ")) for label in labels)
+    assert function_codes(2018).name("207") == "文化体育与传媒支出"
+    assert function_codes(2018).name("210") == "医疗卫生与计划生育支出"
+
+
+def test_2019_renames_and_adds_disaster_management() -> None:
+    labels = _labels(2019)
+    assert "207 文化旅游体育与传媒支出" in labels
+    assert "210 卫生健康支出" in labels
+    assert "224 灾害防治及应急管理支出" in labels
+    assert not any(label.startswith(("231 ", "232 ", "234 ")) for label in labels)
+    assert function_codes(2019).name("210") == "卫生健康支出"
+
+
+def test_2024_summary_has_the_debt_rows_in_the_published_order() -> None:
+    labels = _labels(2024)
+    assert len(labels) == 26  # as 普陀区委社会工作部 2024 prints its 收入支出决算总表
+    assert labels[-4:] == [
+        "229 其他支出",
+        "231 债务还本支出",
+        "232 债务付息支出",
+        "234 抗疫特别国债安排的支出",
+    ]
+    # 债务发行费用支出 is a known class of the year, but no 总表 here prints it
+    issuing = function_codes(2024).get("233")
+    assert issuing is not None and issuing.confidence == "unverified"
+    assert "233" not in [code.code for code in summary_classes(2024)]
+
+
+def test_every_class_row_says_where_it_comes_from() -> None:
+    for year in (2017, 2018, 2019, 2020, 2024):
+        for code in summary_classes(year):
+            assert code.confidence in ("high", "medium", "unverified"), code
+            assert code.source.startswith("function_classes.csv 第"), code
+    names = dict(class_names())
+    assert ("207", "文化体育与传媒支出") in class_names()
+    assert ("207", "文化旅游体育与传媒支出") in class_names()
+    assert names["231"] == "债务还本支出"
+
+
+# -- the user's code store --------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("JUESUAN_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "codes"
+
+
+OFFICIAL_2024 = (
+    "2024年支出功能分类科目\n"
+    "功能分类科目编码,功能分类科目名称,说明\n"
+    "208,社会保障和就业支出,\n"
+    "20801,人力资源和社会保障管理事务,\n"
+    "2080101,行政运行,\n"
+    "2080109,社会保险经办机构（新）,改名\n"
+    "210,卫生健康支出,\n"
+)
+
+
+def test_import_reports_changes_and_lookups_use_it(tmp_path: Path, store: Path) -> None:
+    source = tmp_path / "财政部2024.csv"
+    source.write_text(OFFICIAL_2024, encoding="utf-8")
+    assert stored_table("function", 2024) is None
+    report = import_table(source, "function", 2024)
+    assert report.stored == store / "function-2024.csv" and report.stored.is_file()
+    assert [c.code for c in report.added] == ["2080101"]
+    assert [(old.name, new.name) for old, new in report.renamed] == [
+        ("社会保险经办机构", "社会保险经办机构（新）")
+    ]
+    assert len(report.removed) == len(shipped_codes("function", 2024)) - 4
+    assert report.unchanged == 3
+    lines = report.lines()
+    assert lines[0] == "已导入2024年功能分类科目表：财政部2024.csv（5 个科目：类 2、款 1、项 2）"
+    assert "新增 1 个，改名 1 个" in lines[2]
+    assert "  2080109 社会保险经办机构 → 社会保险经办机构（新）" in lines
+    # lookups for 2024 now use the imported table; other years and the shipped table do not
+    table = function_codes(2024)
+    assert table.complete and len(table) == 5
+    assert table.name("2080109") == "社会保险经办机构（新）"
+    assert function_codes(2023).name("2080109") == "社会保险经办机构"
+    assert shipped_codes("function", 2024).name("2080109") == "社会保险经办机构"
+    problem = table.check("2080199")
+    assert problem is not None
+    assert str(store / "function-2024.csv") in problem.message
+    assert "juesuan codes import 财政部科目表.xlsx --year 2024 --kind function" in problem.message
+    assert "内置科目表不全" not in problem.message
+    assert "已导入的科目表" in describe("function", 2024)
+    assert "导入自 财政部2024.csv" in describe("function", 2024)
+    assert describe("economic", 2024).startswith("2024年经济分类：用的是内置科目表")
+
+
+def test_unknown_code_names_the_shipped_table_and_the_import_command(store: Path) -> None:
+    problem = economic_codes(2022).check("39999")
+    assert problem is not None
+    assert "查的是内置2022年经济分类科目表，内置科目表不全" in problem.message
+    assert "juesuan codes import 财政部科目表.xlsx --year 2022 --kind economic" in problem.message
+
+
+def test_import_xlsx_economic(tmp_path: Path, store: Path) -> None:
+    source = tmp_path / "经济分类.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["科目代码", "科目名称"])
+    sheet.append([301, "工资福利支出"])
+    sheet.append([30101, "基本工资"])
+    sheet.append([399, "其他支出"])
+    workbook.save(source)
+    report = import_table(source, "economic", 2021)
+    assert [c.code for c in report.added] == ["399"]
+    assert economic_codes(2021).name("399") == "其他支出"
+    assert economic_codes(2021).get("30101").source == "经济分类.xlsx 第3行"
+
+
+def test_a_bad_file_changes_nothing_and_names_every_bad_cell(tmp_path: Path, store: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(OFFICIAL_2024, encoding="utf-8")
+    import_table(good, "function", 2024)
+    kept = (store / "function-2024.csv").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "科目编码,科目名称\n208,社会保障和就业支出\n20801x,人力\n,社会保险经办机构\n2080109,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError) as info:
+        import_table(bad, "function", 2024)
+    message = str(info.value)
+    assert message.startswith("科目表文件“bad.csv”有3处错误：")
+    assert "第3行A列（科目编码）：科目编码“20801x”格式不对" in message
+    assert "第4行A列（科目编码）：没有科目编码（名称为“社会保险经办机构”）" in message
+    assert "第5行B列（科目名称）：科目编码“2080109”没有名称" in message
+    assert (store / "function-2024.csv").read_bytes() == kept
+    with pytest.raises(ValueError):
+        import_table(bad, "function", 2023)
+    assert not (store / "function-2023.csv").exists()
+    assert sorted(p.name for p in store.iterdir()) == ["function-2024.csv"]  # no scratch left
+
+
+def test_summary_classes_take_the_imported_names(tmp_path: Path, store: Path) -> None:
+    source = tmp_path / "2018.csv"
+    source.write_text("编码,名称\n207,文化体育与传媒支出（官方）\n", encoding="utf-8")
+    import_table(source, "function", 2018)
+    assert _labels(2018)[6] == "207 文化体育与传媒支出（官方）"
+
+
+def test_cli_codes_import_and_show(
+    tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "财政部2024.csv"
+    source.write_text(OFFICIAL_2024, encoding="utf-8")
+    assert main(["codes", "import", str(source), "--year", "2024"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("已导入2024年功能分类科目表：财政部2024.csv")
+    assert main(["codes", "show", "--year", "2024"]) == 0
+    out = capsys.readouterr().out
+    assert f"用的是已导入的科目表 {store / 'function-2024.csv'}" in out
+    assert "2024年收入支出决算总表的类级科目（26 个）" in out
+    assert "  232 债务付息支出（佐证不足）" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("编码,名称\n2o8,x\n", encoding="utf-8")
+    assert main(["codes", "import", str(bad), "--year", "2024"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("未导入，科目库没有改动：科目表文件“bad.csv”第2行A列（编码）")
+    assert function_codes(2024).name("2080109") == "社会保险经办机构（新）"

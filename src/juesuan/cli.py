@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     year.add_argument("--overwrite", action="store_true", help="输出文件夹已有内容时也写入")
     year.set_defaults(run=_disburse_year)
 
+    _add_codes_command(commands)
+
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -569,6 +571,65 @@ def _disburse_year(args: argparse.Namespace) -> int:
         for path in write_example(args.update_dataset, result):
             print(f"已改写 {path}")
     return EXIT_OK if balance.ok else EXIT_FATAL
+
+
+# ---- codes -----------------------------------------------------------------------------------
+
+
+def _add_codes_command(commands) -> None:
+    codes = commands.add_parser("codes", help="科目表：导入财政部当年科目表，查看各年度所用科目表")
+    actions = codes.add_subparsers(dest="action", required=True, metavar="操作")
+    kinds = ("function", "economic")
+    load = actions.add_parser(
+        "import", help="导入财政部公布的科目表（.xlsx 或 .csv），此后该年度按它查科目"
+    )
+    load.add_argument("file", metavar="FILE", help="科目表文件：含“科目编码”“科目名称”两列")
+    load.add_argument("--year", type=int, required=True, help="科目表所属年度")
+    load.add_argument(
+        "--kind",
+        choices=kinds,
+        default="function",
+        help="function 功能分类（默认）或 economic 经济分类",
+    )
+    load.set_defaults(run=_codes_import)
+    show = actions.add_parser("show", help="某年度用的是哪张科目表、从哪里来，以及总表的类级科目")
+    show.add_argument("--year", type=int, required=True, help="年度")
+    show.set_defaults(run=_codes_show)
+
+
+def _codes_import(args: argparse.Namespace) -> int:
+    from juesuan.codes import import_table
+
+    try:
+        report = import_table(args.file, args.kind, args.year)
+    except ValueError as exc:
+        print(f"未导入，科目库没有改动：{exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        print(
+            f"未导入，科目库没有改动：无法写入（{exc.strerror}）：{exc.filename}", file=sys.stderr
+        )
+        return EXIT_UNREADABLE
+    print("\n".join(report.lines()))
+    return EXIT_OK
+
+
+def _codes_show(args: argparse.Namespace) -> int:
+    from juesuan.codes import describe, summary_classes
+    from juesuan.codes.table import CONFIDENCE_LABELS
+
+    try:
+        lines = [describe(kind, args.year) for kind in ("function", "economic")]
+        classes = summary_classes(args.year)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_UNREADABLE
+    print("\n".join(lines))
+    print(f"{args.year}年收入支出决算总表的类级科目（{len(classes)} 个）：")
+    for code in classes:
+        mark = "" if code.confidence == "high" else f"（{CONFIDENCE_LABELS[code.confidence]}）"
+        print(f"  {code.label}{mark}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

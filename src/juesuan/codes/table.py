@@ -19,6 +19,8 @@ LEVELS: dict[str, dict[int, str]] = {
 }
 KIND_LABELS = {FUNCTION: "功能分类", ECONOMIC: "经济分类"}
 CONFIDENCES = ("high", "medium", "unverified")
+# How sure a shipped row is, as told to a user (docs.md says what each level rests on).
+CONFIDENCE_LABELS = {"high": "有公开文件佐证", "medium": "佐证不足", "unverified": "未经核实"}
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _SPACES = re.compile(r"\s+")
