@@ -37,6 +37,7 @@ from juesuan.audit.findings import (
     show,
     show_wan,
     shows_as,
+    sum_bounds,
 )
 from juesuan.audit.model import (
     ARABIC,
@@ -202,8 +203,7 @@ def enumerations(model: Model, facts: Facts, out: Outcome) -> None:
         total = _wan(enumeration.total)
         parts = [_wan(p) for p in enumeration.parts]
         out.run += 1
-        low = sum((p.value - p.half_step for p in parts), Decimal(0))
-        high = sum((p.value + p.half_step for p in parts), Decimal(0))
+        low, high = sum_bounds(parts)
         point = sum((p.value for p in parts), Decimal(0))
         lo, hi = total.value - total.half_step, total.value + total.half_step
         unit = total.unit
@@ -263,9 +263,9 @@ def items_against_classes(model: Model, facts: Facts, out: Outcome) -> None:
         for class_total in stated.get(key, [])[:1]:
             total = _wan(class_total)
             out.run += 1
-            span = interval(lambda *xs: sum(xs, Decimal(0)), *amounts)
+            low, high = sum_bounds(amounts)
             point = sum((a.value for a in amounts), Decimal(0))
-            if span and not shows_as(span[0], span[1], total):
+            if not shows_as(low, high, total):
                 out.add(
                     Finding(
                         "text-items-class",

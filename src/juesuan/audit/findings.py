@@ -88,11 +88,19 @@ def bounds(number: Number) -> tuple[Decimal, Decimal]:
     return number.value - number.half_step, number.value + number.half_step
 
 
+def sum_bounds(numbers: list[Number]) -> tuple[Decimal, Decimal]:
+    """Every value the sum of printed figures may stand for (at once, not corner by corner)."""
+    low = sum((n.value - n.half_step for n in numbers), Decimal(0))
+    high = sum((n.value + n.half_step for n in numbers), Decimal(0))
+    return low, high
+
+
 def interval(function, *numbers: Number | Decimal) -> tuple[Decimal, Decimal] | None:
     """The range of function(*values) over every value each printed figure may stand for.
 
-    The functions used (sums, ratios, differences) are monotone in each argument, so the corners
-    of the box give the range. Exact Decimals (counts) have no spread.
+    The functions used (ratios, differences) are monotone in each argument, so the corners of
+    the box give the range: 2^n of them, so only for a few arguments (sums: sum_bounds).
+    Exact Decimals (counts) have no spread.
     """
     ranges = [bounds(n) if isinstance(n, Number) else (n, n) for n in numbers]
     values = []

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
+MAX_FILE_BYTES = 50 * 1024 * 1024  # an HTML or text file (a PDF is read a page at a time)
 MAX_PAGES = 2_000
-MAX_PAGE_CHARS = 50_000  # characters drawn on one PDF page
-MAX_PAGE_RUNS = 50_000  # text-showing operations (Tj/TJ) on one PDF page
-MAX_PAGE_GRAPHICS = 50_000  # paths, images and drawn forms on one PDF page
-MAX_DOCUMENT_CHARS = 2_000_000  # text read from the whole document
+MAX_PAGE_CHARS = 20_000  # characters drawn on one PDF page
+MAX_PAGE_RUNS = 20_000  # text-showing operations (Tj/TJ) on one PDF page
+MAX_PAGE_GRAPHICS = 10_000  # lines, rectangles, curves, images and drawn forms on one PDF page
+MAX_PAGE_CONTENT_BYTES = 4 * 1024 * 1024  # a PDF page's drawing instructions, inflated
+MAX_DOCUMENT_CHARS = 1_000_000  # text read from the whole document
 MAX_TABLE_CELLS = 100_000  # cells of one table once its spans are laid out
 MAX_DOCUMENT_CELLS = 500_000  # cells of all tables together
 MAX_ZIP_ENTRIES = 5_000  # parts in a .docx package
@@ -29,19 +32,15 @@ MAX_NUMBER_DIGITS = 20  # digits of a printed figure (10^16 万元 is beyond any
 MAX_SECONDS = 120.0  # reading one document
 
 _MB = 1024 * 1024
-_CHUNK = 1024 * 1024
 
 
 class LimitExceeded(Exception):
     """A document passed one of the limits; the message is the one-line reason."""
 
 
-def _count(value: int) -> str:
-    return f"{value:,}"
-
-
 class Budget:
-    """The limits of reading one document, counted as the reader goes."""
+    """The limits of reading one document, counted as the reader goes. `where` names the page
+    or part (第3页, 第5段, word/document.xml) in the reason."""
 
     def __init__(self, path: str | Path, seconds: float = MAX_SECONDS) -> None:
         self.path = str(path)
@@ -50,102 +49,119 @@ class Budget:
         self.chars = 0
         self.cells = 0
 
-    def refuse(self, where: str, what: str, limit: int, unit: str) -> LimitExceeded:
-        place = f"{where}" if where else ""
+    def refuse(self, where: str, what: str, limit: int | str) -> LimitExceeded:
         return LimitExceeded(
-            f"{self.path} {place}{what}超过上限 {_count(limit)} {unit}，"
-            "远超正常公开文本，为防止耗尽资源未读取"
+            f"{self.path} {where}{what}超过上限 {limit}（正常公开文本远达不到），为防止耗尽资源未读取"
         )
 
     def check_time(self, where: str = "") -> None:
         if time.monotonic() > self.deadline:
-            raise LimitExceeded(
-                f"{self.path} 读取{where or ''}超过 {self.seconds:g} 秒仍未完成，"
-                "远超正常公开文本，为防止耗尽资源已停止"
-            )
+            raise self.refuse(where and f"读到{where}时", "读取时间", f"{self.seconds:g} 秒")
+
+    def file_size(self, size: int) -> None:
+        if size > MAX_FILE_BYTES:
+            raise self.refuse("", "文件大小", f"{MAX_FILE_BYTES // _MB} MB")
 
     def pages(self, count: int) -> None:
         if count > MAX_PAGES:
-            raise self.refuse("", "页数", MAX_PAGES, "页")
+            raise self.refuse("", "页数", f"{MAX_PAGES:,} 页")
+        self.check_time(f"第{count}页")
 
     def text(self, length: int, where: str = "") -> None:
-        """Characters read into the document (counted over the whole file)."""
+        """Characters read into the document, counted over the whole file."""
         self.chars += length
         if self.chars > MAX_DOCUMENT_CHARS:
-            raise self.refuse(where and f"读到{where}时", "文字", MAX_DOCUMENT_CHARS, "个字符")
+            raise self.refuse(where and f"读到{where}时", "文字", f"{MAX_DOCUMENT_CHARS:,} 个字符")
+        self.check_time(where)
+
+    def spans(self, cells: int, where: str) -> None:
+        """The cells one table's spans cover, checked before they are laid out."""
+        if cells > MAX_TABLE_CELLS:
+            raise self.refuse(
+                where, f"的表格展开后有 {cells:,} 个单元格，", f"{MAX_TABLE_CELLS:,} 个"
+            )
         self.check_time(where)
 
     def table(self, cells: int, where: str) -> None:
-        """One table's cells once its spans are laid out, before they are laid out."""
-        if cells > MAX_TABLE_CELLS:
-            raise self.refuse(
-                where, f"的表格展开后有 {_count(cells)} 个单元格，", MAX_TABLE_CELLS, "个"
-            )
+        """One table's cells as laid out, counted over the whole file."""
+        self.spans(cells, where)
         self.cells += cells
         if self.cells > MAX_DOCUMENT_CELLS:
-            raise self.refuse(where and f"读到{where}时", "表格单元格", MAX_DOCUMENT_CELLS, "个")
-        self.check_time(where)
+            raise self.refuse(f"读到{where}时", "表格单元格", f"{MAX_DOCUMENT_CELLS:,} 个")
 
     def page(self, number: int) -> PageBudget:
-        self.check_time(f"第{number}页")
-        return PageBudget(self, number)
+        return PageBudget(self, f"第{number}页")
 
 
 class PageBudget:
     """What one PDF page draws, counted while it is drawn."""
 
-    def __init__(self, budget: Budget, number: int) -> None:
+    def __init__(self, budget: Budget, where: str) -> None:
         self.budget = budget
-        self.where = f"第{number}页"
+        self.where = where
         self.chars = self.runs = self.graphics = 0
 
     def char(self) -> None:
         self.chars += 1
         if self.chars > MAX_PAGE_CHARS:
-            raise self.budget.refuse(self.where, "的字符数", MAX_PAGE_CHARS, "个")
+            raise self.budget.refuse(self.where, "的字符数", f"{MAX_PAGE_CHARS:,} 个")
 
     def run(self) -> None:
         self.runs += 1
         if self.runs > MAX_PAGE_RUNS:
-            raise self.budget.refuse(self.where, "的文字段数", MAX_PAGE_RUNS, "段")
+            raise self.budget.refuse(self.where, "的文字段数", f"{MAX_PAGE_RUNS:,} 段")
+        self.budget.check_time(self.where)
+
+    def content(self, size: int) -> None:
+        if size > MAX_PAGE_CONTENT_BYTES:
+            raise self.budget.refuse(
+                self.where, "的绘制指令解压后", f"{MAX_PAGE_CONTENT_BYTES // _MB} MB"
+            )
         self.budget.check_time(self.where)
 
     def graphic(self) -> None:
         self.graphics += 1
         if self.graphics > MAX_PAGE_GRAPHICS:
-            raise self.budget.refuse(self.where, "的图形数", MAX_PAGE_GRAPHICS, "个")
+            raise self.budget.refuse(self.where, "的图形数", f"{MAX_PAGE_GRAPHICS:,} 个")
         self.budget.check_time(self.where)
 
 
 def check_zip(path: str | Path, budget: Budget) -> None:
-    """A .docx package within the limits: few enough parts, and each part inflated in chunks to
-    count its real size (a declared size may lie), so a zip bomb is refused without unpacking
-    it into memory."""
+    """A .docx package within the limits: few enough parts, and each part inflated a chunk at a
+    time to count its real size (a declared size may lie), so a zip bomb is refused without
+    ever being unpacked into memory."""
     with zipfile.ZipFile(path) as package:
         entries = package.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise budget.refuse("", "压缩包内的文件数", MAX_ZIP_ENTRIES, "个")
-        declared = sum(entry.file_size for entry in entries)
-        if declared > MAX_UNPACKED_BYTES:
-            raise _too_big(budget, "", MAX_UNPACKED_BYTES)
+            raise budget.refuse("", "压缩包内的文件数", f"{MAX_ZIP_ENTRIES:,} 个")
+        if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+            raise budget.refuse("", "解压后的大小", f"{MAX_UNPACKED_BYTES // _MB} MB")
         total = 0
         for entry in entries:
             size = 0
             with package.open(entry) as part:
-                while chunk := part.read(_CHUNK):
+                while chunk := part.read(_MB):
                     size += len(chunk)
                     total += len(chunk)
                     if size > MAX_PART_BYTES:
-                        raise _too_big(budget, f"其中的 {entry.filename} ", MAX_PART_BYTES)
+                        raise budget.refuse(
+                            f"其中 {entry.filename} ", "解压后的大小", f"{MAX_PART_BYTES // _MB} MB"
+                        )
                     if total > MAX_UNPACKED_BYTES:
-                        raise _too_big(budget, "", MAX_UNPACKED_BYTES)
+                        raise budget.refuse("", "解压后的大小", f"{MAX_UNPACKED_BYTES // _MB} MB")
                     budget.check_time(entry.filename)
 
 
-def _too_big(budget: Budget, part: str, limit: int) -> LimitExceeded:
-    return budget.refuse(part, "解压后的大小", limit // _MB, "MB")
-
-
-def number_too_long(digits: str) -> bool:
-    """A printed figure with more digits than any amount, rate or count in a disclosure."""
-    return sum(ch.isdigit() for ch in digits) > MAX_NUMBER_DIGITS
+def inflated_size(data: bytes, cap: int) -> int:
+    """The size of zlib-compressed `data` once inflated, counting no further than just past
+    `cap` (a damaged stream counts as far as it inflates)."""
+    inflater = zlib.decompressobj()
+    size = 0
+    pending = data
+    try:
+        while pending and size <= cap:
+            size += len(inflater.decompress(pending, _MB))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass
+    return size

@@ -16,8 +16,12 @@ import statistics
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
+
+from juesuan.audit import limits
+from juesuan.audit.limits import Budget, LimitExceeded, PageBudget
 
 PDF, DOCX, HTML, TEXT = "pdf", "docx", "html", "text"
 SUFFIXES = {
@@ -141,16 +145,20 @@ def read(path: str | Path) -> Document:
     kind = kind_of(path)
     if kind is None:
         raise NotReadable(f"{path} 不是 PDF、Word（.docx）、网页（.html）或文本（.txt/.md）文件")
+    budget = Budget(path)
     try:
         if kind == PDF:
-            return _read_pdf(path)
+            return _read_pdf(path, budget)
         if kind == DOCX:
-            return _read_docx(path)
+            return _read_docx(path, budget)
+        budget.file_size(path.stat().st_size)
         if kind == HTML:
-            return read_html(_decode(path.read_bytes()), str(path))
-        return read_text(_decode(path.read_bytes()), str(path))
+            return read_html(_decode(path.read_bytes()), str(path), budget)
+        return read_text(_decode(path.read_bytes()), str(path), budget)
     except NotReadable:
         raise
+    except LimitExceeded as exc:
+        raise NotReadable(str(exc)) from exc
     except Exception as exc:  # a damaged file: say so in one sentence, no traceback
         name = {PDF: "PDF", DOCX: "Word", HTML: "网页"}.get(kind, "文本")
         raise NotReadable(f"{path} 无法作为{name}文件读取（{type(exc).__name__}）") from exc
@@ -207,17 +215,22 @@ def _decode(data: bytes) -> str:
     raise NotReadable("文本文件的编码无法识别（既不是 UTF-8 也不是 GB18030）")
 
 
-def read_text(text: str, path: str = "<text>") -> Document:
+def read_text(text: str, path: str = "<text>", budget: Budget | None = None) -> Document:
     """Plain text or Markdown: one Line per non-blank line; tab- or pipe-separated runs of lines
     become grids (not ruled)."""
+    budget = budget or Budget(path)
+    budget.text(len(text))
     blocks: list[Block] = []
     gap = False
     pending: list[tuple[int, list[str]]] = []
 
     def flush() -> None:
         if pending:
+            place = Place(None, pending[0][0], TEXT)
+            width = max(len(cells) for _, cells in pending)
+            budget.table(len(pending) * width, str(place))
             rows = tuple(tuple(c.strip() for c in cells) for _, cells in pending)
-            blocks.append(Grid(rows, Place(None, pending[0][0], TEXT), ruled=False))
+            blocks.append(Grid(rows, place, ruled=False))
             pending.clear()
 
     for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
@@ -260,6 +273,7 @@ _HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link"
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 # a line break and a tab the reader puts in, kept apart from the whitespace of the source
 _HTML_BREAK, _HTML_TAB = "\x1e", "\x1f"
+_HTML_CHUNK = 1 << 16
 
 
 class _HtmlTable:
@@ -268,11 +282,17 @@ class _HtmlTable:
         self.cell: list[str] | None = None
         self.span = (1, 1)
 
-    def grid_rows(self) -> tuple[tuple[str | None, ...], ...]:
+    def grid_rows(self, budget: Budget, where: str) -> tuple[tuple[str | None, ...], ...]:
         """Cells laid out by colspan/rowspan: a merged cell's text once, the cells it covers
-        None (as a Word table reads)."""
+        None (as a Word table reads). A rowspan ends at the table's last row, as in a browser."""
+        height = len(self.rows)
+        rows = [
+            [(text, colspan, min(rowspan, height - r)) for text, colspan, rowspan in row]
+            for r, row in enumerate(self.rows)
+        ]
+        budget.spans(sum(c * s for row in rows for _, c, s in row), where)
         placed: dict[tuple[int, int], str | None] = {}
-        for r, row in enumerate(self.rows):
+        for r, row in enumerate(rows):
             column = 0
             for text, colspan, rowspan in row:
                 while (r, column) in placed:
@@ -282,14 +302,15 @@ class _HtmlTable:
                         placed[(r + dr, column + dc)] = None
                 placed[(r, column)] = text
                 column += colspan
-        height = len(self.rows)
-        width = max((c + 1 for r, c in placed if r < height), default=0)
+        width = max((c + 1 for _, c in placed), default=0)
+        budget.table(height * width, where)
         return tuple(tuple(placed.get((r, c), "") for c in range(width)) for r in range(height))
 
 
 class _HtmlReader(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget) -> None:
         super().__init__(convert_charrefs=True)
+        self.budget = budget
         self.blocks: list[Block] = []
         self.text: list[str] = []
         self.skip: list[str] = []  # open elements whose content is skipped
@@ -355,9 +376,10 @@ class _HtmlReader(HTMLParser):
         if tag == "table" and table is not None:
             self._end_cell(table)
             self.tables.pop()
-            rows = table.grid_rows()
+            place = Place(None, len(self.blocks) + 1, HTML)
+            rows = table.grid_rows(self.budget, str(place))
             if rows:
-                self.blocks.append(Grid(rows, Place(None, len(self.blocks) + 1, HTML)))
+                self.blocks.append(Grid(rows, place))
         elif table is not None and tag in ("td", "th", "tr"):
             self._end_cell(table)
         elif tag in _HTML_BLOCKS:
@@ -366,6 +388,7 @@ class _HtmlReader(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
+            self.budget.text(len(data))
             self._data(data)
 
     def _data(self, data: str) -> None:
@@ -396,12 +419,15 @@ def _html_text(parts: list[str]) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def read_html(text: str, path: str = "<html>") -> Document:
+def read_html(text: str, path: str = "<html>", budget: Budget | None = None) -> Document:
     """HTML: the text of headings, paragraphs and other blocks as whole lines in document order,
     tables as grids (colspan/rowspan expanded, a merged cell's text once); scripts, styles, SVG,
     images and hidden elements skipped. The whole file is one page."""
-    reader = _HtmlReader()
-    reader.feed(text)
+    budget = budget or Budget(path)
+    reader = _HtmlReader(budget)
+    for start in range(0, len(text), _HTML_CHUNK):  # in pieces, to keep to the deadline
+        reader.feed(text[start : start + _HTML_CHUNK])
+        budget.check_time()
     reader.close()
     while reader.tables:  # a table left open at the end of the file
         reader.handle_endtag("table")
@@ -412,12 +438,15 @@ def read_html(text: str, path: str = "<html>") -> Document:
 # ---- DOCX ------------------------------------------------------------------------------------
 
 
-def _read_docx(path: Path) -> Document:
+def _read_docx(path: Path, budget: Budget) -> Document:
     import docx
     from docx.table import Table as DocxTable
 
     try:
+        limits.check_zip(path, budget)
         document = docx.Document(str(path))
+    except LimitExceeded:
+        raise
     except Exception as exc:
         raise NotReadable(f"{path} 不是有效的 Word（.docx）文件（{type(exc).__name__}）") from exc
     blocks: list[Block] = []
@@ -426,51 +455,169 @@ def _read_docx(path: Path) -> Document:
         number += 1
         place = Place(None, number, DOCX)
         if isinstance(item, DocxTable):
-            blocks.append(Grid(_docx_rows(item), place, ruled=True))
+            blocks.append(Grid(_docx_rows(item, budget, str(place)), place, ruled=True))
             continue
         text = item.text.strip()
+        budget.text(len(text), str(place))
         if text:
             blocks.append(Line(text, place, gap_before=True, whole=True))
     return Document(str(path), DOCX, (Page(1, tuple(blocks)),))
 
 
-def _docx_rows(table) -> tuple[tuple[str | None, ...], ...]:
-    """Rows of cell text; a merged cell's text appears once, the cells it covers are None."""
-    seen: set = set()  # the <w:tc> elements themselves: kept alive, compared by identity
+def _docx_rows(table, budget: Budget, where: str) -> tuple[tuple[str | None, ...], ...]:
+    """Rows of cell text; a merged cell's text appears once, the cells it covers are None.
+
+    Laid out from the XML rather than python-docx's row.cells, which repeats a cell once per
+    column it spans and walks up a vertical merge from every row below it: a span or merge
+    written to be huge would take minutes and gigabytes there. Same result, one step per cell.
+    """
+    from docx.table import _Cell
+
     rows = []
-    for row in table.rows:
+    count = 0
+    above: dict = {}  # grid column where a cell starts -> the cell holding its text
+    for index, tr in enumerate(table._tbl.tr_lst):
         cells: list[str | None] = []
-        for cell in row.cells:
-            element = cell._tc
-            if element in seen:
-                cells.append(None)
-                continue
-            seen.add(element)
-            cells.append(cell.text.strip())
+        starts: dict = {}
+        column = tr.grid_before
+        for tc in tr.tc_lst:
+            holder = tc
+            if tc.vMerge == "continue":  # merged down: the text is in the cell above
+                if index == 0 or column not in above:
+                    raise ValueError(f"no cell above grid column {column}")
+                holder = above[column]
+            span = max(holder.grid_span, 1)
+            count += span
+            budget.spans(count, where)  # before the cells are made
+            if holder is tc:
+                text = _Cell(tc, table).text.strip()
+                budget.text(len(text), where)
+                cells += [text] + [None] * (span - 1)
+            else:
+                cells += [None] * span
+            starts[column] = holder
+            column += max(tc.grid_span, 1)
+        above = starts
         rows.append(tuple(cells))
+    budget.table(count, where)
     return tuple(rows)
 
 
 # ---- PDF -------------------------------------------------------------------------------------
 
 
-def _read_pdf(path: Path) -> Document:
+def _read_pdf(path: Path, budget: Budget) -> Document:
     import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFSyntaxError
+    from pdfplumber.utils.exceptions import PdfminerException
 
     try:
         pdf = pdfplumber.open(str(path))
     except PDFSyntaxError as exc:
         raise NotReadable(f"{path} 不是有效的 PDF 文件") from exc
+    except PdfminerException as exc:
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise NotReadable(f"{path} 用密码保护，需先解除密码再审核") from exc
+        if isinstance(cause, PDFEncryptionError):
+            raise NotReadable(f"{path} 已加密，加密方式无法识别，需先解除加密再审核") from exc
+        raise
     with pdf:
         try:
+            # counted before pdfplumber makes every page at once
+            for count, _ in enumerate(PDFPage.create_pages(pdf.doc), 1):
+                budget.pages(count)
             pages = []
             for number, page in enumerate(pdf.pages, 1):
+                _lay_out(page, budget.page(number))
+                budget.text(len(page.chars), f"第{number}页")
                 pages.append(_read_page(page, number))
                 page.close()  # drop the page's parsed objects: memory stays flat on long files
         except PDFSyntaxError as exc:
             raise NotReadable(f"{path} 已损坏，无法读取") from exc
     return Document(str(path), PDF, tuple(pages))
+
+
+def _lay_out(page, counter: PageBudget) -> None:
+    """pdfplumber's layout of the page (what `page.layout` makes), drawn through a device that
+    counts the page's text runs, characters and graphics and stops at the limits, after its
+    content streams are checked not to inflate past theirs."""
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfplumber.utils.exceptions import PdfminerException
+
+    device = _counting_aggregator()(
+        page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams
+    )
+    device.counter = counter
+    try:
+        _check_streams(page.page_obj, counter)
+        PDFPageInterpreter(page.pdf.rsrcmgr, device).process_page(page.page_obj)
+    except LimitExceeded:
+        raise
+    except Exception as exc:  # as pdfplumber's own layout reports it
+        raise PdfminerException(exc) from exc
+    page._layout = device.get_result()
+
+
+@cache
+def _counting_aggregator():
+    from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+
+    class CountingAggregator(PDFPageAggregatorWithMarkedContent):
+        counter: PageBudget
+
+        def render_string(self, *args, **kwargs):
+            self.counter.run()
+            return super().render_string(*args, **kwargs)
+
+        def render_char(self, *args, **kwargs):
+            self.counter.char()
+            return super().render_char(*args, **kwargs)
+
+        def paint_path(self, *args, **kwargs):
+            self.counter.graphic()  # each subpath comes back here as a path of its own
+            return super().paint_path(*args, **kwargs)
+
+        def render_image(self, *args, **kwargs):
+            self.counter.graphic()
+            return super().render_image(*args, **kwargs)
+
+        def begin_figure(self, *args, **kwargs):
+            self.counter.graphic()
+            return super().begin_figure(*args, **kwargs)
+
+    return CountingAggregator
+
+
+def _check_streams(page_obj, counter: PageBudget) -> None:
+    """The page's content streams and the forms it may draw, inflated in chunks to their real
+    size before pdfminer inflates them whole."""
+    from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
+
+    pending = list(page_obj.contents or [])
+    resources = resolve1(page_obj.resources) or {}
+    pending += list((resolve1(resources.get("XObject")) or {}).values())
+    seen: set[int] = set()
+    total = 0
+    while pending:
+        stream = resolve1(pending.pop())
+        if not isinstance(stream, PDFStream) or id(stream) in seen:
+            continue
+        seen.add(id(stream))
+        if stream.get("Subtype") is not None and resolve1(stream.get("Subtype")).name != "Form":
+            continue  # an image: pdfplumber never decodes it
+        form_resources = resolve1(stream.get("Resources")) or {}
+        pending += list((resolve1(form_resources.get("XObject")) or {}).values())
+        filters = stream.get_filters()
+        if stream.rawdata is None or not filters or filters[0][0] not in LITERALS_FLATE_DECODE:
+            continue
+        data = stream.rawdata
+        if stream.decipher:
+            data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
+        total += limits.inflated_size(data, limits.MAX_PAGE_CONTENT_BYTES - total)
+        counter.content(total)
 
 
 def _read_page(page, number: int) -> Page:
