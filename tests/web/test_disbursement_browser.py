@@ -262,6 +262,18 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
         ["三档", "1,155.00（2020-01"],
     ], tiers
 
+    # ---- the account each scheme is paid from: a batch is not approved without it ----
+    assert schemes.locator("text=批次不能审批").count() == 3
+    for code in [c.inner_text() for c in schemes.locator("tbody td.mono").all()]:
+        payer = f"form[action='/u/{unit}/pay/schemes/{code}/payer/']"
+        page.fill(f"{payer} input[name=account]", "51050163010000000123")
+        page.fill(f"{payer} input[name=bank]", "中国建设银行泸州分行")
+        assert page.input_value(f"{payer} input[name=name]") == UNIT_NAME  # offered
+        page.click(f"{payer} button")
+        page.wait_for_url(f"{pay}/")
+        assert "已设置" in _notice(page)
+    assert schemes.locator("text=批次不能审批").count() == 0
+
     # ---- a roster with a wrong 公民身份号码: the row and column named, nothing stored ----
     page.click(".tabs a:text-is('花名册')")
     page.wait_for_url(f"{pay}/roster/")

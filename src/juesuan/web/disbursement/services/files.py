@@ -66,7 +66,11 @@ def place_on_commit(final: Path, step: str) -> None:
 
     def move() -> None:
         common.crash_point(f"{step}.moving")
-        _move(pending_path(final), final)
+        try:
+            _move(pending_path(final), final)
+        except FileNotFoundError:
+            if not final.is_file():  # else a sweep moved it between the commit and now
+                raise
 
     transaction.on_commit(move)
 
