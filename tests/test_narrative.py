@@ -97,3 +97,90 @@ def test_a_sparse_dataset_gets_a_document_without_invented_numbers(tiny):
     assert not prepared.fatal  # every number in its text still names a fact
     missing = {o.bindings["fact"] for o in prepared.outcomes if o.rule == "narrative-missing-count"}
     assert {"车辆总数", "单价50万元以上通用设备", "因公出国（境）费.批次"} <= missing
+
+
+def _prior(example, **values):
+    prior = dict(example.prior_year)
+    for key, value in values.items():
+        if value is None:
+            prior.pop(key, None)
+        else:
+            prior[key] = Fact(key, Decimal(value), Source("test"))
+    return replace(example, prior_year=prior)
+
+
+def test_no_reason_is_printed_without_a_stated_change(example):
+    # The dataset gives a reason for 财政拨款收支总计, but without last year's figure the text
+    # states no change, so a reason would explain nothing.
+    assert example.reasons[("同比变动", "财政拨款收支总计")]
+    _, _, _, _, text = generated(_prior(example, 财政拨款收支总计=None))
+    assert "2020 年财政拨款收、支总计 5686.09 万元。\n" in text
+    _, _, _, _, text = generated(_prior(example, 财政拨款收支总计="56860900.00"))
+    assert "财政拨款收、支总计没有变动。\n" in text
+
+
+def test_a_change_under_half_the_last_shown_place_reads_level(example):
+    # 5686.09 万元 against 5686.0901 万元: 1 元 less, shown as 0.00 万元 — 没有变动, not
+    # "减少 0 万元，下降 0%"; 49 元 still rounds to 0.00, 50 元 to 0.01 and is a change.
+    for last_year in ("56860901.00", "56860949.00"):
+        _, _, _, _, text = generated(_prior(example, 收支总计=last_year))
+        assert "与 2019 年相比，收、支总计没有变动。" in text
+        assert "收、支总计各减少 0 万元" not in text
+    _, _, _, _, text = generated(_prior(example, 收支总计="56860950.00"))
+    assert "收、支总计各减少 0.01 万元" in text
+
+
+def test_no_placeholder_reaches_a_user(example):
+    from juesuan.publish.package import prepare
+
+    prepared = prepare(replace(example, prior_year={}), "sichuan-2020")
+    insufficient = [o for o in prepared.outcomes if o.rule == "yoy-reason"]
+    assert insufficient and all(o.status == "insufficient_data" for o in insufficient)
+    assert any("事项填“收支总计”" in o.hint for o in insufficient)
+    for outcome in prepared.outcomes:
+        assert "{" not in outcome.message + outcome.hint, (outcome.rule, outcome.hint)
+
+
+def test_a_text_the_format_does_not_know_is_refused_by_name(tmp_path):
+    from juesuan.ledger.load import load
+    from juesuan.publish.package import prepare
+
+    from conftest import write_dataset
+
+    folder = write_dataset(tmp_path / "unit")
+    (folder / "texts").mkdir()
+    (folder / "texts" / "部门决算单位构成.md").write_text("本部门由本级和下属单位组成。", "utf-8")
+    (folder / "texts" / "情况说明导语.md").write_text("本单位代发几类补贴。", "utf-8")
+    dataset, _ = load(folder)
+    prepared = prepare(dataset, "sichuan-2020")
+    (refused,) = [o for o in prepared.fatal if o.rule == "texts-known"]
+    assert "unit/texts/部门决算单位构成.md" in refused.message
+    assert "主要职能" in refused.hint and "机构设置" in refused.hint
+    # A title another format prints is shown, not refused: the text would not appear.
+    prepared = prepare(dataset, "national-9")
+    (shown,) = [o for o in prepared.outcomes if o.bindings.get("text") == "情况说明导语"]
+    assert shown.tier == "WARNING" and shown.status == FAIL
+
+
+def test_last_years_figures_are_checked_against_each_other(example):
+    from juesuan.publish.package import prepare
+
+    prepared = prepare(_prior(example, 财政拨款收支总计="1000000.00"), "sichuan-2020")
+    failed = [o for o in prepared.fatal if o.rule == "prior-year-consistent"]
+    assert len(failed) == 1
+    assert "财政拨款收支总计” 1,000,000.00 元" in failed[0].message
+    assert "一般公共预算财政拨款支出” 240,805,200.00 元" in failed[0].message
+    assert not [o for o in prepare(example, "sichuan-2020").fatal]
+
+
+def test_a_format_that_differs_only_in_data_prints_its_own_way(example):
+    """shanghai-2024 is a folder of data (tables from national-9, its options, national-9's
+    wording): no space around numbers, percentages with two places, the same facts checked."""
+    document, _, facts, statements, text = generated(example, "shanghai-2024")
+    assert "泸州市社会保险事业管理局2020年度收入支出总计5686.09万元。与2019年度相比" in text
+    assert "一般公共预算财政拨款收入5686.09万元，占100.00%。" in text
+    assert "卫生健康支出（类）57.13万元，占1.00%" in text
+    outcomes = check_text(document, facts, statements)
+    assert len(outcomes) > 100 and all(o.status == PASS for o in outcomes)
+    _, _, _, _, national = generated(example, "national-9")
+    assert "泸州市社会保险事业管理局 2020 年度收入支出总计 5686.09 万元" in national

@@ -210,3 +210,43 @@ def test_a_sum_column_declared_before_the_sums_it_adds(example):
         statements, "three_public", "数额", "公务用车购置及运行维护费.小计.决算数"
     ) == Decimal("0.10")
     assert shown(statements, "three_public", "数额", "合计.决算数") == Decimal("0.69")
+
+
+def test_independent_rounding_and_blank_cells_are_options_of_a_format(tmp_path, example):
+    """shanghai-2024 differs from national-9 only in data: each figure rounded on its own (the
+    三 items of 3,333.33 元 show 0.33 each under a 合计 of 1.00, nothing moved), the two 总表
+    still balanced, the table rules passing with their declared rounding tolerance, and a zero
+    cell left blank."""
+    from juesuan.publish.table_layout import layout
+
+    spending = (
+        "阶段,资金来源,功能分类科目编码,经济分类科目编码,支出性质,项目名称,金额\n"
+        + "\n".join(
+            f"决算,一般公共预算财政拨款,{code},30302,人员经费,,3333.33"
+            for code in ("2080501", "2080502", "2080505")
+        )
+    )
+    income = "阶段,资金来源,功能分类科目编码,金额\n决算,一般公共预算财政拨款,2080501,9999.99\n"
+    dataset, _ = load(
+        write_dataset(tmp_path / "r", spending=spending, income=income, projects="项目名称\n")
+    )
+    statements = build(dataset, "shanghai-2024")
+    items = [
+        shown(statements, "spending", c, "本年支出合计") for c in ("2080501", "2080502", "2080505")
+    ]
+    assert items == [Decimal("0.33")] * 3
+    assert shown(statements, "spending", "合计", "本年支出合计") == Decimal("1.00")
+    assert not statements.table("spending").adjustments
+    outcomes = evaluate(dataset, load_ruleset("shanghai-2024"), statements)
+    assert not [o for o in outcomes if o.status == FAIL and o.tier == "FATAL"]
+    # The example: national-9 moves one figure of 基本支出决算表 by 舍位平衡, shanghai-2024 none.
+    assert build(example, "national-9").table("general_basic").adjustments
+    independent = build(example, "shanghai-2024")
+    assert not any(t.adjustments for t in independent)
+    cells = [c for r in layout(independent.table("summary")).body for c in r.cells]
+    zero = [c for c in cells if c.kind == "amount" and c.value is None]
+    assert zero and all(c.text == "" for c in zero)
+    national = [
+        c for r in layout(build(example, "national-9").table("summary")).body for c in r.cells
+    ]
+    assert any(c.text == "0.00" for c in national)

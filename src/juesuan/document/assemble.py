@@ -1,4 +1,4 @@
-"""Put the disclosure together in the reference case's structure.
+"""Put the disclosure together in the structure the format's document.j2 lays out.
 
 Cover, 目录, 第一部分 部门概况 (the unit's own texts), 第二部分 情况说明 (generated from facts, with
 the projects' 绩效目标完成情况表 in 十（四）), 第三部分 名词解释 (the format's glossary, numbered
@@ -16,7 +16,6 @@ import yaml
 from juesuan.codes import function_codes
 from juesuan.document.model import (
     Block,
-    Contents,
     Document,
     Figure,
     FormBlock,
@@ -26,15 +25,14 @@ from juesuan.document.model import (
     TableBlock,
 )
 from juesuan.ledger.model import Dataset
-from juesuan.narrative import national
 from juesuan.narrative.facts import Facts
-from juesuan.narrative.sichuan import (
+from juesuan.narrative.results import (
     DEPARTMENT_REPORT,
     attachment_plan,
-    paragraphs,
-    part_two,
+    performance_results,
     report_of,
 )
+from juesuan.narrative.wording import paragraphs, render
 from juesuan.narrative.writer import Writer
 from juesuan.performance import PerformanceResult, evaluate_performance
 from juesuan.performance.forms import (
@@ -43,8 +41,9 @@ from juesuan.performance.forms import (
     department_form,
     self_evaluation_form,
 )
-from juesuan.statements.build import FORMATS_DIR, chinese_number, load_format
+from juesuan.statements.build import FORMATS_DIR, chinese_number
 from juesuan.statements.model import Statements
+from juesuan.statements.options import format_options
 
 ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
 SUB_ORDINAL = re.compile(r"^（[一二三四五六七八九十]+）")
@@ -67,42 +66,15 @@ def assemble(
     if performance is None:
         performance = evaluate_performance(dataset)
     writer = Writer(dataset, facts, performance=performance)
-    narrative = load_format(statements.format).get("narrative", "sichuan")
-    by_key = {f.key: f for f in figures}
     tables = list(statements)
-    blocks: list[Block] = [Contents(), PageBreak()]
-
-    if narrative == "national":
-        # The national template: 概况, 决算表, 情况说明, 名词解释.
-        blocks += [Heading(1, f"第一部分 {unit}概况", "p1")]
-        blocks += [Heading(2, "一、主要职能", "p1-1"), *_text(dataset, "主要职能")]
-        blocks += [Heading(2, "二、机构设置", "p1-2"), *_text(dataset, "机构设置")]
-        blocks += [PageBreak(), Heading(1, f"第二部分 {unit}{year}年度部门决算表", "p2")]
-        blocks += _tables(tables, "p2")
-        blocks += [PageBreak(), Heading(1, f"第三部分 {unit}{year}年度部门决算情况说明", "p3")]
-        blocks += national.part_two(writer, statements, by_key)
-        blocks += [PageBreak(), Heading(1, "第四部分 名词解释", "p4")]
-        blocks += glossary(dataset, statements)
-    else:
-        # The Sichuan package, as the reference case: 概况, 情况说明, 名词解释, 附件, 附表.
-        blocks += [Heading(1, "第一部分 部门概况", "p1")]
-        blocks += [
-            Heading(2, "一、基本职能及主要工作", "p1-1"),
-            Heading(3, "（一）主要职能", "p1-1-1"),
-        ]
-        blocks += _text(dataset, "主要职能")
-        blocks += [Heading(3, f"（二）{year}年重点工作完成情况", "p1-1-2")]
-        blocks += _text(dataset, "重点工作完成情况")
-        blocks += [Heading(2, "二、机构设置", "p1-2")]
-        blocks += _text(dataset, "机构设置")
-        blocks += [PageBreak(), Heading(1, f"第二部分 {year}年度部门决算情况说明", "p2")]
-        blocks += part_two(writer, statements, by_key)
-        blocks += [PageBreak(), Heading(1, "第三部分 名词解释", "p3")]
-        blocks += glossary(dataset, statements)
-        blocks += [PageBreak(), Heading(1, "第四部分 附件", "p4")]
-        blocks += attachments(dataset, performance)
-        blocks += [PageBreak(), Heading(1, "第五部分 附表", "p5")]
-        blocks += _tables(tables, "p5")
+    builders = {
+        "tables": lambda part: _tables(tables, part),
+        "glossary": lambda _: glossary(dataset, statements),
+        "attachments": lambda _: attachments(dataset, performance),
+        "performance": lambda _: performance_results(writer),
+    }
+    by_key = {f.key: f for f in figures}
+    blocks = render(writer, statements, by_key, builders)
 
     document = Document(
         title=f"{unit}{year}年度部门决算",
@@ -125,17 +97,6 @@ def _tables(tables: list, part: str) -> list[Block]:
             TableBlock(table),
         ]
     return blocks
-
-
-def _text(dataset: Dataset, key: str) -> list[Block]:
-    text = dataset.texts.get(key)
-    if not text:
-        return [
-            Paragraph.plain(
-                f"（本部分文字未提供：请在数据集的文字说明中填写“{key}”。）", style="note"
-            )
-        ]
-    return [Paragraph.plain(p) for p in paragraphs(text)]
 
 
 def _report(text: str, level: int) -> list[Block]:
@@ -198,8 +159,9 @@ def attachments(dataset: Dataset, performance: PerformanceResult | None = None) 
 
 
 def glossary(dataset: Dataset, statements: Statements) -> list[Block]:
-    path = FORMATS_DIR / statements.format / "glossary.yaml"
-    if not path.exists():
+    folders = (statements.format, *format_options(statements.format).wording)
+    path = next((p for f in folders if (p := FORMATS_DIR / f / "glossary.yaml").exists()), None)
+    if path is None:
         return [Paragraph.plain("（本公开格式未提供名词解释。）", style="note")]
     spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     codes = function_codes(dataset.unit.year)

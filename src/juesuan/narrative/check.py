@@ -12,10 +12,11 @@ import re
 from decimal import Decimal
 
 from juesuan.document.model import Document, Paragraph, Quote, Ref
-from juesuan.narrative.facts import MONEY, Facts
+from juesuan.narrative.facts import MONEY, Facts, format_number
 from juesuan.rules.engine import FAIL, PASS, Outcome
 from juesuan.rules.expr import Value
 from juesuan.statements.model import Statements
+from juesuan.statements.options import format_options
 
 NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 FIXED_WORDING = (
@@ -109,7 +110,9 @@ def _expected(fact, statements: Statements) -> Decimal:
             cell = located[1].cells[located[2]]
             return cell.shown if cell.shown is not None else Decimal(0)
         return Decimal(0)
-    return Decimal(fact.text)
+    return Decimal(
+        format_number(fact.value, fact.unit, format_options(statements.format).percent_places)
+    )
 
 
 def _outcome(

@@ -34,11 +34,14 @@ class Fact:
         return format_number(self.value, self.unit)
 
 
-def format_number(value: Decimal, unit: str) -> str:
-    """As the reference case prints numbers in text: 5686.09 万元, 0 万元, 76.39%, 100%, 79.8%."""
+def format_number(value: Decimal, unit: str, percent_places: int | None = None) -> str:
+    """As the reference case prints numbers in text: 5686.09 万元, 0 万元, 76.39%, 100%, 79.8%;
+    with `percent_places` a percentage keeps that many places (100.00%, 2.10%)."""
     if unit == MONEY:
         return "0" if value == 0 else f"{value.quantize(CENT)}"
     if unit == PERCENT:
+        if percent_places is not None:
+            return f"{value.quantize(Decimal(1).scaleb(-percent_places), rounding=ROUND_HALF_UP)}"
         shown = value.quantize(CENT, rounding=ROUND_HALF_UP).normalize()
         return f"{shown:f}"
     return f"{value.normalize():f}"
@@ -88,8 +91,9 @@ class Facts(dict):
         """key.变动 (万元, absolute), key.变动率 (%, absolute), key.方向 (+1, 0, -1)."""
         delta = self.exact[now] - self.exact[before]
         self.exact[f"{key}.变动"] = abs(delta)
-        self.add(f"{key}.变动", wan(abs(delta)), MONEY, f"|{now} − {before}|")
-        self.direction[key] = (delta > 0) - (delta < 0)
+        shown = self.add(f"{key}.变动", wan(abs(delta)), MONEY, f"|{now} − {before}|")
+        # A change that shows as 0.00 万元 (under half of the last shown place) is 持平.
+        self.direction[key] = 0 if shown.value == 0 else (delta > 0) - (delta < 0)
         rate = percent(abs(delta), self.exact[before])
         if rate is not None:
             self.add(f"{key}.变动率", rate, PERCENT, f"|{now} − {before}| ÷ {before}")

@@ -103,7 +103,10 @@ class Writer:
     def reason_sentence(
         self, key: str, sentence: list[Part], lead: str = "主要变动原因："
     ) -> list[Part]:
-        """The reason for a change, or a WARNING naming the sentence when one is needed and missing."""
+        """The reason for a change, or a WARNING naming the sentence when one is needed and missing;
+        nothing when the text states no change (no last year's figure, or 持平)."""
+        if not self.has(f"{key}.上年") or self.facts.direction.get(key, 0) == 0:
+            return []
         text = self.reason("同比变动", key)
         if text:
             return [lead, Quote(f"{text.rstrip('。')}。")]

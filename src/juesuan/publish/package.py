@@ -27,6 +27,7 @@ from juesuan.files import KeptEntryClash, replaced, replaced_folder, safe_file_n
 from juesuan.ledger.model import Dataset
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import Facts, collect
+from juesuan.narrative.wording import unknown_texts
 from juesuan.performance import ExternalMeasures, PerformanceResult, evaluate_performance
 from juesuan.publish.table_layout import TableLayout
 from juesuan.rules.engine import (
@@ -131,6 +132,7 @@ def prepare(
     facts = collect(dataset, statements, performance)
     document, writer = assemble(dataset, statements, facts, [], performance=performance)
     outcomes += writer.warnings + check_text(document, facts, statements)
+    outcomes += unknown_texts(dataset, statements.format)
     return Prepared(dataset, statements, facts, outcomes, performance, measures)
 
 

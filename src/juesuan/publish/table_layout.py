@@ -200,7 +200,9 @@ def layout(table: Table, *, unit_name: str = "", year: int | None = None) -> Tab
         )
         for row in range(top + depth)
     )
-    body = tuple(_body_row(columns, line, indents) for line, indents in _lines(sections))
+    body = tuple(
+        _body_row(columns, line, indents, table.blank_zeros) for line, indents in _lines(sections)
+    )
     return TableLayout(
         id=table.id,
         number=table.number,
@@ -364,20 +366,25 @@ def _lines(
 
 
 def _body_row(
-    columns: Sequence[LayoutColumn], line: tuple[Row | None, ...], levels: tuple[int, ...]
+    columns: Sequence[LayoutColumn],
+    line: tuple[Row | None, ...],
+    levels: tuple[int, ...],
+    blank_zeros: bool = False,
 ) -> LayoutRow:
     cells: list[LayoutCell] = []
     position = 0
     while position < len(columns):
         column = columns[position]
         row = line[column.section]
-        cell = _body_cell(position, column, row, levels[column.section])
+        cell = _body_cell(position, column, row, levels[column.section], blank_zeros)
         cells.append(cell)
         position += cell.colspan
     return LayoutRow(tuple(cells), total=any(r is not None and r.total for r in line))
 
 
-def _body_cell(position: int, column: LayoutColumn, row: Row | None, indent: int) -> LayoutCell:
+def _body_cell(
+    position: int, column: LayoutColumn, row: Row | None, indent: int, blank_zeros: bool = False
+) -> LayoutCell:
     if row is None:  # the shorter side of a side-by-side table
         align = "right" if column.kind == "amount" else "left"
         return LayoutCell("", position, "blank", align=align)
@@ -385,6 +392,8 @@ def _body_cell(position: int, column: LayoutColumn, row: Row | None, indent: int
     if column.kind == "amount":
         cell = row.cells[column.index] if column.index < len(row.cells) else None
         value = None if cell is None else cell.shown
+        if value == 0 and blank_zeros:  # the format leaves a zero amount blank
+            value = None
         return LayoutCell(amount_text(value), position, "amount", value=value, bold=bold,
                           align="right")  # fmt: skip
     if row.code is None and row.total and column.kind == "code":

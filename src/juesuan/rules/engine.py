@@ -253,7 +253,9 @@ def _evaluate_one(rule: Rule, bindings: dict, quantities: dict, functions: dict)
             return Outcome(**base, status=NOT_APPLICABLE, message=f"{rule.title}：本数据不适用")
         comparison = evaluator.compare(rule.check, rule.tolerance)
     except Missing as exc:
-        return Outcome(**base, status=INSUFFICIENT, message=f"无法判断：{exc}", hint=rule.hint)
+        return Outcome(
+            **base, status=INSUFFICIENT, message=f"无法判断：{exc}", hint=_format(rule.hint, names)
+        )
     except ExprError as exc:
         raise RuleFileError(f"{rule.source}：规则 {rule.id}：{exc}") from exc
     refs = ()
@@ -291,8 +293,8 @@ class _Shown(dict):
         self.names = names
 
     def __missing__(self, key: str) -> str:
-        if key not in self.names:
-            return "{" + key + "}"
+        if key not in self.names:  # a name an unevaluated step would have set: never "{key}"
+            return "（无数据）"
         value = self.names[key]
         if callable(value) and not isinstance(value, Value):
             try:

@@ -13,7 +13,6 @@ import copy
 import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import yaml
 
@@ -23,15 +22,11 @@ from juesuan.money import CENT, WAN, round_preserving_total
 from juesuan.rules.context import Context
 from juesuan.rules.expr import Evaluator, Missing, as_value, parse
 from juesuan.statements.model import Adjustment, Cell, Column, Row, Section, Statements, Table
+from juesuan.statements.options import FORMATS_DIR, FormatError, FormatOptions, format_options
 
-FORMATS_DIR = Path(__file__).parent.parent / "formats"
 # libyaml's parser when PyYAML was built with it: several times faster on the table files.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERALS = "一二三四五六七八九十"
-
-
-class FormatError(Exception):
-    """A format folder that cannot be used; the message names the file and the table."""
 
 
 def chinese_number(n: int) -> str:
@@ -93,7 +88,7 @@ def build(dataset: Dataset, format_name: str | None = None) -> Statements:
     # Statements never need the unit, project or source of a line: collapse them once so every
     # selection below runs over a small frame even for a consolidated department.
     ledger = dataset.ledger.collapsed()
-    builder = _Builder(dataset, ledger, spec)
+    builder = _Builder(dataset, ledger, spec, format_options(spec.get("name", format_name)))
     tables = tuple(builder.table(t, i + 1) for i, t in enumerate(spec["tables"]))
     return Statements(
         spec.get("name", format_name or dataset.unit.format),
@@ -118,8 +113,9 @@ class _Grid:
 
 
 class _Builder:
-    def __init__(self, dataset: Dataset, ledger: Ledger, spec: dict):
+    def __init__(self, dataset: Dataset, ledger: Ledger, spec: dict, options: FormatOptions):
         self.dataset = dataset
+        self.options = options
         self.ledger = ledger
         self.spec = spec
         self.year = dataset.unit.year
@@ -149,6 +145,7 @@ class _Builder:
             ),
             empty=empty,
             adjustments=tuple(adjustments),
+            blank_zeros=self.options.empty_cells == "blank",
         )
 
     # -- one section --
@@ -171,7 +168,8 @@ class _Builder:
             isinstance(spec.get("rows"), dict) and spec["rows"].get("only_nonzero", True)
         ):
             grid.rows = _drop_zero_rows(grid)
-        moved = _round(grid, table["id"], spec.get("name", ""))
+        balanced = self.options.rounding == "balance" or table["id"] in self.options.balanced
+        moved = _round(grid, table["id"], spec.get("name", ""), balanced=balanced)
         section = Section(
             name=spec.get("name", ""),
             columns=tuple(
@@ -476,8 +474,9 @@ def _drop_zero_rows(grid: _Grid) -> list[dict]:
 # ---- 舍位平衡 -------------------------------------------------------------------------------------
 
 
-def _round(grid: _Grid, table: str, section: str) -> list[Adjustment]:
-    """Shown values: totals rounded alone; parts balanced to their rounded total."""
+def _round(grid: _Grid, table: str, section: str, *, balanced: bool = True) -> list[Adjustment]:
+    """Shown values: totals rounded alone; parts balanced to their rounded total (or, not
+    `balanced`, every figure rounded on its own)."""
     children: dict[str, list[str]] = {}
     for row in grid.rows:
         kids = row.get("sum") if row.get("sum") else row.get("children")
@@ -497,7 +496,7 @@ def _round(grid: _Grid, table: str, section: str) -> list[Adjustment]:
     def balance(parent: tuple[str, str], parts: list[tuple[str, str]]) -> None:
         total = grid.shown.get(parent)
         exact = [to_wan(grid.exact.get(p)) for p in parts]
-        if total is None or all(e is None for e in exact):
+        if not balanced or total is None or all(e is None for e in exact):
             for p, e in zip(parts, exact, strict=True):
                 grid.shown[p] = rounded(e)
             return
