@@ -212,6 +212,17 @@ def test_payments_of_a_later_run_in_the_same_month_are_not_paid_by_an_earlier_fi
     )
     assert _import(world, first).changed
     original = Payment.objects.get(run=approved, person_id=person_id(0))
+    hostile = services.enter_correction(
+        world.unit,
+        clerk,
+        original.pk,
+        name=original.name,
+        bank="中国银行",
+        account="6216610200016587010",
+        account_name='=HYPERLINK("http://x.invalid","点我")',
+    )
+    assert not hostile.ok and "账户名" in hostile.message and "公式" in hostile.message
+    assert not Correction.objects.filter(payment=original).exists()
     assert services.enter_correction(
         world.unit,
         clerk,
