@@ -18,7 +18,9 @@ REFERENCE_HINT = (
 # hide one (a tab or carriage return first): a roster value such as `=HYPERLINK(…)` would run
 # in the hands of whoever opens the bank file. Names, accounts and banks never start so.
 FORMULA_START = "=+-@\t\r"
-FORMULA_ACCEPTED = "不以 = + - @、制表符或回车开头的文字（姓名、账户名、开户银行都不会以这些符号开头）"
+FORMULA_ACCEPTED = (
+    "不以 = + - @、制表符或回车开头的文字（姓名、账户名、开户银行都不会以这些符号开头）"
+)
 FORMULA_REFUSED = "以 = + - @、制表符或回车开头，表格软件打开时会当作公式执行"
 _FORMULA_CELL = re.compile("(?:^|\x00)[" + re.escape(FORMULA_START) + "]")
 

@@ -60,7 +60,9 @@ def enter_correction(
             return refused("请填写姓名和开户银行。")
         for title, text in (("姓名", name), ("开户银行", bank), ("账户名", account_name)):
             if formula_like(text.strip()):
-                return refused(f"{title}“{text.strip()}”{FORMULA_REFUSED}；应为{FORMULA_ACCEPTED}。")
+                return refused(
+                    f"{title}“{text.strip()}”{FORMULA_REFUSED}；应为{FORMULA_ACCEPTED}。"
+                )
         live = Correction.objects.filter(payment=payment).exclude(status=REJECTED).first()
         if live is not None:
             return Outcome(True, f"这笔付款已有更正（{live.status_name}），无变化。")

@@ -213,7 +213,8 @@ def prepare_run(
     return Outcome(
         True,
         f"已生成 {month} 发放批次第 {run.number} 批（{'、'.join(codes)}）：{run.count} 笔，"
-        f"{yuan(run.total)} 元，待复核。" + (f"已生成过、未重复生成：{already}。" if already else ""),
+        f"{yuan(run.total)} 元，待复核。"
+        + (f"已生成过、未重复生成：{already}。" if already else ""),
         changed=True,
         data={"run": run.pk, "number": run.number, "count": run.count, "total": run.total},
     )
