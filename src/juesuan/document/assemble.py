@@ -65,7 +65,8 @@ def assemble(
     unit, year = dataset.unit.name, dataset.unit.year
     if performance is None:
         performance = evaluate_performance(dataset)
-    writer = Writer(dataset, facts, performance=performance)
+    places = format_options(statements.format).percent_places
+    writer = Writer(dataset, facts, performance=performance, percent_places=places)
     tables = list(statements)
     builders = {
         "tables": lambda part: _tables(tables, part),

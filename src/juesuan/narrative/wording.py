@@ -37,7 +37,7 @@ from juesuan.document.model import (
     Ref,
 )
 from juesuan.ledger.model import Dataset
-from juesuan.narrative.facts import INCOME_ROWS, SPENDING_COLUMNS, format_number
+from juesuan.narrative.facts import INCOME_ROWS, SPENDING_COLUMNS
 from juesuan.narrative.writer import Part, Writer
 from juesuan.rules.engine import FAIL, Outcome
 from juesuan.statements.model import Statements
@@ -284,14 +284,7 @@ def _paragraph(text: str, writer: Writer, options: FormatOptions) -> Paragraph |
         parts.append(text[position : match.start()])
         kind, body = match.groups()
         if kind == REF:
-            parts.append(
-                Ref(
-                    body,
-                    format_number(
-                        writer.facts[body].value, writer.facts[body].unit, options.percent_places
-                    ),
-                )
-            )
+            parts.append(writer.ref(body))
         elif kind == QUOTE:
             parts.append(Quote(body))
         else:
