@@ -44,7 +44,11 @@ def _unreachable(url: str) -> str:
     try:
         socket.create_connection((parts.hostname, port), timeout=2).close()
     except OSError as exc:
-        return f"broker {parts.scheme}://{parts.hostname}:{port} is not reachable ({exc})"
+        package = "redis-server" if parts.scheme == "redis" else "rabbitmq-server"
+        return (
+            f"broker {parts.scheme}://{parts.hostname}:{port} is not reachable ({exc}); "
+            f"Debian's {package} would run this test"
+        )
     return ""
 
 

@@ -32,7 +32,10 @@ def _reachable(url: str) -> str:
     try:
         socket.create_connection((parts.hostname, parts.port or 6379), timeout=2).close()
     except OSError as exc:
-        return f"Redis at {parts.hostname}:{parts.port} is not reachable ({exc})"
+        return (
+            f"Redis at {parts.hostname}:{parts.port} is not reachable ({exc}); "
+            "Debian's redis-server would run this test"
+        )
     return ""
 
 
