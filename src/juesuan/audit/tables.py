@@ -295,15 +295,17 @@ def _label_map(section: dict) -> dict[str, str]:
 def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
     rows = block.grid_rows
     width = max(len(r) for r in rows)
-    label_columns = [
-        c
+    # The two columns with the most words are the sides' 项目 columns; a figure column has
+    # words only in its header. (The income side's rows are few, and do not grow with the
+    # number of 类 rows the spending side prints.)
+    words = {
+        c: sum(1 for r in rows if c < len(r) and r[c] and not _is_number(r[c]))
         for c in range(width)
-        if sum(1 for r in rows if c < len(r) and r[c] and not _is_number(r[c]))
-        > max(3, len(rows) // 3)
-    ]
+    }
+    label_columns = sorted(c for c in sorted(words, key=words.__getitem__)[-2:] if words[c] > 3)
     if len(label_columns) < 2:
         raise _Unmapped("找不到收入、支出两侧的项目栏")
-    left_label, right_label = label_columns[0], label_columns[1]
+    left_label, right_label = label_columns
     income, spending = layout["sections"][0], layout["sections"][1]
     start = _first_data_row(rows)
     paths = _header_paths(rows, max(start, 1), width)
