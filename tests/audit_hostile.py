@@ -140,24 +140,32 @@ def _encryption(user: str, owner: str) -> tuple[bytes, bytes]:
     return dictionary, key
 
 
-def pdf(content: bytes, user_password: str | None = None, owner_password: str = "owner") -> bytes:
-    """A one-page PDF drawing `content` (a content stream, Flate-compressed) in Helvetica; with
-    `user_password` (may be ""), encrypted with the standard security handler."""
+def pdf(
+    content: bytes,
+    user_password: str | None = None,
+    owner_password: str = "owner",
+    pages: int = 1,
+) -> bytes:
+    """A PDF of `pages` pages, each drawing `content` (a content stream, Flate-compressed) in
+    Helvetica; with `user_password` (may be ""), encrypted with the standard security handler."""
     stream = zlib.compress(content, 9)
     encrypt, key = (
         (None, b"") if user_password is None else _encryption(user_password, owner_password)
     )
-    if encrypt:
+    if encrypt:  # the stream is object 4, generation 0
         object_key = hashlib.md5(key + struct.pack("<i", 4)[:3] + b"\0\0").digest()[:10]
         stream = _rc4(object_key, stream)
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
     ]
+    objects += [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 3 0 R >> >> >>"
+    ] * pages
     if encrypt:
         objects.append(encrypt)
     out = bytearray(b"%PDF-1.4\n")

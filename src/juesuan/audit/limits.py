@@ -42,10 +42,10 @@ class Budget:
     """The limits of reading one document, counted as the reader goes. `where` names the page
     or part (第3页, 第5段, word/document.xml) in the reason."""
 
-    def __init__(self, path: str | Path, seconds: float = MAX_SECONDS) -> None:
+    def __init__(self, path: str | Path, seconds: float | None = None) -> None:
         self.path = str(path)
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        self.seconds = MAX_SECONDS if seconds is None else seconds
+        self.deadline = time.monotonic() + self.seconds
         self.chars = 0
         self.cells = 0
 
