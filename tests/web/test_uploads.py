@@ -13,7 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.test import Client
 from django.urls import reverse
 
-from juesuan.web.workplace import published, versions
+from juesuan.web.workplace import jobs, published, versions
 from juesuan.web.workplace.models import AUDIT_JOB, IMPORT_JOB, DatasetVersion, Job
 from juesuan.web.workplace.versions import save_upload, sweep_workspaces, workspace
 from web.conftest import PASSWORD
@@ -168,3 +168,34 @@ def test_a_published_text_is_audited_in_the_background_while_others_are_served(
     assert job.status == "succeeded", job.error
     assert "公开.txt" in client.get(reverse("published_audit")).content.decode()
     assert not any((_media / "tmp").iterdir())
+
+
+def test_a_workbook_with_very_many_issues_keeps_the_first_and_counts_them_all(
+    client, world, example_workbook, tmp_path, monkeypatch
+):
+    """A refused workbook's issues go to its report through the job row: the first ones (errors
+    first) are kept, the counts are whole, and the report says how many are not listed."""
+    import openpyxl
+
+    monkeypatch.setattr(jobs, "REPORTED_ISSUES", 3)
+    broken = tmp_path / "很多错误.xlsx"
+    book = openpyxl.load_workbook(example_workbook)
+    sheet = book["支出"]
+    column = next(c.column for c in sheet[1] if c.value and str(c.value).startswith("金额"))
+    for row in range(2, 9):
+        sheet.cell(row=row, column=column, value="一千元")
+    book.save(broken)
+    client.force_login(world.users["finance"])
+    with broken.open("rb") as handle:
+        response = client.post(
+            reverse("upload", args=[world.unit.pk]), {"file": handle}, follow=True
+        )
+    job = Job.objects.get()
+    assert len(job.result["issues"]) == 3
+    assert all(i["severity"] == "错误" for i in job.result["issues"])
+    errors = job.result["error_count"]
+    assert errors >= 7 and job.result["issue_count"] >= errors
+    page = response.content.decode()
+    assert f"有 {errors} 处错误" in page
+    assert f"另有 {job.result['issue_count'] - 3} 处未列出" in page
+    assert DatasetVersion.objects.count() == 0

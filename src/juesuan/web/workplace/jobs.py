@@ -29,6 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from juesuan.files import safe_file_name
+from juesuan.ledger.issues import ERROR
 from juesuan.web.audit.log import record
 from juesuan.web.workplace.models import (
     AUDIT_JOB,
@@ -204,6 +205,8 @@ FAILURE_ACTIONS = {
 
 # ---- import ------------------------------------------------------------------------------------
 
+REPORTED_ISSUES = 1000  # of a refused workbook, kept for its import report
+
 
 def import_workbook(job: Job) -> dict:
     """An uploaded workbook read and stored as the unit's next version, or refused with every
@@ -235,12 +238,17 @@ def import_workbook(job: Job) -> dict:
             f"（SHA-256 {digest}）",
             ip=ip,
         )
+        # errors first; a workbook of junk rows can have millions of issues, and the report
+        # needs the first of them and the counts, not a job row of hundreds of megabytes
+        issues = sorted(outcome.issues, key=lambda issue: issue["severity"] != ERROR)
         return {
             "accepted": False,
             "file_name": outcome.file_name,
             "sha256": digest,
             "year": year,
-            "issues": outcome.issues,
+            "issues": issues[:REPORTED_ISSUES],
+            "issue_count": len(issues),
+            "error_count": len(outcome.errors),
         }
     version = outcome.version
     record(

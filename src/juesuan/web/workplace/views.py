@@ -173,6 +173,8 @@ def _import_report(request, access: UnitAccess, job: Job):
             "outcome": outcome,
             "groups": _issue_groups(outcome.issues),
             "rejected": True,
+            "error_count": result.get("error_count", len(outcome.errors)),
+            "unlisted": result.get("issue_count", 0) - len(outcome.issues),
             "previous": current_version(access.unit, year) if year else None,
         },
     )
