@@ -508,8 +508,8 @@ def _text_height(wide: bool) -> float:
 
 def _table_format(grid: TableLayout) -> tuple[bool, float]:
     """(landscape, font size) for a table. Portrait at a readable size (9 or 8 pt) when it fits
-    across; otherwise the first of landscape 9 and 8 pt, portrait 7.5 pt and landscape 7.5 pt that
-    fits across and on one page, else portrait 7.5 pt for a long table (more rows to a page),
+    across; otherwise the first of landscape 9 and 8 pt, portrait 7.5 pt and landscape 7.5 and 7 pt
+    that fits across and on one page, else portrait 7.5 pt for a long table (more rows to a page),
     else the largest landscape size that fits across, down to 7 pt."""
 
     def fits(option: tuple[bool, float]) -> bool:
@@ -523,7 +523,9 @@ def _table_format(grid: TableLayout) -> tuple[bool, float]:
         if not one_page(portrait[0]) and _pages(grid, *portrait[0]) <= ALMOST_ONE_PAGE:
             return next((o for o in portrait if one_page(o)), portrait[0])
         return portrait[0]
-    fitting = [o for o in ((True, 9.0), (True, 8.0), (False, 7.5), (True, 7.5)) if fits(o)]
+    fitting = [
+        o for o in ((True, 9.0), (True, 8.0), (False, 7.5), (True, 7.5), (True, 7.0)) if fits(o)
+    ]
     for option in fitting:
         if one_page(option):
             return option
