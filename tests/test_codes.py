@@ -536,3 +536,16 @@ def test_cli_codes_import_and_show(
     err = capsys.readouterr().err
     assert err.startswith("未导入，科目库没有改动：科目表文件“bad.csv”第2行A列（编码）")
     assert function_codes(2024).name("2080109") == "社会保险经办机构（新）"
+
+
+def test_a_damaged_imported_table_stops_a_command_with_its_name(
+    tiny: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.mkdir(parents=True)
+    (store / "function-2020.csv").write_text("code,name\n2o8,x\n", encoding="utf-8")
+    assert main(["check", str(tiny)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"已导入的2020年功能分类科目表（{store / 'function-2020.csv'}）无法读取："
+    )
+    assert "第2行A列（code）" in err and "删除该文件改用内置科目表" in err

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_codes_command(commands)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    return _run(args)
 
 
 # ---- check -----------------------------------------------------------------------------------
@@ -574,6 +574,17 @@ def _disburse_year(args: argparse.Namespace) -> int:
 
 
 # ---- codes -----------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; an imported code table that cannot be read stops it with its message."""
+    from juesuan.codes import CodeStoreError
+
+    try:
+        return args.run(args)
+    except CodeStoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_UNREADABLE
 
 
 def _add_codes_command(commands) -> None:

@@ -15,13 +15,14 @@ from .load import (
     shipped_codes,
     summary_classes,
 )
-from .store import ImportReport, describe, import_table, stored_table
+from .store import CodeStoreError, ImportReport, describe, import_table, stored_table
 from .table import Code, CodeProblem, CodeTable, name_key, normalize_code
 
 __all__ = [
     "Code",
     "CodeFileError",
     "CodeProblem",
+    "CodeStoreError",
     "CodeTable",
     "ImportReport",
     "class_names",

@@ -40,13 +40,17 @@ def stored_table(kind: str, year: int) -> CodeTable | None:
     return _read_stored(str(path), kind, year, stat.st_mtime_ns, stat.st_size)
 
 
+class CodeStoreError(ValueError):
+    """An imported table in the store that can no longer be read (edited or damaged by hand)."""
+
+
 @lru_cache(maxsize=32)
 def _read_stored(path: str, kind: str, year: int, mtime_ns: int, size: int) -> CodeTable:
     # Keyed on the file's time and size, so a new import is seen at the next lookup.
     try:
         table = load_code_table(path, kind, year=year)
     except ValueError as exc:
-        raise ValueError(
+        raise CodeStoreError(
             f"已导入的{year}年{KIND_LABELS[kind]}科目表（{path}）无法读取：{exc}。"
             f"请重新导入，或删除该文件改用内置科目表"
         ) from None
