@@ -141,7 +141,14 @@ def import_table(source: str | Path, kind: str, year: int) -> ImportReport:
             writer.writerow(COLUMNS)
             for code in imported:
                 writer.writerow(
-                    [code.code, code.name, code.level, code.parent or "", "high", code.source]
+                    [
+                        code.code,
+                        code.name,
+                        code.level,
+                        code.parent or "",
+                        code.confidence,
+                        code.source,
+                    ]
                 )
     return report
 
