@@ -10,6 +10,6 @@ def data_dir() -> Path:
     """JUESUAN_DATA_DIR, else $XDG_DATA_HOME/juesuan (~/.local/share/juesuan); not created here."""
     given = os.environ.get("JUESUAN_DATA_DIR", "").strip()
     if given:
-        return Path(given).expanduser().resolve()
+        return Path(given).expanduser().absolute()
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
-    return (Path(base) / "juesuan").expanduser().resolve()
+    return (Path(base) / "juesuan").expanduser().absolute()
