@@ -14,7 +14,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from juesuan.ledger.model import SCHEMA, TAGS, Ledger
+from juesuan.ledger.model import COMPACT_TAGS, SCHEMA, TAGS, Ledger
 from juesuan.rules.engine import evaluate, load_ruleset
 from juesuan.statements.build import build
 
@@ -123,10 +123,15 @@ def test_questions_are_answered_from_sums_by_their_own_tags():
     ledger = random_ledger(random.Random(5), 2000)
     assert ledger.total(phase="决算", function="208") > 0
     assert ledger.count(fund="事业收入") > 0
-    # Only sums by the tags asked about were made: none of them has a row per line.
+    assert ledger.count(unit="单位7") <= 2000
+    # Sums by the tags asked about, by every compact tag (which they were taken from), and by
+    # unit from the lines: none but the last has a row per line.
     made = {tags: frame.height for tags, frame in ledger._sums.items()}
-    assert made.keys() == {("function_code", "phase"), ("fund",)}
-    assert max(made.values()) <= 3 * 6
+    compact = tuple(sorted(COMPACT_TAGS))
+    assert made.keys() == {("function_code", "phase"), ("fund",), compact, ("unit",)}
+    assert made[("function_code", "phase")] <= 3 * 6 and made[("fund",)] == 3
+    assert made[compact] < 2000 < made[("unit",)] * 2
+    assert ledger.collapsed().frame.height == made[compact]
 
 
 def test_an_unknown_tag_is_refused():

@@ -28,6 +28,9 @@ TAGS = (
     "nature",
     "project",
 )
+# The tags whose values come from short lists (phases, funds, code tables): sums by them stay
+# small. A consolidation has as many units and projects as it has lines, nearly.
+COMPACT_TAGS = tuple(t for t in TAGS if t not in ("unit", "project"))
 SOURCE_COLUMNS = ("file", "sheet", "row")
 SCHEMA: dict[str, pl.DataType] = {
     "unit": pl.String,
@@ -145,15 +148,20 @@ class Ledger:
         Rules ask many small questions over few tags each; answering them from sums by those
         tags costs as much as the answer has rows, however many distinct lines the ledger holds
         (a consolidated province: nearly every line its own combination of all the tags).
+        Sums by compact tags only are taken from the sums by all of them, which are small.
         """
         key = tuple(sorted(set(tags)))
         if key not in self._sums:
+            if set(key) < set(COMPACT_TAGS):
+                source, lines = self.sums(*COMPACT_TAGS), pl.col("lines").sum()
+            else:
+                source, lines = self.frame, pl.len()
             # Summed in 128 bits: exact for any number of lines, loaded or put together.
             amounts = pl.col("amount_fen").cast(pl.Int128).sum()
             if key:
-                sums = self.frame.group_by(list(key)).agg(amounts, pl.len().alias("lines"))
+                sums = source.group_by(list(key)).agg(amounts, lines.alias("lines"))
             else:
-                sums = self.frame.select(amounts, pl.len().alias("lines"))
+                sums = source.select(amounts, lines.alias("lines"))
             self._sums[key] = sums
         return self._sums[key]
 
@@ -163,9 +171,8 @@ class Ledger:
 
     def collapsed(self) -> Ledger:
         """The same money summed over unit, project and source: small, for statements."""
-        keep = ["year", "direction", "phase", "fund", "function_code", "economic_code", "nature"]
-        # Summed in 128 bits; casting back to the line type raises rather than wraps.
-        frame = self.frame.group_by(keep).agg(pl.col("amount_fen").cast(pl.Int128).sum())
+        # Casting the 128-bit sums back to the line type raises rather than wraps.
+        frame = self.sums(*COMPACT_TAGS).drop("lines")
         return Ledger(
             frame.with_columns([pl.lit(None).alias(c) for c in SCHEMA if c not in frame.columns])
         )

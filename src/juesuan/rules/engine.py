@@ -25,6 +25,8 @@ PASS, FAIL, NOT_APPLICABLE, INSUFFICIENT = "pass", "fail", "not_applicable", "in
 STATUS_NAMES = {PASS: "通过", FAIL: "未通过", NOT_APPLICABLE: "不适用", INSUFFICIENT: "数据不足"}
 
 RULES_DIR = Path(__file__).parent
+# libyaml's parser when PyYAML was built with it: several times faster on the rule files.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FORMATS_DIR = Path(__file__).parent.parent / "formats"
 
 
@@ -135,7 +137,7 @@ def _load_into(path: Path, quantities: dict, rules: list, seen: set) -> None:
         return
     seen.add(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
     except yaml.YAMLError as exc:
         raise RuleFileError(f"{path}：不是有效的 YAML：{exc}") from exc
     for include in document.get("include", []):
