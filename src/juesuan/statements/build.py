@@ -22,7 +22,13 @@ from juesuan.money import CENT, WAN, round_preserving_total
 from juesuan.rules.context import Context
 from juesuan.rules.expr import Evaluator, Missing, as_value, parse
 from juesuan.statements.model import Adjustment, Cell, Column, Row, Section, Statements, Table
-from juesuan.statements.options import FORMATS_DIR, FormatError, FormatOptions, format_options
+from juesuan.statements.options import (
+    EMPTY_CELLS,
+    FORMATS_DIR,
+    FormatError,
+    FormatOptions,
+    format_options,
+)
 
 # libyaml's parser when PyYAML was built with it: several times faster on the table files.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -145,8 +151,17 @@ class _Builder:
             ),
             empty=empty,
             adjustments=tuple(adjustments),
-            blank_zeros=self.options.empty_cells == "blank",
+            blank_zeros=self.empty_cells(spec) == "blank",
         )
+
+    def empty_cells(self, spec: dict) -> str:
+        """How the table prints a zero amount: its own `empty_cells`, else the format's."""
+        value = spec.get("empty_cells", self.options.empty_cells)
+        if value not in EMPTY_CELLS:
+            raise FormatError(
+                f"表“{spec['title']}”的 empty_cells 为“{value}”，应为 {' 或 '.join(EMPTY_CELLS)}"
+            )
+        return value
 
     # -- one section --
 
