@@ -135,6 +135,7 @@ def _run(request):
     if not files:
         shutil.rmtree(folder, ignore_errors=True)
         _log(logged, len(uploads), user=request.user, ip=client_ip(request))
+        request.session.pop(SESSION_KEY, None)  # no earlier report under these refusals
         for item in rejected:
             messages.error(request, item["reason"])
         return redirect("published_audit")
