@@ -26,13 +26,9 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
+# Every benchmark in turn (payroll only where PostgreSQL answers), then one table of them all.
 bench: $(VENV)/.installed
-	$(BIN)/python bench/ledger_load.py
-	$(BIN)/python bench/consolidate.py
-	$(BIN)/python bench/build_example.py
-	$(BIN)/python bench/audit.py
-	$(BIN)/python bench/web_load.py
-	$(BIN)/python bench/payroll.py --skip-without-postgres
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info

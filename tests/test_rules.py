@@ -221,12 +221,22 @@ def test_operating_costs_equal_public(example):
     assert failures["operating-costs-equal-public"][0].difference == Decimal("-4000.00")
 
 
+def test_prior_year_consistent(example):
+    # Last year's 三公经费 typed below one of its own parts.
+    prior = dict(example.prior_year)
+    prior["三公经费"] = Fact("三公经费", Decimal("1.00"), Source("test"))
+    failures = failing(replace(example, prior_year=prior))
+    assert set(failures) == {"prior-year-consistent"}
+    assert all("三公经费" in o.message for o in failures["prior-year-consistent"])
+
+
 def test_every_rule_has_a_breaking_test():
     tested = {
         "total-balance", "fiscal-fund-balance", "function-hierarchy", "personnel-economic-classes",
         "public-economic-classes", "budget-overrun", "budget-deviation-reason", "yoy-reason",
         "three-public-within-budget", "three-public-counts", "three-public-in-ledger",
         "three-public-reception-in-ledger", "procurement-sme-share", "operating-costs-equal-public",
+        "prior-year-consistent",
     }  # fmt: skip
     assert {rule.id for rule in RULES.rules} == tested
 
