@@ -30,7 +30,7 @@ from juesuan.disbursement.banks import (
     write_results,
 )
 from juesuan.disbursement.banks.fields import format_amount, parse_amount
-from juesuan.disbursement.model import Month, PaymentKey
+from juesuan.disbursement.model import Month, PaymentKey, Reference, person_key
 
 FIXTURES = Path(__file__).parent / "bank_fixtures"
 HEADER = BatchHeader(
@@ -47,7 +47,9 @@ HEADER = BatchHeader(
 
 
 def ref(n: int, sequence: int = 1) -> str:
-    return PaymentKey("QYJS", f"1101051949{n:08d}", Month(2020, 3), sequence).reference
+    return PaymentKey("QYJS", f"1101051949{n:08d}", Month(2020, 3), sequence).reference(
+        person_key(n)
+    )
 
 
 def item(n: int, name: str, amount_fen: int) -> BatchItem:
@@ -59,6 +61,7 @@ def item(n: int, name: str, amount_fen: int) -> BatchItem:
         "工商银行泸州分行",
         amount_fen,
         "2020年3月企业退休教师补贴",
+        f"1101051949{n:08d}",
     )
 
 
@@ -118,7 +121,7 @@ def test_every_shipped_adapter_round_trips(tmp_path: Path, adapter_id: str) -> N
         r.status == PAID and r.reason_code == "" for r in result.rows if r.reference not in RETURNS
     )
     assert [r.bank_serial for r in result.rows] == [f"SN{n:06d}" for n in range(5)]
-    assert result.rows[1].key == PaymentKey("QYJS", "110105194900000002", Month(2020, 3), 1)
+    assert result.rows[1].parsed == Reference("QYJS", "P000000002", Month(2020, 3), 1)
     assert result.paid_fen + result.returned_fen == batch.total_fen
     lines = [r.line for r in result.rows]
     assert lines == sorted(lines) and len(set(lines)) == 5
@@ -266,7 +269,7 @@ def test_bad_result_rows_are_reported_by_line_and_column_and_yield_nothing(tmp_p
     found = {(p.line, p.column) for p in result.problems}
     assert found == {(3, "业务编号"), (4, "金额"), (5, "处理结果")}
     by_line = {p.line: p for p in result.problems}
-    assert "QYJS-12345-202003-1" in by_line[3].snippet and "公民身份号码" in by_line[3].message
+    assert "QYJS-12345-202003-1" in by_line[3].snippet and "人员编号" in by_line[3].message
     assert "1100.5" in by_line[4].message and "两位小数" in by_line[4].message
     assert "成功" in by_line[5].message and "失败" in by_line[5].message  # what is accepted
     assert str(by_line[5]).startswith("result.csv，第5行，“处理结果”：")

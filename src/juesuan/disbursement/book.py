@@ -33,6 +33,7 @@ from juesuan.disbursement.model import (
     Payment,
     PaymentKey,
     PaymentLine,
+    person_key,
 )
 from juesuan.disbursement.transitions import Balance, Correction, Refusal, RunState
 from juesuan.money import fmt_fen
@@ -119,6 +120,12 @@ class Book:
         self.return_reasons: dict[PaymentKey, str] = {}
         self.recoveries: list[Recovery] = []  # open receivables (待追回) from the computations
         self._recovery_seen: set[tuple] = set()  # (scheme, person, months, amount) recorded
+        self.person_keys: dict[str, str] = {}  # 公民身份号码 → person key, given on first payment
+        self._by_reference: dict[str, PaymentKey] = {}
+
+    def reference(self, key: PaymentKey) -> str:
+        """The payment's number in bank files (its person by key, not identity number)."""
+        return key.reference(self.person_keys[key.person_id])
 
     # ---- runs -----------------------------------------------------------------------------------
 
@@ -159,7 +166,7 @@ class Book:
                 None,
                 changed=False,
             )
-        taken = [ln.key.reference for ln in lines if self._taken(ln.key)]
+        taken = [ln.key.label for ln in lines if self._taken(ln.key)]
         if taken:
             return Refusal(f"以下付款已在其他批次中，不能重复生成：{'、'.join(taken[:5])}")
         run = self._open_run(REGULAR, month, codes, lines, user)
@@ -229,17 +236,16 @@ class Book:
         unchanged: list[PaymentKey] = []
         conflicts: list[tuple[str, str]] = []
         for row in rows:
-            key = getattr(row, "key", None)
+            key = getattr(row, "key", None) or self._by_reference.get(
+                getattr(row, "reference", "").strip()
+            )
             if key is None:
-                try:
-                    key = PaymentKey.parse(row.reference)
-                except (ValueError, AttributeError):
-                    ref = getattr(row, "reference", str(row))
-                    conflicts.append((ref, f"无法识别的付款编号“{ref}”。"))
-                    continue
+                ref = getattr(row, "reference", str(row))
+                conflicts.append((ref, f"本系统中没有付款编号为“{ref}”的付款，请与银行核对。"))
+                continue
             payment = self.payments.get(key)
             if payment is None:
-                conflicts.append((key.reference, "本系统中没有这笔付款，请与银行核对。"))
+                conflicts.append((key.label, "本系统中没有这笔付款，请与银行核对。"))
                 continue
             result = t.Result(
                 row.status,
@@ -251,7 +257,7 @@ class Book:
             if amount is not None and amount != payment.amount:
                 conflicts.append(
                     (
-                        key.reference,
+                        key.label,
                         f"回盘金额 {fmt_fen(amount)} 元与付款金额 {fmt_fen(payment.amount)} 元不一致。",
                     )
                 )
@@ -260,7 +266,7 @@ class Book:
             if isinstance(outcome, t.Unchanged):
                 unchanged.append(key)
             elif isinstance(outcome, t.Conflict):
-                conflicts.append((key.reference, outcome.text))
+                conflicts.append((key.label, outcome.text))
             else:
                 self.payments[key] = replace(
                     payment,
@@ -293,7 +299,7 @@ class Book:
         earlier entry)."""
         payment = self.payments.get(key)
         if payment is None:
-            return Refusal(f"找不到付款 {key.reference}。")
+            return Refusal(f"找不到付款 {key.label}。")
         refusal = t.check_correction_entry(payment.status, user, roles)
         if refusal:
             return refusal
@@ -306,7 +312,7 @@ class Book:
             return Refusal(f"更正信息缺少{'、'.join(blank)}，请补全后再提交。")
         earlier = self.corrections.get(key)
         if earlier is not None and earlier.checked:
-            return Refusal(f"付款 {key.reference} 的更正已复核，不能再改。")
+            return Refusal(f"付款 {key.label} 的更正已复核，不能再改。")
         correction = Correction(
             key,
             name.strip(),
@@ -317,7 +323,7 @@ class Book:
             note=note,
         )
         self.corrections[key] = correction
-        return Done(f"已录入付款 {key.reference} 的更正信息，待复核。", correction)
+        return Done(f"已录入付款 {key.label} 的更正信息，待复核。", correction)
 
     def check_correction(
         self, key: PaymentKey, user: str, roles: Collection[str]
@@ -325,13 +331,13 @@ class Book:
         """复核 checks a correction (not the person who entered it)."""
         correction = self.corrections.get(key)
         if correction is None:
-            return Refusal(f"付款 {key.reference} 没有待复核的更正信息。")
+            return Refusal(f"付款 {key.label} 没有待复核的更正信息。")
         refusal = t.check_correction(correction, user, roles)
         if refusal:
             return refusal
         checked = replace(correction, checked_by=user)
         self.corrections[key] = checked
-        return Done(f"付款 {key.reference} 的更正信息已复核，可以重发。", checked)
+        return Done(f"付款 {key.label} 的更正信息已复核，可以重发。", checked)
 
     def prepare_supplementary_run(
         self, month: Month, user: str, roles: Collection[str]
@@ -355,7 +361,7 @@ class Book:
         for payment in ready:
             line = t.reissue(payment, self.corrections[payment.key], self._components(payment.key))
             if isinstance(line, Refusal):
-                return Refusal(f"{payment.key.reference}：{line.text}")
+                return Refusal(f"{payment.key.label}：{line.text}")
             lines.append(line)
         for payment in ready:
             self.payments[payment.key] = replace(payment, status=REISSUED)
@@ -373,13 +379,13 @@ class Book:
         """经办 cancels a returned payment with a reason (e.g. 领取人已死亡): it is not paid."""
         payment = self.payments.get(key)
         if payment is None:
-            return Refusal(f"找不到付款 {key.reference}。")
+            return Refusal(f"找不到付款 {key.label}。")
         refusal = t.check_cancel(payment.status, reason, user, roles)
         if refusal:
             return refusal
         self.payments[key] = replace(payment, status=CANCELLED)
         self.cancel_reasons[key] = reason.strip()
-        return Done(f"付款 {key.reference} 已取消：{reason.strip()}。", self.payments[key])
+        return Done(f"付款 {key.label} 已取消：{reason.strip()}。", self.payments[key])
 
     # ---- views ----------------------------------------------------------------------------------
 
@@ -439,6 +445,10 @@ class Book:
         return found is not None and found.status != WITHDRAWN
 
     def _store(self, line: PaymentLine, run_id: str) -> None:
+        person = self.person_keys.setdefault(
+            line.key.person_id, person_key(len(self.person_keys) + 1)
+        )
+        self._by_reference[line.key.reference(person)] = line.key
         self.lines[line.key] = line
         self.payments[line.key] = Payment(
             line.key,

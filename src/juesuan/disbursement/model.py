@@ -158,6 +158,23 @@ class LifeEvent:
     detail: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+def masked_id(person_id: str) -> str:
+    """5125**********7375: how a 公民身份号码 appears in messages, lists and logs."""
+    if len(person_id) <= 8:
+        return "*" * len(person_id)
+    return person_id[:4] + "*" * (len(person_id) - 8) + person_id[-4:]
+
+
+# A person's internal key (人员编号): P and nine digits, given in order within a unit and never
+# reused. It stands for the person in payment references, so no identity number travels
+# through bank files, lists and logs.
+PERSON_KEY = r"P\d{9}"
+
+
+def person_key(number: int) -> str:
+    return f"P{number:09d}"
+
+
 @dataclass(frozen=True, order=True)
 class PaymentKey:
     """The idempotency key: one payment per (scheme, person, month, sequence).
@@ -171,14 +188,33 @@ class PaymentKey:
     month: Month
     sequence: int = 1
 
+    def reference(self, person_key: str) -> str:
+        """The payment's number as it travels through bank files (≤ 35 characters, ISO 20022
+        EndToEndId): the person appears by `person_key`, never by identity number."""
+        return Reference(self.scheme, person_key, self.month, self.sequence).text
+
     @property
-    def reference(self) -> str:
-        """The key as it travels through bank files (≤ 35 characters, ISO 20022 EndToEndId)."""
-        return f"{self.scheme}-{self.person_id}-{self.month.compact}-{self.sequence}"
+    def label(self) -> str:
+        """The key in messages: the identity number masked."""
+        return f"{self.scheme}-{masked_id(self.person_id)}-{self.month.compact}-{self.sequence}"
+
+
+@dataclass(frozen=True, order=True)
+class Reference:
+    """A payment number read back from a bank file: scheme, person key, month, sequence."""
+
+    scheme: str
+    person_key: str
+    month: Month
+    sequence: int = 1
+
+    @property
+    def text(self) -> str:
+        return f"{self.scheme}-{self.person_key}-{self.month.compact}-{self.sequence}"
 
     @classmethod
-    def parse(cls, reference: str) -> PaymentKey:
-        scheme, person, month, sequence = reference.strip().rsplit("-", 3)
+    def parse(cls, text: str) -> Reference:
+        scheme, person, month, sequence = text.strip().rsplit("-", 3)
         return cls(scheme, person, Month.parse(month), int(sequence))
 
 

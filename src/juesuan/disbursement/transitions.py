@@ -351,7 +351,7 @@ def balance(payments: Iterable[Payment]) -> Balance:
         if payment.key.sequence > 1:
             original = by_key.get(replace(payment.key, sequence=payment.key.sequence - 1))
             if payment.status != WITHDRAWN and (original is None or original.status != REISSUED):
-                problems.append(f"{payment.key.reference}：是重发付款，但原付款不是“已重发”状态。")
+                problems.append(f"{payment.key.label}：是重发付款，但原付款不是“已重发”状态。")
             continue
         if payment.status not in approved_states:
             continue
@@ -360,11 +360,11 @@ def balance(payments: Iterable[Payment]) -> Balance:
         while current.status == REISSUED:
             following = by_key.get(replace(current.key, sequence=current.key.sequence + 1))
             if following is None or following.status == WITHDRAWN:
-                problems.append(f"{current.key.reference}：已标记重发，但没有对应的重发付款。")
+                problems.append(f"{current.key.label}：已标记重发，但没有对应的重发付款。")
                 break
             if following.amount != current.amount:
                 problems.append(
-                    f"{following.key.reference}：重发金额 {following.amount} 分与原付款 "
+                    f"{following.key.label}：重发金额 {following.amount} 分与原付款 "
                     f"{current.amount} 分不一致。"
                 )
             if following.status == PENDING:

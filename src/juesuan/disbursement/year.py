@@ -440,7 +440,7 @@ def _run(folder: Path, out: Path) -> YearResult:
             fix = outcomes["corrections"].get((key.scheme, key.person_id, str(key.month)))
             if fix is None:
                 result.problems.append(
-                    f"{key.reference}：被银行退回，但 bank_outcomes.yaml 没有更正信息"
+                    f"{key.label}：被银行退回，但 bank_outcomes.yaml 没有更正信息"
                 )
                 continue
             steps = [
@@ -503,13 +503,14 @@ def _bank_round(book, adapter, run, returned, day: date, out: Path, result: Year
     payments = book.run_payments(run.id)
     items = [
         banks.BatchItem(
-            p.key.reference,
+            book.reference(p.key),
             p.name,
             p.account,
             p.account_name,
             p.bank,
             p.amount,
             f"{run.month.year}年{run.month.month}月{_scheme_name(result, code)}",
+            p.key.person_id,
         )
         for p in payments
     ]
@@ -521,9 +522,9 @@ def _bank_round(book, adapter, run, returned, day: date, out: Path, result: Year
     for p in payments:
         reason = returned.get(p.key.person_id) if p.key.sequence == 1 else None
         if reason:
-            answers.append(banks.Outcome(p.key.reference, p.amount, banks.RETURNED, *reason))
+            answers.append(banks.Outcome(book.reference(p.key), p.amount, banks.RETURNED, *reason))
         else:
-            answers.append(banks.Outcome(p.key.reference, p.amount, banks.PAID))
+            answers.append(banks.Outcome(book.reference(p.key), p.amount, banks.PAID))
     result_path = out / Path(batch.file_name).with_suffix(".result.csv").name
     written = banks.write_results(adapter, header, answers, result_path)
     if not written.ok:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# PaymentKey.reference: scheme (≤ 6 ASCII letters/digits/_), 公民身份号码 (18, upper-case X),
-# month YYYYMM, sequence.
-REFERENCE = r"[A-Za-z0-9_]{1,6}-\d{17}[\dX]-\d{4}(0[1-9]|1[0-2])-[1-9]\d{0,2}"
+from juesuan.disbursement.model import PERSON_KEY
+
+# A payment number (PaymentKey.reference): scheme (≤ 6 ASCII letters/digits/_), the person's
+# key (P and nine digits), month YYYYMM, sequence. Batch files carry only this form; a result may
+# still answer a payment sent before person keys with the 18-character 公民身份号码 in its place.
+REFERENCE_PARTS = r"[A-Za-z0-9_]{1,6}-(?:{person})-\d{4}(0[1-9]|1[0-2])-[1-9]\d{0,2}"
+BATCH_REFERENCE = REFERENCE_PARTS.replace("{person}", PERSON_KEY)
+REFERENCE = REFERENCE_PARTS.replace("{person}", PERSON_KEY + r"|\d{17}[\dX]")
+BATCH_REFERENCE_RE = re.compile(BATCH_REFERENCE)
 REFERENCE_RE = re.compile(REFERENCE)
-REFERENCE_HINT = (
-    "业务编号应为“类别代码-18位公民身份号码-年月-序号”，如 QYJS-110105194912310002-202003-1"
-)
+REFERENCE_HINT = "业务编号应为“类别代码-人员编号-年月-序号”，如 QYJS-P000000123-202003-1"
 
 
 # A cell starting with one of these is taken as a formula by Excel and WPS (=, +, -, @) or can

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from juesuan.disbursement.model import Month, PaymentKey
+from juesuan.disbursement.model import Month, Reference
 
 PAID, RETURNED = "paid", "returned"  # the two outcomes a bank reports for a payment
 
@@ -31,13 +31,14 @@ class BatchHeader:
 class BatchItem(NamedTuple):
     """One row of a batch file. Plain tuples in this order are accepted too."""
 
-    reference: str  # PaymentKey.reference
+    reference: str  # PaymentKey.reference: the person by key, never by identity number
     name: str  # 姓名
     account: str  # 收款账号
     account_name: str  # 账户名
     bank: str  # 开户行
     amount_fen: int
     purpose: str  # 用途 / 摘要
+    person_id: str = ""  # 公民身份号码, for a format with a 身份证号 column (written masked)
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,13 @@ class Outcome(NamedTuple):
     bank_serial: str = ""
     name: str = ""
     account: str = ""
+    person_id: str = ""
 
 
 class ResultRow(NamedTuple):
     """One payment's result as read from the bank's file."""
 
-    reference: str  # PaymentKey.reference as the bank sent it back (checked on reading)
+    reference: str  # the payment number as the bank sent it back (its shape checked on reading)
     status: str  # PAID or RETURNED
     reason_code: str  # ISO code (AC01 …); "" when paid, "NARR" when only text was given
     reason_text: str  # Chinese text (the bank's own words when it gave any)
@@ -106,10 +108,10 @@ class ResultRow(NamedTuple):
     line: int  # line (text/XML) or row (xlsx) in the file
 
     @property
-    def key(self) -> PaymentKey:
-        """The payment's key (parsed on use: a 2,000,000-row file is read without building
-        2,000,000 keys up front)."""
-        return PaymentKey.parse(self.reference)
+    def parsed(self) -> Reference:
+        """The payment number's parts (parsed on use: a 2,000,000-row file is read without
+        building 2,000,000 of them up front)."""
+        return Reference.parse(self.reference)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from juesuan.disbursement.banks.adapter import Cell, Layout, header_values
 from juesuan.disbursement.banks.fields import (
+    BATCH_REFERENCE_RE,
     FORMULA_ACCEPTED,
     FORMULA_REFUSED,
     REFERENCE_HINT,
-    REFERENCE_RE,
     CellError,
     format_amount,
     formula_cell,
@@ -71,11 +71,6 @@ class Abandoned(Exception):
     temporary file is removed and the target keeps what it had."""
 
 
-def person_of(reference: str) -> str:
-    parts = reference.rsplit("-", 3)
-    return parts[1] if len(parts) == 4 else ""
-
-
 def row_label(values: dict[str, str]) -> str:
     """How a problem names a row: 第3笔（张三，QYJS-…-1）."""
     return f"第{values['sequence']}笔（{values['name']}，{values['reference']}）"
@@ -113,15 +108,18 @@ def batch_records(
     """Each item as {field: text} and its amount in 分; bad items become problems instead."""
     for seq, item in enumerate(items, 1):
         try:
-            reference, name, account, account_name, bank, amount_fen, purpose = item
+            reference, name, account, account_name, bank, amount_fen, purpose, *person = item
+            if len(person) > 1:
+                raise ValueError
         except (TypeError, ValueError):
             problems.add(
-                f"第{seq}笔：应为 7 项（业务编号、姓名、账号、户名、开户行、金额分、用途）",
+                f"第{seq}笔：应为 7 或 8 项（付款编号、姓名、账号、户名、开户行、金额分、用途，"
+                "公民身份号码）",
                 snippet=repr(item),
             )
             continue
         who = f"第{seq}笔（{name}，{reference}）"
-        if not isinstance(reference, str) or not REFERENCE_RE.fullmatch(reference):
+        if not isinstance(reference, str) or not BATCH_REFERENCE_RE.fullmatch(reference):
             problems.add(f"{who}：{REFERENCE_HINT}", "reference", str(reference))
             continue
         if not str(account).strip():
@@ -146,7 +144,7 @@ def batch_records(
                 texts[position],
             )
             continue
-        person = person_of(reference)
+        person = str(person[0]) if person else ""
         values = {
             "sequence": str(seq),
             "reference": reference,
@@ -202,8 +200,8 @@ def result_records(
                 "bank": "",
                 "amount": amount,
                 "purpose": "",
-                "person_id": person_of(outcome.reference),
-                "person_id_masked": mask_person_id(person_of(outcome.reference)),
+                "person_id": outcome.person_id,
+                "person_id_masked": mask_person_id(outcome.person_id),
                 "status": status,
                 "reason_code": code,
                 "reason": text,
