@@ -25,6 +25,7 @@ from juesuan.audit.facts import (
     class_key,
     evidence,
     is_approximate,
+    is_budget,
     is_change,
     text_evidence,
 )
@@ -254,13 +255,14 @@ def items_against_classes(model: Model, facts: Facts, out: Outcome) -> None:
     items = [i for i in facts.items if i.amount is not None]
     if not items:
         return
-    groups: dict[str, list] = defaultdict(list)
+    groups: dict[tuple[str, bool], list] = defaultdict(list)
     for item in items:
-        groups[class_key(item.class_name)].append(item)
+        groups[(class_key(item.class_name), item.budget)].append(item)
     stated = _class_statements(model, {i.paragraph for i in items})
-    for key, members in groups.items():
+    for (key, budget), members in groups.items():
         amounts = [_wan(i.amount) for i in members]
-        for class_total in stated.get(key, [])[:1]:
+        totals = [n for n in stated.get(key, []) if is_budget(model, n) == budget]
+        for class_total in totals[:1]:
             total = _wan(class_total)
             out.run += 1
             low, high = sum_bounds(amounts)
@@ -573,7 +575,7 @@ def text_against_tables(model: Model, facts: Facts, out: Outcome) -> None:
             if row.code:
                 general_rows.setdefault(class_key(row.label), row.code)
     for item in facts.items:
-        if item.amount is None:
+        if item.amount is None or item.budget:
             continue
         code = general_rows.get(class_key(item.xiang))
         if code and len(code) == 7:
@@ -589,7 +591,7 @@ def text_against_tables(model: Model, facts: Facts, out: Outcome) -> None:
     for key, numbers in stated.items():
         code = general_rows.get(key)
         if code and len(code) == 3:
-            for number in numbers[:1]:
+            for number in [n for n in numbers if not is_budget(model, n)][:1]:
                 _compare_cell(
                     model, facts, out, number, ("general", code, "合计"), f"正文“{key}（类）”"
                 )

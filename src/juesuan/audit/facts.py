@@ -136,6 +136,7 @@ class Item:
     amount: Number | None
     start: int
     end: int
+    budget: bool = False  # the amount is the item's budget: the text gives no other
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,16 @@ def _before(model: Model, number: Number, width: int = 12) -> str:
 
 def is_change(model: Model, number: Number) -> bool:
     return bool(_CHANGE_VERB.search(_before(model, number, 8)))
+
+
+_BUDGET_LABEL = re.compile(r"(?:年初|全年|调整)?预算(?:数|金额|资金|安排)?(?:为|是)?\s*$")
+
+
+def is_budget(model: Model, number: Number) -> bool:
+    """A budget figure ("年初预算为 X 万元"), not the amount spent or received: an item's or a
+    part's own amount is its 决算, so a budget beside it is never read as that amount."""
+    label = label_of(model, number)
+    return bool(_BUDGET_LABEL.search(label)) and "决算" not in label
 
 
 def is_approximate(model: Model, number: Number) -> bool:
@@ -556,6 +567,7 @@ def _paragraph_enumerations(model: Model) -> list[Enumeration]:
         if not numbers:
             continue
         total = numbers[-1]
+        budget = is_budget(model, total)  # the parts are of the same kind: all 决算 or all 预算
         parts, used = [], []
         style = None
         for following in paragraphs[paragraph.index + 1 : paragraph.index + 60]:
@@ -573,7 +585,10 @@ def _paragraph_enumerations(model: Model) -> list[Enumeration]:
             money = [
                 n
                 for n in model.numbers[following.index]
-                if n.is_money and not is_change(model, n) and n.start <= 80
+                if n.is_money
+                and not is_change(model, n)
+                and is_budget(model, n) == budget
+                and n.start <= 80
             ]
             if not money:
                 break
@@ -608,20 +623,24 @@ def class_key(name: str) -> str:
 def _items(model: Model, paragraph: Paragraph) -> list[Item]:
     out = []
     for match in _ITEM.finditer(paragraph.text):
-        money = [
+        near = [
             n
             for n in model.numbers[paragraph.index]
-            if n.is_money and n.start >= match.end() and n.start - match.end() <= 30
+            if n.is_money and 0 <= n.start - match.end() <= 40 and not is_change(model, n)
         ]
+        # "…（项）。年初预算为 X 万元，支出决算为 Y 万元": the item's amount is Y
+        spent = [n for n in near if not is_budget(model, n)]
+        amount = (spent or near or [None])[0]
         out.append(
             Item(
                 paragraph.index,
                 match.group("cls").strip(),
                 match.group("kuan").strip(),
                 match.group("xiang").strip(),
-                money[0] if money else None,
+                amount,
                 match.start(),
                 match.end(),
+                bool(amount is not None and not spent),
             )
         )
     return out
