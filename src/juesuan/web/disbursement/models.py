@@ -164,6 +164,25 @@ class Beneficiary(models.Model):
         )
 
 
+class PersonKey(models.Model):
+    """人员编号: a person's internal key within a unit (P and nine digits, in order, never
+    reused). Payment numbers carry it instead of the 公民身份号码, so the identity number does
+    not travel through bank files, lists and logs; the same person in two schemes has one key.
+    """
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    person_id = models.CharField("公民身份号码", max_length=18)
+    key = models.CharField("人员编号", max_length=10)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("unit", "person_id"), name="dis_person_key_person"),
+            models.UniqueConstraint(fields=("unit", "key"), name="dis_person_key_unique"),
+        )
+
+
 class LifeEvent(models.Model):
     """人员变动: something that happened to a beneficiary. Recording the same event twice (same
     person, scheme, kind and day) stores it once."""
