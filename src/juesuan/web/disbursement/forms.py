@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from juesuan.disbursement import model as core
 from juesuan.disbursement import recoveries as recovery_rules
 from juesuan.disbursement.model import Month
 from juesuan.money import AmountError, parse_yuan, to_fen
@@ -95,3 +96,122 @@ class SettlementForm(forms.Form):
             for k, errors in self.errors.items()
             for e in errors
         )
+
+
+# ---- one life event -------------------------------------------------------------------------
+
+# What each event's form asks for, besides the person: a date (死亡, 终止) or a month.
+EVENT_FIELDS = {
+    core.DEATH: ("day", "reported"),
+    core.STOP: ("day", "reported", "reason"),
+    core.SUSPEND: ("month", "reason"),
+    core.RESUME: ("month",),
+    core.ACCOUNT_CHANGE: ("month", "bank", "account", "account_name"),
+    core.TIER_CHANGE: ("month", "tier"),
+}
+EVENT_TITLES = {
+    core.DEATH: "死亡",
+    core.SUSPEND: "暂停（未资格认证）",
+    core.RESUME: "恢复发放",
+    core.ACCOUNT_CHANGE: "变更账户",
+    core.TIER_CHANGE: "变更档次",
+    core.STOP: "终止",
+}
+# The events file's column titles → the form's fields (errors come back by column).
+EVENT_COLUMNS = {
+    "生效日期": "day",
+    "报告日期": "reported",
+    "开户银行": "bank",
+    "银行账号": "account",
+    "账户名": "account_name",
+    "档次": "tier",
+}
+
+
+def month_choices(year: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The months of `year` and of the year before, grouped by year, for a select."""
+    return [
+        (f"{y} 年", [(f"{y:04d}-{m:02d}", f"{y} 年 {m} 月") for m in range(1, 13)])
+        for y in (year, year - 1)
+    ]
+
+
+class EventForm(forms.Form):
+    """One 人员变动 of one kind; the fields the kind does not use are dropped."""
+
+    day = forms.DateField(
+        label="日期",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "请选择日期。", "required": "请选择日期。"},
+    )
+    reported = forms.DateField(
+        label="报告日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="得知此事的日期；晚于已发放的月份时，多发的部分列入追回。",
+    )
+    month = forms.ChoiceField(
+        label="从哪个月起",
+        error_messages={"invalid_choice": "请从列表中选择月份（%(value)s 不在可选范围内）。"},
+    )
+    bank = forms.CharField(label="新的开户银行", max_length=100)
+    account = forms.CharField(
+        label="新的银行账号", max_length=40, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    account_name = forms.CharField(
+        label="新的账户名", max_length=100, required=False, help_text="留空则沿用原户名。"
+    )
+    tier = forms.ChoiceField(
+        label="新的档次",
+        error_messages={"invalid_choice": "该补贴类别没有档次“%(value)s”，请从列表中选择。"},
+    )
+    reason = forms.CharField(label="原因", max_length=200, required=False)
+    # a digest of the values last shown in the preview: saving needs the values seen
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, kind: str, year: int, tiers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        keep = {*EVENT_FIELDS[kind], "previewed"}
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+        if "month" in self.fields:
+            self.fields["month"].choices = month_choices(year)
+        if "tier" in self.fields:
+            self.fields["tier"].choices = [(t, t or "（不分档次）") for t in tiers]
+        if kind == core.DEATH:
+            self.fields["day"].label = "死亡日期"
+            self.fields["day"].help_text = "死亡当月照常发放，次月起停发。"
+        elif kind == core.STOP:
+            self.fields["day"].label = "终止日期"
+            self.fields["day"].help_text = "终止当月起不再发放。"
+        if kind == core.SUSPEND:
+            self.fields["reason"].initial = "未按期完成资格认证"
+        if kind == core.RESUME:
+            self.fields["month"].label = "从哪个月起恢复"
+            self.fields["month"].help_text = "暂停期间的各月按标准补发，随下一次发放一并发放。"
+
+    def effective_day(self):
+        """The event's date: the date asked for, or the first day of the month chosen."""
+        data = self.cleaned_data
+        if "day" in data:
+            return data["day"]
+        return Month.parse(data["month"]).first_day()
+
+    def digest(self) -> str:
+        import hashlib
+
+        values = {k: str(v) for k, v in self.cleaned_data.items() if k != "previewed"}
+        return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()[:32]
+
+    def add_problems(self, problems: list[dict]) -> None:
+        """The events reader's errors, each on its field (or on the form)."""
+        for problem in problems:
+            field = EVENT_COLUMNS.get(problem.get("column") or "")
+            if field == "day" and "day" not in self.fields:
+                field = "month"
+            text = problem["message"] + (
+                f"（可填写：{problem['accepted']}）" if problem.get("accepted") else ""
+            )
+            self.add_error(field if field in self.fields else None, text)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("roster/import/", views.roster_import, name="roster_import"),
     path("roster/template.xlsx", views.roster_template, name="roster_template"),
     path("events/", views.events, name="events"),
+    path("events/new/<int:person>/", views.event_new, name="event_new"),
     path("events/import/", views.events_import, name="events_import"),
     path("events/template.xlsx", views.events_template, name="events_template"),
     path("runs/", views.runs, name="runs"),

@@ -33,8 +33,11 @@ from juesuan.web.accounts.access import (
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement import jobs, services
 from juesuan.web.disbursement.forms import (
+    EVENT_FIELDS,
+    EVENT_TITLES,
     CancelForm,
     CorrectionForm,
+    EventForm,
     MonthForm,
     PayerForm,
     ResultsForm,
@@ -301,25 +304,81 @@ def events_import(request, access: UnitAccess):
     return _import_file(request, access, "events", services.record_events, "人员变动")
 
 
-# ---- 月度发放 -------------------------------------------------------------------------------
+@requires(PAY_PREPARE)
+def event_new(request, access: UnitAccess, person: int):
+    """One 人员变动 for one person: fill in, see the next payment with it, then save."""
+    from juesuan.web.disbursement.services import events as event_service
 
-
-def _default_month(unit) -> str:
-    last = (
-        Run.objects.filter(unit=unit, kind=core.REGULAR, step=core.APPROVED)
-        .order_by("-month")
-        .values_list("month", flat=True)
-        .first()
+    unit = access.unit
+    row = get_object_or_404(Beneficiary.objects.select_related("scheme"), unit=unit, pk=person)
+    kind = request.POST.get("kind") or request.GET.get("kind") or core.SUSPEND
+    if kind not in EVENT_FIELDS:
+        raise Http404("没有这种人员变动")
+    coming = services.next_month(unit)
+    tiers = services.core_schemes(unit).tiers(row.scheme.code)
+    initial = {"month": str(coming), "reported": timezone.localdate(), "tier": row.tier}
+    form = EventForm(
+        request.POST if request.method == "POST" else None,
+        kind=kind,
+        year=coming.year,
+        tiers=tiers,
+        initial=initial,
     )
-    if last:
-        return str(core.Month.parse(last).next())
-    return str(core.Month.of(timezone.localdate()))
+    shown = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        entry = event_service.EventEntry(
+            scheme=row.scheme.code,
+            person_id=row.person_id,
+            kind=kind,
+            day=form.effective_day(),
+            reported=data.get("reported"),
+            bank=data.get("bank", ""),
+            account=data.get("account", ""),
+            account_name=data.get("account_name", ""),
+            tier=data.get("tier", row.tier) if kind == core.TIER_CHANGE else "",
+            reason=data.get("reason", ""),
+        )
+        seen = form.digest()
+        if request.POST.get("action") == "save" and data.get("previewed") == seen:
+            outcome = event_service.record_event(unit, request.user, entry)
+            if outcome.ok:
+                _show(request, outcome)
+                return redirect("pay:events", unit.pk)
+            form.add_problems(outcome.problems)
+            if not outcome.problems:
+                messages.error(request, outcome.message)
+        else:
+            event, problems = event_service.check_event(unit, entry)
+            if event is None:
+                form.add_problems(problems)
+            else:
+                shown = event_service.preview_event(unit, event)
+                form.data = form.data.copy()
+                form.data["previewed"] = seen
+    return render(
+        request,
+        "juesuan/disbursement/event_form.html",
+        _context(
+            access,
+            "events",
+            person=row,
+            kind=kind,
+            kinds=EVENT_TITLES,
+            form=form,
+            preview=shown,
+            coming=coming,
+        ),
+    )
+
+
+# ---- 月度发放 -------------------------------------------------------------------------------
 
 
 @requires(PAY_VIEW)
 def runs(request, access: UnitAccess):
     unit = access.unit
-    form = MonthForm(initial={"month": _default_month(unit)})
+    form = MonthForm(initial={"month": str(services.next_month(unit))})
     return render(
         request,
         "juesuan/disbursement/runs.html",

@@ -15,7 +15,8 @@ of a step: the crash test uses it to show that a step is all or nothing and a re
 pays nobody twice. The points are listed in CRASH_POINTS.
 
 The package, by step: `common` (the outcome a step reports, crash points, helpers), `roster`
-(schemes, roster, events), `runs` (prepare, review, approve with the bank files, send back),
+(schemes, roster, events), `events` (one event by form), `preview` (a change's effect on
+the next payment, before it is saved), `runs` (prepare, review, approve with the bank files, send back),
 `results` (bank result files), `files` (the files approval and import write, as safe as their
 rows; what crashes left), `corrections` (correction, re-issue, cancellation), `balance`
 (conservation, stored payments, what waits for whom), `statistics` (figures per scheme, fund
@@ -46,6 +47,7 @@ from juesuan.web.disbursement.services.corrections import (
 )
 from juesuan.web.disbursement.services.files import check as check_files
 from juesuan.web.disbursement.services.files import in_place, sweep
+from juesuan.web.disbursement.services.preview import Preview, next_month, preview
 from juesuan.web.disbursement.services.recoveries import (
     RecoveryTotals,
     approve_write_off,
@@ -85,6 +87,7 @@ __all__ = [
     "PAYMENT_COLUMNS",
     "Conservation",
     "Outcome",
+    "Preview",
     "RecoveryTotals",
     "approve_run",
     "approve_write_off",
@@ -106,9 +109,11 @@ __all__ = [
     "ledger_postings",
     "month_status",
     "monthly_figures",
+    "next_month",
     "payments_q",
     "prepare_run",
     "prepare_supplementary_run",
+    "preview",
     "receivables",
     "record_events",
     "recovery_totals",
