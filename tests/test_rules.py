@@ -230,13 +230,87 @@ def test_prior_year_consistent(example):
     assert all("三公经费" in o.message for o in failures["prior-year-consistent"])
 
 
+# 其他事项 the Shanghai 2024 text states side by side, consistent with the example (政府采购 1.58 万元,
+# all of it to 中小企业), then each broken in one place.
+SIDE_BY_SIDE = {
+    "政府采购-面向中小企业预留": "15800.00",
+    "政府采购-面向小微企业预留": "15800.00",
+    "政府采购-中小企业预留项目由中小企业中标": "15800.00",
+    "政府采购-小微企业预留项目由小微企业中标": "15800.00",
+    "政府采购-其他项目由中小企业中标": "0.00",
+    "单价100万元以上专用设备": 1,
+    "单价100万元以上设备": 2,
+    "车辆总数": 3,
+    **{f"车辆-{k}": 0 for k in ("部级领导干部用车", "主要领导干部用车", "机要通信用车")},
+    **{f"车辆-{k}": 0 for k in ("应急保障用车", "特种专业技术用车", "离退休干部用车")},
+    "车辆-执法执勤用车": 2,
+    "车辆-其他用车": 1,
+    "绩效自评项目数": 3,
+    "绩效评级-优": 2,
+    "绩效评级-良": 1,
+    "绩效评级-合格": 0,
+    "绩效评级-不合格": 0,
+    "绩效自评发现问题数": 4,
+    "绩效自评已整改问题数": 3,
+    "绩效自评正在整改问题数": 1,
+    "绩效自评平均得分": "92.5",
+}
+
+
+def with_facts(dataset, **values):
+    facts = dict(dataset.facts)
+    for key, value in values.items():
+        number = Decimal(value) if isinstance(value, str) else value
+        facts[key] = Fact(key, number, Source("test"))
+    return replace(dataset, facts=facts)
+
+
+def test_side_by_side_facts_pass_when_consistent(example):
+    assert failing(with_facts(example, **SIDE_BY_SIDE)) == {}
+
+
+@pytest.mark.parametrize(
+    "rule, change",
+    [
+        ("procurement-reserved-small-within-sme", {"政府采购-面向小微企业预留": "15800.01"}),
+        (
+            "procurement-small-won-within-sme-won",
+            {"政府采购-小微企业预留项目由小微企业中标": "15800.01"},
+        ),
+        ("equipment-special-within-all", {"单价100万元以上专用设备": 3}),
+        ("vehicles-by-category", {"车辆-其他用车": 2}),
+        ("performance-grades-sum", {"绩效评级-合格": 1}),
+        ("performance-problems-sum", {"绩效自评正在整改问题数": 0}),
+        ("performance-average-score", {"绩效自评平均得分": "100.5"}),
+    ],
+)
+def test_side_by_side_facts_break_their_rule(example, rule, change):
+    assert set(failing(with_facts(example, **{**SIDE_BY_SIDE, **change}))) == {rule}
+
+
+def test_procurement_won_by_smes_cannot_exceed_the_total(example):
+    # The 普陀 document's own contradiction: all of it won in reserved projects, and again in
+    # other projects. The sum also disagrees with 授予中小企业合同金额.
+    broken = with_facts(example, **{**SIDE_BY_SIDE, "政府采购-其他项目由中小企业中标": "15800.00"})
+    failures = failing(broken)
+    assert set(failures) == {
+        "procurement-sme-won-within-total",
+        "procurement-sme-won-matches-contracts",
+    }
+    assert "31,600.00" in failures["procurement-sme-won-within-total"][0].message
+
+
 def test_every_rule_has_a_breaking_test():
     tested = {
         "total-balance", "fiscal-fund-balance", "function-hierarchy", "personnel-economic-classes",
         "public-economic-classes", "budget-overrun", "budget-deviation-reason", "yoy-reason",
         "three-public-within-budget", "three-public-counts", "three-public-in-ledger",
         "three-public-reception-in-ledger", "procurement-sme-share", "operating-costs-equal-public",
-        "prior-year-consistent",
+        "prior-year-consistent", "procurement-reserved-small-within-sme",
+        "procurement-sme-won-within-total", "procurement-small-won-within-sme-won",
+        "procurement-sme-won-matches-contracts", "equipment-special-within-all",
+        "vehicles-by-category", "performance-grades-sum", "performance-problems-sum",
+        "performance-average-score",
     }  # fmt: skip
     assert {rule.id for rule in RULES.rules} == tested
 

@@ -19,6 +19,7 @@ from juesuan.ledger.model import (
     Dataset,
     Fact,
     Ledger,
+    MemberUnit,
     Procurement,
     Project,
     ThreePublic,
@@ -91,6 +92,8 @@ def consolidate(
         projects=projects,
         reasons=dict(first.reasons),
         texts=dict(first.texts),
+        units=_units(datasets),
+        purposes={k: v for d in reversed(datasets) for k, v in d.purposes.items()},
         origin="",
     )
     if len(datasets) > 1 and (first.reasons or first.texts):
@@ -258,6 +261,15 @@ def _procurement(datasets: list[Dataset]) -> tuple[Procurement, ...]:
         )
         for kind, found in groups.items()
     )
+
+
+def _units(datasets: Sequence[Dataset]) -> tuple[MemberUnit, ...]:
+    """部门决算单位构成 of the whole: each dataset's own list, or the dataset's unit, in order."""
+    units: dict[str, MemberUnit] = {}
+    for d in datasets:
+        for u in d.units or (MemberUnit(d.unit.name, None, SOURCE),):
+            units.setdefault(u.name, u)
+    return tuple(units.values())
 
 
 # ---- projects --------------------------------------------------------------------------------

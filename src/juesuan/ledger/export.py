@@ -27,6 +27,7 @@ from juesuan.ledger.schema import (
     BALANCE_KINDS,
     BALANCES_TABLE,
     DEPARTMENT_SCORES_TABLE,
+    FACT_HELP,
     FACT_KEYS,
     FACTS_TABLE,
     FUNDS,
@@ -91,6 +92,10 @@ def table_rows(dataset: Dataset) -> dict[str, list[Row]]:
     rows[PROJECTS_TABLE.key] = [
         _row(PROJECTS_TABLE, name=p.name, code=p.code, kind=p.kind, note=p.note)
         for p in dataset.projects.values()
+    ]
+    rows["units"] = [{"name": u.name, "note": u.note} for u in dataset.units]
+    rows["purposes"] = [
+        {"topic": topic, "purpose": purpose} for topic, purpose in dataset.purposes.items()
     ]
     reasons = sorted(dataset.reasons.items(), key=lambda item: _rank(REASON_KINDS, item[0][0]))
     rows["reasons"] = [
@@ -404,6 +409,7 @@ _FACT_KIND_TEXT = {
     "number": "数字",
 }
 _TEXT_COLUMNS = ("function_code", "economic_code")  # kept as text so leading zeros survive
+_CODES_AS_TEXT = {(PROJECTS_TABLE.key, "code"), ("purposes", "topic")}  # codes in a text column
 _LIST_TITLES = {
     PHASES: "阶段",
     FUNDS: "资金来源",
@@ -594,7 +600,15 @@ def _write_help(sheet, formats: _Formats) -> None:
         (),
         ("三、“其他事项”可填的事项",),
         ("", "事项", "", "数值"),
-        *(("", key, "", _FACT_KIND_TEXT[kind]) for key, kind in FACT_KEYS.items()),
+        *(
+            (
+                "",
+                key,
+                "",
+                _FACT_KIND_TEXT[kind] + (f"：{FACT_HELP[key]}" if key in FACT_HELP else ""),
+            )
+            for key, kind in FACT_KEYS.items()
+        ),
         (),
         ("四、“上年数”可填的项目",),
         ("", "项目", "", "上年决算数"),
@@ -706,7 +720,7 @@ def _write_table(sheet, table: Table, rows: list[Row], formats: _Formats, lists:
     for position, column in enumerate(table.columns):
         sample = [_cell(column, row.get(column.key)) for row in rows[:500]]
         width = _width([_header_title(column) + "*", *sample])
-        if column.kind in _TEXT_COLUMNS or (table is PROJECTS_TABLE and column.key == "code"):
+        if column.kind in _TEXT_COLUMNS or (table.key, column.key) in _CODES_AS_TEXT:
             sheet.set_column(position, position, width, formats.text)
         elif column.kind == "amount":
             sheet.set_column(position, position, max(width, 14), formats.amount)

@@ -269,6 +269,15 @@ class Project:
 
 
 @dataclass(frozen=True)
+class MemberUnit:
+    """A unit the department's final accounts include (部门决算单位构成), in the order given."""
+
+    name: str
+    note: str | None
+    source: Source
+
+
+@dataclass(frozen=True)
 class Fact:
     """A number from 其他事项 or 上年数: an amount in 元 (Decimal), a count (int) or a score."""
 
@@ -375,6 +384,9 @@ class Dataset:
     projects: Mapping[str, Project] = field(default_factory=dict)
     reasons: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (kind, topic) -> text
     texts: Mapping[str, str] = field(default_factory=dict)  # title -> markdown
+    units: tuple[MemberUnit, ...] = ()  # 部门决算单位构成; empty for a single unit
+    # "主要用于：…" by 7-digit function code or 三公 item
+    purposes: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""  # the folder or workbook it was read from
     # 预算绩效: indicators, goals, monitoring, department self-evaluation, measured data.
     indicators: tuple[Indicator, ...] = ()
@@ -384,5 +396,13 @@ class Dataset:
     performance_data: tuple[Measure, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("facts", "prior_year", "projects", "reasons", "texts", "project_goals"):
+        for name in (
+            "facts",
+            "prior_year",
+            "projects",
+            "reasons",
+            "texts",
+            "purposes",
+            "project_goals",
+        ):
             object.__setattr__(self, name, _frozen(getattr(self, name)))

@@ -26,6 +26,7 @@ from juesuan.ledger.model import (
     Indicator,
     Ledger,
     Measure,
+    MemberUnit,
     Procurement,
     Project,
     ProjectGoal,
@@ -44,6 +45,7 @@ from juesuan.ledger.schema import (
     PERFORMANCE_DATA_KINDS,
     PRIOR_YEAR_KEYS,
     PROJECT,
+    PURPOSE_ITEMS,
     REPORTED,
     SPENDING,
     SPENDING_TABLE,
@@ -77,6 +79,8 @@ FUND_SYNONYMS = {
 }
 TOTAL_WORDS = ("合计", "小计", "总计")
 CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
+# A line table's column: whether its amount cell is an accepted amount (computed once).
+AMOUNT_OK = "_amount_ok"
 
 
 def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
@@ -111,6 +115,8 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
         projects=projects,
         reasons=_reasons(raw.tables.get("reasons"), issues),
         texts={title: text.strip() for title, text in raw.texts.items()},
+        units=_units(raw.tables.get("units"), issues),
+        purposes=_purposes(raw.tables.get("purposes"), issues),
         origin=raw.origin,
         indicators=_indicators(raw.tables.get("indicators"), projects, issues),
         project_goals=_project_goals(raw.tables.get("project_goals"), projects, issues),
@@ -151,10 +157,12 @@ def _control_message(text: str) -> str:
 
 def _check_control_characters(raw: RawDataset, issues: list[Issue]) -> None:
     for table in raw.tables.values():
+        checks = _RowChecks(table, table.frame)
         for column in table.table.columns:
             if column.key in table.frame.columns:
-                bad = pl.col(column.key).str.contains(CONTROL).fill_null(False)
-                _issue_rows(table, table.frame, bad, column, _control_message, None, issues)
+                bad = pl.col(column.key).str.contains(CONTROL)
+                checks.add(bad, column, _control_message, None)
+        checks.report(issues)
     for key, text in raw.unit.items():
         if _CONTROL.search(text):
             field = next(f for f in UNIT_FIELDS if f.key == key)
@@ -260,6 +268,28 @@ def _issue_rows(
         )
 
 
+class _RowChecks:
+    """Checks over every row of a table, run together in one pass over the frame; only the
+    checks some row fails go back over the rows to word their issues."""
+
+    def __init__(self, raw: RawTable, frame: pl.DataFrame):
+        self.raw, self.frame = raw, frame
+        self.checks: list[tuple] = []
+
+    def add(self, bad: pl.Expr, column: Column, message, accepted: str | None) -> None:
+        self.checks.append((bad, column, message, accepted))
+
+    def report(self, issues: list[Issue]) -> None:
+        if not self.checks:
+            return
+        failed = self.frame.select(
+            [bad.any().alias(str(i)) for i, (bad, *_) in enumerate(self.checks)]
+        ).row(0)
+        for hit, (bad, column, message, accepted) in zip(failed, self.checks, strict=True):
+            if hit:
+                _issue_rows(self.raw, self.frame, bad, column, message, accepted, issues)
+
+
 def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     table = raw.table
     frame = raw.frame
@@ -282,56 +312,42 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     # against their details and then left out: the ledger keeps details only.
     frame = _stated_totals(raw, frame, issues)
 
+    frame = frame.with_columns(_is_amount(pl.col("amount")).alias(AMOUNT_OK))
+    checks = _RowChecks(raw, frame)
     for column in table.columns:
         if column.key in missing:
             continue  # the header check already said the column is missing
         if column.required:
-            _issue_rows(
-                raw,
-                frame,
-                pl.col(column.key).is_null(),
-                column,
-                "必填项为空",
-                column.help or None,
-                issues,
-            )
+            checks.add(pl.col(column.key).is_null(), column, "必填项为空", column.help or None)
         if column.kind == "choice":
             bad = pl.col(column.key).is_not_null() & ~pl.col(column.key).is_in(list(column.choices))
-            _issue_rows(raw, frame, bad, column, "不是可选的值", "、".join(column.choices), issues)
+            checks.add(bad, column, "不是可选的值", "、".join(column.choices))
         elif column.kind in ("function_code", "economic_code"):
-            _check_codes(raw, frame, column, year, issues)
+            _check_codes(raw, frame, column, year, checks, issues)
         elif column.kind == "amount":
-            bad = pl.col(column.key).is_not_null() & ~_is_amount(pl.col(column.key))
-            _issue_rows(raw, frame, bad, column, _amount_message, AMOUNT_ACCEPTED, issues)
+            bad = pl.col(column.key).is_not_null() & ~pl.col(AMOUNT_OK)
+            checks.add(bad, column, _amount_message, AMOUNT_ACCEPTED)
 
     if table is SPENDING_TABLE:
-        _issue_rows(
-            raw,
-            frame,
+        checks.add(
             (pl.col("nature") == PROJECT) & pl.col("project").is_null(),
             table.column("project"),
             "项目支出必须填项目名称",
             "“项目”表中登记的项目名称",
-            issues,
         )
-        _issue_rows(
-            raw,
-            frame,
+        checks.add(
             pl.col("nature").is_in(list(BASIC_NATURES)) & pl.col("economic_code").is_null(),
             table.column("economic_code"),
             "基本支出必须填经济分类科目编码",
             "部门预算支出经济分类款级编码，如 30101",
-            issues,
         )
-        _issue_rows(
-            raw,
-            frame,
+        checks.add(
             pl.col("economic_code").is_not_null() & (pl.col("economic_code").str.len_chars() != 5),
             table.column("economic_code"),
             "支出明细的经济分类应细化到款（5位）",
             "如 30101",
-            issues,
         )
+    checks.report(issues)
 
     direction = (
         pl.col("kind")
@@ -362,7 +378,7 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             "project"
         ),
         # Only accepted amounts become 分 (their 13 digits cannot overflow); the rest are refused.
-        pl.when(_is_amount(pl.col("amount")))
+        pl.when(pl.col(AMOUNT_OK))
         .then(sign * (whole * 100 + cents))
         .alias("amount_fen"),
         pl.col("unit"),
@@ -398,7 +414,12 @@ def _amount_message(value: str | None) -> str:
 
 
 def _check_codes(
-    raw: RawTable, frame: pl.DataFrame, column: Column, year: int, issues: list[Issue]
+    raw: RawTable,
+    frame: pl.DataFrame,
+    column: Column,
+    year: int,
+    checks: _RowChecks,
+    issues: list[Issue],
 ) -> None:
     key = column.key
     lengths = CODE_LENGTHS[key]
@@ -406,7 +427,7 @@ def _check_codes(
     bad = pl.col(key).is_not_null() & ~pl.col(key).str.contains(pattern)
     what = "功能分类" if key == "function_code" else "经济分类"
     accepted = f"{what}编码为 {'/'.join(map(str, lengths))} 位数字"
-    _issue_rows(raw, frame, bad, column, "科目编码格式不对", accepted, issues)
+    checks.add(bad, column, "科目编码格式不对", accepted)
     codes = function_codes(year) if key == "function_code" else economic_codes(year)
     name_key = "function_name" if key == "function_code" else "economic_name"
     pairs = (
@@ -788,6 +809,33 @@ def _reasons(raw: RawTable | None, issues: list[Issue]) -> dict[tuple[str, str],
         if kind:
             reasons[(kind, values["topic"])] = values["reason"]
     return reasons
+
+
+def _units(raw: RawTable | None, issues: list[Issue]) -> tuple[MemberUnit, ...]:
+    return tuple(
+        MemberUnit(values["name"], values["note"], raw.source(row))
+        for row, values in _rows(raw, issues)
+    )
+
+
+def _purposes(raw: RawTable | None, issues: list[Issue]) -> dict[str, str]:
+    """Each purpose's topic is a 项 (7 digits) or a 三公 item; its words follow "主要用于："."""
+    purposes = {}
+    for row, values in _rows(raw, issues):
+        topic = to_ascii(values["topic"]).strip()
+        if not (re.fullmatch("[0-9]{7}", topic) or topic in PURPOSE_ITEMS):
+            issues.append(
+                Issue(
+                    ERROR,
+                    raw.source(row, raw.table.column("topic")),
+                    "不是项级功能分类编码，也不是“三公”经费的一项",
+                    value=topic,
+                    accepted="7位功能分类编码（如 2013901），或 " + "、".join(PURPOSE_ITEMS),
+                )
+            )
+            continue
+        purposes[topic] = values["purpose"].strip().rstrip("。；;")
+    return purposes
 
 
 # ---- performance (预算绩效) ---------------------------------------------------------------------

@@ -229,6 +229,7 @@ class Context:
             "fact": self.fact,
             "prior": self.prior,
             "has_prior": self.has_prior,
+            "has_fact": lambda *keys: all(k in self.dataset.facts for k in keys),
             "has_reason": self.has_reason,
             "three_public": self.three_public,
             "procurement": self.procurement,
