@@ -1,0 +1,542 @@
+"""What a PDF page shows, read with pdfium (pypdfium2): every character with its box, the ruling
+lines and rectangles drawn on it, and its text rebuilt into lines in reading order, with the
+running heads and page numbers set apart.
+
+Coordinates are PDF points (1/72 inch) with the origin at the top-left corner of the page as
+displayed (its crop box): x grows to the right, y (`top`, `bottom`, `baseline`) downwards.
+
+Lines are rebuilt from the character boxes, not from the order the file draws them in: the
+characters that share a baseline are one line, ordered by x, with a space where the gap is wide.
+(A Word export draws the figures of a sentence in another font, after the Chinese text; grouped
+by box top they end up at the end of the line or on a line of their own.)
+
+Nothing here interprets a number or finds a table's cells; `ruled_grids` only lays the text of
+a page into the cells its ruling lines draw.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from juesuan.audit import limits
+from juesuan.audit.limits import Budget
+
+RULE_THICKNESS = 2.0  # a filled rectangle this thin (points) is drawn as a line
+MARGIN_BAND = 0.12  # running heads and page numbers lie in this share of the page, top or bottom
+SPACE_GAP = 0.3  # a gap wider than this share of the font size between two characters is a space
+_SPACES = {" ", "\u3000", "\xa0", "\t", "\r", "\n"}
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4}|[-—–－]?\s*[ivxlcIVXLC]{1,6}\s*[-—–－]?)$"
+)
+
+
+class PdfNotReadable(Exception):
+    """The file cannot be opened as a PDF; the message says why in one sentence."""
+
+
+@dataclass(frozen=True, slots=True)
+class Char:
+    """One character as drawn: its text (one Unicode character), its box (the font's full
+    height and the glyph's advance, so boxes on a line have the same top and bottom), its
+    baseline and its size: the height of that box, about the font size. `unmapped`: the font gives no Unicode for it."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    baseline: float
+    size: float
+    unmapped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A ruling line, horizontal (top == bottom) or vertical (x0 == x1)."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    @property
+    def horizontal(self) -> bool:
+        return self.top == self.bottom
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    """A rectangle drawn on the page (a cell's shading, a frame), filled and/or stroked."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    filled: bool
+    stroked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """Characters on one baseline, in x order, and their text (spaces where gaps are wide)."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    baseline: float
+    size: float  # the median size of its characters
+    chars: tuple[Char, ...]
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    number: int  # from 1
+    width: float
+    height: float
+    chars: tuple[Char, ...]  # in the order the file draws them; no spaces pdfium made up
+    rules: tuple[Rule, ...]
+    rects: tuple[Rect, ...]
+    lines: tuple[TextLine, ...]  # the page's text, top down, without `margins`
+    margins: tuple[TextLine, ...] = ()  # running heads and page numbers
+    images: int = 0
+
+    @property
+    def unmapped(self) -> int:
+        """Characters that read as nothing: no Unicode mapping, private-use or U+FFFD."""
+        return sum(
+            1
+            for c in self.chars
+            if c.unmapped or c.text == "\ufffd" or "\ue000" <= c.text <= "\uf8ff"
+        )
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def read_pages(path: str | Path, budget: Budget | None = None) -> list[PdfPage]:
+    """Every page of the PDF at `path`, within the limits of `budget` (a page past a limit
+    raises limits.LimitExceeded), running heads and page numbers set apart."""
+    return mark_margins(list(iter_pages(path, budget)))
+
+
+def iter_pages(path: str | Path, budget: Budget | None = None) -> Iterator[PdfPage]:
+    """The pages one by one, margins not yet set apart (that needs every page)."""
+    import pypdfium2
+
+    path = Path(path)
+    budget = budget or Budget(path)
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as exc:
+        raise PdfNotReadable(_open_problem(path, exc)) from exc
+    try:
+        budget.pages(len(document))
+        streams = _content_sizes(path)
+        for index in range(len(document)):
+            number = index + 1
+            counter = budget.page(number)
+            if streams is not None:
+                counter.content(next(streams, 0))
+            page = document[index]
+            try:
+                yield _read_page(page, number, counter)
+            finally:
+                page.close()
+    finally:
+        document.close()
+
+
+def _open_problem(path: Path, exc: Exception) -> str:
+    import pypdfium2.raw as pdfium_c
+
+    code = getattr(exc, "err_code", None)
+    if code == pdfium_c.FPDF_ERR_PASSWORD:
+        return f"{path} 用密码保护，需先解除密码再审核"
+    if code == pdfium_c.FPDF_ERR_SECURITY:
+        return f"{path} 已加密，加密方式无法识别，需先解除加密再审核"
+    if code == pdfium_c.FPDF_ERR_FILE:
+        return f"{path} 无法打开"
+    return f"{path} 不是有效的 PDF 文件"
+
+
+def _content_sizes(path: Path) -> Iterator[int] | None:
+    """Each page's drawing instructions, inflated, in bytes, counted a chunk at a time before
+    pdfium inflates them whole (it would take minutes and gigabytes on a stream built to
+    inflate a thousandfold). pdfium has no call that gives a page's raw streams, so pdfminer
+    walks the file for them; a file pdfminer cannot walk, pdfium still reads (None)."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    handle = open(path, "rb")
+    try:
+        pages = PDFPage.create_pages(PDFDocument(PDFParser(handle)))
+    except Exception:
+        handle.close()
+        return None
+
+    def sizes() -> Iterator[int]:
+        with handle:
+            try:
+                for page in pages:
+                    yield _inflated_content(page)
+            except limits.LimitExceeded:
+                raise
+            except Exception:
+                return
+
+    return sizes()
+
+
+def _inflated_content(page_obj) -> int:
+    """The page's content streams and the forms it may draw, inflated (counted up to just past
+    the limit)."""
+    from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
+
+    pending = list(page_obj.contents or [])
+    resources = resolve1(page_obj.resources) or {}
+    pending += list((resolve1(resources.get("XObject")) or {}).values())
+    seen: set[int] = set()
+    total = 0
+    while pending and total <= limits.MAX_PAGE_CONTENT_BYTES:
+        stream = resolve1(pending.pop())
+        if not isinstance(stream, PDFStream) or id(stream) in seen:
+            continue
+        seen.add(id(stream))
+        if stream.get("Subtype") is not None and resolve1(stream.get("Subtype")).name != "Form":
+            continue  # an image: its pixels are never decoded
+        form_resources = resolve1(stream.get("Resources")) or {}
+        pending += list((resolve1(form_resources.get("XObject")) or {}).values())
+        filters = stream.get_filters()
+        if stream.rawdata is None or not filters or filters[0][0] not in LITERALS_FLATE_DECODE:
+            total += len(stream.rawdata or b"")
+            continue
+        data = stream.rawdata
+        if stream.decipher:
+            data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
+        total += limits.inflated_size(data, limits.MAX_PAGE_CONTENT_BYTES - total)
+    return total
+
+
+def _read_page(page, number: int, counter: limits.PageBudget) -> PdfPage:
+    left, bottom, right, top = page.get_cropbox()
+    view = _View(left, bottom, right, top, page.get_rotation() % 360)
+    images, rules, rects = _drawing(page, view, counter)
+    chars = _chars(page, view, counter)
+    return PdfPage(
+        number,
+        view.width,
+        view.height,
+        chars,
+        tuple(rules),
+        tuple(rects),
+        tuple(text_lines(chars)),
+        images=images,
+    )
+
+
+class _View:
+    """PDF user space -> the page as displayed: origin top-left, y down, turned by /Rotate."""
+
+    def __init__(self, left: float, bottom: float, right: float, top: float, rotation: int):
+        self.left, self.top, self.rotation = left, top, rotation
+        self.w, self.h = right - left, top - bottom
+        turned = rotation in (90, 270)
+        self.width, self.height = (self.h, self.w) if turned else (self.w, self.h)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        dx, dy = x - self.left, self.top - y
+        if self.rotation == 90:  # turned clockwise: the left edge becomes the top
+            return self.h - dy, dx
+        if self.rotation == 180:
+            return self.w - dx, self.h - dy
+        if self.rotation == 270:
+            return dy, self.w - dx
+        return dx, dy
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        """(x0, top, x1, bottom) of the box with corners (x0, y0), (x1, y1) in user space."""
+        ax, ay = self.point(x0, y0)
+        bx, by = self.point(x1, y1)
+        return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def _drawing(page, view: _View, counter: limits.PageBudget):
+    """Text runs and images counted; ruling lines and rectangles from the page's paths, inside
+    drawn forms too (a form's matrix carried down)."""
+    import pypdfium2.raw as pdfium_c
+
+    rules: list[Rule] = []
+    rects: list[Rect] = []
+    counts = {"runs": 0, "images": 0}
+    matrix = pdfium_c.FS_MATRIX()
+
+    def own(obj, outer):
+        if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
+            return outer
+        return _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+
+    def walk(count: int, get, outer, depth: int) -> None:
+        for index in range(count):
+            obj = get(index)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                counter.run()
+                counts["runs"] += 1
+                continue
+            counter.graphic()
+            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+                _path(obj, own(obj, outer), view, rules, rects)
+            elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                counts["images"] += 1
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 16:
+                walk(
+                    pdfium_c.FPDFFormObj_CountObjects(obj),
+                    lambda i, form=obj: pdfium_c.FPDFFormObj_GetObject(form, i),
+                    own(obj, outer),
+                    depth + 1,
+                )
+
+    raw = page.raw
+    walk(
+        pdfium_c.FPDFPage_CountObjects(raw),
+        lambda i: pdfium_c.FPDFPage_GetObject(raw, i),
+        (1.0, 0.0, 0.0, 1.0, 0.0, 0.0),
+        0,
+    )
+    return counts["images"], rules, rects
+
+
+def _compose(inner: tuple, outer: tuple) -> tuple:
+    """The matrix applying `inner` then `outer` (PDF order a b c d e f)."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E,
+            e * B + f * D + F)  # fmt: skip
+
+
+def _path(obj, m: tuple, view: _View, rules: list[Rule], rects: list[Rect]) -> None:
+    """An axis-aligned rectangle is a Rect (or a Rule when thinner than RULE_THICKNESS); the
+    straight horizontal and vertical pieces of a stroked path are Rules."""
+    import pypdfium2.raw as pdfium_c
+
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    pdfium_c.FPDFPath_GetDrawMode(obj, fill, stroke)
+    filled, stroked = fill.value != 0, stroke.value != 0
+    if not (filled or stroked):
+        return  # a clipping path: draws nothing
+    x, y = ctypes.c_float(), ctypes.c_float()
+    subpaths: list[list[tuple[float, float, bool]]] = []  # points; True: reached by a curve
+    for index in range(pdfium_c.FPDFPath_CountSegments(obj)):
+        segment = pdfium_c.FPDFPath_GetPathSegment(obj, index)
+        pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
+        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+        px = m[0] * x.value + m[2] * y.value + m[4]
+        py = m[1] * x.value + m[3] * y.value + m[5]
+        point = (*view.point(px, py), kind == pdfium_c.FPDF_SEGMENT_BEZIERTO)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO or not subpaths:
+            subpaths.append([point])
+        else:
+            subpaths[-1].append(point)
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and subpaths[-1]:
+            first = subpaths[-1][0]
+            subpaths[-1].append((first[0], first[1], False))
+    for points in subpaths:
+        box = _rectangle(points)
+        if box is not None:
+            x0, top, x1, bottom = box
+            if min(x1 - x0, bottom - top) <= RULE_THICKNESS:
+                if x1 - x0 >= bottom - top:
+                    middle = round((top + bottom) / 2, 2)
+                    rules.append(Rule(x0, middle, x1, middle))
+                else:
+                    middle = round((x0 + x1) / 2, 2)
+                    rules.append(Rule(middle, top, middle, bottom))
+                continue
+            rects.append(Rect(x0, top, x1, bottom, filled, stroked))
+            if stroked:
+                rules += [Rule(x0, top, x1, top), Rule(x0, bottom, x1, bottom),
+                          Rule(x0, top, x0, bottom), Rule(x1, top, x1, bottom)]  # fmt: skip
+            continue
+        if not stroked:
+            continue
+        for (ax, ay, _), (bx, by, curved) in itertools.pairwise(points):
+            if curved:
+                continue
+            if abs(ay - by) < 0.5 and abs(ax - bx) > 0.5:
+                middle = round((ay + by) / 2, 2)
+                rules.append(Rule(min(ax, bx), middle, max(ax, bx), middle))
+            elif abs(ax - bx) < 0.5 and abs(ay - by) > 0.5:
+                middle = round((ax + bx) / 2, 2)
+                rules.append(Rule(middle, min(ay, by), middle, max(ay, by)))
+
+
+def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | None:
+    """(x0, top, x1, bottom) when the subpath is an axis-aligned rectangle."""
+    if len(points) not in (4, 5) or any(curved for *_, curved in points):
+        return None
+    corners = points[:4]
+    if len(points) == 5 and (
+        abs(points[4][0] - points[0][0]) > 0.5 or abs(points[4][1] - points[0][1]) > 0.5
+    ):
+        return None
+    xs = sorted({round(p[0], 1) for p in corners})
+    ys = sorted({round(p[1], 1) for p in corners})
+    if len(xs) > 2 or len(ys) > 2:
+        return None
+    closed = [*corners, corners[0]]
+    if any(
+        abs(a[0] - b[0]) > 0.05 and abs(a[1] - b[1]) > 0.05 for a, b in itertools.pairwise(closed)
+    ):
+        return None
+    return xs[0], ys[0], xs[-1], ys[-1]
+
+
+def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()
+    raw = textpage.raw
+    box = pdfium_c.FS_RECTF()
+    x, y = ctypes.c_double(), ctypes.c_double()
+    chars = []
+    try:
+        for index in range(pdfium_c.FPDFText_CountChars(raw)):
+            if pdfium_c.FPDFText_IsGenerated(raw, index) == 1:
+                continue  # a space or line break pdfium made up: ours come from the boxes
+            counter.char()
+            code = pdfium_c.FPDFText_GetUnicode(raw, index)
+            pdfium_c.FPDFText_GetLooseCharBox(raw, index, box)
+            pdfium_c.FPDFText_GetCharOrigin(raw, index, x, y)
+            x0, top, x1, bottom = view.box(box.left, box.bottom, box.right, box.top)
+            _, baseline = view.point(x.value, y.value)
+            if view.rotation in (90, 270):  # text runs along the turned page's y
+                baseline = view.point(x.value, y.value)[0]
+            chars.append(
+                Char(
+                    chr(code) if 0 < code < 0x110000 else "\ufffd",
+                    x0,
+                    top,
+                    x1,
+                    bottom,
+                    baseline,
+                    bottom - top,
+                    pdfium_c.FPDFText_HasUnicodeMapError(raw, index) == 1,
+                )
+            )
+    finally:
+        textpage.close()
+    return tuple(chars)
+
+
+# ---- lines of text ---------------------------------------------------------------------------
+
+
+def text_lines(chars: tuple[Char, ...] | list[Char]) -> list[TextLine]:
+    """Characters grouped into lines by baseline, top down; each line in x order, a space where
+    the file draws one or where the gap is wider than SPACE_GAP of the font's height."""
+    lines: list[TextLine] = []
+    group: list[Char] = []
+    for char in sorted(chars, key=lambda c: c.baseline):
+        if group and char.baseline - group[0].baseline > max(1.0, 0.3 * group[0].size):
+            lines += _line(group)
+            group = []
+        group.append(char)
+    if group:
+        lines += _line(group)
+    return lines
+
+
+def _line(group: list[Char]) -> list[TextLine]:
+    ordered = sorted(group, key=lambda c: c.x0)
+    kept: list[Char] = []
+    parts: list[str] = []
+    space = False
+    for char in ordered:
+        if char.text in _SPACES:
+            space = True
+            continue
+        if kept:
+            previous = kept[-1]
+            if char.text == previous.text and char.x0 - previous.x0 < 0.3 * (
+                previous.x1 - previous.x0
+            ):
+                continue  # drawn twice, a little apart: a bold made by overprinting
+            gap = char.x0 - previous.x1
+            if space or gap > SPACE_GAP * max(char.size, previous.size):
+                parts.append(" ")
+        parts.append(char.text)
+        kept.append(char)
+        space = False
+    if not kept:
+        return []
+    return [
+        TextLine(
+            "".join(parts),
+            min(c.x0 for c in kept),
+            min(c.top for c in kept),
+            max(c.x1 for c in kept),
+            max(c.bottom for c in kept),
+            statistics.median(c.baseline for c in kept),
+            statistics.median(c.size for c in kept),
+            tuple(kept),
+        )
+    ]
+
+
+# ---- running heads and page numbers -----------------------------------------------------------
+
+
+def mark_margins(pages: list[PdfPage]) -> list[PdfPage]:
+    """Move running heads and page numbers out of each page's lines into its `margins`: a line
+    at the very top or bottom of a page, in the outer MARGIN_BAND of it, that is a page number
+    (3, - 3 -, 第3页, 3/20) or whose text (figures aside) recurs at that edge of other pages."""
+    edges: Counter = Counter()
+    for page in pages:
+        seen = {(edge, _shape(line)) for edge, line in _edge_lines(page)}
+        edges.update(seen)
+    least = 2 if len(pages) <= 4 else 3
+    out = []
+    for page in pages:
+        margins = {
+            id(line)
+            for edge, line in _edge_lines(page)
+            if _PAGE_NUMBER.match(line.text) or edges[(edge, _shape(line))] >= least
+        }
+        if not margins:
+            out.append(page)
+            continue
+        # only a run from the edge inwards: a line inside the page is never furniture
+        body = list(page.lines)
+        taken = []
+        while body and id(body[0]) in margins:
+            taken.append(body.pop(0))
+        while body and id(body[-1]) in margins:
+            taken.append(body.pop())
+        out.append(replace(page, lines=tuple(body), margins=tuple(taken)))
+    return out
+
+
+def _edge_lines(page: PdfPage) -> Iterator[tuple[str, TextLine]]:
+    """The two outermost lines at the top and at the bottom of the page, when in the band."""
+    band = MARGIN_BAND * page.height
+    for line in page.lines[:2]:
+        if line.bottom <= band:
+            yield "top", line
+    for line in page.lines[-2:]:
+        if line.top >= page.height - band:
+            yield "bottom", line
+
+
+def _shape(line: TextLine) -> str:
+    return re.sub(r"\d+", "#", line.text.replace(" ", ""))
