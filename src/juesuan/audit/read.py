@@ -16,12 +16,11 @@ import statistics
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from juesuan.audit import limits
-from juesuan.audit.limits import Budget, LimitExceeded, PageBudget
+from juesuan.audit import limits, pdfpage
+from juesuan.audit.limits import Budget, LimitExceeded
 
 PDF, DOCX, HTML, TEXT = "pdf", "docx", "html", "text"
 SUFFIXES = {
@@ -35,7 +34,6 @@ SUFFIXES = {
     ".text": TEXT,
 }
 GARBLED_SHARE = 0.3  # a page whose text is mostly unmapped glyphs is unreadable
-_CID = re.compile(r"\(cid:\d+\)")
 
 
 class NotReadable(Exception):
@@ -507,171 +505,61 @@ def _docx_rows(table, budget: Budget, where: str) -> tuple[tuple[str | None, ...
 
 
 def _read_pdf(path: Path, budget: Budget) -> Document:
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfpage import PDFPage
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfplumber.utils.exceptions import PdfminerException
-
     try:
-        pdf = pdfplumber.open(str(path))
-    except PDFSyntaxError as exc:
-        raise NotReadable(f"{path} 不是有效的 PDF 文件") from exc
-    except PdfminerException as exc:
-        cause = exc.args[0] if exc.args else None
-        if isinstance(cause, PDFPasswordIncorrect):
-            raise NotReadable(f"{path} 用密码保护，需先解除密码再审核") from exc
-        if isinstance(cause, PDFEncryptionError):
-            raise NotReadable(f"{path} 已加密，加密方式无法识别，需先解除加密再审核") from exc
-        raise
-    with pdf:
-        try:
-            # counted before pdfplumber makes every page at once
-            for count, _ in enumerate(PDFPage.create_pages(pdf.doc), 1):
-                budget.pages(count)
-            pages = []
-            for number, page in enumerate(pdf.pages, 1):
-                _lay_out(page, budget.page(number))
-                budget.text(len(page.chars), f"第{number}页")
-                pages.append(_read_page(page, number))
-                page.close()  # drop the page's parsed objects: memory stays flat on long files
-        except PDFSyntaxError as exc:
-            raise NotReadable(f"{path} 已损坏，无法读取") from exc
-    return Document(str(path), PDF, tuple(pages))
+        pages = pdfpage.read_pages(path, budget)
+    except pdfpage.PdfNotReadable as exc:
+        raise NotReadable(str(exc)) from exc
+    return Document(str(path), PDF, tuple(_read_page(page, budget) for page in pages))
 
 
-def _lay_out(page, counter: PageBudget) -> None:
-    """pdfplumber's layout of the page (what `page.layout` makes), drawn through a device that
-    counts the page's text runs, characters and graphics and stops at the limits, after its
-    content streams are checked not to inflate past theirs."""
-    from pdfminer.pdfinterp import PDFPageInterpreter
-    from pdfplumber.utils.exceptions import PdfminerException
-
-    device = _counting_aggregator()(
-        page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams
-    )
-    device.counter = counter
-    try:
-        _check_streams(page.page_obj, counter)
-        PDFPageInterpreter(page.pdf.rsrcmgr, device).process_page(page.page_obj)
-    except LimitExceeded:
-        raise
-    except Exception as exc:  # as pdfplumber's own layout reports it
-        raise PdfminerException(exc) from exc
-    page._layout = device.get_result()
-
-
-@cache
-def _counting_aggregator():
-    from pdfplumber.page import PDFPageAggregatorWithMarkedContent
-
-    class CountingAggregator(PDFPageAggregatorWithMarkedContent):
-        counter: PageBudget
-
-        def render_string(self, *args, **kwargs):
-            self.counter.run()
-            return super().render_string(*args, **kwargs)
-
-        def render_char(self, *args, **kwargs):
-            self.counter.char()
-            return super().render_char(*args, **kwargs)
-
-        def paint_path(self, *args, **kwargs):
-            self.counter.graphic()  # each subpath comes back here as a path of its own
-            return super().paint_path(*args, **kwargs)
-
-        def render_image(self, *args, **kwargs):
-            self.counter.graphic()
-            return super().render_image(*args, **kwargs)
-
-        def begin_figure(self, *args, **kwargs):
-            self.counter.graphic()
-            return super().begin_figure(*args, **kwargs)
-
-    return CountingAggregator
-
-
-def _check_streams(page_obj, counter: PageBudget) -> None:
-    """The page's content streams and the forms it may draw, inflated in chunks to their real
-    size before pdfminer inflates them whole."""
-    from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
-
-    pending = list(page_obj.contents or [])
-    resources = resolve1(page_obj.resources) or {}
-    pending += list((resolve1(resources.get("XObject")) or {}).values())
-    seen: set[int] = set()
-    total = 0
-    while pending:
-        stream = resolve1(pending.pop())
-        if not isinstance(stream, PDFStream) or id(stream) in seen:
-            continue
-        seen.add(id(stream))
-        if stream.get("Subtype") is not None and resolve1(stream.get("Subtype")).name != "Form":
-            continue  # an image: pdfplumber never decodes it
-        form_resources = resolve1(stream.get("Resources")) or {}
-        pending += list((resolve1(form_resources.get("XObject")) or {}).values())
-        filters = stream.get_filters()
-        if stream.rawdata is None or not filters or filters[0][0] not in LITERALS_FLATE_DECODE:
-            continue
-        data = stream.rawdata
-        if stream.decipher:
-            data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
-        total += limits.inflated_size(data, limits.MAX_PAGE_CONTENT_BYTES - total)
-        counter.content(total)
-
-
-def _read_page(page, number: int) -> Page:
-    chars = page.chars
-    text = "".join(c["text"] for c in chars)
-    if not text.strip():
+def _read_page(page: pdfpage.PdfPage, budget: Budget) -> Page:
+    number = page.number
+    drawn = sum(1 for c in page.chars if not c.text.isspace())
+    if not drawn:
         if page.images:
             return Page(number, (), False, "扫描页：只有图像，没有文字层，未识别")
         return Page(number, (), True, "", blank=True)
-    bad = sum(len(m) for m in _CID.findall(text)) + sum(
-        1 for ch in text if 0xE000 <= ord(ch) <= 0xF8FF or ch == "\ufffd"
-    )
-    if bad / max(len(text), 1) > GARBLED_SHARE:
+    bad = page.unmapped
+    if bad / drawn > GARBLED_SHARE:
         return Page(number, (), False, "乱码：文字层的字形没有对应的汉字编码，未识别")
     problem = "部分字符无法识别（字形没有汉字编码）" if bad else ""
 
     tables = []
-    if page.rects or page.lines or page.curves:
-        for table in page.find_tables():
-            rows = _clean_rows(table.extract())
-            if len(rows) >= 2 or (rows and len(rows[0]) >= 2):
-                tables.append((table.bbox, rows))
-    lines = page.extract_text_lines(strip=True, return_chars=False)
+    for box, rows in pdfpage.ruled_grids(page):
+        rows = _clean_rows(rows)
+        if len(rows) >= 2 or (rows and len(rows[0]) >= 2):
+            budget.table(len(rows) * len(rows[0]), f"第{number}页")
+            tables.append((box, rows))
 
-    def inside(line: dict) -> bool:
-        middle = (line["top"] + line["bottom"]) / 2
+    def inside(line: pdfpage.TextLine) -> bool:
+        middle = (line.top + line.bottom) / 2
         return any(
-            b[1] - 1 <= middle <= b[3] + 1 and line["x0"] < b[2] and line["x1"] > b[0]
-            for b, _ in tables
+            b[1] - 1 <= middle <= b[3] + 1 and line.x0 < b[2] and line.x1 > b[0] for b, _ in tables
         )
 
-    body = [ln for ln in lines if ln["text"].strip() and not inside(ln)]
+    body = [ln for ln in page.lines if not inside(ln)]
     items: list[tuple[float, Block]] = []
     if body:
-        left = min(ln["x0"] for ln in body)
-        right = max(ln["x1"] for ln in body)
-        size = statistics.median(ln["bottom"] - ln["top"] for ln in body) or 10.0
+        left = min(ln.x0 for ln in body)
+        right = max(ln.x1 for ln in body)
+        size = statistics.median(ln.bottom - ln.top for ln in body) or 10.0
         previous = None
         for index, ln in enumerate(body, 1):
-            gap = previous is not None and ln["top"] - previous["bottom"] > 0.9 * size
+            gap = previous is not None and ln.top - previous.bottom > 0.9 * size
             line = Line(
-                _CID.sub("", ln["text"]).strip(),
+                ln.text,
                 Place(number, index, PDF),
                 gap_before=gap,
-                indent=ln["x0"] - left > 1.2 * size,
-                short=right - ln["x1"] > 2.5 * size,
-                x0=ln["x0"],
-                top=ln["top"],
+                indent=ln.x0 - left > 1.2 * size,
+                short=right - ln.x1 > 2.5 * size,
+                x0=ln.x0,
+                top=ln.top,
             )
-            items.append((ln["top"], line))
+            items.append((ln.top, line))
             previous = ln
-    for bbox, rows in tables:
-        line_number = 1 + sum(1 for ln in body if ln["top"] < bbox[1])
-        items.append((bbox[1], Grid(rows, Place(number, line_number, PDF), ruled=True)))
+    for box, rows in tables:
+        line_number = 1 + sum(1 for ln in body if ln.top < box[1])
+        items.append((box[1], Grid(rows, Place(number, line_number, PDF), ruled=True)))
     items.sort(key=lambda pair: pair[0])
     return Page(number, tuple(block for _, block in items), True, problem)
 
