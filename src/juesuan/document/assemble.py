@@ -32,6 +32,7 @@ from juesuan.narrative.results import (
     performance_results,
     report_of,
 )
+from juesuan.narrative.units import UNITS_FORM, units_form
 from juesuan.narrative.wording import paragraphs, render
 from juesuan.narrative.writer import Writer
 from juesuan.performance import PerformanceResult, evaluate_performance
@@ -73,6 +74,7 @@ def assemble(
         "glossary": lambda _: glossary(dataset, statements),
         "attachments": lambda _: attachments(dataset, performance),
         "performance": lambda _: performance_results(writer),
+        "units": lambda _: [FormBlock(units_form(dataset), UNITS_FORM)] if dataset.units else [],
     }
     by_key = {f.key: f for f in figures}
     blocks = render(writer, statements, by_key, builders)

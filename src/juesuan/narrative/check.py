@@ -3,7 +3,7 @@ and compared — with the fact's value and, for figures taken from a table, with
 
 A number in generated text that names no fact is a failure: it was typed, not computed. Numbers
 that belong to the format's fixed wording (a list number, 12 月 31 日, the 50/100 万元 asset
-thresholds, the number of an 附件) are the only exceptions.
+thresholds, with or without the spaces around them, the number of an 附件) are the only exceptions.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from juesuan.statements.options import format_options
 NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 FIXED_WORDING = (
     re.compile(r"^\d+(\. |、)"),  # a numbered list item: "1. " or "1、"
-    re.compile(r"12 月 31 日"),
-    re.compile(r"单价 (50|100) 万元以上"),
+    re.compile(r"12 ?月 ?31 ?日"),
+    re.compile(r"单价 ?(50|100) ?万元(（含）)?以上"),
     re.compile(r"附件\d+"),  # the number of an attachment: 见附件（附件1）
 )
 RULE = "text-vs-table"

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from juesuan.ledger.model import Dataset
-from juesuan.ledger.schema import FISCAL_FUNDS, GENERAL_BUDGET, SPENDING
+from juesuan.ledger.schema import FACT_KEYS, FISCAL_FUNDS, GENERAL_BUDGET, SPENDING
 from juesuan.money import CENT, percent, wan
 from juesuan.performance import PerformanceResult, evaluate_performance
 from juesuan.statements.model import Statements
 
 MONEY = "万元"
 PERCENT = "%"
+SCORE = "分"
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,12 @@ class Fact:
 
 def format_number(value: Decimal, unit: str, percent_places: int | None = None) -> str:
     """As the reference case prints numbers in text: 5686.09 万元, 0 万元, 76.39%, 100%, 79.8%;
-    with `percent_places` a percentage keeps that many places (100.00%, 2.10%)."""
+    with `percent_places` a percentage or a score keeps that many places (100.00%, 100.00 分)."""
     if unit == MONEY:
         return "0" if value == 0 else f"{value.quantize(CENT)}"
+    if unit in (PERCENT, SCORE) and percent_places is not None:
+        return f"{value.quantize(Decimal(1).scaleb(-percent_places), rounding=ROUND_HALF_UP)}"
     if unit == PERCENT:
-        if percent_places is not None:
-            return f"{value.quantize(Decimal(1).scaleb(-percent_places), rounding=ROUND_HALF_UP)}"
         shown = value.quantize(CENT, rounding=ROUND_HALF_UP).normalize()
         return f"{shown:f}"
     return f"{value.normalize():f}"
@@ -102,6 +103,7 @@ class Facts(dict):
         super().__init__()
         self.exact: dict[str, Decimal] = {}  # 元, for money facts: shares are computed from these
         self.direction: dict[str, int] = {}  # +1 increase, -1 decrease, 0 unchanged
+        self.budget_phase = "年初预算"  # or 调整预算: what `.预算` facts hold
 
 
 INCOME_ROWS = (
@@ -166,18 +168,8 @@ def collect(
     general = statements.table("general").sections[0]
     ledger = dataset.ledger
     budget_phase = "调整预算" if ledger.count(phase="调整预算") else "年初预算"
-    general_budget = ledger.total(phase=budget_phase, direction=SPENDING, fund=GENERAL_BUDGET)
-    if general_budget:
-        facts.money_yuan(
-            "一般公共预算财政拨款支出.预算",
-            general_budget,
-            f"支出{budget_phase}·一般公共预算财政拨款",
-        )
-        facts.share(
-            "一般公共预算财政拨款支出.完成率",
-            "一般公共预算财政拨款支出",
-            "一般公共预算财政拨款支出.预算",
-        )
+    facts.budget_phase = budget_phase
+    budgets(facts, dataset, "一般公共预算财政拨款支出", GENERAL_BUDGET, None)
     for row in general.rows:
         if not row.code:
             continue
@@ -186,12 +178,7 @@ def collect(
         if len(row.code) == 3:
             facts.share(f"{key}.占比", key, "一般公共预算财政拨款支出")
         if len(row.code) == 7:
-            budget = ledger.total(
-                phase=budget_phase, direction=SPENDING, fund=GENERAL_BUDGET, function=row.code
-            )
-            if budget:
-                facts.money_yuan(f"{key}.预算", budget, f"支出{budget_phase}·{row.code}")
-                facts.share(f"{key}.完成率", key, f"{key}.预算")
+            budgets(facts, dataset, key, GENERAL_BUDGET, row.code)
     # 六 基本支出
     facts.money_cell("基本支出", statements, "general", "合计", "基本支出")
     facts.money_cell("人员经费", statements, "general_basic", "人员经费合计")
@@ -220,6 +207,15 @@ def collect(
             key = f"{item.item}.{label}"
             total = (facts[key].value if key in facts else Decimal(0)) + Decimal(value or 0)
             facts.add(key, total, label, f"三公经费·{item.item}·{label}")
+    for label in ("批次", "人次"):  # 公务接待 as a whole: 国内 and 外宾
+        parts = [
+            facts[f"{i}.{label}"]
+            for i in ("国内公务接待费", "外事接待费")
+            if f"{i}.{label}" in facts
+        ]
+        if parts:
+            total = sum((p.value for p in parts), Decimal(0))
+            facts.add(f"公务接待费.{label}", total, label, f"三公经费·公务接待费·{label}")
     for item in ("国内公务接待费", "外事接待费"):
         amount = sum(
             (t.actual for t in dataset.three_public if t.item == item and t.fund in FISCAL_FUNDS),
@@ -227,13 +223,20 @@ def collect(
         )
         facts.money_yuan(f"{item}.决算", amount, f"三公经费·{item}·决算数")
     # 八 九 政府性基金 国有资本经营
-    for key, table in (
-        ("政府性基金预算财政拨款支出", "government_fund"),
-        ("国有资本经营预算财政拨款支出", "state_capital"),
+    for key, table, fund, prefix in (
+        ("政府性基金预算财政拨款支出", "government_fund", FISCAL_FUNDS[1], "政府性基金"),
+        ("国有资本经营预算财政拨款支出", "state_capital", FISCAL_FUNDS[2], "国有资本经营"),
     ):
         facts.money_cell(key, statements, table, "合计", "本年支出.合计")
+        facts.money_cell(f"{fund}收入", statements, table, "合计", "本年收入")
         facts.share(f"{key}.占比", key, "本年支出合计")
         prior(key)
+        found = statements.table(table)
+        for row in found.sections[0].rows if found else ():
+            if row.code and len(row.code) == 7:
+                item = f"{prefix}.{row.code}"
+                facts.money_cell(item, statements, table, row.code, "本年支出.合计")
+                budgets(facts, dataset, item, fund, row.code)
     # 十 其他重要事项
     running = dataset.facts.get("机关运行经费")
     if running is not None:
@@ -251,20 +254,41 @@ def collect(
     for key, fact in dataset.facts.items():
         if key == "机关运行经费":
             continue
-        unit_word = (
-            "辆"
-            if key.startswith("车辆")
-            else "台（套）"
-            if "设备" in key
-            else "分"
-            if "得分" in key
-            else "个"
-            if "项目数" in key
-            else "人"
-        )
-        facts.add(f"事项.{key}", Decimal(fact.value), unit_word, f"其他事项·{key}")
+        if FACT_KEYS.get(key) == "amount":
+            facts.money_yuan(f"事项.{key}", Decimal(fact.value), f"其他事项·{key}")
+        else:
+            facts.add(f"事项.{key}", Decimal(fact.value), fact_unit(key), f"其他事项·{key}")
     performance_facts(facts, performance or evaluate_performance(dataset))
     return facts
+
+
+def budgets(facts: Facts, dataset: Dataset, key: str, fund: str, code: str | None) -> None:
+    """`key.预算`: the budget 决算 is measured against — 全年预算 (调整预算) when the dataset has
+    one, else 年初预算 — and `key.完成率`; with 全年预算, `key.年初预算` too when the dataset gives
+    one for `key` (a 年初预算 line, even of 0, for the whole; a non-zero one for a 项)."""
+    where = {"direction": SPENDING, "fund": fund, **({"function": code} if code else {})}
+    phase = facts.budget_phase
+    budget = dataset.ledger.total(phase=phase, **where)
+    if budget:
+        facts.money_yuan(f"{key}.预算", budget, f"支出{phase}·{code or fund}")
+        facts.share(f"{key}.完成率", key, f"{key}.预算")
+    if phase == "调整预算":
+        opening = dataset.ledger.total(phase="年初预算", **where)
+        if opening or (code is None and dataset.ledger.count(phase="年初预算", **where)):
+            facts.money_yuan(f"{key}.年初预算", opening, f"支出年初预算·{code or fund}")
+
+
+def fact_unit(key: str) -> str:
+    """The unit a count or number of 其他事项 is stated in."""
+    if key.startswith("车辆") or key.startswith("公务用车"):
+        return "辆"
+    if "设备" in key:
+        return "台（套）"
+    if "得分" in key:
+        return "分"
+    if key.endswith(("项目数", "问题数")) or key.startswith("绩效评级"):
+        return "个"
+    return "人"
 
 
 def performance_key(project: str) -> str:

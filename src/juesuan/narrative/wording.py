@@ -132,23 +132,44 @@ def _context(writer: Writer, statements: Statements, options: FormatOptions) -> 
         return ""
 
     def budget_word(key: str) -> str:
-        rate = facts.get(f"{key}.完成率")
-        if rate is None or rate.value == 100:
+        """大于 / 小于 as the shown figures of 决算 and its budget differ; "" when they read the
+        same (a difference under half a cent of 万元 is 持平)."""
+        budget = facts.get(f"{key}.预算")
+        if budget is None or key not in facts or facts[key].value == budget.value:
             return ""
-        return "大于" if rate.value > 100 else "小于"
+        return "大于" if facts[key].value > budget.value else "小于"
 
-    def budget_reason(topic: str, key: str) -> str:
+    def budget_reason(topic: str, key: str, level: str = "") -> str:
         """Why 决算 differs from budget, when it does (beyond the threshold: a warning if the
-        dataset gives no reason)."""
+        dataset gives no reason); `level`, when they read the same and the format says so."""
         word = budget_word(key)
         if not word:
-            return ""
+            return level if writer.has(f"{key}.预算") else ""
         text = writer.reason("预决算差异", topic)
         if text:
             return f"决算数{word}预算数的主要原因：" + quote(f"{text.rstrip('。')}。")
         threshold = writer.dataset.unit.budget_reason_threshold * 100
         if abs(facts[f"{key}.完成率"].value - 100) > threshold:
             return _warn("预决算差异", topic, f"所述决算数{word}预算数超过阈值")
+        return ""
+
+    def purpose(topic: str, where: str) -> str:
+        """The dataset's words for what `topic` (a 项 or a 三公 item) was spent on; a warning
+        naming the sentence's subject `where` when it gives none."""
+        text = writer.dataset.purposes.get(topic)
+        if text:
+            return quote(text)
+        writer.warnings.append(
+            Outcome(
+                rule="narrative-missing-purpose",
+                tier="WARNING",
+                title="正文需要的“主要用于”未填报",
+                status=FAIL,
+                message=f"正文写到“{where}”须说明主要用于什么，数据中没有“{topic}”的用途",
+                hint=f"在“主要用途”表中填一行：科目或事项“{topic}”，主要用于写明开支内容。",
+                bindings={"topic": topic},
+            )
+        )
         return ""
 
     def last_year(suffix: str) -> str:
@@ -188,6 +209,15 @@ def _context(writer: Writer, statements: Statements, options: FormatOptions) -> 
         "reason": reason,
         "budget_word": budget_word,
         "budget_reason": budget_reason,
+        "budget_phase": facts.budget_phase,
+        "compare": lambda a, b: (
+            (facts[a].value > facts[b].value) - (facts[a].value < facts[b].value)
+        ),
+        "reason_text": lambda kind, topic: (
+            quote(f"{text.rstrip('。')}。") if (text := writer.reason(kind, topic)) else ""
+        ),
+        "purpose": purpose,
+        "text": lambda name: dataset.texts.get(name, ""),
         "last_year": last_year,
         "function_name": lambda code: function_codes(dataset.unit.year).name(code) or "",
         "economic_name": lambda code: economic_codes(dataset.unit.year).name(code) or "",
@@ -300,10 +330,11 @@ def _paragraph(text: str, writer: Writer, options: FormatOptions) -> Paragraph |
 
 
 def _tight(parts: list[Part]) -> list[Part]:
-    """No space between a number and the Chinese text around it: "财政局2024年度"."""
+    """No space between a number (or a quoted piece such as "（未填报）") and the Chinese text
+    around it: "财政局2024年度"."""
     tight = list(parts)
     for i, part in enumerate(tight):
-        if not isinstance(part, Ref):
+        if not isinstance(part, (Ref, Quote)):
             continue
         before = tight[i - 1] if i else None
         if type(before) is str and before.endswith(" ") and not before[:-1][-1:].isascii():
