@@ -8,12 +8,11 @@ import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from juesuan.audit import CERTAIN, SUSPECTED, audit, audit_many, audit_text, read
-from juesuan.audit.read import Grid, Line, NotReadable, _read_page, read_many
+from juesuan.audit.read import Grid, Line, NotReadable, read_many
 from juesuan.cli import main
 
 from conftest import EXAMPLE, ROOT, published_copy, write_dataset
@@ -144,11 +143,16 @@ def test_image_only_page_is_reported_unreadable_not_guessed(cjk_font, tiny_docum
     assert any(f"第{last.number}页扫描页" in u.reason for u in report.unresolved)
 
 
-def test_garbled_text_layer_is_unreadable():
-    chars = [{"text": "(cid:12)"} for _ in range(30)] + [{"text": "收"}]
-    page = SimpleNamespace(chars=chars, images=[], rects=[], lines=[], curves=[])
-    result = _read_page(page, 3)
-    assert not result.readable and "乱码" in result.problem
+def test_garbled_text_layer_is_unreadable(tmp_path):
+    import audit_hostile as hostile
+
+    path = tmp_path / "garbled.pdf"
+    contents = [hostile.text_content(["Total 100.00"]), hostile.garbled_content(), b""]
+    path.write_bytes(hostile.pdf_of_pages(contents))
+    summary = read(path).summary()
+    (unreadable,) = summary["unreadable_pages"]
+    assert unreadable["page"] == 2 and "乱码" in unreadable["reason"]
+    assert summary["blank_pages"] == [3]
 
 
 def test_text_and_markdown_grids_and_missing_files(tmp_path):
@@ -493,6 +497,62 @@ def test_rounding_aware_yoy_is_never_certain_when_rounding_explains_it():
     assert not report.findings
     assert "0.42%" in report.document["explained_by_rounding"][0]
     assert found(check(text.replace("0.42%", "0.45%")), "text-yoy-rate", CERTAIN)
+
+
+# ---- proof before 确定: a reading of the printed figures that explains a gap makes it 疑似 ----------
+
+SHARE = "2024 年本年支出合计 307.82 万元，其中：住房保障支出 29.42 万元，占本年支出合计的 {p}。"
+YOY = "机关运行经费支出 6100.00 万元，比 2019 年减少 300.00 万元，下降 {p}。"
+
+
+@pytest.mark.parametrize(
+    ("template", "rule", "truncated", "wrong"),
+    [(SHARE, "text-share", "9.55%", "9.75%"), (YOY, "text-yoy-rate", "4.68%", "4.78%")],
+    ids=["share", "yoy"],
+)
+def test_truncation_makes_a_share_and_a_rate_alike_only_suspected(template, rule, truncated, wrong):
+    # 29.42 / 307.82 = 9.5575…% and 300 / 6400 = 4.6875%: cut off, not rounded
+    (finding,) = found(check(template.format(p=truncated)), rule)
+    assert finding.severity == SUSPECTED and "截尾" in finding.message
+    assert found(check(template.format(p=wrong)), rule, CERTAIN)
+
+
+def test_a_share_another_stated_denominator_explains_is_suspected():
+    text = (
+        "2024 年本年支出合计 200.00 万元，年初预算 250.00 万元。"
+        "其中：住房保障支出 50.00 万元，占本年支出合计的 {p}。"
+    )
+    (finding,) = found(check(text.format(p="20.00%")), "text-share")  # 50 / 250
+    assert finding.severity == SUSPECTED and "250.00" in finding.message
+    assert found(check(text.format(p="22.00%")), "text-share", CERTAIN)
+
+
+def test_a_page_number_glued_to_a_percentage_is_not_the_percentage():
+    (finding,) = found(check(SHARE.format(p="129.56%")), "text-share")  # page 12 + 9.56%
+    assert finding.severity == SUSPECTED and "页码" in finding.message
+
+
+def test_numbering_is_not_checked_across_table_cells_nor_a_wrapped_figure():
+    two_columns = (
+        "一、收入\n\n六、其他收入    0.00    八、社会保障和就业支出    12.00\n\n"
+        "七、附属单位上缴收入    0.00    九、卫生健康支出    30.00\n\n十、其他说明。"
+    )
+    assert not found(check(two_columns), "text-numbering")
+    wrapped = "1、甲。\n\n2、本年支出决算为\n\n5、6 月份的支出。\n\n3、丙。"
+    assert not found(check(wrapped), "text-numbering")
+    assert found(check("1、甲。\n\n2、乙。\n\n5、丙。"), "text-numbering", CERTAIN)
+
+
+def test_items_short_of_their_class_are_proven_only_when_the_list_is_complete():
+    # the items are not the parts of a complete list: one may simply be left out of the text
+    text = (
+        "社会保障和就业（类）支出 90.00 万元。\n\n"
+        "社会保障和就业支出（类）行政事业单位养老支出（款）行政单位离退休（项）支出 {a} 万元。"
+    )
+    (finding,) = found(check(text.format(a="40.00")), "text-items-class")
+    assert finding.severity == SUSPECTED
+    assert found(check(text.format(a="95.00")), "text-items-class", CERTAIN)
+    assert found(check(ITEMS.format(a="41.00")), "text-items-class", CERTAIN)  # a complete list
 
 
 def test_text_tables_run_the_projects_table_rules_and_text_against_tables():

@@ -49,6 +49,7 @@ from juesuan.audit.model import (
     PART,
     Model,
     Number,
+    numbering_of,
 )
 
 HUNDRED = Decimal(100)
@@ -259,6 +260,12 @@ def items_against_classes(model: Model, facts: Facts, out: Outcome) -> None:
     for item in items:
         groups[(class_key(item.class_name), item.budget)].append(item)
     stated = _class_statements(model, {i.paragraph for i in items})
+    complete = {
+        index
+        for e in facts.enumerations
+        if e.exhaustive and len(e.paragraphs) > 1
+        for index in e.paragraphs[1:]
+    }
     for (key, budget), members in groups.items():
         amounts = [_wan(i.amount) for i in members]
         totals = [n for n in stated.get(key, []) if is_budget(model, n) == budget]
@@ -268,13 +275,22 @@ def items_against_classes(model: Model, facts: Facts, out: Outcome) -> None:
             low, high = sum_bounds(amounts)
             point = sum((a.value for a in amounts), Decimal(0))
             if not shows_as(low, high, total):
+                # more than the class is proven; less may be items the text does not list,
+                # unless the items are the parts of a list the text gives as complete
+                short = high < total.value - total.half_step
+                listed = {i.paragraph for i in members} <= complete
                 out.add(
                     Finding(
                         "text-items-class",
-                        CERTAIN,
+                        SUSPECTED if short and not listed else CERTAIN,
                         "各项（项级科目）之和与所属类不符",
                         f"{key}（类）{class_total.shown()}，文中列出的该类 {len(amounts)} 个项级科目之和为"
-                        f" {show(point)}万元，相差 {show(point - total.value)}万元",
+                        f" {show(point)}万元，相差 {show(point - total.value)}万元"
+                        + (
+                            "；若文中未列出该类全部项级科目则可能成立"
+                            if short and not listed
+                            else ""
+                        ),
                         _ev(model, class_total, *[i.amount for i in members]),
                         f"{show(total.value)}万元",
                         f"{show(point)}万元",
@@ -347,12 +363,17 @@ def shares(model: Model, facts: Facts, out: Outcome) -> None:
         if span is None:
             continue
         if not shows_as(span[0], span[1], share.share):
+            severity, note = proof(span, share.share, share.explicit)
+            other = _other_denominator(model, share.part, share.share, share.whole)
+            if severity == CERTAIN and other is not None:
+                severity, note = SUSPECTED, f"；按文中另一个数 {other.shown()} 作分母则相符"
             out.add(
                 Finding(
                     "text-share",
-                    CERTAIN if share.explicit else SUSPECTED,
+                    severity,
                     "占比计算不符",
-                    f"{share.part.shown()} ÷ {share.whole.shown()} = {show(point)}%，文中写 {share.share.shown()}",
+                    f"{share.part.shown()} ÷ {share.whole.shown()} = {show(point)}%，"
+                    f"文中写 {share.share.shown()}{note}",
                     _ev(model, share.share, share.part, share.whole),
                     f"{show(point)}%",
                     share.share.shown(),
@@ -364,6 +385,46 @@ def shares(model: Model, facts: Facts, out: Outcome) -> None:
                 f"{share.part.shown()}/{share.whole.shown()} 按印出数为 {show(point, share.share.decimals)}%，"
                 f"文中 {share.share.shown()} 在舍入范围内"
             )
+
+
+def proof(span: tuple[Decimal, Decimal], printed: Number, sure: bool = True) -> tuple[str, str]:
+    """确定 only when no reading of the printed figures explains the gap; else 疑似 and the
+    reading that would (the same test for shares, rates, completion and per-capita figures)."""
+    if _truncates_to(span, printed):
+        return SUSPECTED, "；若按截尾（舍去尾数）取数则相符"
+    if _glued_to_page_number(span, printed):
+        return SUSPECTED, "；印出数去掉前面的数字后相符，可能与页码等相连"
+    return (CERTAIN if sure else SUSPECTED), ""
+
+
+def _other_denominator(model: Model, part: Number, printed: Number, used: Number) -> Number | None:
+    """Another amount stated in the same or the previous paragraph that, as the denominator,
+    gives the printed percentage (年初预算 where the sentence names 全年预算, and the like)."""
+    numerator = _wan(part)
+    for index in (part.paragraph - 1, part.paragraph):
+        for other in model.numbers[index] if index >= 0 else []:
+            if other is used or other is part or not other.is_money:
+                continue
+            denominator = _wan(other)
+            if denominator.value <= 0:
+                continue
+            span = interval(lambda p, w: p / w * HUNDRED, numerator, denominator)
+            if span and shows_as(span[0], span[1], printed):
+                return other
+    return None
+
+
+def _glued_to_page_number(span: tuple[Decimal, Decimal], printed: Number) -> bool:
+    """A page number read into a figure ("3" + "12.5%"): the figure without its leading one or
+    two digits is what the arithmetic gives."""
+    whole, _, fraction = printed.text.replace(",", "").partition(".")
+    for cut in (1, 2):
+        if len(whole) <= cut:
+            break
+        rest = Decimal(whole[cut:] + ("." + fraction if fraction else ""))
+        if span[0] <= rest + printed.half_step and span[1] >= rest - printed.half_step:
+            return True
+    return False
 
 
 def _truncates_to(span: tuple[Decimal, Decimal], printed: Number) -> bool:
@@ -392,12 +453,17 @@ def completions(model: Model, facts: Facts, out: Outcome) -> None:
         span = interval(lambda a, b: a / b * HUNDRED, actual, budget)
         point = actual.value / budget.value * HUNDRED
         if span and not shows_as(span[0], span[1], claim.rate):
+            severity, note = proof(span, claim.rate)
+            other = _other_denominator(model, claim.actual, claim.rate, claim.budget)
+            if severity == CERTAIN and other is not None:
+                severity, note = SUSPECTED, f"；按文中另一个预算数 {other.shown()} 计算则相符"
             out.add(
                 Finding(
                     "text-completion",
-                    CERTAIN,
+                    severity,
                     "预算完成率计算不符",
-                    f"执行 {claim.actual.shown()} ÷ 预算 {claim.budget.shown()} = {show(point)}%，文中写 {claim.rate.shown()}",
+                    f"执行 {claim.actual.shown()} ÷ 预算 {claim.budget.shown()} = {show(point)}%，"
+                    f"文中写 {claim.rate.shown()}{note}",
                     _ev(model, claim.rate, claim.actual, claim.budget),
                     f"{show(point)}%",
                     claim.rate.shown(),
@@ -445,12 +511,14 @@ def per_capita(model: Model, facts: Facts, out: Outcome) -> None:
         span = interval(lambda t, c: t / c, total, claim.count.value)
         point = total.value / claim.count.value
         if span and not shows_as(span[0], span[1], value):
+            severity, note = proof(span, value)
             out.add(
                 Finding(
                     "text-per-capita",
-                    CERTAIN,
+                    severity,
                     "人均数计算不符",
-                    f"{claim.total.shown()} ÷ {claim.count.shown()} = {show(point)}万元/人，文中写 {claim.value.shown()}",
+                    f"{claim.total.shown()} ÷ {claim.count.shown()} = {show(point)}万元/人，"
+                    f"文中写 {claim.value.shown()}{note}",
                     _ev(model, claim.value, claim.total, claim.count),
                     f"{show(point)}万元",
                     claim.value.shown(),
@@ -518,9 +586,7 @@ def year_over_year(model: Model, facts: Facts, out: Outcome) -> None:
         if span is None:
             continue
         if not shows_as(span[0], span[1], claim.rate):
-            truncated = _truncates_to(span, claim.rate)
-            severity = CERTAIN if claim.confident and not truncated else SUSPECTED
-            note = "；若按截尾（舍去尾数）取数则相符" if truncated else ""
+            severity, note = proof(span, claim.rate, claim.confident)
             out.add(
                 Finding(
                     "text-yoy-rate",
@@ -739,6 +805,9 @@ def numbering(model: Model, facts: Facts, out: Outcome) -> None:
         numbering_ = paragraph.numbering
         if numbering_ is None:
             continue
+        if _table_row(paragraph) or _continues_sentence(model, paragraph):
+            last.pop(numbering_.style, None)  # no sequence runs across a table or a wrapped line
+            continue
         style = numbering_.style
         level = LEVELS[style]
         for other in list(last):
@@ -770,6 +839,36 @@ def numbering(model: Model, facts: Facts, out: Outcome) -> None:
                 numbering_.text,
             )
         )
+
+
+_AMOUNTS_ROW = re.compile(r"^\S.{0,40}?(?:\s+-?[\d,]+(?:\.\d+)?){1,}\s*$")
+
+
+def _table_row(paragraph) -> bool:
+    """A row of a table read as a line: a second marker of the same style after a gap or a
+    figure ("七、附属单位上缴收入 12.00  九、卫生健康支出 30.00"), or a label with only figures after it."""
+    marker = paragraph.numbering
+    rest = paragraph.text[len(marker.text) :]
+    for match in re.finditer(r"(?:\s{2,}|\d\s*)(\S{1,6})", rest):
+        other = numbering_of(rest[match.start(1) :])
+        if other is not None and other.style == marker.style:
+            return True
+    return bool(_AMOUNTS_ROW.match(rest)) and not re.search(r"[，。；：]", rest)
+
+
+def _continues_sentence(model: Model, paragraph) -> bool:
+    """A number that starts a line inside a sentence ("…支出决算为\n2、…" is a wrapped figure,
+    not item 2): the paragraph before is body text left without an end of sentence."""
+    if paragraph.index == 0 or paragraph.numbering.style not in (ARABIC, CHINESE):
+        return False
+    before = model.paragraphs[paragraph.index - 1]
+    return (
+        before.kind == "body"
+        and before.numbering is None
+        and bool(before.text)
+        and before.text.rstrip()[-1] not in "。；;：:！？!?）)”"
+        and bool(re.search(r"[\d为是至和、及]$", before.text.rstrip()))
+    )
 
 
 def numbering_text(style: str, value: int) -> str:
