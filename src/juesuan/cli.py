@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--workers", type=int, help="并行进程数（默认：全部处理器核心）")
     audit.set_defaults(run=_audit)
 
+    extract = commands.add_parser("extract", help="把已公开 PDF 中的表格取出，写成工作簿（.xlsx）")
+    extract.add_argument("document", metavar="DOC", help="已公开的决算（预算）PDF")
+    extract.add_argument("-o", "--output", required=True, help="输出工作簿，如 表格.xlsx")
+    extract.set_defaults(run=_extract)
+
     year = commands.add_parser(
         "disburse-year",
         help="按花名册和人员变动跑完一年的代发（计算、审批、银行文件、回盘、重发），输出统计和资金申请表",
@@ -495,6 +500,25 @@ def _audit(args: argparse.Namespace) -> int:
             reason = report.document.get("error") or "没有可读的文字层"
             print(f"{report.document.get('path')}：{reason}", file=sys.stderr)
     return max(r.exit_code for r in reports)
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from juesuan.audit.extract import ExtractError, extract
+
+    try:
+        tables = extract(args.document, args.output)
+    except ExtractError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        return _not_written(Path(args.output), exc)
+    print(f"{args.document}：取出 {len(tables)} 张表格，写入 {args.output}")
+    for table in tables:
+        pages = "、".join(str(p) for p in table.pages)
+        print(
+            f"  第{pages}页 {table.title or '（无标题）'}：{len(table.rows)} 行，单位 {table.unit or '未注明'}"
+        )
+    return EXIT_OK
 
 
 def _print_audit(report) -> None:
