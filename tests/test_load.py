@@ -44,6 +44,16 @@ def test_english_headers_and_gb18030_are_accepted(tmp_path):
     assert dataset.ledger.total(direction="收入", fund="一般公共预算财政拨款") == Decimal("1500.00")
 
 
+def test_gb18030_cells_under_an_ascii_header_are_read_as_gb18030(tmp_path):
+    folder = write_dataset(tmp_path / "gb")
+    (folder / "income.csv").write_bytes(
+        "phase,fund,function_code,amount\n决算,一般公共预算,2080501,1500.00\n".encode("gb18030")
+    )
+    dataset, issues = load(folder)
+    assert dataset is not None, [str(i) for i in issues]
+    assert dataset.ledger.total(direction="收入", fund="一般公共预算财政拨款") == Decimal("1500.00")
+
+
 def test_each_kind_of_mistake_is_reported_with_row_and_column(tmp_path):
     spending = HEADER + "\n".join(
         [

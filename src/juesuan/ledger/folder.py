@@ -122,8 +122,11 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
 def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawTable | None:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    # polars reads UTF-8 only; Excel-saved CSV in China is often GB18030.
-    if not _is_utf8(data):
+    found: list[Issue] = []
+    try:
+        raw = _parse_csv(data, name, table, found)
+    except UnicodeDecodeError:
+        # polars reads UTF-8 only; Excel-saved CSV in China is often GB18030.
         try:
             data = data.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError:
@@ -136,6 +139,17 @@ def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawT
                 )
             )
             return None
+        found = []
+        raw = _parse_csv(data, name, table, found)
+    issues.extend(found)
+    return raw
+
+
+def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawTable | None:
+    """The table from UTF-8 bytes; UnicodeDecodeError when they are not UTF-8.
+
+    polars checks the encoding as it reads, so a valid file is not decoded twice.
+    """
     end = data.find(b"\n")
     first_line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
     if not first_line.strip():
@@ -148,6 +162,8 @@ def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawT
         # Every cell is read as text; judging values is validation's job.
         frame = pl.read_csv(data, has_header=True, infer_schema=False, truncate_ragged_lines=True)
     except pl.exceptions.PolarsError as exc:
+        if not _is_utf8(data):
+            raise UnicodeDecodeError("utf-8", data, 0, len(data), "not UTF-8") from exc
         issues.append(Issue(ERROR, Source(name), f"不是有效的 CSV 文件：{exc}"))
         return None
     names = frame.columns
