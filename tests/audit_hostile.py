@@ -187,6 +187,52 @@ def pdf(
     return bytes(out)
 
 
+# a font whose glyphs have no Unicode: no ToUnicode map, identity CIDs, nothing embedded
+GARBLED_FONT = (
+    b"<< /Type /Font /Subtype /Type0 /BaseFont /Garbled /Encoding /Identity-H /DescendantFonts"
+    b" [<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Garbled /CIDSystemInfo"
+    b" << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>] >>"
+)
+
+
+def pdf_of_pages(contents: list[bytes]) -> bytes:
+    """A PDF with one page per content stream (not compressed); /F1 is Helvetica, /F2 a font
+    whose glyphs have no Unicode (a garbled text layer)."""
+    count = len(contents)
+    kids = b" ".join(b"%d 0 R" % (5 + 2 * i) for i in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        GARBLED_FONT,
+    ]
+    for index, content in enumerate(contents):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+            b" /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>" % (6 + 2 * index)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def garbled_content(glyphs: int = 40) -> bytes:
+    """A line of `glyphs` characters in the font with no Unicode."""
+    codes = b"".join(b"%04X" % (0x100 + i) for i in range(glyphs))
+    return b"BT /F2 12 Tf 72 780 Td <%s> Tj ET" % codes
+
+
 def text_content(lines: list[str]) -> bytes:
     """A content stream printing each line in 12 pt, top down."""
     body = b"".join(

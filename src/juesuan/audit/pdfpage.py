@@ -169,7 +169,7 @@ def _open_problem(path: Path, exc: Exception) -> str:
         return f"{path} 已加密，加密方式无法识别，需先解除加密再审核"
     if code == pdfium_c.FPDF_ERR_FILE:
         return f"{path} 无法打开"
-    return f"{path} 不是有效的 PDF 文件"
+    return f"{path} 不是有效的 PDF 文件，无法读取"
 
 
 def _content_sizes(path: Path) -> Iterator[int] | None:
