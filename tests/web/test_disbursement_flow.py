@@ -161,8 +161,9 @@ def test_full_flow_through_the_pages(client, world, unit, tmp_path):
         ).status_code
         == 200
     )
-    page = _post(client, clerk, "pay:supplementary", unit.pk)
+    page = _post(client, clerk, "pay:supplementary", unit.pk, data={"month": original.month})
     supplementary = Run.objects.get(unit=unit, kind=core.SUPPLEMENTARY)
+    assert supplementary.month == original.month  # booked in the month it pays, not today's
     reissue = Payment.objects.get(run=supplementary)
     assert (reissue.sequence, reissue.amount, reissue.account) == (
         2,

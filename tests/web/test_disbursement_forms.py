@@ -159,3 +159,88 @@ def test_only_a_clerk_records_events(client, world, unit):
     )
     assert page.status_code == 403
     assert not LifeEvent.objects.exists()
+
+
+def _returned(unit, world, tmp_path, n: int = 0):
+    """January to March paid, except person n's March payment, which the bank returned."""
+    from juesuan.web.disbursement.models import Payment, Run
+    from web.test_disbursement_support import bank_answers
+
+    for month in (1, 2, 3):
+        _pay_month(unit, world, core.Month(2020, month))
+        run = Run.objects.get(unit=unit, month=f"2020-{month:02d}")
+        returned = {person_id(n): "AC01"} if month == 3 else {}
+        for path in bank_answers(run, tmp_path, returned):
+            outcome = services.import_results(
+                unit, world.users["clerk"], path, adapter_id="generic-csv"
+            )
+            assert outcome.ok, outcome.message
+    return Payment.objects.get(unit=unit, person_id=person_id(n), status=core.RETURNED)
+
+
+@pytest.mark.parametrize(
+    ("then", "next_after"),
+    [
+        ("continue", "2020-04 发放 2,200.00 元（当月标准 1,100.00 元，补发 1,100.00 元）。"),
+        ("stop", "2020-04 不发放"),
+    ],
+)
+def test_cancelling_says_whether_payments_continue(client, world, unit, tmp_path, then, next_after):
+    payment = _returned(unit, world, tmp_path)
+    client.force_login(world.users["clerk"])
+    url = reverse("pay:payment_cancel", args=[unit.pk, payment.pk])
+    assert "此人以后的发放" in client.get(url).content.decode()
+
+    # without the choice: refused by field, nothing changed
+    page = client.post(url, {"reason": "领取人已死亡", "action": "preview"})
+    assert "then" in page.context["form"].errors
+    page = client.post(url, {"reason": "领取人已死亡", "then": then, "action": "preview"})
+    text = page.content.decode()
+    assert "2020-04 发放 1,100.00 元（当月标准 1,100.00 元）。" in text  # now
+    assert next_after in text  # after the cancellation
+    payment.refresh_from_db()
+    assert payment.status == core.RETURNED and not LifeEvent.objects.exists()
+
+    digest = page.context["form"].data["previewed"]
+    client.post(
+        url, {"reason": "领取人已死亡", "then": then, "previewed": digest, "action": "save"}
+    )
+    payment.refresh_from_db()
+    assert payment.status == core.CANCELLED
+    suspended = LifeEvent.objects.filter(unit=unit, kind=core.SUSPEND)
+    assert suspended.exists() == (then == "stop")
+    entry = AuditEntry.objects.filter(action="pay_cancel").get()
+    assert next_after in entry.summary and entry.after["stop"] == (then == "stop")
+    # the run pays what the preview said
+    services.prepare_run(unit, world.users["clerk"], core.Month(2020, 4))
+    from juesuan.web.disbursement.models import Payment
+
+    paid = Payment.objects.filter(unit=unit, month="2020-04", person_id=payment.person_id)
+    assert paid.exists() == (then == "continue")
+
+
+def test_a_reissue_is_booked_in_the_month_of_its_payment(client, world, unit, tmp_path):
+    payment = _returned(unit, world, tmp_path)
+    clerk, reviewer = world.users["clerk"], world.users["reviewer"]
+    entered = services.enter_correction(
+        unit,
+        clerk,
+        payment.pk,
+        name=payment.name,
+        bank="中国银行",
+        account="6222020200000000018",
+        account_name=payment.name,
+    )
+    assert services.check_correction(unit, reviewer, entered.data["correction"]).ok
+    client.force_login(clerk)
+    page = client.get(reverse("pay:returns", args=[unit.pk]))
+    months = [v for v, _ in page.context["supplementary_form"].fields["month"].choices]
+    assert months == ["2020-03", "2020-04"]  # its own month first, then the next run's
+    # a month not offered is refused, nothing made
+    client.post(reverse("pay:supplementary", args=[unit.pk]), {"month": "2026-12"})
+    from juesuan.web.disbursement.models import Run
+
+    assert not Run.objects.filter(unit=unit, kind=core.SUPPLEMENTARY).exists()
+    client.post(reverse("pay:supplementary", args=[unit.pk]), {"month": "2020-03"})
+    run = Run.objects.get(unit=unit, kind=core.SUPPLEMENTARY)
+    assert run.month == "2020-03"

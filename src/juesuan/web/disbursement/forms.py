@@ -58,7 +58,40 @@ class PayerForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label="取消原因", max_length=200)
+    """Cancelling a returned payment, and what happens to the person's later payments."""
+
+    STOP, CONTINUE = "stop", "continue"
+    reason = forms.CharField(
+        label="取消原因",
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "例如：领取人已死亡；未按期资格认证"}),
+    )
+    then = forms.ChoiceField(
+        label="此人以后的发放",
+        widget=forms.RadioSelect,
+        choices=[
+            (STOP, "停发：自这笔付款的月份起暂停发放（登记一条暂停，原因同上），恢复时再补发"),
+            (CONTINUE, "继续发放：取消的这笔钱在下一次发放中作为补发再付"),
+        ],
+        error_messages={"required": "请选择此人以后是停发还是继续发放。"},
+    )
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def digest(self) -> str:
+        import hashlib
+
+        values = f"{self.cleaned_data['reason']}|{self.cleaned_data['then']}"
+        return hashlib.sha256(values.encode()).hexdigest()[:32]
+
+
+class SupplementaryForm(forms.Form):
+    """The month a supplementary run is booked in, from the months its payments are for."""
+
+    month = forms.ChoiceField(label="记入月份")
+
+    def __init__(self, *args, months=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["month"].choices = [(m, m) for m in months]
 
 
 class SettlementForm(forms.Form):

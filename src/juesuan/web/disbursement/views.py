@@ -43,6 +43,7 @@ from juesuan.web.disbursement.forms import (
     ResultsForm,
     SendBackForm,
     SettlementForm,
+    SupplementaryForm,
     UploadForm,
 )
 from juesuan.web.disbursement.models import (
@@ -642,7 +643,7 @@ def returns(request, access: UnitAccess):
             ready=ready,
             done=done,
             correction_form=CorrectionForm(),
-            cancel_form=CancelForm(),
+            supplementary_form=SupplementaryForm(months=_supplementary_months(unit)),
         ),
     )
 
@@ -681,20 +682,64 @@ def correction_check(request, access: UnitAccess, correction_id: int):
 @requires(PAY_PREPARE)
 @require_POST
 def supplementary(request, access: UnitAccess):
-    outcome = services.prepare_supplementary_run(access.unit, request.user)
+    form = SupplementaryForm(request.POST, months=_supplementary_months(access.unit))
+    if not form.is_valid():
+        messages.error(request, "请从列表中选择补发批次记入的月份。")
+        return redirect("pay:returns", access.unit.pk)
+    month = core.Month.parse(form.cleaned_data["month"])
+    outcome = services.prepare_supplementary_run(access.unit, request.user, month)
     _show(request, outcome)
     if outcome.ok and outcome.changed:
         return redirect("pay:run", access.unit.pk, outcome.data["run"])
     return redirect("pay:returns", access.unit.pk)
 
 
+def _supplementary_months(unit) -> list[str]:
+    """The months a supplementary run may be booked in: those of the payments it re-issues
+    (the latest first, the default), then the month the next run pays."""
+    ready = Correction.objects.filter(
+        unit=unit, status=CHECKED, payment__status=core.RETURNED
+    ).values_list("payment__month", flat=True)
+    months = sorted(set(ready), reverse=True)
+    coming = str(services.next_month(unit))
+    return months + ([coming] if coming not in months else [])
+
+
 @requires(PAY_PREPARE)
-@require_POST
 def payment_cancel(request, access: UnitAccess, payment_id: int):
-    form = CancelForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    _show(request, services.cancel_payment(access.unit, request.user, payment_id, reason))
-    return redirect("pay:returns", access.unit.pk)
+    """Cancel a returned payment: the clerk says whether the person's payments stop, and sees
+    the next payment either way before saving."""
+    from juesuan.web.disbursement.services.corrections import cancel_preview
+
+    unit = access.unit
+    payment = get_object_or_404(
+        Payment.objects.select_related("scheme", "run"), unit=unit, pk=payment_id
+    )
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    shown = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        stop = data["then"] == CancelForm.STOP
+        if request.POST.get("action") == "save" and data["previewed"] == form.digest():
+            outcome = services.cancel_payment(
+                unit, request.user, payment.pk, data["reason"], stop=stop
+            )
+            _show(request, outcome)
+            if outcome.ok:
+                return redirect("pay:returns", unit.pk)
+        else:
+            shown = cancel_preview(unit, request.user, payment.pk, data["reason"], stop=stop)
+            if isinstance(shown, str):
+                form.add_error(None, shown)
+                shown = None
+            else:
+                form.data = form.data.copy()
+                form.data["previewed"] = form.digest()
+    return render(
+        request,
+        "juesuan/disbursement/cancel.html",
+        _context(access, "returns", payment=payment, form=form, preview=shown),
+    )
 
 
 # ---- 追回 ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from juesuan.web.disbursement.models import (
     ENTERED,
     REJECTED,
     Correction,
+    LifeEvent,
     Payment,
     Run,
     Scheme,
@@ -26,6 +27,7 @@ from juesuan.web.disbursement.services.common import (
     who,
     yuan,
 )
+from juesuan.web.disbursement.services.preview import preview
 from juesuan.web.disbursement.services.runs import component_values, next_run_number, set_totals
 
 # ---- corrections, re-issue, cancellation ---------------------------------------------------------
@@ -156,7 +158,8 @@ def check_correction(unit: Unit, user: User, correction_id: int, *, accept: bool
 
 def prepare_supplementary_run(unit: Unit, user: User, month: core.Month | None = None) -> Outcome:
     """经办 gathers the returned payments with checked corrections into a supplementary run
-    (补发批次): each re-issued once (`transitions.reissue`), same amount, key sequence + 1."""
+    (补发批次): each re-issued once (`transitions.reissue`), same amount, key sequence + 1.
+    The run is booked in `month`, by default the latest month of the payments it re-issues."""
     refusal = rules.check_step(None, core.PREPARED, user.username, roles_on(user, unit))
     if refusal:
         return refused(refusal.text)
@@ -176,7 +179,8 @@ def prepare_supplementary_run(unit: Unit, user: User, month: core.Month | None =
                 pk__in=[c.payment_id for c in corrections]
             )
         }
-        month = month or core.Month.of(timezone.localdate())
+        # Booked in the month the re-issued payments are for (the latest of them), not today's.
+        month = month or max(core.Month.parse(c.payment.month) for c in corrections)
         run = Run.objects.create(
             unit=unit,
             kind=core.SUPPLEMENTARY,
@@ -254,8 +258,14 @@ def _locked_payment(unit: Unit, payment_id: int) -> Payment | None:
     )
 
 
-def cancel_payment(unit: Unit, user: User, payment_id: int, reason: str) -> Outcome:
-    """经办 cancels a returned payment that is not to be paid (e.g. the person died)."""
+def cancel_payment(
+    unit: Unit, user: User, payment_id: int, reason: str, *, stop: bool = False
+) -> Outcome:
+    """经办 cancels a returned payment that is not to be paid (e.g. the person died).
+
+    A cancelled month is owed again, so the next run pays it as 补发 — unless `stop`: then the
+    person's payments are suspended from that month (a 暂停 event with the reason) until a
+    恢复 is recorded."""
     with transaction.atomic():
         payment = _locked_payment(unit, payment_id)
         if payment is None:
@@ -265,18 +275,68 @@ def cancel_payment(unit: Unit, user: User, payment_id: int, reason: str) -> Outc
         refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
         if refusal:
             return refused(refusal.text)
-        Payment.objects.filter(pk=payment.pk).update(
-            status=core.CANCELLED, reason_text=reason.strip()[:200]
+        shown = preview(
+            unit,
+            payment.scheme.code,
+            payment.person_id,
+            lambda: _cancel(unit, user, payment, reason, stop),
         )
-        Correction.objects.filter(payment=payment, status=ENTERED).update(status=REJECTED)
+        _cancel(unit, user, payment, reason, stop)
+        then = "此人自该月起暂停发放" if stop else "此人继续发放"
         record(
             "pay_cancel",
             user=user,
             unit=unit,
             year=int(payment.month[:4]),
             target=payment.key.reference,
-            summary=f"取消付款 {payment.key.reference}（{yuan(payment.amount)} 元）：{reason}",
+            summary=(
+                f"取消付款 {payment.key.reference}（{yuan(payment.amount)} 元）：{reason}；"
+                f"{then}；下一次发放：{shown.after.describe()}"
+            ),
             before={"status": core.RETURNED},
-            after={"status": core.CANCELLED, "amount_fen": payment.amount},
+            after={
+                "status": core.CANCELLED,
+                "amount_fen": payment.amount,
+                "stop": stop,
+                "next_before": shown.before.describe(),
+                "next_after": shown.after.describe(),
+            },
         )
-    return Outcome(True, "付款已取消。", changed=True)
+    return Outcome(
+        True,
+        f"付款已取消，{then}。下一次发放：{shown.after.describe()}",
+        changed=True,
+    )
+
+
+def cancel_preview(unit: Unit, user: User, payment_id: int, reason: str, *, stop: bool):
+    """The person's next payment without and with the cancellation (nothing is saved), or a
+    refusal's text."""
+    payment = Payment.objects.select_related("scheme").filter(unit=unit, pk=payment_id).first()
+    if payment is None:
+        return "没有这笔付款。"
+    refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
+    if refusal:
+        return refusal.text
+    return preview(
+        unit,
+        payment.scheme.code,
+        payment.person_id,
+        lambda: _cancel(unit, user, payment, reason, stop),
+    )
+
+
+def _cancel(unit: Unit, user: User, payment: Payment, reason: str, stop: bool) -> None:
+    Payment.objects.filter(pk=payment.pk).update(
+        status=core.CANCELLED, reason_text=reason.strip()[:200]
+    )
+    Correction.objects.filter(payment=payment, status=ENTERED).update(status=REJECTED)
+    if stop:
+        LifeEvent.objects.get_or_create(
+            unit=unit,
+            scheme=payment.scheme,
+            person_id=payment.person_id,
+            kind=core.SUSPEND,
+            day=core.Month.parse(payment.month).first_day(),
+            defaults={"detail": {"reason": reason.strip()[:200]}, "recorded_by": user},
+        )
