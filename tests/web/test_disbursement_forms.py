@@ -244,3 +244,11 @@ def test_a_reissue_is_booked_in_the_month_of_its_payment(client, world, unit, tm
     client.post(reverse("pay:supplementary", args=[unit.pk]), {"month": "2020-03"})
     run = Run.objects.get(unit=unit, kind=core.SUPPLEMENTARY)
     assert run.month == "2020-03"
+
+
+def test_the_grant_page_says_what_each_role_does(client, world):
+    client.force_login(world.users["admin"])
+    text = client.get(reverse("manage")).content.decode()
+    assert "<dt>经办</dt><dd>办理代发：" in text
+    assert "<dt>复核</dt><dd>复核代发批次" in text and "<dt>审批</dt><dd>审批代发批次" in text
+    assert "经办、复核：查看" not in text

@@ -29,9 +29,18 @@ def test_database_urls():
 def test_demo_is_prepared_once_with_a_fresh_password(db):
     from juesuan.web.commands import prepare_demo
 
-    username, first = prepare_demo()
-    _, second = prepare_demo()
-    assert first != second
+    first = prepare_demo()
+    again = prepare_demo()
+    (role, username, _), *_others = again
+    second = again[0][2]
+    assert role == "财务" and first[0][2] != second
+    # one user per role, each with a fresh password that signs in
+    assert [r for r, _, _ in again] == ["财务", "经办", "复核", "审批", "财政局"]
+    for (_, name, old), (_, same, new) in zip(first, again, strict=True):
+        assert name == same and old != new
+        assert (
+            Client().post(reverse("login"), {"username": name, "password": new}).status_code == 302
+        )
     assert DatasetVersion.objects.count() == 1
     version = DatasetVersion.objects.get()
     assert version.summary["fatal"] == 0 and version.unit.parent is not None
@@ -40,6 +49,12 @@ def test_demo_is_prepared_once_with_a_fresh_password(db):
     assert response.status_code == 302
     page = client.get(reverse("dashboard", args=[version.unit.pk, version.year]))
     assert page.status_code == 200 and "泸州市社会保险事业管理局" in page.content.decode()
+    # the 代发 office is ready to run: the example's schemes with their payer account, roster
+    from juesuan.web.disbursement.models import Beneficiary, Scheme
+
+    schemes = Scheme.objects.filter(unit=version.unit)
+    assert schemes.count() == 3 and not any(s.payer_missing for s in schemes)
+    assert Beneficiary.objects.filter(unit=version.unit).count() == 756
 
 
 def test_error_pages_are_in_chinese(client, world):

@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_USER = "demo"
+# One demo user per role on the demo unit, 财务 first (its name is the one printed first).
+DEMO_USERS = {
+    "finance": DEMO_USER,
+    "clerk": "demo-jingban",
+    "reviewer": "demo-fuhe",
+    "approver": "demo-shenpi",
+    "bureau": "demo-czj",
+}
 DEMO_DEPARTMENT = "泸州市人力资源和社会保障局"
 EXAMPLE = "luzhou-2020"
 
@@ -99,7 +107,8 @@ def serve(
     `workers` or JUESUAN_WEB_WORKERS sets the number), or waitress in one process where gunicorn
     cannot run (Windows) or one is asked for. `demo` binds loopback only, uses a data directory
     of its own (unless JUESUAN_DATA_DIR or a database URL is set), loads the bundled example as
-    a demo unit and prints the demo user's name and a fresh random password."""
+    a demo unit (with the example's 代发 roster) and prints one user per role with fresh random
+    passwords."""
     if demo:
         if not _is_loopback(host):
             print(f"演示模式只在本机地址上运行（忽略 --host {host}）。", file=sys.stderr)
@@ -130,9 +139,15 @@ def serve(
 
     sweep_workspaces()
     if demo:
-        username, password = prepare_demo_apart()
-        print("演示数据已就绪：泸州市社会保险事业管理局 2020 年度。")
-        print(f"演示账号：{username}  密码：{password}（每次启动重新生成）")
+        accounts = prepare_demo_apart()
+        print("演示数据已就绪：泸州市社会保险事业管理局 2020 年度，代发花名册取自示例。")
+        (_role, username, password), *others = accounts
+        print(f"演示账号：{username}  密码：{password}（财务；每次启动重新生成）")
+        print(
+            "代发各岗位的演示账号（同样每次重新生成；可依次走 经办 → 复核 → 审批 → 银行文件 → 回盘 → 更正）："
+        )
+        for role, name, secret in others:
+            print(f"  {role}  {name}  密码：{secret}")
     plan = server_plan(workers)
     if plan.note:
         print(f"提示：{plan.note}。", file=sys.stderr)
@@ -205,7 +220,7 @@ def _run_gunicorn(host: str, port: int, plan: ServerPlan) -> None:
     Server().run()
 
 
-def prepare_demo_apart() -> tuple[str, str]:
+def prepare_demo_apart() -> list[tuple[str, str, str]]:
     """`prepare_demo` in a process of its own, started fresh (not forked), which ends before the
     server starts. Reading the example starts polars' thread pool; gunicorn forks its workers
     from this process, and a forked child inherits the pool's state but not its threads, so its
@@ -216,16 +231,18 @@ def prepare_demo_apart() -> tuple[str, str]:
         return pool.apply(_prepare_demo_in_child)
 
 
-def _prepare_demo_in_child() -> tuple[str, str]:
+def _prepare_demo_in_child() -> list[tuple[str, str, str]]:
     setup(migrate=False)
     return prepare_demo()
 
 
-def prepare_demo() -> tuple[str, str]:
-    """The demo department, unit, user (财务 on the unit) and the example as version 1."""
+def prepare_demo() -> list[tuple[str, str, str]]:
+    """The demo department, unit, one user per role on the unit (财务 first), the example as
+    version 1 and its 代发 schemes, payer account and roster: [(role name, user, password)],
+    every password fresh."""
     from juesuan.ledger.export import write_workbook
     from juesuan.ledger.load import load
-    from juesuan.web.accounts.models import DEPARTMENT, FINANCE, UNIT, Grant, Unit, User
+    from juesuan.web.accounts.models import DEPARTMENT, ROLE_NAMES, UNIT, Grant, Unit, User
     from juesuan.web.audit.log import record
     from juesuan.web.workplace.models import DEMO, DatasetVersion
     from juesuan.web.workplace.versions import accept_workbook, workspace
@@ -241,12 +258,18 @@ def prepare_demo() -> tuple[str, str]:
         name=dataset.unit.name,
         defaults={"kind": UNIT, "parent": department, "code": dataset.unit.code or ""},
     )
-    user, _ = User.objects.get_or_create(username=DEMO_USER, defaults={"display_name": "演示财务"})
-    password = secrets.token_urlsafe(9)
-    user.set_password(password)
-    user.is_active = True
-    user.save()
-    Grant.objects.get_or_create(user=user, unit=unit, role=FINANCE)
+    accounts = []
+    for role, username in DEMO_USERS.items():
+        person, _ = User.objects.get_or_create(
+            username=username, defaults={"display_name": f"演示{ROLE_NAMES[role]}"}
+        )
+        password = secrets.token_urlsafe(9)
+        person.set_password(password)
+        person.is_active = True
+        person.save()
+        Grant.objects.get_or_create(user=person, unit=unit, role=role)
+        accounts.append((ROLE_NAMES[role], username, password))
+    user = User.objects.get(username=DEMO_USER)
     if created:
         record(
             "unit_create", unit=unit, username="demo-setup", summary=f"演示：新建单位 {unit.name}"
@@ -270,7 +293,30 @@ def prepare_demo() -> tuple[str, str]:
             target="数据第 1 版",
             summary="演示：导入示例数据为第 1 版",
         )
-    return user.username, password
+    _prepare_demo_disbursement(unit, User.objects.get(username=DEMO_USERS["clerk"]))
+    return accounts
+
+
+DEMO_PAYER = {"account": "51050163010000000123", "bank": "中国建设银行泸州分行"}
+
+
+def _prepare_demo_disbursement(unit, clerk) -> None:
+    """The example's schemes, roster and life events, entered as its 经办 would, with a made-up
+    payer account so the runs can be approved at once. Done once per unit."""
+    from juesuan.web.disbursement import services
+    from juesuan.web.disbursement.models import Scheme
+
+    if Scheme.objects.filter(unit=unit).exists():
+        return
+    folder = example_folder() / "disbursement"
+    steps = [services.import_schemes(unit, clerk, folder / "schemes.yaml")]
+    for code in Scheme.objects.filter(unit=unit).values_list("code", flat=True):
+        steps.append(services.set_payer(unit, clerk, code, name=unit.name, **DEMO_PAYER))
+    steps.append(services.import_roster(unit, clerk, folder / "roster.csv"))
+    steps.append(services.record_events(unit, clerk, folder / "events.csv"))
+    for outcome in steps:
+        if not outcome.ok:
+            raise RuntimeError(f"示例代发数据未能导入：{outcome.message}")
 
 
 def example_folder() -> Path:

@@ -81,6 +81,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     BUREAU: frozenset({VIEW, DOWNLOAD, CONSOLIDATE, PAY_STATS}),
 }
 
+# What each role does, as the grant page tells an administrator (follows CAPABILITIES).
+ROLE_DUTIES = {
+    FINANCE: "导入决算数据、修改文字说明、生成和下载公开包，查看代发统计",
+    CLERK: "办理代发：维护补贴类别和花名册，登记人员变动，生成月度批次，下载银行文件，"
+    "导入银行回盘，录入更正、取消退回的付款和登记追回",
+    REVIEWER: "复核代发批次、更正和追回登记（不能复核自己经办的）",
+    APPROVER: "审批代发批次和核销，下载银行文件；查看、下载并审批公开包",
+    BUREAU: "查看并下载所授单位及其全部下属单位的公开包，可汇总；查看代发统计",
+}
+
 
 def roles_on(user: User, unit: Unit) -> set[str]:
     """The roles `user` holds on `unit`, directly or (财政局) through a unit above it."""

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from juesuan.web.accounts import throttle
-from juesuan.web.accounts.access import administrator_required
+from juesuan.web.accounts.access import ROLE_DUTIES, administrator_required
 from juesuan.web.accounts.forms import GrantForm, LoginForm, UnitForm, UserForm
 from juesuan.web.accounts.models import ROLE_NAMES, UNIT_KIND_NAMES, Grant, Unit, User
 from juesuan.web.audit.log import client_ip, record, verify
@@ -132,6 +132,7 @@ def _manage_context(**forms) -> dict:
         "unit_form": UnitForm(),
         "grant_form": GrantForm(),
         "role_names": ROLE_NAMES,
+        "role_duties": [(ROLE_NAMES[role], duty) for role, duty in ROLE_DUTIES.items()],
     }
     context.update(forms)
     return context
