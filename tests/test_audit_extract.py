@@ -9,10 +9,9 @@ import openpyxl
 import pytest
 
 from juesuan.cli import main
+from shared_material import REAL_DOCUMENTS
 
-DOCUMENT = Path(
-    "/work/shared/data/real-documents/shanghai-putuo-2025-budget-commerce-commission.pdf"
-)
+DOCUMENT = REAL_DOCUMENTS / "shanghai-putuo-2025-budget-commerce-commission.pdf"
 
 
 @pytest.mark.skipif(not DOCUMENT.exists(), reason=f"{DOCUMENT} is not here")

@@ -12,9 +12,10 @@ import pytest
 
 from juesuan.audit.grids import TableGrid, document_tables, figure, page_tables
 from juesuan.audit.pdfpage import Char, PdfPage, Rule, read_pages, text_lines
+from shared_material import REAL_DOCUMENTS
 
 GOLDEN = Path(__file__).parent / "golden" / "grids"
-DOCUMENTS = Path("/work/shared/data/real-documents")
+DOCUMENTS = REAL_DOCUMENTS
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
 
 
