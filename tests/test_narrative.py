@@ -1,5 +1,6 @@
 """The generated text: the reference figures, direction words, reasons, and the text check."""
 
+import shutil
 from dataclasses import replace
 from decimal import Decimal
 
@@ -8,11 +9,14 @@ import pytest
 from juesuan.document.assemble import assemble
 from juesuan.document.model import Paragraph, Ref, Span
 from juesuan.ledger.issues import Source
+from juesuan.ledger.load import load
 from juesuan.ledger.model import Fact
 from juesuan.narrative.check import check_text
 from juesuan.narrative.facts import collect
 from juesuan.rules.engine import FAIL, PASS
 from juesuan.statements.build import build
+
+from conftest import ROOT
 
 
 def generated(example, format_name="sichuan-2020"):
@@ -184,3 +188,31 @@ def test_a_format_that_differs_only_in_data_prints_its_own_way(example):
     assert len(outcomes) > 100 and all(o.status == PASS for o in outcomes)
     _, _, _, _, national = generated(example, "national-9")
     assert "泸州市社会保险事业管理局 2020 年度收入支出总计 5686.09 万元" in national
+
+
+def test_shanghai_2024_states_level_budgets_and_asks_for_missing_purposes(tmp_path):
+    """A 项 whose 决算 reads as its budget says 持平 and asks no reason; a 项 without 主要用于 in
+    the dataset gets none and a warning naming it; a purpose for neither a 项 nor a 三公 item is
+    refused where it was written."""
+    folder = tmp_path / "putuo"
+    shutil.copytree(ROOT / "examples" / "shanghai-putuo-shgzb-2024", folder)
+    purposes = folder / "purposes.csv"
+    lines = purposes.read_text(encoding="utf-8").splitlines()
+    purposes.write_text(
+        "\n".join(line for line in lines if not line.startswith("2210203")), "utf-8"
+    )
+    dataset, _ = load(folder)
+    _, writer, _, _, text = generated(dataset, "shanghai-2024")
+    assert (
+        "全年预算为11.72万元，支出决算为11.72万元，完成全年预算的100.00%。决算数与预算数持平。"
+        in text
+    )
+    assert "购房补贴（项）。全年预算为11.72万元" in text
+    (warning,) = [w for w in writer.warnings if w.rule == "narrative-missing-purpose"]
+    assert "2210203" in warning.message
+
+    purposes.write_text("科目或事项,主要用于\n20139,行政运行\n", "utf-8")
+    dataset, issues = load(folder)
+    assert dataset is None
+    (issue,) = [i for i in issues if "三公" in i.message]
+    assert "purposes.csv" in str(issue.source.file) and issue.source.row == 2
