@@ -336,6 +336,8 @@ def _path(obj, m: tuple, view: _View, rules: list[Rule], rects: list[Rect]) -> N
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     pdfium_c.FPDFPath_GetDrawMode(obj, fill, stroke)
     filled, stroked = fill.value != 0, stroke.value != 0
+    if filled and not stroked and _invisible_fill(obj):
+        filled = False  # a white or clear box (a cell's padding) is no line on paper
     if not (filled or stroked):
         return  # a clipping path: draws nothing
     x, y = ctypes.c_float(), ctypes.c_float()
@@ -384,14 +386,23 @@ def _path(obj, m: tuple, view: _View, rules: list[Rule], rects: list[Rect]) -> N
                 rules.append(Rule(middle, min(ay, by), middle, max(ay, by)))
 
 
+def _invisible_fill(obj) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    if not pdfium_c.FPDFPageObj_GetFillColor(obj, r, g, b, a):
+        return False
+    return a.value == 0 or min(r.value, g.value, b.value) >= 250
+
+
 def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | None:
     """(x0, top, x1, bottom) when the subpath is an axis-aligned rectangle."""
-    if len(points) not in (4, 5) or any(curved for *_, curved in points):
+    if any(curved for *_, curved in points):
         return None
-    corners = points[:4]
-    if len(points) == 5 and (
-        abs(points[4][0] - points[0][0]) > 0.5 or abs(points[4][1] - points[0][1]) > 0.5
-    ):
+    corners = list(points)
+    while len(corners) > 4 and _near(corners[-1], corners[0]):
+        corners.pop()  # closed by a line back to the start and/or a close flag
+    if len(corners) != 4:
         return None
     xs = sorted({round(p[0], 1) for p in corners})
     ys = sorted({round(p[1], 1) for p in corners})
@@ -403,6 +414,10 @@ def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | N
     ):
         return None
     return xs[0], ys[0], xs[-1], ys[-1]
+
+
+def _near(a: tuple[float, float, bool], b: tuple[float, float, bool]) -> bool:
+    return abs(a[0] - b[0]) <= 0.5 and abs(a[1] - b[1]) <= 0.5
 
 
 def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
@@ -561,6 +576,12 @@ def ruled_grids(page: PdfPage) -> list[tuple[tuple[float, float, float, float], 
 def _lattice(rules: list[Rule], chars: tuple[Char, ...]):
     vertical = [r for r in rules if not r.horizontal]
     horizontal = [r for r in rules if r.horizontal]
+    if vertical and horizontal:
+        # a table cut by a page break has no line along the cut: its columns' ends are the edge
+        left, right = min(r.x0 for r in rules), max(r.x1 for r in rules)
+        for y in (min(r.top for r in vertical), max(r.bottom for r in vertical)):
+            if all(abs(h.top - y) > SNAP for h in horizontal):
+                horizontal.append(Rule(left, y, right, y))
     xs = _snap(sorted(r.x0 for r in vertical))
     ys = _snap(sorted(r.top for r in horizontal))
     if len(xs) < 2 or len(ys) < 2:
