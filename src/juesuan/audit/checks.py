@@ -841,19 +841,20 @@ def numbering(model: Model, facts: Facts, out: Outcome) -> None:
         )
 
 
-_AMOUNTS_ROW = re.compile(r"^\S.{0,40}?(?:\s+-?[\d,]+(?:\.\d+)?){1,}\s*$")
-
-
 def _table_row(paragraph) -> bool:
-    """A row of a table read as a line: a second marker of the same style after a gap or a
-    figure ("七、附属单位上缴收入 12.00  九、卫生健康支出 30.00"), or a label with only figures after it."""
+    """A row of a table read as a line: a second marker of the same style after a space or a
+    figure ("七、附属单位上缴收入 12.00  九、卫生健康支出 30.00"), or, with no punctuation of a
+    sentence, a figure printed without its unit ("三、国防支出 2,388.04")."""
     marker = paragraph.numbering
     rest = paragraph.text[len(marker.text) :]
-    for match in re.finditer(r"(?:\s{2,}|\d\s*)(\S{1,6})", rest):
+    for match in re.finditer(r"[\s\d](\S{1,6})", rest):
+        if re.search(r"[，。；]", rest[: match.start()]):
+            break
         other = numbering_of(rest[match.start(1) :])
         if other is not None and other.style == marker.style:
             return True
-    return bool(_AMOUNTS_ROW.match(rest)) and not re.search(r"[，。；：]", rest)
+    bare_figure = re.search(r"\d\.\d+(?!\s*(?:万元|亿元|元|%|％|个百分点))", rest)
+    return bool(bare_figure) and not re.search(r"[，。；：]", rest)
 
 
 def _continues_sentence(model: Model, paragraph) -> bool:

@@ -519,6 +519,11 @@ def _parts_after(model: Model, paragraph: int, start: int, end: int, total: Numb
 _COUNT_TOTAL_UNITS = ("人", "名", "辆", "件", "户", "个", "万人", "人次", "批次")
 
 
+def _is_increase(model: Model, total: Number) -> bool:
+    """ "…，增加基本支出 X 万元。其中：…": X is a change; what follows lists the year's totals."""
+    return bool(re.search(r"增加|减少|增长|下降", label_of(model, total)))
+
+
 def _sentence_enumerations(model: Model, sentence: Sentence) -> list[Enumeration]:
     text = model.paragraphs[sentence.paragraph].text
     leads = [sentence.start + m.start() for m in re.finditer(r"其中", sentence.text)]
@@ -542,6 +547,8 @@ def _sentence_enumerations(model: Model, sentence: Sentence) -> list[Enumeration
         if not totals:
             continue
         total = totals[-1]
+        if _is_increase(model, total):
+            continue
         body = re.match(r"其中[：:]?", text[lead_at:])
         parts = _parts_after(model, sentence.paragraph, lead_at + len(body.group(0)), limit, total)
         if not parts:
@@ -567,6 +574,8 @@ def _paragraph_enumerations(model: Model) -> list[Enumeration]:
         if not numbers:
             continue
         total = numbers[-1]
+        if _is_increase(model, total):
+            continue
         budget = is_budget(model, total)  # the parts are of the same kind: all 决算 or all 预算
         parts, used = [], []
         style = None
