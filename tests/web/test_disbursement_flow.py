@@ -331,19 +331,21 @@ def test_result_files_that_do_not_fit_change_nothing(world, unit, tmp_path):
         assert bank_writes(adapter, header, outcomes, path).ok
         return services.import_results(unit, clerk, path, adapter_id="generic-csv")
 
-    stranger = core.PaymentKey("QYJS", person_id(99), core.Month(2020, 3), 1).reference
+    stranger = core.PaymentKey("QYJS", person_id(99), core.Month(2020, 3), 1).reference(
+        "P000000099"
+    )
     unknown = answer("unknown.csv", [Outcome(stranger, 110000, PAID)])
     assert not unknown.ok and "对不上" in unknown.message
     assert unknown.problems[0]["value"] == stranger and unknown.problems[0]["row"]
-    wrong = answer("amount.csv", [Outcome(qyjs[0].key.reference, 1, PAID)])
+    wrong = answer("amount.csv", [Outcome(qyjs[0].reference, 1, PAID)])
     assert not wrong.ok and "金额" in wrong.problems[0]["message"]
     assert set(Payment.objects.filter(run=run).values_list("status", flat=True)) == {"sent"}
     assert not ResultImport.objects.filter(unit=unit).exists()
 
-    paid = answer("paid.csv", [Outcome(p.key.reference, p.amount, PAID) for p in qyjs])
+    paid = answer("paid.csv", [Outcome(p.reference, p.amount, PAID) for p in qyjs])
     assert paid.changed and paid.data["paid"] == 3
     contradiction = answer(
-        "later.csv", [Outcome(qyjs[1].key.reference, qyjs[1].amount, RETURNED, "AC04")]
+        "later.csv", [Outcome(qyjs[1].reference, qyjs[1].amount, RETURNED, "AC04")]
     )
     assert not contradiction.ok and "不一致" in contradiction.problems[0]["message"]
     assert Payment.objects.get(pk=qyjs[1].pk).status == core.PAID

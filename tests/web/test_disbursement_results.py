@@ -87,8 +87,8 @@ def test_every_result_format_imports_the_same(world, approved, tmp_path, adapter
     """Text and XML files show their references (the schemes and months are guessed from
     them); a workbook does not, and is read before any payment is touched."""
     qyjs = _qyjs(approved)
-    rows = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs]
-    rows[4] = Outcome(qyjs[4].key.reference, qyjs[4].amount, RETURNED, "AC06")
+    rows = [Outcome(p.reference, p.amount, PAID) for p in qyjs]
+    rows[4] = Outcome(qyjs[4].reference, qyjs[4].amount, RETURNED, "AC06")
     path = _write(tmp_path, name, rows, adapter_id)
     outcome = services.import_results(world.unit, world.users["clerk"], path, adapter_id=adapter_id)
     assert outcome.ok and (outcome.data["paid"], outcome.data["returned"]) == (5, 1)
@@ -101,8 +101,8 @@ def test_every_result_format_imports_the_same(world, approved, tmp_path, adapter
 def test_a_bad_row_at_the_end_leaves_everything_as_it_was(world, approved, tmp_path):
     qyjs = _qyjs(approved)
     before = _states(approved)
-    rows = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs[:-1]]
-    rows.append(Outcome(qyjs[-1].key.reference, qyjs[-1].amount + 1, PAID))
+    rows = [Outcome(p.reference, p.amount, PAID) for p in qyjs[:-1]]
+    rows.append(Outcome(qyjs[-1].reference, qyjs[-1].amount + 1, PAID))
     outcome = _import(world, _write(tmp_path, "late.csv", rows))
     assert not outcome.ok and "对不上" in outcome.message
     assert [p["row"] for p in outcome.problems] == [len(rows) + 1]  # after the titles
@@ -128,8 +128,10 @@ def test_a_refusal_stops_the_update_under_way(world, approved, tmp_path, monkeyp
     monkeypatch.setattr(results, "_mark_paid", slow)
     qyjs = _qyjs(approved)
     before = _states(approved)
-    rows = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs]
-    rows[3] = Outcome(core.PaymentKey("QYJS", person_id(99), MARCH, 1).reference, 110000, PAID)
+    rows = [Outcome(p.reference, p.amount, PAID) for p in qyjs]
+    rows[3] = Outcome(
+        core.PaymentKey("QYJS", person_id(99), MARCH, 1).reference("P000000099"), 110000, PAID
+    )
     started = time.monotonic()
     outcome = _import(world, _write(tmp_path, "stranger.csv", rows))
     assert time.monotonic() - started < 15
@@ -153,7 +155,7 @@ def test_an_error_in_the_check_rolls_everything_back(world, approved, tmp_path, 
 
 def test_an_unreadable_file_changes_nothing(world, approved, tmp_path):
     qyjs = _qyjs(approved)
-    path = _write(tmp_path, "bad.csv", [Outcome(p.key.reference, p.amount, PAID) for p in qyjs])
+    path = _write(tmp_path, "bad.csv", [Outcome(p.reference, p.amount, PAID) for p in qyjs])
     text = path.read_bytes().decode("gb18030").replace("1100.00", "1100.0O", 1)
     path.write_bytes(text.encode("gb18030"))
     before = _states(approved)
@@ -185,14 +187,14 @@ def test_a_wrong_guess_of_the_files_scheme_pays_nothing_else(
 
 def test_a_file_answering_part_of_a_bank_file_touches_only_its_rows(world, approved, tmp_path):
     qyjs = _qyjs(approved)
-    rows = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs[:2]]
-    rows.append(Outcome(qyjs[2].key.reference, qyjs[2].amount, RETURNED, "AC01"))
+    rows = [Outcome(p.reference, p.amount, PAID) for p in qyjs[:2]]
+    rows.append(Outcome(qyjs[2].reference, qyjs[2].amount, RETURNED, "AC01"))
     outcome = _import(world, _write(tmp_path, "part.csv", rows))
     assert outcome.ok and (outcome.data["paid"], outcome.data["returned"]) == (2, 1)
     statuses = [Payment.objects.get(pk=p.pk).status for p in qyjs]
     assert statuses == [core.PAID, core.PAID, core.RETURNED] + [core.SENT] * 3
     # the rest comes in a second file; then a third with the same results changes nothing
-    rest = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs[3:]]
+    rest = [Outcome(p.reference, p.amount, PAID) for p in qyjs[3:]]
     assert _import(world, _write(tmp_path, "rest.csv", rest)).data["paid"] == 3
     again = _import(world, _write(tmp_path, "all.csv", rows + rest))
     assert again.ok and not again.changed and "无变化" in again.message
@@ -257,13 +259,13 @@ def test_payments_of_a_later_run_in_the_same_month_are_not_paid_by_an_earlier_fi
 
 def test_a_contradicting_file_is_refused_whole(world, approved, tmp_path):
     qyjs = _qyjs(approved)
-    paid = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs]
+    paid = [Outcome(p.reference, p.amount, PAID) for p in qyjs]
     assert _import(world, _write(tmp_path, "paid.csv", paid)).data["paid"] == 6
     before = _states(approved)
-    later = [Outcome(p.key.reference, p.amount, PAID) for p in qyjs[:-1]]
-    later.append(Outcome(qyjs[-1].key.reference, qyjs[-1].amount, RETURNED, "AC04"))
+    later = [Outcome(p.reference, p.amount, PAID) for p in qyjs[:-1]]
+    later.append(Outcome(qyjs[-1].reference, qyjs[-1].amount, RETURNED, "AC04"))
     refused = _import(world, _write(tmp_path, "later.csv", later))
     assert not refused.ok and "不一致" in refused.problems[0]["message"]
-    assert refused.problems[0]["value"] == qyjs[-1].key.reference
+    assert refused.problems[0]["value"] == qyjs[-1].reference
     assert _states(approved) == before
     assert ResultImport.objects.filter(unit=world.unit).count() == 1

@@ -108,9 +108,9 @@ def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> li
         for p in payments:
             key = p.key
             if p.person_id in returns:
-                outcomes.append(Outcome(key.reference, p.amount, RETURNED, returns[p.person_id]))
+                outcomes.append(Outcome(p.reference, p.amount, RETURNED, returns[p.person_id]))
             else:
-                outcomes.append(Outcome(key.reference, p.amount, PAID))
+                outcomes.append(Outcome(p.reference, p.amount, PAID))
         path = folder / f"result-{run.number}-{item.scheme}.csv"
         written = write_results(adapter, header, outcomes, path)
         assert written.ok, written.problems

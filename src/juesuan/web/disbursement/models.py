@@ -388,6 +388,14 @@ class Payment(models.Model):
         )
 
     @property
+    def reference(self) -> str:
+        """The payment's number as its bank file carries it (the person by key); the key with
+        the identity number masked when the person has no key yet."""
+        person = PersonKey.objects.filter(unit_id=self.unit_id, person_id=self.person_id)
+        found = person.values_list("key", flat=True).first()
+        return self.key.reference(found) if found else self.key.label
+
+    @property
     def status_name(self) -> str:
         return core.STATUS_NAMES.get(self.status, self.status)
 

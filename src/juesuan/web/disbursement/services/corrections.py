@@ -84,8 +84,8 @@ def enter_correction(
             user=user,
             unit=unit,
             year=int(payment.month[:4]),
-            target=payment.key.reference,
-            summary=f"录入更正：{payment.key.reference}（退回原因 {payment.reason_code}）",
+            target=payment.reference,
+            summary=f"录入更正：{payment.reference}（退回原因 {payment.reason_code}）",
             before={
                 "name": payment.name,
                 "bank": payment.bank,
@@ -145,8 +145,8 @@ def check_correction(unit: Unit, user: User, correction_id: int, *, accept: bool
             user=user,
             unit=unit,
             year=int(correction.payment.month[:4]),
-            target=correction.payment.key.reference,
-            summary=f"复核更正{'通过' if accept else '未通过'}：{correction.payment.key.reference}",
+            target=correction.payment.reference,
+            summary=f"复核更正{'通过' if accept else '未通过'}：{correction.payment.reference}",
             after={"status": correction.status},
         )
     return Outcome(
@@ -200,7 +200,7 @@ def prepare_supplementary_run(unit: Unit, user: User, month: core.Month | None =
                 component_values(original.month, original.amount, original.components),
             )
             if isinstance(line, rules.Refusal):
-                raise RuntimeError(f"{original.key.reference}：{line.text}")
+                raise RuntimeError(f"{original.reference}：{line.text}")
             new.append(
                 Payment(
                     unit=unit,
@@ -237,7 +237,7 @@ def prepare_supplementary_run(unit: Unit, user: User, month: core.Month | None =
                 "run": run.number,
                 "count": run.count,
                 "total_fen": run.total,
-                "reissued": [p.key.reference for p in payments.values()][:200],
+                "reissued": [p.reference for p in list(payments.values())[:200]],
             },
         )
     common.crash_point("supplementary.committed")
@@ -288,9 +288,9 @@ def cancel_payment(
             user=user,
             unit=unit,
             year=int(payment.month[:4]),
-            target=payment.key.reference,
+            target=payment.reference,
             summary=(
-                f"取消付款 {payment.key.reference}（{yuan(payment.amount)} 元）：{reason}；"
+                f"取消付款 {payment.reference}（{yuan(payment.amount)} 元）：{reason}；"
                 f"{then}；下一次发放：{shown.after.describe()}"
             ),
             before={"status": core.RETURNED},

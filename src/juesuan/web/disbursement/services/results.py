@@ -25,7 +25,7 @@ from juesuan.web.disbursement.models import (
     Run,
     Scheme,
 )
-from juesuan.web.disbursement.services import common, files
+from juesuan.web.disbursement.services import common, files, people
 from juesuan.web.disbursement.services.common import (
     Outcome,
     Progress,
@@ -202,7 +202,7 @@ def _results_frame(rows) -> pl.DataFrame:
     else:
         frame = pl.DataFrame(
             {
-                "reference": [_reference(r) for r in rows],
+                "reference": [r.reference for r in rows],
                 "outcome": [r.status for r in rows],
                 "reason_code": [r.reason_code for r in rows],
                 "reason_text": [r.reason_text for r in rows],
@@ -223,21 +223,16 @@ def _results_frame(rows) -> pl.DataFrame:
     )
 
 
-# PaymentKey.reference is scheme-person-YYYYMM-sequence; neither scheme codes nor ID numbers
-# contain a hyphen, and the reader has checked the shape: the month starts 20 characters after
-# the first hyphen.
+# A payment number is scheme-person-YYYYMM-sequence (the person by key, or by 公民身份号码 in a
+# payment sent before keys); no part contains a hyphen, and the reader has checked the shape.
 _DASH = pl.col("reference").str.find("-", literal=True)
 _SCHEME = pl.col("reference").str.slice(0, _DASH).alias("scheme")
+_YEAR_MONTH = r"-(\d{4})(\d{2})-\d+$"
 _MONTH = (
-    pl.col("reference").str.slice(_DASH + 20, 4)
+    pl.col("reference").str.extract(_YEAR_MONTH, 1)
     + "-"
-    + pl.col("reference").str.slice(_DASH + 24, 2)
+    + pl.col("reference").str.extract(_YEAR_MONTH, 2)
 ).alias("month")
-
-
-def _reference(row) -> str:
-    reference = getattr(row, "reference", None)
-    return reference if reference else row.key.reference
 
 
 @dataclass
@@ -363,26 +358,25 @@ def _apply_results(
 def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, codes: dict, paid_outcome):
     """The file's rows matched with the `stored` payments and decided, or the refusal listing
     the rows that match no payment, differ from it, repeat, or contradict an earlier result."""
+
     # Matched on the reference as the file writes it: one text column joins faster than the
-    # four parts of the key.
-    reference = (
-        pl.col("scheme_id").replace_strict(codes, return_dtype=pl.String)
-        + "-"
-        + pl.col("person_id")
-        + "-"
-        + pl.col("month").str.replace("-", "", literal=True)
-        + "-"
-        + pl.col("sequence").cast(pl.String)
-    )
-    payments = stored.select(
-        reference.alias("reference"),
-        "id",
-        "run_id",
-        "scheme_id",
-        "status",
-        "reason_code_p",
-        "amount",
-    )
+    # four parts of the key. A payment sent before person keys is answered by its old number.
+    def reference(person: str) -> pl.Expr:
+        return (
+            pl.col("scheme_id").replace_strict(codes, return_dtype=pl.String)
+            + "-"
+            + pl.col(person)
+            + "-"
+            + pl.col("month").str.replace("-", "", literal=True)
+            + "-"
+            + pl.col("sequence").cast(pl.String)
+        )
+
+    columns = ("id", "run_id", "scheme_id", "status", "reason_code_p", "amount")
+    payments = stored.select(reference("person_key").alias("reference"), *columns)
+    if frame["reference"].str.contains(_LEGACY, literal=False).any():
+        legacy = stored.select(reference("person_id").alias("reference"), *columns)
+        payments = pl.concat([payments, legacy])
     matched = frame.join(payments, on="reference", how="left")
     problems: list[dict] = []
     missing = matched.filter(pl.col("id").is_null())
@@ -577,7 +571,10 @@ def _scope_guess(path: Path) -> set[tuple[str, str]]:
     return {(code.decode(), f"{month[:4].decode()}-{month[4:].decode()}") for code, month in found}
 
 
-_REFERENCE_SCOPE = re.compile(rb"(?<![A-Za-z0-9_])([A-Za-z0-9_]{1,6})-\d{17}[\dX]-(\d{6})-[1-9]")
+_REFERENCE_SCOPE = re.compile(
+    rb"(?<![A-Za-z0-9_])([A-Za-z0-9_]{1,6})-(?:P\d{9}|\d{17}[\dX])-(\d{6})-[1-9]"
+)
+_LEGACY = r"^[^-]+-\d{17}[\dX]-"
 
 
 def _update_payments(unit_id, entry, checked: _Checked, months, today, paid_ahead, progress):
@@ -687,6 +684,14 @@ def _row_problem(entry, row: dict, message: str) -> dict:
 
 
 def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
+    """`_payment_rows` with each person's key (person_key), read on the same connection."""
+    rows = _payment_rows(unit, months, scheme_ids)
+    return rows.join(people.keys_frame(unit), on="person_id", how="left").with_columns(
+        pl.col("person_key").fill_null("")
+    )
+
+
+def _payment_rows(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
     """The unit's payments of `months` and `scheme_ids` a result can answer (not withdrawn),
     with what matching and deciding need; COPY on PostgreSQL."""
     columns = [

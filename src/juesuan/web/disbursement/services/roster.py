@@ -19,6 +19,7 @@ from juesuan.web.disbursement.models import (
     Scheme,
     Standard,
 )
+from juesuan.web.disbursement.services import people
 from juesuan.web.disbursement.services.common import (
     Outcome,
     copy_out,
@@ -224,6 +225,7 @@ def import_roster(unit: Unit, user: User | None, path: Path, *, file_name: str =
             else:
                 same += 1
         Beneficiary.objects.bulk_create(create, batch_size=2000)
+        people.ensure_keys(unit, (b.person_id for b in create))
         if update:
             Beneficiary.objects.bulk_update(update, fields, batch_size=2000)
         added, updated = len(create), len(update)

@@ -29,7 +29,7 @@ from juesuan.web.disbursement.models import (
     Scheme,
     WithdrawnPayment,
 )
-from juesuan.web.disbursement.services import common, files
+from juesuan.web.disbursement.services import common, files, people
 from juesuan.web.disbursement.services.common import (
     Outcome,
     Progress,
@@ -531,6 +531,8 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
     bank_files = []
     schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
     folder = files.run_folder(run)
+    people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
+    keys = dict(people.keys_frame(unit).iter_rows())
     for index, code in enumerate(sorted(run.schemes)):
         scheme = schemes[code]
         adapter = get_adapter(run.bank_adapter or scheme.bank_adapter)
@@ -550,7 +552,7 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
         target = settings.MEDIA_ROOT / folder / name
         pending = files.pending_path(target)
         purpose = f"{scheme.name}{month.year}年{month.month}月"
-        written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
+        written = write_batch(adapter, header, _batch_items(run, code, purpose, keys), pending)
         if not written.ok:
             raise BankFileRefused(written.problems)
         expected = run.totals.get(code, {"count": 0, "amount": 0})
@@ -591,8 +593,9 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isascii() and ch.isalnum())
 
 
-def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
-    """The run's payments of one scheme in key order, streamed from the database."""
+def _batch_items(run: Run, code: str, purpose: str, keys: dict[str, str]) -> Iterator[tuple]:
+    """The run's payments of one scheme in key order, streamed from the database; `keys` the
+    person keys their numbers carry."""
     from juesuan.disbursement.banks import BatchItem
 
     columns = (
@@ -630,8 +633,10 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
         ) in enumerate(frame.iter_rows()):
             if row == 1:
                 common.crash_point("approve.writing")
-            reference = f"{code}-{person_id}-{month.replace('-', '')}-{sequence}"
-            yield BatchItem(reference, name, account, account_name, bank, int(amount), purpose)
+            reference = f"{code}-{keys[person_id]}-{month.replace('-', '')}-{sequence}"
+            yield BatchItem(
+                reference, name, account, account_name, bank, int(amount), purpose, person_id
+            )
         return
     rows = (
         Payment.objects.filter(run=run, scheme__code=code)
@@ -645,7 +650,16 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
         if row == 1:
             common.crash_point("approve.writing")
         key = core.PaymentKey(code, person_id, core.Month.parse(month), sequence)
-        yield BatchItem(key.reference, name, account, account_name, bank, int(amount), purpose)
+        yield BatchItem(
+            key.reference(keys[person_id]),
+            name,
+            account,
+            account_name,
+            bank,
+            int(amount),
+            purpose,
+            person_id,
+        )
 
 
 def send_back_run(unit: Unit, user: User, run_id: int, reason: str = "") -> Outcome:

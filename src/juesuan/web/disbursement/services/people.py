@@ -1,0 +1,86 @@
+"""People: their internal keys (人员编号) and who sees their full identity and account numbers.
+
+Payment numbers name a person by key (`core.PaymentKey.reference`), so an identity number never
+travels through bank files, lists or logs. Lists show 身份证号 and account numbers masked; the
+person's own page shows them in full to 经办, 复核 and 审批 on request, and every such reveal is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+from django.db import IntegrityError, transaction
+
+from juesuan.disbursement import model as core
+from juesuan.web.accounts.models import Unit, User
+from juesuan.web.audit.log import record
+from juesuan.web.disbursement.models import PersonKey
+
+
+def ensure_keys(unit: Unit, person_ids: Iterable[str]) -> int:
+    """Give every person in `person_ids` without a key in `unit` the next ones; how many were
+    given. Two steps giving keys at once: the loser's rows conflict and are given again."""
+    wanted = set(person_ids)
+    added = 0
+    while True:
+        known = set(
+            PersonKey.objects.filter(unit=unit, person_id__in=wanted).values_list(
+                "person_id", flat=True
+            )
+            if len(wanted) < 5000
+            else PersonKey.objects.filter(unit=unit).values_list("person_id", flat=True)
+        )
+        missing = sorted(wanted - known)
+        if not missing:
+            return added
+        last = PersonKey.objects.filter(unit=unit).order_by("-key").values_list("key", flat=True)
+        start = int(last[0][1:]) + 1 if last else 1
+        try:
+            with transaction.atomic():
+                PersonKey.objects.bulk_create(
+                    (
+                        PersonKey(unit=unit, person_id=person_id, key=core.person_key(n))
+                        for n, person_id in enumerate(missing, start)
+                    ),
+                    batch_size=5000,
+                )
+            added += len(missing)
+        except IntegrityError:
+            continue
+
+
+def keys_frame(unit: Unit) -> pl.DataFrame:
+    """person_id → person_key of every person of `unit`."""
+    rows = PersonKey.objects.filter(unit=unit).values_list("person_id", "key")
+    return pl.DataFrame(
+        list(rows), schema={"person_id": pl.String, "person_key": pl.String}, orient="row"
+    )
+
+
+def keys_of(unit: Unit, person_ids: Iterable[str]) -> dict[str, str]:
+    """person_id → person_key for the given people (those without one are left out)."""
+    ids = list(set(person_ids))
+    found: dict[str, str] = {}
+    for offset in range(0, len(ids), 5000):
+        rows = PersonKey.objects.filter(unit=unit, person_id__in=ids[offset : offset + 5000])
+        found.update(rows.values_list("person_id", "key"))
+    return found
+
+
+def person_of(unit: Unit, key: str) -> str | None:
+    """The 公民身份号码 behind a person key, or None."""
+    return PersonKey.objects.filter(unit=unit, key=key).values_list("person_id", flat=True).first()
+
+
+def record_reveal(unit: Unit, user: User, key: str, request=None) -> None:
+    """The audit log's line for one look at a person's full identity and account numbers."""
+    record(
+        "pay_person_reveal",
+        request=request,
+        user=user,
+        unit=unit,
+        target=key,
+        summary=f"查看人员 {key} 的完整身份证号和银行账号",
+    )

@@ -1,0 +1,72 @@
+"""Privacy of the people paid: payment numbers carry a person key, never the 公民身份号码; a
+payment sent before keys is still answered by its old number; lists and logs show identity and
+account numbers masked, the person's page shows them in full on request to the roles that work
+with them, and each such look is in the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from juesuan.disbursement import model as core
+from juesuan.disbursement.banks import PAID, BatchHeader, Outcome, get_adapter
+from juesuan.disbursement.banks import write_results as bank_writes
+from juesuan.web.disbursement import services
+from juesuan.web.disbursement.models import Payment, PersonKey, Run
+from web.test_disbursement_support import account, person_id, set_up_unit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+MARCH = core.Month(2020, 3)
+
+
+@pytest.fixture
+def approved(world, tmp_path) -> Run:
+    clerk = world.users["clerk"]
+    set_up_unit(world.unit, clerk, tmp_path, people=6)
+    run_id = services.prepare_run(world.unit, clerk, MARCH).data["run"]
+    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
+    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
+    return Run.objects.get(pk=run_id)
+
+
+def test_every_person_of_the_roster_has_a_key_in_order(world, approved):
+    keys = dict(PersonKey.objects.filter(unit=world.unit).values_list("person_id", "key"))
+    assert sorted(keys) == sorted(person_id(n) for n in range(6))
+    assert sorted(keys.values()) == [core.person_key(n) for n in range(1, 7)]
+
+
+def test_bank_files_carry_person_keys_and_no_identity_number(world, approved):
+    for bank_file in approved.bank_files.all():
+        text = (settings.MEDIA_ROOT / bank_file.path).read_text(encoding="gb18030")
+        for n in range(6):
+            assert person_id(n) not in text
+        payments = Payment.objects.filter(run=approved, scheme__code=bank_file.scheme)
+        for payment in payments:
+            assert payment.reference in text
+            assert payment.reference.split("-")[1].startswith("P")
+            # the format's 身份证号 column still gets the masked number it asks for
+            masked = payment.person_id[:6] + "********" + payment.person_id[-4:]
+            assert masked in text
+
+
+def test_a_payment_sent_before_keys_is_answered_by_its_old_number(world, approved, tmp_path):
+    qyjs = list(Payment.objects.filter(run=approved, scheme__code="QYJS").order_by("person_id"))
+    old = [f"QYJS-{p.person_id}-202003-1" for p in qyjs]  # the numbers sent before keys
+    header = BatchHeader("单位", "1", "银行", "U", "B1", "QYJS", MARCH, MARCH.first_day())
+    path = tmp_path / "old-numbers.csv"
+    outcomes = [Outcome(ref, p.amount, PAID) for ref, p in zip(old, qyjs, strict=True)]
+    assert bank_writes(get_adapter("generic-csv"), header, outcomes, path).ok
+    outcome = services.import_results(
+        world.unit, world.users["clerk"], path, adapter_id="generic-csv"
+    )
+    assert outcome.ok and outcome.data["paid"] == len(qyjs), outcome.message
+    assert {p.status for p in Payment.objects.filter(pk__in=[p.pk for p in qyjs])} == {PAID}
+
+
+def test_messages_and_logs_show_the_identity_number_masked(world, approved):
+    payment = Payment.objects.filter(run=approved).first()
+    assert payment.person_id not in payment.key.label
+    assert (
+        payment.key.label.split("-")[1] == payment.person_id[:4] + "*" * 10 + payment.person_id[-4:]
+    )
+    assert account(0) not in str(services.conservation(world.unit).problems)
