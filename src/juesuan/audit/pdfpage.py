@@ -438,8 +438,6 @@ def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
             pdfium_c.FPDFText_GetCharOrigin(raw, index, x, y)
             x0, top, x1, bottom = view.box(box.left, box.bottom, box.right, box.top)
             _, baseline = view.point(x.value, y.value)
-            if view.rotation in (90, 270):  # text runs along the turned page's y
-                baseline = view.point(x.value, y.value)[0]
             chars.append(
                 Char(
                     chr(code) if 0 < code < 0x110000 else "\ufffd",
