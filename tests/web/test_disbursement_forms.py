@@ -252,3 +252,111 @@ def test_the_grant_page_says_what_each_role_does(client, world):
     assert "<dt>经办</dt><dd>办理代发：" in text
     assert "<dt>复核</dt><dd>复核代发批次" in text and "<dt>审批</dt><dd>审批代发批次" in text
     assert "经办、复核：查看" not in text
+
+
+def _scheme_post(code="DSZN", **changes):
+    data = {
+        "code": code,
+        "name": "独生子女父母奖励",
+        "payment_day": "15",
+        "function_code": "2089999",
+        "economic_code": "30305",
+        "project": "",
+        "bank_adapter": "generic-csv",
+        "payer_account": "51050163010000000123",
+        "payer_bank": "中国建设银行泸州分行",
+        "payer_name": "泸州市社会保险事业管理局",
+        "standards-TOTAL_FORMS": "3",
+        "standards-INITIAL_FORMS": "0",
+        "standards-0-tier": "",
+        "standards-0-start": "2020-01",
+        "standards-0-amount": "100.00",
+        "standards-0-announced": "",
+        "standards-1-tier": "",
+        "standards-1-start": "",
+        "standards-1-amount": "",
+        "standards-1-announced": "",
+        "standards-2-tier": "",
+        "standards-2-start": "",
+        "standards-2-amount": "",
+        "standards-2-announced": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_scheme_is_made_and_changed_by_form_with_its_history(client, world, unit):
+    from juesuan.web.disbursement.models import Scheme
+
+    client.force_login(world.users["clerk"])
+    page = client.post(reverse("pay:scheme_new", args=[unit.pk]), _scheme_post(), follow=True)
+    assert "已保存补贴类别" in page.content.decode()
+    scheme = Scheme.objects.get(unit=unit, code="DSZN")
+    assert (scheme.payment_day, scheme.payer_bank) == (15, "中国建设银行泸州分行")
+    assert [(s.start, s.amount) for s in scheme.standards.all()] == [("2020-01", 10000)]
+
+    # a raise from July announced in September, another adapter
+    url = reverse("pay:scheme", args=[unit.pk, "DSZN"])
+    client.post(
+        url,
+        _scheme_post(
+            **{
+                "standards-1-start": "2020-07",
+                "standards-1-amount": "120",
+                "standards-1-announced": "2020-09",
+                "bank_adapter": "fixed-txt",
+            }
+        ),
+    )
+    scheme.refresh_from_db()
+    assert scheme.bank_adapter == "fixed-txt"
+    assert scheme.as_core().standard(core.Month(2020, 8)) == 12000
+    page = client.get(url).content.decode()
+    assert "新增标准 自 2020-07 起 120.00 元（2020-09 公布）" in page
+    assert "银行接口 generic-csv → fixed-txt" in page
+    entries = AuditEntry.objects.filter(action="pay_scheme_edit")
+    assert entries.count() == 2 and {e.username for e in entries} == {"clerk"}
+
+
+def test_a_scheme_form_is_checked_like_the_yaml_file(client, world, unit):
+    from juesuan.web.disbursement.models import Scheme, Standard
+
+    client.force_login(world.users["clerk"])
+    before = (AuditEntry.objects.count(), Standard.objects.count())
+    page = client.post(
+        reverse("pay:scheme", args=[unit.pk, "QYJS"]),
+        _scheme_post(
+            code="QYJS",
+            payment_day="31",
+            function_code="20899",
+            **{
+                "standards-0-amount": "1,1.00.5",
+                "standards-1-start": "2020-13",
+                "standards-1-amount": "5",
+            },
+        ),
+    )
+    form, standards = page.context["form"], page.context["standards"]
+    assert "payment_day" in form.errors and "1–28" in form.errors["payment_day"][0]
+    assert "amount" in standards.forms[0].errors and "start" in standards.forms[1].errors
+    assert "function_code" not in form.errors  # 5 digits are a valid 款-level code
+    assert (AuditEntry.objects.count(), Standard.objects.count()) == before
+    assert Scheme.objects.get(unit=unit, code="QYJS").payment_day == 10
+    # a code that exists is refused for a new scheme
+    page = client.post(reverse("pay:scheme_new", args=[unit.pk]), _scheme_post(code="QYJS"))
+    assert "已有这个代码" in page.context["form"].errors["code"][0]
+    # only the clerk saves
+    client.force_login(world.users["reviewer"])
+    url = reverse("pay:scheme", args=[unit.pk, "QYJS"])
+    assert client.get(url).status_code == 200
+    assert client.post(url, _scheme_post(code="QYJS")).status_code == 403
+
+
+def test_schemes_export_reads_back(client, world, unit):
+    from juesuan.disbursement.schemes import parse_schemes
+
+    client.force_login(world.users["clerk"])
+    text = client.get(reverse("pay:schemes_export", args=[unit.pk])).content.decode()
+    again = parse_schemes(text)
+    assert again.ok and {s.code for s in again} == {"QYJS", "LXRY"}
+    assert again.get("QYJS").standard(core.Month(2020, 5)) == STANDARD["QYJS"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django import forms
 
 from juesuan.disbursement import model as core
@@ -248,3 +250,133 @@ class EventForm(forms.Form):
                 f"（可填写：{problem['accepted']}）" if problem.get("accepted") else ""
             )
             self.add_error(field if field in self.fields else None, text)
+
+
+# ---- a scheme ---------------------------------------------------------------------------------
+
+
+class SchemeForm(forms.Form):
+    """A 补贴类别's settings; the values are checked by the schemes file reader."""
+
+    code = forms.CharField(
+        label="代码", max_length=20, help_text="1–6 位大写英文字母或数字，如 QYJS；保存后不能再改。"
+    )
+    name = forms.CharField(label="名称", max_length=100)
+    payment_day = forms.CharField(label="每月发放日", max_length=5, help_text="1–28 日。")
+    function_code = forms.CharField(
+        label="功能分类科目",
+        max_length=7,
+        initial="2089999",
+        help_text="如 2089999 其他社会保障和就业支出。",
+    )
+    economic_code = forms.CharField(
+        label="经济分类科目", max_length=5, initial="30305", help_text="如 30305 生活补助。"
+    )
+    project = forms.CharField(
+        label="项目名称",
+        max_length=200,
+        required=False,
+        help_text="记账和绩效用的项目；留空则同名称。",
+    )
+    bank_adapter = forms.ChoiceField(label="银行接口", help_text="批次文件和回盘文件的格式。")
+    payer_account = forms.CharField(label="付款账号", max_length=40, required=False)
+    payer_bank = forms.CharField(label="付款开户行", max_length=100, required=False)
+    payer_name = forms.CharField(label="付款户名", max_length=100, required=False)
+
+    # the schemes reader's paths → fields
+    PATHS: ClassVar[dict[str, str]] = {
+        "schemes[0].code": "code",
+        "schemes[0].name": "name",
+        "schemes[0].payment_day": "payment_day",
+        "schemes[0].function_code": "function_code",
+        "schemes[0].economic_code": "economic_code",
+        "schemes[0].project": "project",
+        "bank_adapter": "bank_adapter",
+        "payer": "payer_account",
+    }
+
+    def __init__(self, *args, adapters=(), editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bank_adapter"].choices = list(adapters)
+        if editing:
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = "代码是付款编号的一部分，不能修改。"
+
+
+class StandardForm(forms.Form):
+    """One dated standard (发放标准); a row left empty is no standard."""
+
+    tier = forms.CharField(label="档次", max_length=50, required=False)
+    start = forms.CharField(
+        label="执行月份",
+        max_length=7,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "month"}),
+    )
+    amount = forms.CharField(
+        label="月标准（元）",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
+    )
+    announced = forms.CharField(
+        label="公布月份",
+        max_length=7,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "month"}),
+    )
+
+    def filled(self) -> bool:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return any((data.get(k) or "").strip() for k in ("tier", "start", "amount", "announced"))
+
+    def as_entry(self) -> dict:
+        data = {k: (self.cleaned_data.get(k) or "").strip() for k in ("tier", "start", "amount")}
+        if not data["tier"]:
+            del data["tier"]
+        if (self.cleaned_data.get("announced") or "").strip():
+            data["announced"] = self.cleaned_data["announced"].strip()
+        return data
+
+
+StandardFormSet = forms.formset_factory(StandardForm, extra=3)
+
+
+def scheme_entry(form: SchemeForm, standards) -> tuple[dict, list[int]]:
+    """The form as one entry of schemes.yaml, and which formset row each standard came from."""
+    data = form.cleaned_data
+    rows = [i for i, f in enumerate(standards.forms) if f.filled()]
+    entry = {
+        "code": data.get("code", ""),
+        "name": data.get("name", ""),
+        "payment_day": data.get("payment_day"),
+        "function_code": data.get("function_code", ""),
+        "economic_code": data.get("economic_code", ""),
+        "standards": [standards.forms[i].as_entry() for i in rows],
+    }
+    if data.get("project"):
+        entry["project"] = data["project"]
+    return entry, rows
+
+
+def add_scheme_problems(
+    form: SchemeForm, standards, rows: list[int], problems: list[dict]
+) -> list[str]:
+    """The reader's errors on their fields; those that fit none are returned as text."""
+    import re
+
+    left = []
+    for problem in problems:
+        text = problem["message"] + (
+            f"（应为：{problem['accepted']}）" if problem.get("accepted") else ""
+        )
+        path = problem.get("column") or ""
+        found = re.fullmatch(r"schemes\[0\]\.standards\[(\d+)\]\.(\w+)", path)
+        if found and int(found[1]) < len(rows):
+            row = standards.forms[rows[int(found[1])]]
+            row.add_error(found[2] if found[2] in row.fields else None, text)
+        elif path in form.PATHS:
+            form.add_error(form.PATHS[path], text)
+        else:
+            left.append(text if "standards" not in path else f"发放标准：{text}")
+    return left

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import FileResponse, Http404, JsonResponse
@@ -41,10 +42,14 @@ from juesuan.web.disbursement.forms import (
     MonthForm,
     PayerForm,
     ResultsForm,
+    SchemeForm,
     SendBackForm,
     SettlementForm,
+    StandardFormSet,
     SupplementaryForm,
     UploadForm,
+    add_scheme_problems,
+    scheme_entry,
 )
 from juesuan.web.disbursement.models import (
     CHECKED,
@@ -189,6 +194,124 @@ def scheme_payer(request, access: UnitAccess, code: str):
     else:
         _show(request, services.set_payer(access.unit, request.user, code, **form.cleaned_data))
     return redirect("pay:overview", access.unit.pk)
+
+
+@requires(PAY_VIEW)
+def scheme_edit(request, access: UnitAccess, code: str | None = None):
+    """A 补贴类别: its settings, dated standards, bank adapter and payer account, and who
+    changed what. 经办 saves; the others see it."""
+    from juesuan.web.disbursement.services import schemes as scheme_service
+
+    unit = access.unit
+    row = get_object_or_404(Scheme, unit=unit, code=code) if code else None
+    editing = row is not None
+    if request.method == "POST":
+        if PAY_PREPARE not in access.capabilities:
+            raise PermissionDenied
+        form = SchemeForm(
+            request.POST,
+            adapters=_adapter_choices(),
+            editing=editing,
+            initial={"code": code} if editing else None,
+        )
+        standards = StandardFormSet(request.POST, prefix="standards")
+        if form.is_valid() and standards.is_valid():
+            entry, rows = scheme_entry(form, standards)
+            data = form.cleaned_data
+            outcome = scheme_service.save_scheme(
+                unit,
+                request.user,
+                entry,
+                adapter=data["bank_adapter"],
+                payer={
+                    "account": data["payer_account"],
+                    "bank": data["payer_bank"],
+                    "name": data["payer_name"],
+                },
+                creating=not editing,
+            )
+            if outcome.ok:
+                _show(request, outcome)
+                return redirect("pay:scheme", unit.pk, entry["code"])
+            for text in add_scheme_problems(form, standards, rows, outcome.problems):
+                messages.error(request, text)
+            if not outcome.problems:
+                messages.error(request, outcome.message)
+    else:
+        initial = {"bank_adapter": "generic-csv", "payer_name": unit.name, "payment_day": 10}
+        rows = []
+        if editing:
+            initial = {
+                field: getattr(row, field)
+                for field in (
+                    "code",
+                    "name",
+                    "payment_day",
+                    "function_code",
+                    "economic_code",
+                    "project",
+                    "bank_adapter",
+                    "payer_account",
+                    "payer_bank",
+                    "payer_name",
+                )
+            }
+            rows = [
+                {
+                    "tier": s.tier,
+                    "start": s.start,
+                    "amount": services.yuan(s.amount).replace(",", ""),
+                    "announced": s.announced,
+                }
+                for s in sorted(row.standards.all(), key=lambda s: (_tier_rank(s.tier), s.start))
+            ]
+        form = SchemeForm(initial=initial, adapters=_adapter_choices(), editing=editing)
+        standards = StandardFormSet(initial=rows, prefix="standards")
+    return render(
+        request,
+        "juesuan/disbursement/scheme.html",
+        _context(
+            access,
+            "overview",
+            scheme=row,
+            form=form,
+            standards=standards,
+            history=scheme_service.history(unit, row) if editing else [],
+        ),
+    )
+
+
+@requires(PAY_VIEW)
+def schemes_export(request, access: UnitAccess):
+    """The unit's schemes as schemes.yaml, to edit in bulk and import again."""
+    import yaml
+    from django.http import HttpResponse
+
+    entries = []
+    for row in Scheme.objects.filter(unit=access.unit).prefetch_related("standards"):
+        entries.append(
+            {
+                "code": row.code,
+                "name": row.name,
+                "payment_day": row.payment_day,
+                "function_code": row.function_code,
+                "economic_code": row.economic_code,
+                "project": row.project or row.name,
+                "standards": [
+                    {
+                        **({"tier": s.tier} if s.tier else {}),
+                        "start": s.start,
+                        "amount": services.yuan(s.amount).replace(",", ""),
+                        **({"announced": s.announced} if s.announced else {}),
+                    }
+                    for s in row.standards.all()
+                ],
+            }
+        )
+    text = yaml.safe_dump({"schemes": entries}, allow_unicode=True, sort_keys=False)
+    response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''schemes.yaml"
+    return response
 
 
 # ---- 花名册 ---------------------------------------------------------------------------------
