@@ -1,0 +1,103 @@
+"""The clerk's forms in Chromium: a new 补贴类别, a 暂停 seen before it is saved, a returned
+payment cancelled with the person's payments stopped. Screenshots of each page at 1366 and
+1024 px go to $JUESUAN_SCREENSHOTS."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from web.browser_support import Shots, browser_page, live_server
+from web.conftest import PASSWORD
+
+
+@pytest.fixture
+def server(transactional_db):
+    with live_server() as live:
+        yield live
+
+
+def _apart(work):
+    """Database work outside the live server's thread, as the page's own tests do."""
+    from django.db import connections
+
+    def run():
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+def _both_widths(page, shots: Shots, name: str) -> None:
+    for width in (1366, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        shots.take(page, f"{name}-{width}")
+
+
+def test_the_clerk_does_it_in_the_browser(server, tmp_path):
+    from web.conftest import World
+    from web.test_disbursement_forms import _returned
+    from web.test_disbursement_support import person_id, set_up_unit
+
+    def prepare():
+        world = World()
+        set_up_unit(world.unit, world.users["clerk"], tmp_path, people=4)
+        payment = _returned(world.unit, world, tmp_path, n=2)
+        return world.unit.pk, payment.pk
+
+    unit, payment = _apart(prepare)
+    base = server.url
+    shots = Shots("forms-")
+    with browser_page(accept_dialogs=True) as page:
+        page.goto(base + "/login/")
+        page.fill("#id_username", "clerk")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+
+        # a new scheme, with an error first: the field says what is wrong
+        page.goto(f"{base}/u/{unit}/pay/")
+        page.click("a:text-is('新建补贴类别')")
+        page.fill("#id_code", "DSZN")
+        page.fill("#id_name", "独生子女父母奖励")
+        page.fill("#id_payment_day", "31")
+        page.fill("#id_standards-0-start", "2020-01")
+        page.fill("#id_standards-0-amount", "100.00")
+        page.fill("#id_payer_account", "51050163010000000123")
+        page.fill("#id_payer_bank", "中国建设银行泸州分行")
+        page.click("button:text-is('保存')")
+        assert "1–28" in page.locator(".errorlist").first.inner_text()
+        _both_widths(page, shots, "scheme-error")
+        page.fill("#id_payment_day", "15")
+        page.click("button:text-is('保存')")
+        assert "已保存补贴类别" in page.locator(".notice.ok, .messages").first.inner_text()
+        assert "新建补贴类别" in page.locator("table.list.small").inner_text()
+        _both_widths(page, shots, "scheme")
+
+        # a suspension: the next payment is shown before saving
+        page.goto(f"{base}/u/{unit}/pay/roster/?q={person_id(0)}")
+        page.click("a:text-is('登记变动')")
+        page.click("nav.small-tabs a:text-is('暂停（未资格认证）')")
+        page.select_option("#id_month", "2020-04")
+        page.click("button:text-is('计算对下一次发放的影响')")
+        preview = page.locator(".preview").inner_text()
+        assert "2020-04 发放 1,100.00 元" in preview and "2020-04 不发放" in preview
+        _both_widths(page, shots, "event-preview")
+        page.click("button:text-is('确认保存')")
+        page.wait_for_url(f"{base}/u/{unit}/pay/events/")
+        assert "已登记暂停" in page.content()
+
+        # the returned payment cancelled, the person's payments stopped
+        page.goto(f"{base}/u/{unit}/pay/returns/{payment}/cancel/")
+        page.fill("#id_reason", "领取人已死亡")
+        page.check("input[value=stop]")
+        page.click("button:text-is('计算对下一次发放的影响')")
+        assert "2020-04 不发放" in page.locator(".preview").inner_text()
+        _both_widths(page, shots, "cancel-preview")
+        page.click("button:text-is('确认取消付款')")
+        page.wait_for_url(f"{base}/u/{unit}/pay/returns/")
+        assert "付款已取消" in page.content()
