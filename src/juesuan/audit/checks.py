@@ -578,6 +578,21 @@ def year_over_year(model: Model, facts: Facts, out: Outcome) -> None:
         current, change = _wan(claim.current), _wan(claim.change)
         sign = Decimal(-1) if up_change else Decimal(1)
         prior_point = current.value + sign * change.value
+        if prior_point == 0 and up_change and claim.rate.value != 0:
+            out.run += 1  # a convention some write ("新增…增长 100%"), so only 疑似
+            out.add(
+                Finding(
+                    "text-yoy-rate",
+                    SUSPECTED,
+                    "上年为零，增长率无从计算",
+                    f"本年 {claim.current.shown()}，{claim.change_word} {claim.change.shown()}，上年为 0，"
+                    f"增长率无定义，文中写 {claim.rate.shown()}（写“{claim.rate.shown()}”意味着上年为本年的一部分）",
+                    _ev(model, claim.rate, claim.current, claim.change),
+                    "无（上年为 0）",
+                    claim.rate.shown(),
+                )
+            )
+            continue
         if prior_point <= 0:
             continue
         out.run += 1

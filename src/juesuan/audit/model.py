@@ -579,6 +579,10 @@ def _continues(current: list[Line], line: Line, kind: str) -> bool:
         ("）", ")", "”")
     )
     if kind == "pdf":
+        if re.search(r"(?:增长|下降|增加|减少|为|达|占)$", joined.rstrip()) and re.match(
+            r"[\d.,]+\s*(?:%|％|万元|亿元|元)", line.text.strip()
+        ):
+            return True  # "…，增长" / "129.97%。…": the figure of the sentence, after a wide gap
         if previous.place.page == line.place.page and (line.gap_before or line.indent):
             return False
         if previous.short or line.indent:
