@@ -8,7 +8,14 @@ import pytest
 
 from juesuan.ledger.issues import Source
 from juesuan.ledger.model import Fact, Ledger
-from juesuan.rules.engine import FAIL, INSUFFICIENT, PASS, evaluate, load_ruleset
+from juesuan.rules.engine import (
+    FAIL,
+    INSUFFICIENT,
+    NOT_APPLICABLE,
+    PASS,
+    evaluate,
+    load_ruleset,
+)
 
 RULES = load_ruleset("ledger")  # the ledger rules every format includes
 
@@ -228,6 +235,20 @@ def test_prior_year_consistent(example):
     failures = failing(replace(example, prior_year=prior))
     assert set(failures) == {"prior-year-consistent"}
     assert all("三公经费" in o.message for o in failures["prior-year-consistent"])
+
+
+def test_a_rule_that_does_not_apply_is_not_short_of_its_values(example):
+    """`when` decides before the `let` values it does not need: without last year's 三公经费 the
+    pairs that use it do not apply (不适用), rather than lack data (数据不足)."""
+    prior = {k: v for k, v in example.prior_year.items() if k != "三公经费"}
+    outcomes = [
+        o
+        for o in evaluate(replace(example, prior_year=prior), RULES)
+        if o.rule == "prior-year-consistent"
+    ]
+    without = [o for o in outcomes if o.bindings["whole"] == "三公经费"]
+    assert len(without) == 3 and {o.status for o in without} == {NOT_APPLICABLE}
+    assert {o.status for o in outcomes if o not in without} == {PASS}
 
 
 # 其他事项 the Shanghai 2024 text states side by side, consistent with the example (政府采购 1.58 万元,

@@ -250,7 +250,7 @@ def _evaluate_one(rule: Rule, bindings: dict, quantities: dict, functions: dict)
     base = {"rule": rule.id, "tier": rule.tier, "title": rule.title, "bindings": shown}
     try:
         for name, tree in rule.let:
-            names[name] = evaluator.evaluate(tree)
+            names[name] = _lazy_let(name, tree, evaluator)
         if rule.when is not None and not Evaluator._truth(evaluator.evaluate(rule.when)):
             return Outcome(**base, status=NOT_APPLICABLE, message=f"{rule.title}：本数据不适用")
         comparison = evaluator.compare(rule.check, rule.tolerance)
@@ -278,6 +278,25 @@ def _evaluate_one(rule: Rule, bindings: dict, quantities: dict, functions: dict)
         expected=comparison.expected,
         refs=refs,
     )
+
+
+def _lazy_let(name: str, tree: ast.expr, evaluator: Evaluator):
+    """A `let` value worked out when first used: a `when` that does not need it decides first,
+    so a rule whose values cannot be had where it does not apply is 不适用, not 数据不足."""
+    state: dict[str, object] = {}
+
+    def compute():
+        if "value" not in state:
+            if state.get("busy"):
+                raise ExprError(f"let 中的 {name} 引用了它自己")
+            state["busy"] = True
+            try:
+                state["value"] = evaluator.evaluate(tree)
+            finally:
+                state["busy"] = False
+        return state["value"]
+
+    return compute
 
 
 def _format(template: str, names: dict) -> str:
