@@ -70,3 +70,29 @@ def test_messages_and_logs_show_the_identity_number_masked(world, approved):
         payment.key.label.split("-")[1] == payment.person_id[:4] + "*" * 10 + payment.person_id[-4:]
     )
     assert account(0) not in str(services.conservation(world.unit).problems)
+
+
+def test_lists_mask_and_the_persons_page_reveals_once_asked_and_logged(client, world, approved):
+    from django.urls import reverse
+
+    from juesuan.web.audit.models import AuditEntry
+
+    unit, clerk = world.unit, world.users["clerk"]
+    client.force_login(clerk)  # 经办 works with the numbers, and still sees lists masked
+    roster = client.get(reverse("pay:roster", args=[unit.pk])).content.decode()
+    assert person_id(0) not in roster and account(0) not in roster
+    assert person_id(0)[:4] + "*" * 10 + person_id(0)[-4:] in roster
+    key = PersonKey.objects.get(unit=unit, person_id=person_id(0)).key
+    page_url = reverse("pay:person", args=[unit.pk, key])
+    assert page_url in roster  # the name leads to the person's page
+    page = client.get(page_url).content.decode()
+    assert person_id(0) not in page and account(0) not in page and "显示完整" in page
+    assert not AuditEntry.objects.filter(action="pay_person_reveal").exists()
+    shown = client.post(page_url).content.decode()
+    assert person_id(0) in shown and account(0) in shown
+    entry = AuditEntry.objects.get(action="pay_person_reveal")
+    assert entry.target == key and entry.user_id == clerk.pk
+    # a role that does not work with personal data sees no button and may not ask
+    finance = world.users["finance"]
+    client.force_login(finance)
+    assert client.post(page_url).status_code in (403, 404)

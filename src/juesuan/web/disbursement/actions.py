@@ -22,4 +22,5 @@ ACTIONS = {
     "pay_recovery_check": "复核追回登记",
     "pay_recovery_approve": "审批核销",
     "pay_download": "下载银行文件",
+    "pay_person_reveal": "查看完整个人信息",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from juesuan.web.disbursement import views
+from juesuan.web.disbursement import person_views, views
 
 app_name = "pay"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("schemes/<str:code>/", views.scheme_edit, name="scheme"),
     path("schemes/<str:code>/payer/", views.scheme_payer, name="scheme_payer"),
     path("roster/", views.roster, name="roster"),
+    path("people/<str:key>/", person_views.person, name="person"),
     path("roster/import/", views.roster_import, name="roster_import"),
     path("roster/template.xlsx", views.roster_template, name="roster_template"),
     path("events/", views.events, name="events"),

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
-from juesuan.disbursement.model import EVENT_NAMES, STATUS_NAMES
+from juesuan.disbursement.model import EVENT_NAMES, PENDING, PREPARED, STATUS_NAMES
 from juesuan.web.audit.masking import mask_account, mask_id_number
 from juesuan.web.disbursement.services import yuan
 
@@ -30,23 +30,38 @@ def rate(value) -> str:
 
 
 @register.filter
-def person(value, access=None) -> str:
-    """公民身份号码, masked unless the viewer's role works with it."""
-    if access is not None and getattr(access, "can_see_personal_data", False):
-        return value or ""
+def person(value, _access=None) -> str:
+    """公民身份号码, masked: lists never show it in full (the person's page does, on request,
+    to the roles that work with it, and logs each look)."""
     return mask_id_number(value)
 
 
 @register.filter
-def account(value, access=None) -> str:
-    if access is not None and getattr(access, "can_see_personal_data", False):
-        return value or ""
+def account(value, _access=None) -> str:
+    """A bank account number, masked (as `person`)."""
     return mask_account(value)
+
+
+@register.filter
+def person_key(person_id, unit) -> str:
+    """The person's key (人员编号) in `unit`, for a link to their page; "" when none."""
+    from juesuan.web.disbursement.services.people import keys_of
+
+    return keys_of(unit, [person_id]).get(person_id, "")
 
 
 @register.filter
 def status_name(value) -> str:
     return STATUS_NAMES.get(value, value)
+
+
+@register.filter
+def status_in(payment, run) -> str:
+    """A payment's status as its run stands: a payment not yet approved waits for 复核 while
+    its run does, and for 审批 after."""
+    if payment.status == PENDING and run.step == PREPARED:
+        return "待复核"
+    return STATUS_NAMES.get(payment.status, payment.status)
 
 
 @register.filter
