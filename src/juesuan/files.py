@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
+import socket
 import unicodedata
 import uuid
 from collections.abc import Collection, Iterator
@@ -19,10 +21,12 @@ def replaced(path: str | Path) -> Iterator[Path]:
 
     The file gets the ordinary permissions of a new file (0666 less the umask), not the private
     ones of a temporary file. On failure the temporary file is removed and `path` is untouched.
+    What a killed writer of `path` left beside it is swept first (`sweep_leftovers`).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}"
+    sweep_leftovers(target)
+    temporary = _beside(target, "tmp", target.suffix)
     try:
         yield temporary
         umask = os.umask(0)
@@ -49,11 +53,12 @@ def replaced_folder(path: str | Path, *, keep: Collection[Path] = ()) -> Iterato
     `keep` lists entries of the previous folder (paths relative to it) carried into the new one
     before the swap, by hard link (a copy where the file system has none), so they stay the same
     files; one the new folder already has raises `KeptEntryClash`, and nothing changes.
+    What a killed writer of `path` left beside it is swept first (`sweep_leftovers`).
     """
     target = Path(path).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A short fixed name: `target.name` may already be as long as a file name can be.
-    temporary = target.parent / f".juesuan-{uuid.uuid4().hex[:12]}.tmp"
+    sweep_leftovers(target)
+    temporary = _beside(target, "tmp")
     temporary.mkdir()
     try:
         yield temporary
@@ -87,7 +92,7 @@ def _swap_folder(new: Path, target: Path) -> None:
     if not target.exists():
         os.replace(new, target)
         return
-    old = target.parent / f".juesuan-{uuid.uuid4().hex[:12]}.old"
+    old = _beside(target, "old")
     os.replace(target, old)
     try:
         os.replace(new, target)
@@ -96,6 +101,85 @@ def _swap_folder(new: Path, target: Path) -> None:
         raise
     shutil.rmtree(old, ignore_errors=True)
 
+
+# ---- what a killed writer leaves ---------------------------------------------------------------
+
+# A temporary entry's name says whose it is: `.juesuan-` then 8 hex digits of its target's name,
+# 4 of the host, the writer's process id and start time (clock ticks since boot, 0 where the
+# system does not tell), 6 random hex digits, then `.tmp` or `.old` and the target's suffix.
+# A short name of fixed form: `target.name` may already be as long as a file name can be.
+_LEFTOVER = re.compile(r"\.juesuan-([0-9a-f]{8})-([0-9a-f]{4})-(\d+)-(\d+)-[0-9a-f]{6}\.(tmp|old)")
+
+
+def _beside(target: Path, kind: str, suffix: str = "") -> Path:
+    pid = os.getpid()
+    owner = f"{_digest(target.name)}-{_HOST}-{pid}-{_process_start(pid) or 0}"
+    return target.parent / f".juesuan-{owner}-{uuid.uuid4().hex[:6]}.{kind}{suffix}"
+
+
+def sweep_leftovers(target: str | Path) -> list[Path]:
+    """Put right what writers of `target` killed on this machine (SIGKILL, power cut) left
+    beside it, and return those entries: a temporary file or folder is removed; a previous
+    folder renamed aside for a swap that never finished goes back to its place when that place
+    is empty, else is removed. Only entries named by `replaced` or `replaced_folder` for this
+    target whose process is gone are touched; a writer still running keeps its own."""
+    target = Path(target).absolute()
+    found = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return found
+    for entry in entries:
+        mark = _LEFTOVER.match(entry.name)
+        if mark is None or mark[1] != _digest(target.name) or mark[2] != _HOST:
+            continue
+        if _running(int(mark[3]), mark[4]):
+            continue
+        path = Path(entry.path)
+        try:
+            if mark[5] == "old" and not os.path.lexists(target):
+                os.replace(path, target)
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue  # put right at this moment by another run, or not ours to change: left
+        found.append(path)
+    return found
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+_HOST = _digest(socket.gethostname())[:4]
+
+
+def _process_start(pid: int) -> str:
+    """When process `pid` started, in clock ticks since boot (Linux /proc); "" where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return ""
+    return stat.rpartition(b")")[2].split()[19].decode()  # field 22; the name may hold ")"
+
+
+def _running(pid: int, start: str) -> bool:
+    """Whether the process that named an entry may still be writing it: when in doubt, yes."""
+    if os.name != "posix":
+        return True  # os.kill would end the process on Windows rather than look it up
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process with that id
+    now = _process_start(pid)
+    return start == "0" or not now or now == start  # a new process under a reused id is not it
+
+
+# ---- names -------------------------------------------------------------------------------------
 
 # Characters no file name may hold on Windows (and "/" nowhere), each shown as its full-width
 # form so that a unit name stays readable: 社保局/本级 -> 社保局／本级.
