@@ -81,6 +81,7 @@ TOTAL_WORDS = ("合计", "小计", "总计")
 CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
 # A line table's column: whether its amount cell is an accepted amount (computed once).
 AMOUNT_OK = "_amount_ok"
+AMOUNT_TEXT = "_amount_text"  # the amount cell with the digit rule applied
 
 
 def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
@@ -302,8 +303,9 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     if "fund" in frame.columns:
         frame = frame.with_columns(pl.col("fund").replace(FUND_SYNONYMS))
     for key in CODE_LENGTHS:
-        if key in frame.columns:
-            # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109.
+        # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109; codes that are
+        # all digits already (the usual case) are left as they are without three passes.
+        if key in frame.columns and _any(frame, pl.col(key).str.contains("[^0-9]")):
             frame = frame.with_columns(
                 _ascii(pl.col(key)).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
             )
@@ -312,7 +314,11 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     # against their details and then left out: the ledger keeps details only.
     frame = _stated_totals(raw, frame, issues)
 
-    frame = frame.with_columns(_is_amount(pl.col("amount")).alias(AMOUNT_OK))
+    typed = pl.col("amount")
+    if _any(frame, typed.str.len_bytes() != typed.str.len_chars()):
+        typed = _ascii(typed)  # only when some cell has a non-ASCII character to make ASCII
+    frame = frame.with_columns(typed.alias(AMOUNT_TEXT))
+    frame = frame.with_columns(_is_ascii_amount(pl.col(AMOUNT_TEXT)).alias(AMOUNT_OK))
     checks = _RowChecks(raw, frame)
     for column in table.columns:
         if column.key in missing:
@@ -354,14 +360,12 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         if table is BALANCES_TABLE
         else pl.lit(INCOME if table is INCOME_TABLE else SPENDING)
     )
-    amount = _ascii(pl.col("amount")).str.replace_all(",", "")
-    whole = amount.str.extract(r"^[+-]?0*([0-9]+)", 1).cast(pl.Int64, strict=False)
-    cents = (
-        amount.str.extract(r"\.([0-9]{1,2})$", 1)
-        .str.pad_end(2, "0")
-        .cast(pl.Int64, strict=False)
-        .fill_null(0)
-    )
+    # An accepted amount is [sign]digits[.d[d]] once its commas are gone: split, not searched.
+    amount = pl.col(AMOUNT_TEXT).str.replace_all(",", "", literal=True)
+    parts = amount.str.strip_chars_start("+-").str.split_exact(".", 1)
+    whole = parts.struct.field("field_0").str.strip_chars_start("0").cast(pl.Int64, strict=False)
+    cents = parts.struct.field("field_1").str.pad_end(2, "0").cast(pl.Int64, strict=False)
+    whole, cents = whole.fill_null(0), cents.fill_null(0)
     sign = pl.when(amount.str.starts_with("-")).then(-1).otherwise(1)
     result = frame.select(
         direction.alias("direction"),
@@ -378,9 +382,7 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             "project"
         ),
         # Only accepted amounts become 分 (their 13 digits cannot overflow); the rest are refused.
-        pl.when(pl.col(AMOUNT_OK))
-        .then(sign * (whole * 100 + cents))
-        .alias("amount_fen"),
+        pl.when(pl.col(AMOUNT_OK)).then(sign * (whole * 100 + cents)).alias("amount_fen"),
         pl.col("unit"),
         pl.col("note"),
         pl.lit(raw.file).alias("file"),
@@ -400,9 +402,18 @@ def _is_amount(text: pl.Expr) -> pl.Expr:
 
     Other non-ASCII digits fail the ASCII-only pattern, so they are refused here too.
     """
-    typed = _ascii(text)
-    digits = typed.str.replace_all(",", "").str.extract(r"^[+-]?0*([0-9]*)", 1).str.len_chars()
-    return typed.str.contains(AMOUNT_PATTERN) & (digits <= MAX_AMOUNT_DIGITS)
+    return _is_ascii_amount(_ascii(text))
+
+
+def _is_ascii_amount(typed: pl.Expr) -> pl.Expr:
+    """_is_amount of text the digit rule has already made ASCII."""
+    unsigned = typed.str.replace_all(",", "", literal=True).str.strip_chars_start("+-")
+    whole = unsigned.str.strip_chars_start("0").str.split_exact(".", 1).struct.field("field_0")
+    return typed.str.contains(AMOUNT_PATTERN) & (whole.str.len_chars() <= MAX_AMOUNT_DIGITS)
+
+
+def _any(frame: pl.DataFrame, expr: pl.Expr) -> bool:
+    return bool(frame.select(expr.any()).item())
 
 
 def _amount_message(value: str | None) -> str:
