@@ -10,6 +10,12 @@ it, and the Shanghai template when shared/ is present. Batch: copies of our docu
 Headline: read + audit of our PDF (best of --runs, 3) against the floor of pypdfium2 taking the
 text of every page of it, the least any reader must do; target under 1 s.
 
+Real documents (shared/data/real-documents, when present): each PDF read, then audited, with the
+time per page of each step, beside poppler's `pdftotext` on the same file (a whole process: the
+floor of any reader) and, with --old-reader, pdfplumber taking every page's text lines and tables
+as the earlier reader did. Second headline: read + audit of the real document of 30 pages or more
+that takes longest, against pypdfium2 taking its text; target under 0.5 s.
+
 Mutation corpus: our generated document with the example's human-written texts corrected
 (tests/audit_fixtures/example_fixes.json) must give zero findings; each mutant injects one
 error of a known kind into the read document, and is detected when a finding points at the
@@ -31,7 +37,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
-from summary import summary_line
+from summary import skipped_line, summary_line
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "luzhou-2020"
@@ -39,7 +45,9 @@ FIXES = ROOT / "tests" / "audit_fixtures" / "example_fixes.json"
 TEMPLATE = (
     ROOT.parent / "shared" / "data" / "real-documents" / "shanghai-2024-final-accounts-template.pdf"
 )
+REAL_DOCUMENTS = ROOT.parent / "shared" / "data" / "real-documents"
 TARGET_SECONDS = 1.0  # read + audit of one disclosure PDF
+TARGET_REAL_SECONDS = 0.5  # read + audit of a real 30-page PDF, on one core
 
 
 def build_package(out: Path, folder: Path = EXAMPLE) -> Path:
@@ -128,6 +136,79 @@ def timings(pdf: Path, work: Path, runs: int) -> None:
             floor,
             TARGET_SECONDS,
             what=f"juesuan audit of our {pages}-page disclosure PDF, best of {runs}",
+            floor_what="pypdfium2 takes the text of every page of the same PDF",
+        )
+    )
+
+
+def pdftotext_seconds(pdf: Path) -> float | None:
+    """poppler's pdftotext on the file, a whole process (None when poppler is not installed)."""
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        return None
+    start = time.perf_counter()
+    subprocess.run(["pdftotext", "-q", str(pdf), "-"], capture_output=True, check=False)
+    return time.perf_counter() - start
+
+
+def pdfplumber_seconds(pdf: Path) -> float | None:
+    """pdfplumber taking every page's text lines and ruled tables, as the earlier reader did
+    (None when pdfplumber is not installed: it is no longer a dependency)."""
+    try:
+        import pdfplumber
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    with pdfplumber.open(str(pdf)) as document:
+        for page in document.pages:
+            page.extract_text_lines()
+            page.find_tables()
+            page.close()
+    return time.perf_counter() - start
+
+
+def _ms(seconds: float | None, pages: int) -> str:
+    return "     -" if seconds is None else f"{1000 * seconds / pages:6.1f}"
+
+
+def real_documents(runs: int, old_reader: bool) -> None:
+    import pypdfium2
+
+    from juesuan.audit import audit_document
+    from juesuan.audit.read import read
+
+    paths = sorted(REAL_DOCUMENTS.glob("*.pdf"))
+    if not paths:
+        print(skipped_line("audit (real PDF, 30 pages)", f"no PDF in {REAL_DOCUMENTS}"))
+        return
+    print("real documents, ms per page: read | audit | pdftotext | pdfplumber (old reader)")
+    slowest = (0.0, None, 0)
+    for path in paths:
+        pages = len(pypdfium2.PdfDocument(str(path)))
+        document = read(path)
+        read_s = best_of(runs, read, path)
+        audit_s = best_of(runs, audit_document, document)
+        floor = pdftotext_seconds(path)
+        old = pdfplumber_seconds(path) if old_reader else None
+        print(
+            f"  {path.name:58} {pages:3d} p  {_ms(read_s, pages)} | {_ms(audit_s, pages)} | "
+            f"{_ms(floor, pages)} | {_ms(old, pages)}   read + audit {read_s + audit_s:.2f} s"
+        )
+        if pages >= 30 and read_s + audit_s > slowest[0]:
+            slowest = (read_s + audit_s, path, pages)
+    figure, path, pages = slowest
+    if path is None:
+        print(skipped_line("audit (real PDF, 30 pages)", "no real PDF of 30 pages or more"))
+        return
+    print(
+        summary_line(
+            "audit (real PDF, 30 pages)",
+            figure,
+            "s",
+            best_of(runs, page_texts, path),
+            TARGET_REAL_SECONDS,
+            what=f"juesuan read + audit of {path.name} ({pages} pages), the slowest of 30+ pages",
             floor_what="pypdfium2 takes the text of every page of the same PDF",
         )
     )
@@ -395,11 +476,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3, help="timed audits of our PDF (best kept)")
     parser.add_argument("--mutations", type=int, default=0, help="mutants to generate (0: none)")
+    parser.add_argument(
+        "--old-reader", action="store_true", help="also time pdfplumber on the real documents"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         pdf = timed("build the example package", build_package, work / "pkg")
         timings(pdf, work, max(1, args.runs))
+        real_documents(max(1, args.runs), args.old_reader)
         batch(pdf, work, args.count, args.pdf_count, args.workers)
         if args.mutations:
             mutations(work, args.mutations, args.workers)

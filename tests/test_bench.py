@@ -79,7 +79,7 @@ def test_build_example():
 def test_audit():
     out = run("audit.py", "--count", "2", "--pdf-count", "0", "--runs", "1")
     assert "docs/s" in out
-    summaries(out, "audit")
+    summaries(out, "audit", "audit (real PDF, 30 pages)")
 
 
 def test_web_load():
