@@ -106,7 +106,6 @@ def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> li
         outcomes = []
         payments = run.payments.filter(scheme__code=item.scheme).order_by("person_id")
         for p in payments:
-            key = p.key
             if p.person_id in returns:
                 outcomes.append(Outcome(p.reference, p.amount, RETURNED, returns[p.person_id]))
             else:

@@ -67,6 +67,7 @@ from juesuan.web.disbursement.models import (
     Scheme,
     WithdrawnPayment,
 )
+from juesuan.web.disbursement.services.schemes import entry_of as scheme_entry_of
 from juesuan.web.workplace.models import Job
 
 PAGE_SIZE = 50
@@ -287,27 +288,8 @@ def schemes_export(request, access: UnitAccess):
     import yaml
     from django.http import HttpResponse
 
-    entries = []
-    for row in Scheme.objects.filter(unit=access.unit).prefetch_related("standards"):
-        entries.append(
-            {
-                "code": row.code,
-                "name": row.name,
-                "payment_day": row.payment_day,
-                "function_code": row.function_code,
-                "economic_code": row.economic_code,
-                "project": row.project or row.name,
-                "standards": [
-                    {
-                        **({"tier": s.tier} if s.tier else {}),
-                        "start": s.start,
-                        "amount": services.yuan(s.amount).replace(",", ""),
-                        **({"announced": s.announced} if s.announced else {}),
-                    }
-                    for s in row.standards.all()
-                ],
-            }
-        )
+    rows = Scheme.objects.filter(unit=access.unit).prefetch_related("standards")
+    entries = [scheme_entry_of(row) for row in rows]
     text = yaml.safe_dump({"schemes": entries}, allow_unicode=True, sort_keys=False)
     response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = "attachment; filename*=UTF-8''schemes.yaml"

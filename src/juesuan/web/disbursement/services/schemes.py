@@ -110,6 +110,27 @@ def save_scheme(
     return Outcome(True, f"已保存补贴类别 {row}。", changed=True, data={"code": code})
 
 
+def entry_of(row: Scheme) -> dict:
+    """The scheme as one entry of schemes.yaml (amounts in 元), as `save_scheme` takes it."""
+    return {
+        "code": row.code,
+        "name": row.name,
+        "payment_day": row.payment_day,
+        "function_code": row.function_code,
+        "economic_code": row.economic_code,
+        "project": row.project or row.name,
+        "standards": [
+            {
+                **({"tier": s.tier} if s.tier else {}),
+                "start": s.start,
+                "amount": yuan(s.amount).replace(",", ""),
+                **({"announced": s.announced} if s.announced else {}),
+            }
+            for s in row.standards.all()
+        ],
+    }
+
+
 def snapshot(row: Scheme) -> dict:
     """What the history compares: the settings and the standards (amounts in 分)."""
     return {

@@ -38,23 +38,69 @@ class PayCommand(BaseCommand):
         if options.get("json"):
             self.stdout.write(json.dumps(outcome.as_dict(), ensure_ascii=False))
         else:
-            for problem in outcome.problems[:200]:
-                where = "，".join(
-                    str(x)
-                    for x in (
-                        problem.get("file"),
-                        problem.get("sheet") and f"工作表“{problem['sheet']}”",
-                        problem.get("row") and f"第{problem['row']}行",
-                        problem.get("column") and f"“{problem['column']}”",
-                    )
-                    if x
-                )
-                self.stderr.write(
-                    f"{problem.get('severity', '')} {where}：{problem.get('message')}"
-                )
+            for line in summarised(outcome.problems):
+                self.stderr.write(line)
             (self.stdout if outcome.ok else self.stderr).write(outcome.message)
         if not outcome.ok:
             raise SystemExit(1)
+
+
+SHOWN_PER_KIND = 5
+
+
+def summarised(problems: list[dict]) -> list[str]:
+    """Problems grouped by severity and column: each group's count and its first few, so a
+    roster of 200,000 rows with a warning each prints a few lines, not 200,000 (--json gives
+    every one)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for problem in problems:
+        key = (problem.get("severity") or "", problem.get("column") or "")
+        groups.setdefault(key, []).append(problem)
+    lines = []
+    for (severity, column), found in groups.items():
+        head = f"{severity or '问题'}{f'（{column}）' if column else ''}共 {len(found)} 处"
+        lines.append(
+            head + (f"，前 {SHOWN_PER_KIND} 处：" if len(found) > SHOWN_PER_KIND else "：")
+        )
+        for problem in found[:SHOWN_PER_KIND]:
+            where = "，".join(
+                str(x)
+                for x in (
+                    problem.get("file"),
+                    problem.get("sheet") and f"工作表“{problem['sheet']}”",
+                    problem.get("row") and f"第{problem['row']}行",
+                )
+                if x
+            )
+            lines.append(f"  {where}：{problem.get('message')}")
+    return lines
+
+
+def returned_payment(unit, number: str):
+    """The unit's payment named by its number (付款编号), or the refusal saying why none."""
+    from juesuan.disbursement.model import Reference
+    from juesuan.web.disbursement.models import Payment
+    from juesuan.web.disbursement.services import Outcome, people
+
+    try:
+        ref = Reference.parse(number)
+    except ValueError:
+        return None, Outcome(False, f"付款编号“{number}”无法识别；应为 类别代码-人员编号-年月-序号")
+    person_id = people.person_of(unit, ref.person_key)
+    payment = (
+        Payment.objects.filter(
+            unit=unit,
+            scheme__code=ref.scheme,
+            person_id=person_id or "",
+            month=str(ref.month),
+            sequence=ref.sequence,
+        )
+        .select_related("scheme")
+        .first()
+    )
+    if payment is None:
+        return None, Outcome(False, f"本单位没有付款 {number}。")
+    return payment, None
 
 
 class RunStepCommand(PayCommand):
