@@ -123,6 +123,9 @@ class Build(models.Model):
     zip_name = models.CharField(max_length=255)
     zip_sha256 = models.CharField(max_length=64)
     checks = models.JSONField(default=dict)  # the summary of rule outcomes
+    # The unit's payments the package took its performance actuals from: the payments stamp
+    # and each figure ("项目 · 名称" → value), so a later change of payments is seen and named.
+    payments = models.JSONField(default=dict)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
