@@ -227,8 +227,8 @@ class Book:
 
     def import_results(self, rows: Iterable, sha256: str, day: date | None = None) -> ImportReport:
         """Apply a bank result file's rows (`banks.ResultRow`-like: key or reference, status,
-        reason_code, reason_text). `day` is when the bank paid or returned (a row's own `day`
-        wins). The same file (same SHA-256) a second time changes nothing and says so; a row
+        reason_code, reason_text). `day` is when the bank paid or returned (a row's own
+        `paid_on` or `day` wins). The same file (same SHA-256) a second time changes nothing and says so; a row
         already applied by another file is "unchanged"; a contradicting row is a conflict."""
         if sha256 in self.imports:
             return ImportReport(sha256, already=True)
@@ -251,7 +251,7 @@ class Book:
                 row.status,
                 getattr(row, "reason_code", ""),
                 getattr(row, "reason_text", "") or getattr(row, "reason", ""),
-                getattr(row, "day", None) or day,
+                getattr(row, "paid_on", None) or getattr(row, "day", None) or day,
             )
             amount = getattr(row, "amount_fen", None)
             if amount is not None and amount != payment.amount:

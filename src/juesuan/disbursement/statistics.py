@@ -48,6 +48,10 @@ SPENDING_COLUMNS = (
     "备注",
 )
 
+# What 按时发放率 reads when the bank's result format gives no paid date: the import day is no
+# stand-in for it, and a 0% rate would accuse the office of paying late.
+NO_BANK_DATE = "无银行到账日期"
+
 # Statuses of payments that went to the bank (发放人次 counts these).
 MADE = (SENT, PAID, RETURNED, REISSUED, CANCELLED)
 
@@ -61,6 +65,8 @@ class Figures:
     amount    发放金额: paid amount, 分
     returned  失败退回人次: payments the bank returned
     on_time   payments paid on or before the scheme's payment day of their month
+    undated   paid payments whose bank result gave no paid date (the format has none): while
+              there are any, 按时发放率 cannot be known and reads NO_BANK_DATE
     """
 
     scheme: str
@@ -70,6 +76,7 @@ class Figures:
     amount: int
     returned: int
     on_time: int
+    undated: int = 0
 
     @property
     def amount_yuan(self) -> Decimal:
@@ -82,8 +89,14 @@ class Figures:
 
     @property
     def on_time_rate(self) -> Decimal | None:
-        """按时发放率 in %: paid by the payment day ÷ payments made; None without payments."""
-        return _percent(self.on_time, self.payments)
+        """按时发放率 in %: paid by the payment day ÷ payments made; None without payments or
+        when a paid payment has no bank date (`on_time_unknown` says why)."""
+        return None if self.undated else _percent(self.on_time, self.payments)
+
+    @property
+    def on_time_unknown(self) -> str:
+        """Why 按时发放率 cannot be given (NO_BANK_DATE); "" when it can."""
+        return NO_BANK_DATE if self.undated else ""
 
 
 def _percent(part: int, whole: int) -> Decimal | None:
@@ -130,6 +143,7 @@ def _figures(
                 amount=sum(p.amount for p in paid),
                 returned=sum(1 for p in rows if p.status in (RETURNED, REISSUED, CANCELLED)),
                 on_time=sum(1 for p in paid if _on_time(p, scheme)),
+                undated=sum(1 for p in paid if p.paid_on is None),
             )
         )
     return found
@@ -357,19 +371,30 @@ def performance_measures(
     from yearly figures: 发放人数 (persons), 发放笔数 (payments made, re-issues included),
     失败退回笔数 (returned payments), 发放金额 (元, Decimal) and 按时发放笔数. The evaluation
     computes 失败退回率 = 失败退回笔数 ÷ 发放笔数 and 人均补贴成本 = 发放金额 ÷ 发放人数 from these.
-    Schemes paid from one project add up in it (persons too: each scheme's roster is its own)."""
+    Schemes paid from one project add up in it (persons too: each scheme's roster is its own).
+    A project with paid payments the bank gave no date for gets no 按时发放笔数 but the reason
+    (`Unavailable`), so 按时发放率 says 无银行到账日期 instead of a rate."""
+    from juesuan.performance.measures import Unavailable
+
     totals: dict[str, dict[str, int]] = {}
     for item in figures:
         project = totals.setdefault(schemes[item.scheme].project_name, defaultdict(int))
-        for name in ("persons", "payments", "returned", "amount", "on_time"):
+        for name in ("persons", "payments", "returned", "amount", "on_time", "undated"):
             project[name] += getattr(item, name)
-    measures: dict[tuple[str, str], Decimal | int] = {}
+    measures: dict[tuple[str, str], Decimal | int | Unavailable] = {}
     for project, sums in totals.items():
         measures[(project, "发放人数")] = sums["persons"]
         measures[(project, "发放笔数")] = sums["payments"]
         measures[(project, "失败退回笔数")] = sums["returned"]
         measures[(project, "发放金额")] = from_fen(sums["amount"]).quantize(Decimal("0.01"))
-        measures[(project, "按时发放笔数")] = sums["on_time"]
+        measures[(project, "按时发放笔数")] = (
+            Unavailable(
+                f"“{project}”有 {sums['undated']} 笔付款{NO_BANK_DATE}（银行回盘格式不含到账日期），"
+                "无法计算按时发放率"
+            )
+            if sums["undated"]
+            else sums["on_time"]
+        )
     return measures
 
 
@@ -380,6 +405,7 @@ def wan(fen: int) -> Decimal:
 
 __all__ = [
     "MADE",
+    "NO_BANK_DATE",
     "SPENDING_COLUMNS",
     "Figures",
     "FundRequestLine",

@@ -524,7 +524,7 @@ def _bank_round(book, adapter, run, returned, day: date, out: Path, result: Year
         if reason:
             answers.append(banks.Outcome(book.reference(p.key), p.amount, banks.RETURNED, *reason))
         else:
-            answers.append(banks.Outcome(book.reference(p.key), p.amount, banks.PAID))
+            answers.append(banks.Outcome(book.reference(p.key), p.amount, banks.PAID, paid_on=day))
     result_path = out / Path(batch.file_name).with_suffix(".result.csv").name
     written = banks.write_results(adapter, header, answers, result_path)
     if not written.ok:

@@ -150,9 +150,10 @@ def _typed_vs_external(data: Measures) -> list[Outcome]:
     numbers side by side (the external one is what the evaluation uses)."""
     found = []
     for (project, name), row in data.rows.items():
-        if row.value is None or (project, name) not in data.external:
-            continue
-        typed, computed = Decimal(row.value), Decimal(data.external[(project, name)])
+        given = data.external.get((project, name))
+        if row.value is None or given is None or isinstance(given, Unavailable):
+            continue  # nothing to compare with (the evaluation says why the value is missing)
+        typed, computed = Decimal(row.value), Decimal(given)
         unit = unit_of(name)
         same = typed == computed
         found.append(

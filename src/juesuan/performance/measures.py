@@ -67,9 +67,10 @@ class Funds:
 @dataclass(frozen=True)
 class ExternalMeasures:
     """Values computed outside the dataset, keyed by (project, name), and where they came from
-    (shown beside every value taken from them)."""
+    (shown beside every value taken from them). A value may be `Unavailable`: the system has
+    the item but cannot give it (and the table's figure must not stand in for it)."""
 
-    values: Mapping[tuple[str, str], Decimal | int]
+    values: Mapping[tuple[str, str], Decimal | int | Unavailable]
     source: str = EXTERNAL_SOURCE
 
 
@@ -185,7 +186,10 @@ class Measures:
     def _data(self, project: str, name: str) -> Measured:
         unit = unit_of(name)
         if (project, name) in self.external:
-            value = Decimal(self.external[(project, name)])
+            given = self.external[(project, name)]
+            if isinstance(given, Unavailable):  # the system knows it cannot say, and why
+                raise given
+            value = Decimal(given)
             return Measured(value, unit, f"{name} {show_measure(value, unit)}（{self.source}）")
         row = self.rows.get((project, name))
         if row is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,7 +32,9 @@ BATCH_FIELDS = (
     "purpose",
     "person_id",
 )
-RESULT_FIELDS = (*BATCH_FIELDS, "status", "reason_code", "reason", "bank_serial")
+RESULT_FIELDS = (*BATCH_FIELDS, "status", "reason_code", "reason", "bank_serial", "paid_on")
+# pain.002 gives the day a payment was settled in each TxInfAndSts (reader: iso20022.py).
+PAIN002_PAID_DATE = "AccptncDtTm"
 # Fields a template (file name, header lines, totals) may use; see docs.md.
 HEADER_FIELDS = (
     "payer_name",
@@ -50,7 +53,9 @@ LAYOUT_KEYS = (
     "format", "encoding", "line_ending", "delimiter", "amount", "header_lines", "titles",
     "totals", "columns", "sheet",
 )  # fmt: skip
-COLUMN_KEYS = ("title", "field", "width", "align", "pad", "masked")
+COLUMN_KEYS = ("title", "field", "width", "align", "pad", "masked", "date_format")
+# strptime directives a bank's date column may use (year, month, day and separators).
+DATE_DIRECTIVES = {"%Y", "%m", "%d"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Column:
     align: str = "left"
     pad: str = " "
     masked: bool = False  # person_id only: 110105********1234
+    date_format: str = ""  # paid_on only: how the bank writes the day, e.g. "%Y%m%d"
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,11 @@ class Layout:
     returned: tuple[str, ...] = ()
     reasons: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def paid_date(self) -> Column | None:
+        """The column with the day the bank paid (到账日期), if the format has one."""
+        return next((c for c in self.columns if c.field == "paid_on"), None)
+
 
 @dataclass(frozen=True)
 class Adapter:
@@ -109,6 +120,15 @@ class Adapter:
     @property
     def format(self) -> str:
         return self.batch.format
+
+    @property
+    def paid_date_source(self) -> str:
+        """Where the bank's result file says the day each payment was paid, in Chinese;
+        "" when the format has no such date (then 按时发放率 cannot be known)."""
+        if self.result.format == "pain.002":
+            return f"{PAIN002_PAID_DATE}（受理日期时间）"
+        column = self.result.paid_date
+        return f"“{column.title}”栏（{column.date_format}）" if column else ""
 
     def file_name(self, header: BatchHeader) -> str:
         """The batch file's name for `header` (see docs.md for the fields)."""
@@ -206,6 +226,14 @@ def _cell(ck: _Checker, raw: Any, path: str, fixed: bool, allowed) -> Cell | Non
     return Cell(value, width, align, pad)
 
 
+def _date_format_ok(text: object) -> bool:
+    """A format with the year, month and day, and no other directive."""
+    if not isinstance(text, str):
+        return False
+    used = set(re.findall(r"%.", text))
+    return used == DATE_DIRECTIVES and "%%" not in text
+
+
 def _layout(ck: _Checker, data: dict, path: str, formats, fields, *, result: bool) -> Layout:
     fmt = data.get("format")
     if fmt not in formats:
@@ -283,7 +311,19 @@ def _layout(ck: _Checker, data: dict, path: str, formats, fields, *, result: boo
         if not isinstance(masked, bool) or (masked and fld != "person_id"):
             ck.add(f"{cpath}.masked", "只有 person_id 栏可设 masked: true", masked)
             masked = False
-        columns.append(Column(title, fld, width, align, pad, masked))
+        date_format = raw.get("date_format", "")
+        if fld == "paid_on" and not _date_format_ok(date_format):
+            ck.add(
+                f"{cpath}.date_format",
+                '到账日期栏须写明日期格式，含 %Y、%m、%d，如 "%Y-%m-%d" 或 "%Y%m%d"',
+                date_format,
+            )
+        elif fld != "paid_on" and date_format:
+            ck.add(
+                f"{cpath}.date_format", "只有 paid_on（到账日期）栏可设 date_format", date_format
+            )
+            date_format = ""
+        columns.append(Column(title, fld, width, align, pad, masked, date_format))
     if xml and raw_columns:
         ck.add(f"{path}columns", "ISO 20022 XML 的结构由标准决定，不设栏位", raw_columns)
         columns = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 from lxml import etree
 
-from juesuan.disbursement.banks.adapter import Layout
+from juesuan.disbursement.banks.adapter import PAIN002_PAID_DATE, Layout
 from juesuan.disbursement.banks.fields import format_amount
 from juesuan.disbursement.banks.results import MAX_PROBLEMS, check_rows
 from juesuan.disbursement.banks.values import BatchFile, BatchHeader, Problem
@@ -347,6 +347,8 @@ def write_pain002(
                     _text(etree.SubElement(info, "Rsn"), "Cd", values["reason_code"] or "NARR")
                     if values["reason"]:
                         _text(info, "AddtlInf", values["reason"][:105])
+                if values["paid_on"]:
+                    _text(tx, PAIN002_PAID_DATE, f"{values['paid_on']}T00:00:00")
                 if values["bank_serial"]:
                     _text(tx, "AcctSvcrRef", values["bank_serial"])
                 reference = etree.SubElement(tx, "OrgnlTxRef")
@@ -385,6 +387,7 @@ _FIELDS = {  # child of TxInfAndSts (any depth) → column; Cd/Prtry only under 
     f"{_NS2}AddtlInf": "reason",
     f"{_NS2}AcctSvcrRef": "bank_serial",
     f"{_NS2}InstdAmt": "amount",
+    f"{_NS2}{PAIN002_PAID_DATE}": "paid_on",
 }
 _REASON = {f"{_NS2}Cd", f"{_NS2}Prtry"}
 
@@ -392,7 +395,9 @@ _REASON = {f"{_NS2}Cd", f"{_NS2}Prtry"}
 def read_pain002(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Problem], str]:
     """Rows of a pain.002.001.03 status report, and the original message id (our batch id)."""
     file = path.name
-    names = ("reference", "status", "reason_code", "reason", "bank_serial", "amount", "line")
+    names = (
+        "reference", "status", "reason_code", "reason", "bank_serial", "amount", "paid_on", "line",
+    )  # fmt: skip
     columns: dict[str, list] = {k: [] for k in names}
     batch_id = ""
     try:
@@ -424,6 +429,8 @@ def read_pain002(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[
                     if child.getparent().tag == rsn:
                         row["reason_code"] = child.text
             row["amount"] = _amount(row["amount"])
+            if row["paid_on"]:  # an ISO date-time: the day is its first ten characters
+                row["paid_on"] = row["paid_on"].strip()[:10]
             row["line"] = element.sourceline
             for key in names:
                 columns[key].append(row[key])

@@ -9,6 +9,7 @@ for, so a 2,000,000-row file is read in a few seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import overload
 
 import polars as pl
@@ -25,7 +26,12 @@ from juesuan.disbursement.banks.reasons import NARRATIVE, REASONS
 from juesuan.disbursement.banks.values import PAID, RETURNED, Problem, ResultRow
 
 MAX_PROBLEMS = 200  # a broken file lists at most this many of each kind of problem
-COLUMNS = ("reference", "status", "reason_code", "reason_text", "amount_fen", "bank_serial", "line")
+COLUMNS = (
+    "reference", "status", "reason_code", "reason_text", "amount_fen", "bank_serial", "line",
+    "paid_on",
+)  # fmt: skip
+# pain.002's AccptncDtTm is an ISO date-time; its reader keeps the date part.
+ISO_DATE = "%Y-%m-%d"
 
 
 class ResultRows(Sequence[ResultRow]):
@@ -132,14 +138,12 @@ def check_rows(
     """`frame` has string columns named by field plus `line`; returns the accepted frame."""
     titles = {c.field: c.title for c in layout.columns}
     sheet = layout.sheet if layout.format == "xlsx" else ""
-    for name in ("reference", "amount", "status", "reason_code", "reason", "bank_serial"):
+    texts = ("reference", "amount", "status", "reason_code", "reason", "bank_serial", "paid_on")
+    for name in texts:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))
     # Strip, then compute every check in one pass; details only for files that fail one.
-    frame = frame.with_columns(
-        pl.col(c).str.strip_chars()
-        for c in ("reference", "amount", "status", "reason_code", "reason", "bank_serial")
-    )
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in texts)
     if layout.format == "pain.002":
         status_map = {"ACSC": PAID, "ACCP": PAID, "RJCT": RETURNED}
     else:
@@ -147,6 +151,16 @@ def check_rows(
     accepted = "、".join(status_map)
     amount_re = YUAN_RE if layout.amount == "yuan" else FEN_RE
     code = pl.col("reason_code")
+    paid_date = layout.paid_date
+    date_format = ISO_DATE if layout.format == "pain.002" else paid_date and paid_date.date_format
+    day = pl.col("paid_on").replace("", None)
+    frame = frame.with_columns(
+        (
+            day.str.strptime(pl.Date, date_format, strict=False)
+            if date_format
+            else pl.lit(None, dtype=pl.Date)
+        ).alias("_paid_on"),
+    )
     frame = frame.with_columns(
         pl.col("reference").fill_null("").str.contains(f"^{REFERENCE}$").alias("_ref_ok"),
         pl.col("amount").fill_null("").str.contains(f"^{amount_re}$").alias("_amount_ok"),
@@ -155,6 +169,7 @@ def check_rows(
         .alias("status_norm"),
         (code.is_null() | (code == "") | code.str.contains(r"^[A-Z0-9]{4}$")).alias("_code_ok"),
         _duplicated(frame).alias("_duplicated"),
+        (day.is_null() | pl.col("_paid_on").is_not_null()).alias("_day_ok"),
     )
     checks = [
         (~pl.col("_ref_ok"), "reference", lambda v: f"业务编号“{v}”无法识别；{REFERENCE_HINT}"),
@@ -172,6 +187,11 @@ def check_rows(
             ~pl.col("_code_ok"),
             "reason_code",
             lambda v: f"原因代码“{v}”不合格式；应为 ISO 20022 四位代码，如 AC01",
+        ),
+        (
+            ~pl.col("_day_ok"),
+            "paid_on",
+            lambda v: f"到账日期“{v}”不是日期；应写成 {_example_day(date_format)} 这样",
         ),
         (
             pl.col("_ref_ok") & pl.col("_duplicated"),
@@ -219,5 +239,10 @@ def check_rows(
         reason_text.alias("reason_text"),
         pl.col("amount").str.replace(".", "", literal=True).cast(pl.Int64).alias("amount_fen"),
         pl.col("bank_serial").fill_null(""),
+        pl.col("_paid_on").alias("paid_on"),
     )
     return frame.select(COLUMNS), []
+
+
+def _example_day(date_format: str | None) -> str:
+    return date(2020, 3, 20).strftime(date_format or ISO_DATE)

@@ -445,7 +445,7 @@ def _read_csv_fast(layout: Layout, raw: bytes, file: str) -> pl.DataFrame | None
     delimiter = layout.delimiter.encode("utf-8")
     if len(delimiter) != 1 or data.count(delimiter) != rows * (width - 1):
         return None  # a short, long or blank line somewhere
-    needed = ("reference", "amount", "status", "reason_code", "reason", "bank_serial")
+    needed = ("reference", "amount", "status", "reason_code", "reason", "bank_serial", "paid_on")
     wanted = sorted(((f, i) for f, i in positions.items() if f in needed), key=lambda kv: kv[1])
     try:
         frame = pl.read_csv(

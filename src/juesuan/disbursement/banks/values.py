@@ -94,6 +94,7 @@ class Outcome(NamedTuple):
     name: str = ""
     account: str = ""
     person_id: str = ""
+    paid_on: date | None = None  # 到账日期, written when the result format has the column
 
 
 class ResultRow(NamedTuple):
@@ -106,6 +107,7 @@ class ResultRow(NamedTuple):
     amount_fen: int
     bank_serial: str  # the bank's own serial (流水号), "" if none
     line: int  # line (text/XML) or row (xlsx) in the file
+    paid_on: date | None = None  # the day the bank paid, when its format says (到账日期)
 
     @property
     def parsed(self) -> Reference:

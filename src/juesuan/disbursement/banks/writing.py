@@ -33,7 +33,7 @@ from juesuan.disbursement.banks.fields import (
     mask_person_id,
 )
 from juesuan.disbursement.banks.reasons import NARRATIVE, REASONS
-from juesuan.disbursement.banks.results import MAX_PROBLEMS
+from juesuan.disbursement.banks.results import ISO_DATE, MAX_PROBLEMS
 from juesuan.disbursement.banks.values import (
     PAID,
     RETURNED,
@@ -167,6 +167,8 @@ def result_records(
     wording = {}
     for text, code in layout.reasons.items():
         wording.setdefault(code, text)
+    paid_date = layout.paid_date
+    date_format = ISO_DATE if layout.format == "pain.002" else paid_date and paid_date.date_format
     for seq, raw in enumerate(outcomes, 1):
         outcome = Outcome(*raw)
         who = f"第{seq}笔（{outcome.reference}）"
@@ -206,6 +208,9 @@ def result_records(
                 "reason_code": code,
                 "reason": text,
                 "bank_serial": outcome.bank_serial,
+                "paid_on": (
+                    outcome.paid_on.strftime(date_format) if outcome.paid_on and date_format else ""
+                ),
             },
             outcome.amount_fen,
         )
