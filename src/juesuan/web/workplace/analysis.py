@@ -21,14 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from juesuan.codes import economic_codes, function_codes
-from juesuan.disbursement.statistics import Figures, performance_measures
+from juesuan.disbursement.statistics import NO_BANK_DATE, Figures, performance_measures
 from juesuan.document.model import Heading, Paragraph, Quote, Ref
 from juesuan.ledger.issues import ERROR, Issue, Source
 from juesuan.ledger.load import load
 from juesuan.ledger.model import Dataset
 from juesuan.performance import ExternalMeasures
 from juesuan.performance.checks import TITLES
-from juesuan.performance.measures import show_measure, unit_of
+from juesuan.performance.measures import Unavailable, show_measure, unit_of
 from juesuan.publish.package import Prepared, prepare, sha256
 from juesuan.publish.table_layout import _lines, layout
 from juesuan.rules.engine import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS, TIERS, RuleFileError
@@ -208,7 +208,11 @@ def actuals_summary(dataset: Dataset, actuals: PaymentActuals) -> dict:
         project = actuals.projects[figures.scheme]
         cells = []
         for name in SHOWN_MEASURES:
-            value = Decimal(actuals.measures.values[(project, name)])
+            given = actuals.measures.values[(project, name)]
+            if isinstance(given, Unavailable):  # 按时发放笔数 without the bank's dates
+                cells.append({"name": name, "shown": NO_BANK_DATE, "typed": ""})
+                continue
+            value = Decimal(given)
             unit = unit_of(name)
             stated = typed.get((project, name))
             cells.append(
