@@ -130,6 +130,7 @@ def _sheet_cells(sheet) -> list[tuple[tuple[str, str, str], Built]]:
         for c, p in paths.items()
         if p and p.split(".")[-1] not in LABEL_HEADERS and not p.endswith("科目编码")
     ]
+    labelled = any(c not in figures for c in paths)  # the 三公 table has figure columns only
     found = []
     for row in range(first, sheet.max_row + 1):
         lead = text(row, 1)
@@ -139,6 +140,8 @@ def _sheet_cells(sheet) -> list[tuple[tuple[str, str, str], Built]]:
             label, code = "", None
             for left in range(column - 1, 0, -1):
                 if left in figures:
+                    if left + 1 not in figures:
+                        break  # past this side's label columns: the other side's are not ours
                     continue
                 value = text(row, left)
                 if CODE.match(value):
@@ -148,7 +151,7 @@ def _sheet_cells(sheet) -> list[tuple[tuple[str, str, str], Built]]:
                 if code:
                     break
             cell = Built(label, _shown(sheet.cell(row, column)))
-            if label or code or cell.shown is not None:
+            if label or code or cell.shown is not None or not labelled:
                 found.append(((text(1, 1), paths[column], row_id(code, label)), cell))
     return found
 
@@ -187,13 +190,13 @@ def built(tmp_path_factory):
     statements = build(dataset, dataset.unit.format)
     path = tmp_path_factory.mktemp("putuo") / "附表.xlsx"
     write_tables(statements, dataset.unit, path)
-    return statements, workbook_cells(path)
+    return statements, workbook_cells(path), path
 
 
 @pytest.fixture(scope="module")
 def comparison(built):
     """(key, published cell, built cell, kind) for every published cell; printed as a report."""
-    _, cells = built
+    _, cells, _ = built
     rows = []
     for key, cell in published_cells(published()).items():
         expected = Decimal(cell["value"]) if cell["value"] else None
@@ -239,7 +242,7 @@ def test_answer_key_counts_what_it_holds():
 def test_dataset_reproduces_every_printed_figure_rounded_on_its_own(built):
     """The document rounds every cell on its own (half-up): so do the dataset's 元 amounts, for
     every figure the document prints, whatever the build's rounding mode."""
-    statements, _ = built
+    statements, *_ = built
     exact = statement_exact(statements)
     compared = 0
     for key, cell in published_cells(published()).items():
@@ -259,7 +262,7 @@ def test_totals_are_reproduced_in_the_workbook(comparison):
 def test_figures_not_moved_by_rounding_are_reproduced_in_the_workbook(built, comparison):
     """A printed figure whose 元 amount rounds to it on its own is in the workbook as printed;
     a different figure is only ever a 舍位平衡 move of 0.01."""
-    statements, _ = built
+    statements, *_ = built
     exact = statement_exact(statements)
     for key, cell, got, kind in comparison:
         if not cell["value"] or got is None:
@@ -275,13 +278,28 @@ def test_no_figure_where_the_document_prints_none(comparison):
     assert [r for r in comparison if r[3] == "value"] == []
 
 
-def test_every_published_cell_of_a_row_we_print_reads_as_published(comparison):
+def test_every_published_cell_reads_as_published(built, comparison):
     """With the dataset's own format (shanghai-2024: figures rounded on their own, zeros blank
-    where the template leaves them blank), every cell of every row the format prints reads as
-    the document prints it, 0.00 and blank included. What remains is row structure only."""
+    where the template leaves them blank), every one of the 546 cells reads as the document
+    prints it, 0.00 and blank included, and the workbook has no row the document lacks."""
+    _, cells, _ = built
     kinds = Counter(kind for *_, kind in comparison)
-    assert kinds["match"] > 500
-    assert set(kinds) <= {"match", "row missing in the format"}
+    assert kinds == {"match": published()["counts"]["table_cells"]} == {"match": 546}
+    assert set(cells) == {key for key, *_ in comparison}
+
+
+def test_empty_tables_say_so_as_published(built):
+    """An empty table keeps its form, its 注, and under it the document's 说明."""
+    statements, _, path = built
+    book = openpyxl.load_workbook(path)
+    for printed in published()["tables"]:
+        if "statement" not in printed:
+            continue
+        table = statements.table(printed["id"])
+        assert table.empty and table.empty_statement == printed["statement"]
+        (sheet,) = [s for s in book.worksheets if s.cell(1, 1).value == printed["title"]]
+        lines = [_text(r[0]) for r in sheet.iter_rows(values_only=True) if r and r[0]]
+        assert lines[-2:] == [table.note, printed["statement"]]
 
 
 # ---- the text ---------------------------------------------------------------------------------
@@ -308,7 +326,7 @@ def _plain(text: str) -> str:
 def our_text(built) -> tuple[list[str], str]:
     """Every sentence of the generated text (spaces removed, split after each 。) and the
     headings."""
-    statements, _ = built
+    statements, *_ = built
     dataset, _ = load(EXAMPLE)
     document, _ = assemble(dataset, statements, collect(dataset, statements), [])
     sentences = []

@@ -95,6 +95,20 @@ def test_national_nine_layout(example):
     assert national.table("government_fund").empty_statement.startswith(
         "说明：泸州市社会保险事业管理局本年度没有"
     )
+    # 年末财政拨款结转和结余 is one line, its funds added up but not printed; 总计 faces 总计 on the
+    # last line though 年初 on the other side is listed by fund.
+    from juesuan.publish.table_layout import layout
+
+    fiscal = national.table("fiscal_summary")
+    spending = [r.key for r in fiscal.sections[1].rows]
+    assert spending[-3:] == ["本年支出合计", "年末财政拨款结转和结余", "支出总计"]
+    labels = [
+        [c.text for c in line.cells if c.kind == "total-label"] for line in layout(fiscal).body
+    ]
+    assert labels[-6:-4] == [
+        ["本年收入合计", "本年支出合计"], ["年初财政拨款结转和结余", "年末财政拨款结转和结余"]
+    ]  # fmt: skip
+    assert labels[-1] == ["总计", "总计"]
 
 
 @pytest.mark.parametrize("format_name", ["sichuan-2020", "national-9"])

@@ -253,7 +253,8 @@ def _blocks(
                 blocks.append(paragraph)
             lines.clear()
 
-    for raw in text.splitlines():
+    # A block tag just before a blank line can leave the break at the end of a text line.
+    for raw in text.replace(BREAK, f"\n{BREAK}\n").splitlines():
         line = raw.strip()
         directive = _DIRECTIVE.match(line)
         if line == BREAK or directive:

@@ -621,10 +621,9 @@ def _table_height(shape: TableLayout, widths: Sequence[float], size: float) -> f
     text_width = sum(widths)
     small = XIAOSI * 1.25 * LINE_HEIGHT
     height += XIAOER * 1.25 * LINE_HEIGHT + 2 * small  # title, year, unit line
-    for note in (shape.empty_statement, shape.note):
-        if note:
-            lines = math.ceil(display_width(note) * NOTE_PT / 2 / text_width)
-            height += lines * NOTE_PT * 1.25 * LINE_HEIGHT + 3
+    for note in shape.below:
+        lines = math.ceil(display_width(note) * NOTE_PT / 2 / text_width)
+        height += lines * NOTE_PT * 1.25 * LINE_HEIGHT + 3
     return height
 
 
@@ -878,10 +877,8 @@ class _Writer:
         )
         unit_line.add_run(f"{shape.org_text}\t{shape.unit_text}")
         self._word_table(shape, fit)
-        if shape.empty_statement:
-            self._paragraph("表注").add_run(shape.empty_statement)
-        if shape.note:
-            self._paragraph("表注").add_run(shape.note)
+        for line in shape.below:
+            self._paragraph("表注").add_run(line)
 
     def _form(self, block: FormBlock) -> None:
         """A form under its title and year: in the flow of the text when it keeps portrait (on

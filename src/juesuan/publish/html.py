@@ -334,9 +334,8 @@ class _Writer:
             "</table>",
             "</div>",
         ]
-        for text in (grid.empty_statement, grid.note):
-            if text:
-                self.out.append(f'<p class="table-note">{_e(text)}</p>')
+        for text in grid.below:
+            self.out.append(f'<p class="table-note">{_e(text)}</p>')
         self.out.append("</section>")
 
 

@@ -640,7 +640,7 @@ def _table_markup(
         "  )",
         "}",
     ]
-    below = [t for t in (grid.empty_statement, grid.note) if t]
+    below = grid.below
     if below:
         lines.append(f"#block(above: 0.6em)[#set text(size: {min(size + 1.5, 10.5)}pt)")
         lines += [f"#par[{_text(t)}]" for t in below]

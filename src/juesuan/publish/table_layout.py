@@ -13,7 +13,8 @@ API (stable)
   - `unit` — "万元"; `unit_text` — "单位：万元"; `unit_name` — the 编制单位 given (may be "");
     `org_text` — "编制单位：泸州市…" ("" without a unit name); `year_text` — "2020年度" or "".
   - `note` — "注：本表反映…" (may be ""); `empty` — the table has no non-zero figure;
-    `empty_statement` — the statement printed under an empty table ("" when not empty).
+    `empty_statement` — the statement printed under an empty table ("" when not empty);
+    `below` — the two in the order the format prints them (the statement first, or after the note).
   - `columns: tuple[LayoutColumn, ...]` — the grid columns, left to right.
   - `header: tuple[LayoutRow, ...]` — header rows, top first. A header row lists only the cells
     that START in it (as HTML does); a cell covers `rowspan` rows down and `colspan` columns across.
@@ -59,8 +60,8 @@ leaf on the bottom row, a shorter path stretched down, equal prefixes merged acr
 get 项目 over 功能分类科目编码 | 科目名称; a section without labels (三公) has no 项目 column.
 Several sections = side by side under a 收入 | 支出 row, the rows before each section's first total
 aligned from the top and the totals blocks from there on (本年收入合计 faces 本年支出合计,
-总计 faces 总计). Code rows are indented by level below the 类; the level-1 rows listed after a
-total (年初/年末 by fund) by one.
+总计 faces 总计 on the last line). Code rows are indented by level below the 类; the level-1 rows
+listed after a total (年初/年末 by fund) by one.
 """
 
 from __future__ import annotations
@@ -142,6 +143,13 @@ class TableLayout:
     columns: tuple[LayoutColumn, ...]
     header: tuple[LayoutRow, ...]
     body: tuple[LayoutRow, ...]
+    statement_after_note: bool = False
+
+    @property
+    def below(self) -> tuple[str, ...]:
+        """The lines under the table in print order: the note and the empty statement."""
+        lines = (self.empty_statement, self.note)
+        return tuple(t for t in (lines[::-1] if self.statement_after_note else lines) if t)
 
     @property
     def rows(self) -> tuple[LayoutRow, ...]:
@@ -216,6 +224,7 @@ def layout(table: Table, *, unit_name: str = "", year: int | None = None) -> Tab
         columns=tuple(columns),
         header=header,
         body=body,
+        statement_after_note=table.statement_after_note,
     )
 
 
@@ -341,7 +350,8 @@ def _lines(
 ) -> list[tuple[tuple[Row | None, ...], tuple[int, ...]]]:
     """Body lines with each side's indent. One section: its rows. Side by side: the rows before
     each section's first total line up from the top, and the totals blocks (本年收入合计 … 总计)
-    from there on, so 本年收入合计 faces 本年支出合计 and 总计 faces 总计."""
+    from there on, so 本年收入合计 faces 本年支出合计 and 总计 faces 总计: a shorter block is padded
+    above its last line (the 财政拨款总表 prints 年初 by fund, not 年末)."""
     levels = [dict(zip(map(id, s.rows), indents(s.rows), strict=True)) for s in sections]
     if len(sections) == 1:
         aligned: list[tuple[Row | None, ...]] = [(r,) for r in sections[0].rows]
@@ -355,7 +365,7 @@ def _lines(
         head = max(len(h) for h in heads)
         tail = max(len(t) for t in tails)
         padded = [
-            [*h, *([None] * (head - len(h))), *t, *([None] * (tail - len(t)))]
+            [*h, *([None] * (head - len(h))), *t[:-1], *([None] * (tail - len(t))), *t[-1:]]
             for h, t in zip(heads, tails, strict=True)
         ]
         aligned = list(zip(*padded, strict=True))

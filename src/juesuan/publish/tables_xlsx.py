@@ -291,12 +291,10 @@ def _write_table(
                     height = max(height, lines * LINE_POINTS + ROW_PADDING)
         out.set_heights([height])
 
-    # Under the table: the empty-table statement, then the note.
+    # Under the table: the note and the empty-table statement, in the format's order.
     plain = styles.get(align="left", text_wrap=True)
-    if shape.empty_statement:
-        out.line(shape.empty_statement, plain)
-    if shape.note:
-        out.line(shape.note, plain)
+    for line in shape.below:
+        out.line(line, plain)
 
     # Print.
     setup = page_setup(_width_mm(out.widths), sum(out.heights))

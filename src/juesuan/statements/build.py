@@ -152,6 +152,7 @@ class _Builder:
             empty=empty,
             adjustments=tuple(adjustments),
             blank_zeros=self.empty_cells(spec) == "blank",
+            statement_after_note=self.options.empty_statement == "after_note",
         )
 
     def empty_cells(self, spec: dict) -> str:
@@ -185,6 +186,9 @@ class _Builder:
             grid.rows = _drop_zero_rows(grid)
         balanced = self.options.rounding == "balance" or table["id"] in self.options.balanced
         moved = _round(grid, table["id"], spec.get("name", ""), balanced=balanced)
+        # Rows the format adds up but does not print (the 财政拨款总表's 年末 by fund).
+        omitted = set(table.get("omit_rows") or ())
+        grid.rows = [r for r in grid.rows if r["key"] not in omitted]
         section = Section(
             name=spec.get("name", ""),
             columns=tuple(

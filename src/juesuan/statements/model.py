@@ -79,6 +79,7 @@ class Table:
     empty: bool = False  # no non-zero figure: printed with its empty statement
     adjustments: tuple[Adjustment, ...] = ()
     blank_zeros: bool = False  # the format prints a zero amount as an empty cell, not 0.00
+    statement_after_note: bool = False  # the empty statement under the note ("说明：…故本表无数据")
 
     def records(self) -> Iterator[tuple[str, str, str, str, Decimal | None]]:
         """(section, row key, row label, column key, shown) for every cell, in order."""

@@ -15,6 +15,7 @@ FORMATS_DIR = Path(__file__).parent.parent / "formats"
 
 ROUNDINGS = ("balance", "independent")
 EMPTY_CELLS = ("zero", "blank")
+STATEMENT_PLACES = ("before_note", "after_note")
 SPACINGS = ("spaced", "tight")
 
 
@@ -30,6 +31,7 @@ class FormatOptions:
     rounding: str = "balance"
     balanced: tuple[str, ...] = ()
     empty_cells: str = "zero"  # a zero amount printed as 0.00, or left blank
+    empty_statement: str = "before_note"  # or after_note: where an empty table's statement goes
     percent_places: int | None = None  # None: as few as needed (76.39, 79.8, 100); 2: 100.00
     spacing: str = "spaced"  # "2020 年度" or "2020年度": a space between a number and CJK text
     prior_year: str = "number"  # last year in the wording: its number ("2023 年度") or these words
@@ -57,6 +59,7 @@ def _options(name: str) -> FormatOptions:
     allowed = {
         "rounding": ROUNDINGS,
         "empty_cells": EMPTY_CELLS,
+        "empty_statement": STATEMENT_PLACES,
         "spacing": SPACINGS,
     }
     for key, values in allowed.items():
