@@ -285,15 +285,18 @@ def build_package(job: Job) -> dict:
     from juesuan.fonts import FontMissing
     from juesuan.publish.package import sha256, write_package
     from juesuan.rules.engine import TIER_NAMES
-    from juesuan.web.workplace.analysis import VersionUnreadable, prepared_for
+    from juesuan.web.workplace.analysis import VersionUnreadable, analysed, payments_stamp
+    from juesuan.web.workplace.freshness import recorded
 
     version = DatasetVersion.objects.get(pk=job.params["version"])
     wants_draft = bool(job.params.get("draft"))
     progress(job, 10, "读取数据")
+    stamp = payments_stamp(version.unit_id, version.year)
     try:
-        _dataset, prepared = prepared_for(version)
+        found = analysed(version, stamp)
     except VersionUnreadable as exc:
         raise JobFailed(str(exc)) from exc
+    prepared = found.prepared
     progress(job, 35, "审核完成")
     fatal = prepared.fatal
     if fatal and not wants_draft:
@@ -318,7 +321,15 @@ def build_package(job: Job) -> dict:
         zip_sha = sha256(scratch / manifest.zip)
         manifest_data = manifest.as_dict()
         build = _register_build(
-            job, version, base, scratch, manifest, manifest_data, zip_sha, prepared
+            job,
+            version,
+            base,
+            scratch,
+            manifest,
+            manifest_data,
+            zip_sha,
+            prepared,
+            recorded(stamp, found.actuals),
         )
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)  # a package no version record points to
@@ -338,7 +349,9 @@ def build_package(job: Job) -> dict:
     return {"build": build.number}
 
 
-def _register_build(job, version, base, scratch, manifest, manifest_data, zip_sha, prepared):
+def _register_build(
+    job, version, base, scratch, manifest, manifest_data, zip_sha, prepared, payments
+):
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -361,6 +374,7 @@ def _register_build(job, version, base, scratch, manifest, manifest_data, zip_sh
                     zip_name=manifest.zip,
                     zip_sha256=zip_sha,
                     checks=prepared.summary,
+                    payments=payments,
                     job=job,
                     created_by=job.created_by,
                 )

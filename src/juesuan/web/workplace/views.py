@@ -31,7 +31,7 @@ from juesuan.web.accounts.models import Unit
 from juesuan.web.accounts.views import unit_tree
 from juesuan.web.audit.log import client_ip, record
 from juesuan.web.audit.models import AuditEntry
-from juesuan.web.workplace import analysis, jobs, pages
+from juesuan.web.workplace import analysis, freshness, jobs, pages
 from juesuan.web.workplace.forms import BuildForm, ConsolidateForm, UploadForm
 from juesuan.web.workplace.models import (
     BUILD_JOB,
@@ -228,6 +228,7 @@ def dashboard(request, access: UnitAccess, year: int):
     steps = _next_steps(access, version, summary, last_build)
     context.update(
         {
+            "stale": freshness.stale_builds(access.unit, year) if pays else None,
             "summary": summary,
             "last_build": last_build,
             "running": running,
@@ -606,6 +607,9 @@ def builds(request, access: UnitAccess, year: int):
     context["jobs"] = Job.objects.filter(unit=access.unit, year=year, kind=BUILD_JOB).order_by(
         "-created_at"
     )[:5]
+    stale = freshness.stale_builds(access.unit, year)
+    context["stale"] = stale
+    context["stale_numbers"] = stale.numbers if stale else []
     if version is not None:
         context["build_form"] = BuildForm(initial={"version": version.number})
         context["built_from_current"] = (
