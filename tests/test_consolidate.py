@@ -398,6 +398,37 @@ def test_a_consolidation_that_already_holds_a_unit_is_refused_with_both_inputs(t
     assert "“测试中心”" in problem and "所属单位" in problem and other.origin not in problem
 
 
+def test_units_whose_amounts_together_pass_the_ceiling_are_refused_not_wrapped(tmp_path):
+    """Each unit at a dataset's ceiling (100 lines of the largest amount, all received from the
+    department): 93 of them pass what Int64 分 can hold."""
+    from juesuan.ledger.model import Ledger
+    from juesuan.money import MAX_AMOUNT, MAX_TOTAL, to_fen
+
+    lines = int(MAX_TOTAL / MAX_AMOUNT)
+    base = unit(tmp_path, "单位", "200", income=INCOME + "决算,上级补助收入,2080109,1.00,\n")
+    line = base.ledger.frame.head(1)
+    units = [
+        replace(
+            base,
+            unit=replace(base.unit, name=f"单位{n}", code=str(300 + n)),
+            ledger=Ledger(
+                pl.concat([line] * lines).with_columns(
+                    pl.lit(f"单位{n}").alias("unit"), pl.lit(to_fen(MAX_AMOUNT)).alias("amount_fen")
+                )
+            ),
+            origin=f"单位{n}",
+        )
+        for n in range(93)
+    ]
+
+    merged, report = consolidate(units)
+
+    assert merged is None
+    (problem,) = report.problems
+    assert "超过一个数据集的上限 1,000,000,000,000,000.00 元" in problem
+    assert "“单位0”（单位0） 999,999,999,999,999.00 元" in problem
+
+
 def test_nothing_to_consolidate():
     merged, report = consolidate([])
     assert merged is None and report.problems == ["没有要汇总的数据集。"]

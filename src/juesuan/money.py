@@ -38,8 +38,8 @@ AMOUNT_ACCEPTED = (
     f"绝对值不超过 {MAX_AMOUNT:,}，如 12345.67 或 1,234,567.89"
 )
 # A dataset's amounts taken without sign add up to at most 10^15 元 (a hundred times the whole
-# country's yearly spending): any sum over its lines then fits in Int64 分, with room to
-# consolidate ninety such datasets.
+# country's yearly spending): any sum over its lines then fits in Int64 分. A consolidation is
+# held to the same ceiling, however many units it joins.
 MAX_TOTAL = Decimal(10) ** 15
 # Counts (人数, 批次, 年度): plain digits; twelve is more than any count a unit reports.
 MAX_COUNT_DIGITS = 12

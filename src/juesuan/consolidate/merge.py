@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from juesuan.consolidate.eliminate import eliminate
-from juesuan.consolidate.report import ConsolidationReport, name_list
+from juesuan.consolidate.report import ConsolidationReport, name_list, yuan
 from juesuan.ledger.issues import Source
 from juesuan.ledger.model import (
     Dataset,
@@ -26,6 +26,7 @@ from juesuan.ledger.model import (
     Unit,
 )
 from juesuan.ledger.schema import FACT_KEYS
+from juesuan.money import MAX_TOTAL, from_fen, to_fen
 
 SOURCE = Source("汇总")
 SCORE_KEY = "部门整体绩效自评得分"
@@ -143,7 +144,24 @@ def _input_problems(datasets: list[Dataset]) -> list[str]:
                 )
             else:
                 seen[key] = index
-    return problems + _overlapping_units(datasets, reported)
+    return problems + _overlapping_units(datasets, reported) + _too_large(datasets)
+
+
+def _too_large(datasets: list[Dataset]) -> list[str]:
+    """The consolidation is held to a dataset's ceiling on all its amounts (money.MAX_TOTAL), so
+    its Int64 sums (the elimination's, the tables') cannot wrap however many units it joins."""
+    sizes = [
+        d.ledger.frame.select(pl.col("amount_fen").abs().cast(pl.Int128).sum()).item() or 0
+        for d in datasets
+    ]
+    if sum(sizes) <= to_fen(MAX_TOTAL):
+        return []
+    largest = sorted(range(len(datasets)), key=lambda i: -sizes[i])[:3]
+    shown = "、".join(f"{_describe(datasets[i])} {yuan(from_fen(sizes[i]))} 元" for i in largest)
+    return [
+        f"各数据集的金额（不计正负）合计 {yuan(from_fen(sum(sizes)))} 元，超过一个数据集的上限 "
+        f"{yuan(MAX_TOTAL)} 元，不能汇总；最大的是{shown}，请核对是否多填了数字或重复给出了数据集。"
+    ]
 
 
 def _overlapping_units(datasets: list[Dataset], reported: set[tuple[int, int]]) -> list[str]:
