@@ -59,6 +59,10 @@ def consolidate(
     projects, renames = _projects(datasets, report)
     # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
     frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
+    too_large = _too_large(frame, datasets)
+    if too_large:
+        report.problems.extend(too_large)
+        return None, report
     if renames:
         frame = _rename_projects(frame, datasets, renames)
     offsets, eliminations, problems, notes = eliminate(frame)
@@ -144,22 +148,21 @@ def _input_problems(datasets: list[Dataset]) -> list[str]:
                 )
             else:
                 seen[key] = index
-    return problems + _overlapping_units(datasets, reported) + _too_large(datasets)
+    return problems + _overlapping_units(datasets, reported)
 
 
-def _too_large(datasets: list[Dataset]) -> list[str]:
+def _too_large(frame: pl.DataFrame, datasets: list[Dataset]) -> list[str]:
     """The consolidation is held to a dataset's ceiling on all its amounts (money.MAX_TOTAL), so
     its Int64 sums (the elimination's, the tables') cannot wrap however many units it joins."""
-    sizes = [
-        d.ledger.frame.select(pl.col("amount_fen").abs().cast(pl.Int128).sum()).item() or 0
-        for d in datasets
-    ]
-    if sum(sizes) <= to_fen(MAX_TOTAL):
+    size = pl.col("amount_fen").abs().cast(pl.Int128).sum()
+    total = frame.select(size).item() or 0
+    if total <= to_fen(MAX_TOTAL):
         return []
+    sizes = [d.ledger.frame.select(size).item() or 0 for d in datasets]
     largest = sorted(range(len(datasets)), key=lambda i: -sizes[i])[:3]
     shown = "、".join(f"{_describe(datasets[i])} {yuan(from_fen(sizes[i]))} 元" for i in largest)
     return [
-        f"各数据集的金额（不计正负）合计 {yuan(from_fen(sum(sizes)))} 元，超过一个数据集的上限 "
+        f"各数据集的金额（不计正负）合计 {yuan(from_fen(total))} 元，超过一个数据集的上限 "
         f"{yuan(MAX_TOTAL)} 元，不能汇总；最大的是{shown}，请核对是否多填了数字或重复给出了数据集。"
     ]
 
