@@ -100,6 +100,28 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--workers", type=int, help="并行进程数（默认：全部处理器核心）")
     audit.set_defaults(run=_audit)
 
+    batch = commands.add_parser(
+        "audit-batch", help="成批审核已公开文本：每份一个 JSON 结果，可续跑，最后写汇总工作簿"
+    )
+    batch.add_argument(
+        "source", metavar="FOLDER_OR_LIST", help="存放公开文本的文件夹，或每行一个文件路径的清单"
+    )
+    batch.add_argument(
+        "-o", "--output", required=True, help="结果文件夹（每份一个 JSON 和汇总工作簿）"
+    )
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="本机并行进程数（默认：全部处理器核心）")
+    where.add_argument(
+        "--celery",
+        metavar="BROKER_URL",
+        help="交给 Celery 工作进程（可在多台机器上），如 redis://… 或 amqp://…",
+    )
+    batch.add_argument("--queue", help="Celery 队列名（默认 juesuan-audit-batch）")
+    batch.add_argument(
+        "--timeout", type=float, default=300, help="每份文件最长审核秒数（默认 300）"
+    )
+    batch.set_defaults(run=_audit_batch)
+
     extract = commands.add_parser("extract", help="把已公开 PDF 中的表格取出，写成工作簿（.xlsx）")
     extract.add_argument("document", metavar="DOC", help="已公开的决算（预算）PDF")
     extract.add_argument("-o", "--output", required=True, help="输出工作簿，如 表格.xlsx")
@@ -500,6 +522,47 @@ def _audit(args: argparse.Namespace) -> int:
             reason = report.document.get("error") or "没有可读的文字层"
             print(f"{report.document.get('path')}：{reason}", file=sys.stderr)
     return max(r.exit_code for r in reports)
+
+
+def _audit_batch(args: argparse.Namespace) -> int:
+    from juesuan.audit import CERTAIN, SUSPECTED
+    from juesuan.audit.batch import (
+        AUDITED,
+        FAILED,
+        UNREADABLE,
+        BatchError,
+        Progress,
+        run_batch,
+        totals,
+    )
+
+    if args.workers is not None and args.workers < 1:
+        print("--workers 应为不小于 1 的整数", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        rows, workbook = run_batch(
+            args.source,
+            args.output,
+            workers=args.workers,
+            celery=args.celery,
+            queue=args.queue,
+            timeout=args.timeout,
+            progress=Progress(),
+            report=lambda text: print(text, file=sys.stderr, flush=True),
+        )
+    except BatchError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNREADABLE
+    found = totals(rows)
+    print(
+        f"共 {found['documents']} 份：已审核 {found[AUDITED]}，无法读取 {found[UNREADABLE]}，"
+        f"审核失败 {found[FAILED]}（本次跳过已有结果 {found['skipped']} 份）；"
+        f"确定 {found[CERTAIN]} 处，疑似 {found[SUSPECTED]} 处。"
+    )
+    print(f"每份结果在 {args.output}/，汇总工作簿：{workbook}")
+    if found[UNREADABLE] or found[FAILED]:
+        return EXIT_UNREADABLE
+    return 1 if found[CERTAIN] else EXIT_OK
 
 
 def _extract(args: argparse.Namespace) -> int:
