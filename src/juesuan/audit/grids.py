@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from juesuan.audit.pdfpage import Char, PdfPage, Rule
+from juesuan.audit.pdfpage import SPACE_GAP, Char, PdfPage, Rule
 
 EDGE = 2.5  # rule positions closer than this (points) are one edge (a thick or doubled line)
 TOUCH = 2.0  # rules this close are taken to touch
@@ -56,6 +56,9 @@ class TableGrid:
     top: float = 0.0  # on its first page, in points from the top
     bottom: float = 0.0  # on its last page
     header_rows: int = field(default=0, repr=False)
+    x0: float = 0.0
+    x1: float = 0.0
+    continued: bool = False  # the rest of the last table of the page before (header dropped)
 
     def amount(self, text: str) -> Decimal | None:
         """A printed figure in 元 (scaled by the table's 单位), None when the cell holds none."""
@@ -112,18 +115,35 @@ def is_figure(text: str) -> bool:
 
 
 def document_tables(pages: list[PdfPage]) -> list[TableGrid]:
-    """Every ruled table of the pages, continued tables joined across pages."""
+    """Every table of the pages, continued tables joined across pages."""
     tables: list[TableGrid] = []
-    for page in pages:
-        found = page_tables(page)
-        if found and tables and _continues(tables[-1], found[0], page):
+    for found in pdf_tables(pages):
+        if found and found[0].continued:
             _join(tables[-1], found.pop(0))
         tables.extend(found)
     return tables
 
 
+def pdf_tables(pages: list[PdfPage]) -> list[list[TableGrid]]:
+    """Each page's tables, top down: ruled ones, and those laid out by column alignment
+    without lines. The first table of a page that goes on with the last of the page before
+    is marked `continued` (its header, when repeated, is not among its rows)."""
+    out: list[list[TableGrid]] = []
+    before: TableGrid | None = None
+    for page in pages:
+        ruled = page_tables(page)
+        found = sorted(ruled + aligned_tables(page, ruled), key=lambda t: t.top)
+        if found and before is not None and _continues(before, found[0], page):
+            found[0].continued = True
+            found[0].columns = before.columns
+        if found:
+            before = found[-1]
+        out.append(found)
+    return out
+
+
 def _continues(before: TableGrid, table: TableGrid, page: PdfPage) -> bool:
-    if table.title or before.pages[-1] != page.number - 1:
+    if table.title or before.pages[0] != page.number - 1:
         return False
     if len(table.columns) != len(before.columns):
         return False
@@ -159,10 +179,141 @@ def page_tables(page: PdfPage) -> list[TableGrid]:
         )
         note = _note([ln for ln in lines if ys[-1] - 1 <= ln.top and ln.bottom <= below])
         tables.append(
-            TableGrid(title, unit, columns, rows, [page.number], note, True, ys[0], ys[-1], header)
+            TableGrid(
+                title,
+                unit,
+                columns,
+                rows,
+                [page.number],
+                note,
+                True,
+                ys[0],
+                ys[-1],
+                header,
+                xs[0],
+                xs[-1],
+            )
         )
         above = ys[-1]
     return tables
+
+
+# ---- tables without ruling lines ------------------------------------------------------------------
+
+COLUMN_GAP = 1.0  # a gap wider than this share of the font size between characters parts cells
+ROW_GAP = 2.5  # lines further apart than this share of the font size are no longer one table
+
+
+def aligned_tables(page: PdfPage, ruled: list[TableGrid]) -> list[TableGrid]:
+    """Tables drawn without lines, read by the alignment of their character boxes: runs of
+    lines broken into cells by wide gaps, three or more of them rows of figures across three or
+    more columns. A column is the span the cells of the figure rows cover; header lines above
+    the first figure row give the columns' titles, a line of one cell of words inside the run
+    is the wrapped rest of the name above it."""
+    free = [ln for ln in page.lines if not any(_within(ln, t) for t in ruled)]
+    pieces = [_pieces(ln) for ln in free]
+    tables = []
+    start = 0
+    while start < len(free):
+        end = start
+        while end + 1 < len(free) and _runs_on(free, pieces, end):
+            end += 1
+        table = _aligned(page, free, pieces, start, end + 1, ruled + tables)
+        if table is not None:
+            tables.append(table)
+        start = end + 1
+    return tables
+
+
+def _within(line, table: TableGrid) -> bool:
+    middle = (line.top + line.bottom) / 2
+    return table.top - 1 <= middle <= table.bottom + 1 and line.x0 < table.x1 and line.x1 > table.x0
+
+
+def _pieces(line, gap: float = COLUMN_GAP) -> list[tuple[float, float, str]]:
+    """The line cut at gaps wider than `gap` of the font size: (x0, x1, text) of each piece."""
+    out: list[list[Char]] = []
+    for char in line.chars:
+        if out and char.x0 - out[-1][-1].x1 <= gap * max(char.size, 1.0):
+            out[-1].append(char)
+        else:
+            out.append([char])
+    return [(p[0].x0, p[-1].x1, "".join(c.text for c in p)) for p in out]
+
+
+def _cells_line(text: str) -> bool:
+    return not (_UNIT.search(_squeeze(text)) or _TITLE.search(_squeeze(text)))
+
+
+def _runs_on(lines, pieces, index: int) -> bool:
+    """Whether line index + 1 is in the same table as line `index`."""
+    here, after = lines[index], lines[index + 1]
+    if after.top - here.bottom > ROW_GAP * max(here.size, 1.0):
+        return False
+    if not (_cells_line(here.text) and _cells_line(after.text)):
+        return False
+    if len(pieces[index + 1]) >= 2:
+        return len(pieces[index]) >= 2 or (
+            index > 0 and len(pieces[index - 1]) >= 2 and _runs_on(lines, pieces, index - 1)
+        )
+    # one piece of words under a row of cells: a wrapped name, when a row of cells follows
+    return (
+        len(pieces[index]) >= 2
+        and not is_figure(pieces[index + 1][0][2])
+        and index + 2 < len(lines)
+        and len(pieces[index + 2]) >= 2
+    )
+
+
+def _aligned(page: PdfPage, lines, pieces, start: int, end: int, taken) -> TableGrid | None:
+    run = list(range(start, end))
+    data = [i for i in run if sum(1 for p in pieces[i] if is_figure(p[2])) >= 1]
+    data = [i for i in data if not _column_numbers([p[2] for p in pieces[i]])]
+    if len(data) < 3 or max(len(pieces[i]) for i in data) < 3:
+        return None
+    bands: list[list[float]] = []
+    for x0, x1, _ in sorted(p for i in data for p in pieces[i]):
+        if bands and x0 <= bands[-1][1] + 1:
+            bands[-1][1] = max(bands[-1][1], x1)
+        else:
+            bands.append([x0, x1])
+    if len(bands) < 3:
+        return None
+
+    def band(x0: float, x1: float) -> int:
+        overlaps = [min(x1, b[1]) - max(x0, b[0]) for b in bands]
+        best = max(range(len(bands)), key=lambda k: overlaps[k])
+        if overlaps[best] > 0:
+            return best
+        return min(range(len(bands)), key=lambda k: abs((b := bands[k])[0] + b[1] - x0 - x1))
+
+    first = data[0]
+    header: list[list[str]] = []
+    rows: list[list[str]] = []
+    for i in run:
+        cells = ["" for _ in bands]
+        # header cells sit closer than figures do: cut them at every space
+        for x0, x1, text in _pieces(lines[i], SPACE_GAP) if i < first else pieces[i]:
+            cells[band(x0, x1)] += text
+        if i < first:
+            header.append(cells)
+        elif len(pieces[i]) == 1 and rows and i not in data:
+            k = band(pieces[i][0][0], pieces[i][0][1])
+            rows[-1][k] += cells[k]  # the rest of a name wrapped to the next line
+        else:
+            rows.append(cells)
+    columns = ["/".join(h[k] for h in header if h[k]) for k in range(len(bands))]
+    top, bottom = lines[start].top, lines[end - 1].bottom
+    above = max((t.bottom for t in taken if t.bottom <= top), default=0.0)
+    below = min((t.top for t in taken if t.top >= bottom), default=page.height)
+    title, unit = _title_and_unit(
+        [ln for ln in page.lines if above <= ln.top and ln.bottom <= top + 1]
+    )
+    note = _note([ln for ln in page.lines if bottom - 1 <= ln.top and ln.bottom <= below])
+    return TableGrid(
+        title, unit, columns, rows, [page.number], note, False, top, bottom, len(header),
+        bands[0][0], bands[-1][1],
+    )  # fmt: skip
 
 
 # ---- frames and cells ------------------------------------------------------------------------------
