@@ -644,6 +644,7 @@ class _Writer:
         self.pending_break = False  # the next paragraph starts a new page
         self.bookmarks: dict[int, str] = {}  # id(heading) -> bookmark name
         self.bookmark_id = 0
+        self.style_ids: dict[str, str | None] = {}  # paragraph style name -> its w:styleId
 
     # -- whole document --
 
@@ -755,7 +756,12 @@ class _Writer:
         return section
 
     def _paragraph(self, style: str) -> WordParagraph:
-        paragraph = self.word.add_paragraph(style=style)
+        # Each style's id is looked up once: python-docx looks through every style for the
+        # default one at each lookup, which cost more than the rest of the paragraph.
+        if style not in self.style_ids:
+            self.style_ids[style] = self.word.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+        paragraph = self.word.add_paragraph()
+        paragraph._p.style = self.style_ids[style]
         if self.pending_break:
             paragraph.paragraph_format.page_break_before = True
             self.pending_break = False

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ from juesuan.statements.build import build
 from juesuan.statements.model import Statements
 
 MANIFEST = "manifest.json"
+DOCUMENT_SUFFIXES = {"document-docx": ".docx", "document-pdf": ".pdf", "html": ".html"}
 CHECKS = "checks.json"
 FIGURES = "figures"
 
@@ -261,26 +263,24 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
         performance=prepared.performance,
     )
 
-    # The workbook: the statements, then the document's forms, a sheet for each kind.
-    tables = out / tables_file_name(dataset)
-    write_tables(statements, dataset.unit, tables, draft=draft, forms=form_groups(document))
+    name = base_name(dataset)
+    documents = {role: out / f"{name}{suffix}" for role, suffix in DOCUMENT_SUFFIXES.items()}
+    # typst lays the PDF out without holding the interpreter: it runs beside the other writers.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pdf = pool.submit(write_pdf, document, documents["document-pdf"])
+        # The workbook: the statements, then the document's forms, a sheet for each kind.
+        tables = out / tables_file_name(dataset)
+        write_tables(statements, dataset.unit, tables, draft=draft, forms=form_groups(document))
+        write_docx(document, documents["document-docx"])
+        write_html(document, documents["html"])
+        pdf_fonts = pdf.result()
     record(tables, "tables")
     for figure in figures:
         for path in (figure.png, figure.svg):
             if path is not None:
                 record(path, "figures")
-
-    name = base_name(dataset)
-    for suffix, role, writer in (
-        (".docx", "document-docx", write_docx),
-        (".pdf", "document-pdf", write_pdf),
-        (".html", "html", write_html),
-    ):
-        path = out / f"{name}{suffix}"
-        fonts = writer(document, path)
+    for role, path in documents.items():
         record(path, role)
-        if role == "document-pdf":
-            pdf_fonts = fonts
     manifest.fonts = font_records(pdf_fonts, [f for figure in figures for f in figure.fonts])
 
     checks = out / CHECKS

@@ -66,6 +66,7 @@ listed after a total (年初/年末 by fund) by one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -82,6 +83,7 @@ MIN_AMOUNT_WIDTH = 11
 MIN_CODE_WIDTH = 10
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same labels and figures are measured many times
 def display_width(text: str) -> int:
     """Width in character units: CJK, full-width and ambiguous characters (“”, as a Chinese
     font draws them) count double."""
