@@ -182,12 +182,26 @@ def test_a_format_that_differs_only_in_data_prints_its_own_way(example):
     wording): no space around numbers, percentages with two places, the same facts checked."""
     document, _, facts, statements, text = generated(example, "shanghai-2024")
     assert "泸州市社会保险事业管理局2020年度收入支出总计5686.09万元。与2019年度相比" in text
-    assert "一般公共预算财政拨款收入5686.09万元，占100.00%。" in text
+    assert "本年收入合计5686.09万元，其中：财政拨款收入5686.09万元，占100.00%。" in text
     assert "卫生健康支出（类）57.13万元，占1.00%" in text
     outcomes = check_text(document, facts, statements)
     assert len(outcomes) > 100 and all(o.status == PASS for o in outcomes)
     _, _, _, _, national = generated(example, "national-9")
     assert "泸州市社会保险事业管理局 2020 年度收入支出总计 5686.09 万元" in national
+
+
+@pytest.mark.parametrize("format_name", ["national-9", "shanghai-2024"])
+def test_a_sentence_names_the_budget_it_prints(format_name):
+    """The 普陀 unit has 年初预算 0 and 全年预算 321.02: a sentence printing 321.02 calls it 全年预算,
+    completion is against it, and so is the reason for the difference."""
+    dataset, _ = load(ROOT / "examples" / "shanghai-putuo-shgzb-2024")
+    _, _, _, _, text = generated(dataset, format_name)
+    plain = text.replace(" ", "")
+    assert "全年预算为321.02万元，支出决算为307.82万元，完成全年预算的95.89%。" in plain
+    assert "决算数小于全年预算数的主要原因：人员经费支出数小于预算数。" in plain
+    assert "年初预算为321.02" not in plain and "完成年初预算" not in plain
+    assert "全年预算为52.00万元，支出决算为51.32万元" in plain  # 行政运行 (项)
+    assert "年初预算为52.00" not in plain
 
 
 def test_shanghai_2024_states_level_budgets_and_asks_for_missing_purposes(tmp_path):
@@ -204,7 +218,7 @@ def test_shanghai_2024_states_level_budgets_and_asks_for_missing_purposes(tmp_pa
     dataset, _ = load(folder)
     _, writer, _, _, text = generated(dataset, "shanghai-2024")
     assert (
-        "全年预算为11.72万元，支出决算为11.72万元，完成全年预算的100.00%。决算数与预算数持平。"
+        "全年预算为11.72万元，支出决算为11.72万元，完成全年预算的100.00%。决算数与全年预算数持平。"
         in text
     )
     assert "购房补贴（项）。全年预算为11.72万元" in text

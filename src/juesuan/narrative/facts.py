@@ -153,6 +153,9 @@ def collect(
     for row in INCOME_ROWS:
         facts.money_cell(f"收入.{row}", statements, "summary", row)
         facts.share(f"收入.{row}.占比", f"收入.{row}", "本年收入合计")
+    # the three funds' income as one, as the 收入决算表 prints it (the Shanghai 2024 wording)
+    facts.money_cell("收入.财政拨款收入", statements, "income", "合计", "财政拨款收入")
+    facts.share("收入.财政拨款收入.占比", "收入.财政拨款收入", "本年收入合计")
     # 三 支出
     facts.money_cell("本年支出合计", statements, "spending", "合计", "本年支出合计")
     for column in SPENDING_COLUMNS:

@@ -139,15 +139,16 @@ def _context(writer: Writer, statements: Statements, options: FormatOptions) -> 
             return ""
         return "大于" if facts[key].value > budget.value else "小于"
 
-    def budget_reason(topic: str, key: str, level: str = "") -> str:
-        """Why 决算 differs from budget, when it does (beyond the threshold: a warning if the
-        dataset gives no reason); `level`, when they read the same and the format says so."""
+    def budget_reason(topic: str, key: str, level: str = "", budget: str = "预算数") -> str:
+        """Why 决算 differs from `budget` (预算数, or the 全年预算数 the sentence printed), when it
+        does (beyond the threshold: a warning if the dataset gives no reason); `level`, when
+        they read the same and the format says so."""
         word = budget_word(key)
         if not word:
             return level if writer.has(f"{key}.预算") else ""
         text = writer.reason("预决算差异", topic)
         if text:
-            return f"决算数{word}预算数的主要原因：" + quote(f"{text.rstrip('。')}。")
+            return f"决算数{word}{budget}的主要原因：" + quote(f"{text.rstrip('。')}。")
         threshold = writer.dataset.unit.budget_reason_threshold * 100
         if abs(facts[f"{key}.完成率"].value - 100) > threshold:
             return _warn("预决算差异", topic, f"所述决算数{word}预算数超过阈值")
