@@ -187,10 +187,17 @@ def _download(page, selector: str, folder: Path) -> Path:
 
 
 def _follow_job(page, base: str, unit: int) -> str:
-    """From a job's progress page to its result: the page reloads when the job ends and offers
-    “查看结果”. Returns the job's final message."""
+    """From a job's progress page on to its result: the page reloads when the job ends and goes
+    on to what the job made, saying what was done (a job that found problems stays and offers
+    “查看结果”). Returns the job's final message."""
     page.wait_for_url(re.compile(rf"/u/{unit}/pay/jobs/[0-9a-f-]+/$"))
-    page.locator("a.button:text-is('查看结果')").wait_for(timeout=JOB_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => !location.pathname.includes('/jobs/') || document.querySelector('a.button')",
+        timeout=JOB_TIMEOUT_MS,
+    )
+    page.wait_for_load_state()
+    if "/jobs/" not in page.url:
+        return page.locator("ul.messages li").first.inner_text()
     message = page.locator(".card .notice.ok, .card .notice.info").first.inner_text()
     page.click("a.button:text-is('查看结果')")
     page.wait_for_load_state()

@@ -46,3 +46,14 @@ def test_breadcrumbs_link_only_where_the_user_may_go(client, world, prepared):
     client.force_login(world.users["bureau"])  # granted on the 部门: its page opens
     assert f'href="{department}"' in _text(client.get(reverse("unit", args=[world.unit.pk])))
     assert client.get(department).status_code == 200
+
+
+def test_a_finished_step_goes_on_to_what_it_made(client, world, tmp_path):
+    set_up_unit(world.unit, world.users["clerk"], tmp_path, people=4)
+    client.force_login(world.users["clerk"])
+    page = client.post(
+        reverse("pay:run_prepare", args=[world.unit.pk]), {"month": "2020-03"}, follow=True
+    )
+    run = world.unit.runs.get()
+    assert page.redirect_chain[-1][0] == reverse("pay:run", args=[world.unit.pk, run.pk])
+    assert "已生成 2020-03 发放批次第 1 批" in _text(page)  # what the step did, said once

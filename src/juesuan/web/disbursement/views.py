@@ -1124,6 +1124,11 @@ def _job_done_url(job: Job) -> str | None:
 def job_page(request, access: UnitAccess, job_id):
     job = _job_for(access, job_id)
     result = job.result or {}
+    done_url = _job_done_url(job)
+    if done_url and job.status == "succeeded" and not result.get("problems"):
+        # a finished step goes on to what it made; its page says what was done
+        _show(request, services.Outcome(True, result.get("message", ""), bool(result.get("changed"))))
+        return redirect(done_url)
     return render(
         request,
         "juesuan/disbursement/job.html",
@@ -1133,7 +1138,7 @@ def job_page(request, access: UnitAccess, job_id):
             job=job,
             job_name=jobs.JOB_NAMES.get(job.kind, job.kind),
             outcome=result,
-            done_url=_job_done_url(job),
+            done_url=done_url,
         ),
     )
 
@@ -1149,7 +1154,8 @@ def job_status(request, access: UnitAccess, job_id):
             "message": job.message,
             "error": job.error,
             "finished": job.finished,
-            # a finished job reloads its own page, which shows the outcome and the problems
+            # a finished job reloads its own page: it goes on to the result, or shows the
+            # outcome and the problems
             "done_url": reverse("pay:job", args=[job.unit_id, job.pk]) if job.finished else None,
         }
     )

@@ -790,9 +790,11 @@ def job_page(request, access: UnitAccess, job_id):
     job = _job_for(access, job_id)
     if job.kind == IMPORT_JOB and job.status == "succeeded":
         return _import_report(request, access, job)
+    done_url = _job_done_url(job)
+    if done_url:  # a finished build or consolidation goes on to what it made
+        return redirect(done_url)
     tab = "versions" if job.kind == IMPORT_JOB else "builds"
-    context = {"unit": access.unit, "year": job.year, "job": job, "tab": tab,
-               "done_url": _job_done_url(job)}  # fmt: skip
+    context = {"unit": access.unit, "year": job.year, "job": job, "tab": tab}
     context["version"] = current_version(access.unit, job.year) if job.year else None
     return render(request, "juesuan/job.html", context)
 
