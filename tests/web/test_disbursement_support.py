@@ -75,8 +75,9 @@ def set_up_unit(unit, clerk, folder: Path, people: int = 6, *, payer: bool = Tru
 
 
 def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> list[Path]:
-    """The bank's result files for an approved run: every payment paid except those whose
-    person_id is in `returns` (person_id → reason code). One file per bank file."""
+    """The bank's result files for an approved run: every payment paid (on the 10th, dated when
+    the format has a 到账日期) except those whose person_id is in `returns` (person_id → reason
+    code). One file per bank file."""
     from juesuan.disbursement.banks import (
         PAID,
         RETURNED,
@@ -109,7 +110,8 @@ def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> li
             if p.person_id in returns:
                 outcomes.append(Outcome(p.reference, p.amount, RETURNED, returns[p.person_id]))
             else:
-                outcomes.append(Outcome(p.reference, p.amount, PAID))
+                # the bank pays on the batch's execution day and says so (到账日期)
+                outcomes.append(Outcome(p.reference, p.amount, PAID, paid_on=header.execution_date))
         path = folder / f"result-{run.number}-{item.scheme}.csv"
         written = write_results(adapter, header, outcomes, path)
         assert written.ok, written.problems

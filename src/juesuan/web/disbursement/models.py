@@ -356,7 +356,7 @@ class Payment(models.Model):
     status = models.CharField(max_length=20, choices=list(core.STATUS_NAMES.items()))
     reason_code = models.CharField(max_length=10, blank=True)
     reason_text = models.CharField(max_length=200, blank=True)
-    paid_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)  # the bank's day (到账日期), if it gave one
     result_import = models.ForeignKey(
         ResultImport,
         null=True,

@@ -189,7 +189,8 @@ def _keep_file(unit: Unit, source: Path, sha: str, name: str) -> str | None:
 
 
 def _results_frame(rows) -> pl.DataFrame:
-    """The result rows as columns: reference, outcome, reason_code, reason_text, amount_r, line."""
+    """The result rows as columns: reference, outcome, reason_code, reason_text, amount_r, line,
+    paid_on (the bank's day, null when its format has none)."""
     if hasattr(rows, "frame"):  # the bank reader keeps its rows as a polars frame
         frame = rows.frame().select(
             "reference",
@@ -198,6 +199,7 @@ def _results_frame(rows) -> pl.DataFrame:
             "reason_text",
             pl.col("amount_fen").alias("amount_r"),
             "line",
+            "paid_on",
         )
     else:
         frame = pl.DataFrame(
@@ -208,6 +210,7 @@ def _results_frame(rows) -> pl.DataFrame:
                 "reason_text": [r.reason_text for r in rows],
                 "amount_r": [r.amount_fen for r in rows],
                 "line": [r.line for r in rows],
+                "paid_on": [r.paid_on for r in rows],
             },
             schema={
                 "reference": pl.String,
@@ -216,6 +219,7 @@ def _results_frame(rows) -> pl.DataFrame:
                 "reason_text": pl.String,
                 "amount_r": pl.Int64,
                 "line": pl.Int64,
+                "paid_on": pl.Date,
             },
         )
     return frame.with_columns(
@@ -277,7 +281,6 @@ def _apply_results(
         .values_list("pk", flat=True)
     )
     codes = {pk: code for code, pk in schemes.items()}
-    today = timezone.localdate()
     paid_change = rules.apply_result(core.SENT, _rule_result(paid_outcome, "", "", paid_outcome))
     savepoint = paid_ahead = None
     if guess and {code for code, _month in guess} <= set(schemes):
@@ -311,7 +314,7 @@ def _apply_results(
                         month__in=months,
                         status=core.SENT,
                     )
-                    paid_ahead = _mark_paid(awaiting, _values(paid_change, entry, today))
+                    paid_ahead = _mark_paid(awaiting, _values(paid_change, entry))
         except DatabaseError:
             if not reader.failed.is_set():
                 raise
@@ -343,7 +346,7 @@ def _apply_results(
         if isinstance(checked, Outcome):
             return checked
     progress(60, "更新付款状态")
-    _update_payments(unit.pk, entry, checked, months, today, paid_ahead is not None, progress)
+    _update_payments(unit.pk, entry, checked, months, paid_ahead is not None, progress)
     paid = returned = unchanged = paid_fen = returned_fen = 0
     for _number, _status, decision, count, amount in checked.decisions:
         if isinstance(decision, rules.Unchanged):
@@ -407,8 +410,9 @@ def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, codes: dict, paid_o
             f"回盘“{entry.file_name}”有 {total} 行与付款对不上，回盘未导入，付款状态不变。",
             problems=problems,
         )
-    # One decision per distinct situation: the rule is applied, not copied.
-    situation = ["status", "reason_code_p", "outcome", "reason_code", "reason_text"]
+    # One decision per distinct situation: the rule is applied, not copied. The bank's day is
+    # part of it (a file has one or a few), so each group of payments gets its own.
+    situation = ["status", "reason_code_p", "outcome", "reason_code", "reason_text", "paid_on"]
     distinct = matched.select(situation).unique().with_row_index("situation")
     matched = matched.join(distinct.cast({"situation": pl.Int64}), on=situation, nulls_equal=True)
     situations = (
@@ -418,9 +422,9 @@ def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, codes: dict, paid_o
     )
     decisions = []
     conflicts = []
-    for number, status, recorded, outcome, code, text, count, amount in situations.iter_rows():
+    for number, status, recorded, outcome, code, text, day, count, amount in situations.iter_rows():
         decision = rules.apply_result(
-            status, _rule_result(outcome, code, text, paid_outcome), recorded or ""
+            status, _rule_result(outcome, code, text, paid_outcome, day), recorded or ""
         )
         decisions.append((number, status, decision, count, int(amount or 0)))
         if isinstance(decision, rules.Conflict):
@@ -438,21 +442,25 @@ def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, codes: dict, paid_o
     return _Checked(stored, matched, decisions)
 
 
-def _rule_result(outcome: str, code: str | None, text: str | None, paid_outcome) -> rules.Result:
+def _rule_result(
+    outcome: str, code: str | None, text: str | None, paid_outcome, day=None
+) -> rules.Result:
     return rules.Result(
         outcome=rules.RESULT_PAID if outcome == paid_outcome else rules.RESULT_RETURNED,
         reason_code=code or "",
         reason=text or "",
+        day=day,
     )
 
 
-def _values(decision: rules.Change, entry, today) -> dict:
-    """The payment columns a decided change sets."""
+def _values(decision: rules.Change, entry) -> dict:
+    """The payment columns a decided change sets. 到账日期 is the bank's day or none: the day
+    of the import is no stand-in (按时发放率 then says 无银行到账日期)."""
     return {
         "status": decision.status,
         "reason_code": decision.reason_code,
         "reason_text": (decision.reason or "")[:200],
-        "paid_on": decision.day or (today if decision.status == core.PAID else None),
+        "paid_on": decision.day if decision.status == core.PAID else None,
         "result_import_id": entry.pk,
     }
 
@@ -577,7 +585,7 @@ _REFERENCE_SCOPE = re.compile(
 _LEGACY = r"^[^-]+-\d{17}[\dX]-"
 
 
-def _update_payments(unit_id, entry, checked: _Checked, months, today, paid_ahead, progress):
+def _update_payments(unit_id, entry, checked: _Checked, months, paid_ahead, progress):
     """Write each decided change. After `paid_ahead` (every payment the file answers that was
     awaiting the bank is already marked paid) only the other changes remain, written by id.
     Otherwise the returned rows are updated by id, and a bank file (run, scheme) whose payments
@@ -596,7 +604,13 @@ def _update_payments(unit_id, entry, checked: _Checked, months, today, paid_ahea
         number: decision
         for number, status, decision, _count, _amount in checked.decisions
         if isinstance(decision, rules.Change)
-        and not (paid_ahead and status == core.SENT and decision.status == core.PAID)
+        # marked paid ahead, without a day: done; with the bank's day, written by id below
+        and not (
+            paid_ahead
+            and status == core.SENT
+            and decision.status == core.PAID
+            and decision.day is None
+        )
     }
     if changes:
         groups = (
@@ -608,7 +622,7 @@ def _update_payments(unit_id, entry, checked: _Checked, months, today, paid_ahea
         )
         largest: set[tuple[int, int]] = set()
         for run_id, scheme_id, number, ids, status, count in groups.iter_rows():
-            values = _values(changes[number], entry, today)
+            values = _values(changes[number], entry)
             group = (run_id, scheme_id)
             if paid_ahead and status == core.SENT:  # returned by the bank: marked paid just now
                 keyed.append((ids, values, core.PAID, count))

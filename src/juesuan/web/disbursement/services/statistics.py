@@ -108,6 +108,7 @@ def _figures(
             amount=Sum("amount", filter=paid),
             returned=Count("id", filter=Q(status__in=_RETURNED)),
             on_time=Count("id", filter=paid & Q(paid_on__lte=cutoff)),
+            undated=Count("id", filter=paid & Q(paid_on__isnull=True)),
         )
     }
     figures = []
@@ -119,7 +120,14 @@ def _figures(
                 period=period,
                 **{
                     name: int(row.get(name) or 0)
-                    for name in ("persons", "payments", "amount", "returned", "on_time")
+                    for name in (
+                        "persons",
+                        "payments",
+                        "amount",
+                        "returned",
+                        "on_time",
+                        "undated",
+                    )
                 },
             )
         )
