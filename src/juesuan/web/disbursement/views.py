@@ -993,7 +993,7 @@ def _total(figures) -> dict | None:
         period=figures[0].period,
         **{
             name: sum(getattr(f, name) for f in figures)
-            for name in ("persons", "payments", "amount", "returned", "on_time")
+            for name in ("persons", "payments", "amount", "returned", "on_time", "undated")
         },
     )
     return {**_figure(total, {}), "name": "合计"}
@@ -1009,6 +1009,7 @@ def _figure(f, schemes) -> dict:
         "returned": f.returned,
         "return_rate": f.return_rate,
         "on_time_rate": f.on_time_rate,
+        "on_time_unknown": f.on_time_unknown,  # 无银行到账日期: the rate cannot be known
     }
 
 
