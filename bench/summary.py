@@ -32,7 +32,8 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = (
     ("ledger_load.py",),
     ("consolidate.py",),
-    ("build_example.py",),
+    ("build_example.py", "--example", "luzhou-2020"),
+    ("build_example.py", "--example", "shanghai-putuo-shgzb-2024"),
     ("audit.py",),
     ("web_load.py",),
     ("payroll.py", "--skip-without-postgres"),

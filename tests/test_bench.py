@@ -70,10 +70,16 @@ def test_consolidate():
     summaries(out, "consolidate")
 
 
-def test_build_example():
-    out = run("build_example.py", "--runs", "1", "--no-warmup")
-    assert "build_example" in out and "write" in out
-    summaries(out, "build_example")
+@pytest.mark.parametrize("example", ["luzhou-2020", "shanghai-putuo-shgzb-2024"])
+def test_build_example(example):
+    out = run("build_example.py", "--example", example, "--runs", "1", "--no-warmup")
+    assert f"examples/{example}" in out and "write" in out and "load average" in out
+    summaries(out, f"build_example ({example})")
+
+
+def test_make_bench_builds_both_examples():
+    examples = [b[2] for b in summary.BENCHMARKS if b[0] == "build_example.py"]
+    assert examples == ["luzhou-2020", "shanghai-putuo-shgzb-2024"]
 
 
 def test_audit():
