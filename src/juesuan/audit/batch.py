@@ -152,8 +152,9 @@ def _digest_or_none(path: Path) -> str | None:
 # ---- one document -------------------------------------------------------------------------------
 
 
-class TimeLimit(Exception):
-    pass
+class TimeLimit(BaseException):
+    """Not an Exception: the reader turns any Exception of a damaged file into its reason, and
+    this one must reach `audit_item` as what it is."""
 
 
 @contextlib.contextmanager
