@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+import pytest
+
 from juesuan.ledger.issues import ERROR, WARNING
 from juesuan.ledger.load import load
 
@@ -192,3 +194,68 @@ def test_workbook_with_fifty_mistakes_reports_fifty_with_sheet_row_and_column(tm
         ("data.xlsx", "支出", "金额")
     }
     assert sorted(i.source.row for i in found) == list(range(2, 52))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            '[unit]\nname = "测试局"\nyear = 二〇二〇\n',
+            3,
+            "第8个字符处值的写法不对（文字要加英文双引号",
+        ),
+        ('[unit]\nname = "测试局\nyear = 2020\n', 2, "引号没有配对"),
+        ('[unit]\nname "测试局"\n', 2, "项目名后面应为“=”"),
+        ('[unit]\nname = "测试局"\nname = "另一局"\n', 3, "同一项写了两次"),
+        ("[unit]\nyear = 2020 2021\n", 2, "一行只能写一项"),
+        ('[unit]\nname = ["测试局"\n', None, "文件末尾括号没有配对"),
+    ],
+)
+def test_a_unit_toml_that_is_not_toml_is_said_in_chinese_with_its_line(tmp_path, text, line, words):
+    dataset, issues = load(write_dataset(tmp_path / "toml", unit=text))
+    assert dataset is None
+    (issue,) = [i for i in errors(issues) if i.source.file == "unit.toml"]
+    assert issue.source.row == line and words in issue.message
+    assert 'name = "某某局"' in issue.accepted
+    assert not any(c.isascii() and c.isalpha() for c in issue.message.replace("TOML", ""))
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ('["测试局"]', "一组值"),
+        ('{ a = "测试局" }', "一个表"),
+        ("true", "真假值"),
+        ("2020-01-01", "日期"),
+    ],
+)
+def test_a_unit_field_of_the_wrong_type_is_refused_at_its_line(tmp_path, value, kind):
+    text = f'[unit]\nyear = 2020\nformat = "sichuan-2020"\nname = {value}\n'
+    dataset, issues = load(write_dataset(tmp_path / "type", unit=text))
+    assert dataset is None
+    (issue,) = [i for i in errors(issues) if "应为一项文字或数字" in i.message]
+    assert issue.source.row == 4 and issue.source.column == "name" and kind in issue.message
+    assert str(issue.source) == "unit.toml 第4行 “name”列" and issue.value.startswith("name = ")
+
+
+def test_a_unit_field_refused_later_names_its_line_in_unit_toml(tmp_path):
+    text = '[unit]\nname = "测试局"\n\nyear = 1900\nformat = "sichuan-2020"\n'
+    dataset, issues = load(write_dataset(tmp_path / "year", unit=text))
+    assert dataset is None
+    assert [i.source.row for i in errors(issues) if i.source.file == "unit.toml"] == [4]
+
+
+@pytest.mark.parametrize(
+    ("bom", "encoding"), [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")]
+)
+def test_a_utf16_csv_is_refused_saying_how_to_save_it(tmp_path, bom, encoding):
+    """Excel's "Unicode 文本" is UTF-16 with a BOM (and tab-separated)."""
+    from conftest import INCOME_CSV
+
+    folder = write_dataset(tmp_path / "utf16")
+    (folder / "income.csv").write_bytes(bom + INCOME_CSV.replace(",", "\t").encode(encoding))
+    dataset, issues = load(folder)
+    assert dataset is None
+    (issue,) = errors(issues)
+    assert issue.source.file == "income.csv" and "UTF-16" in issue.message
+    assert "CSV UTF-8（逗号分隔）" in issue.accepted and "GB18030" in issue.accepted

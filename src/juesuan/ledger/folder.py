@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import tomllib
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,10 +92,18 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
     if data is None:
         return
     try:
-        document = tomllib.loads(data.decode("utf-8-sig"), parse_float=Decimal)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raw.issues.append(Issue(ERROR, Source(UNIT_FILE), f"不是有效的 TOML 文件：{exc}"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raw.issues.append(
+            Issue(ERROR, Source(UNIT_FILE), "不是 UTF-8 编码的文本", accepted=_TOML_ACCEPTED)
+        )
         return
+    try:
+        document = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raw.issues.append(_toml_issue(str(exc)))
+        return
+    raw.unit_rows.update(_key_lines(text))
     unit = document.get("unit")
     if not isinstance(unit, dict):
         raw.issues.append(
@@ -116,10 +126,94 @@ def _read_unit(folder: Path, raw: RawDataset) -> None:
                 )
             )
             continue
+        if isinstance(value, list | dict | bool | date | time):
+            row = raw.unit_rows.get(field.key)
+            raw.issues.append(
+                Issue(
+                    ERROR,
+                    Source(UNIT_FILE, row=row, column=key),
+                    f"应为一项文字或数字，现为{_TOML_KINDS.get(type(value), '日期或时间')}",
+                    value=text.split("\n")[row - 1].strip() if row else key,
+                    accepted=_TOML_ACCEPTED,
+                )
+            )
+            continue
         raw.unit[field.key] = str(value)
 
 
+_CSV_ACCEPTED = (
+    "UTF-8 或 GB18030 编码、逗号分隔的 CSV：在 Excel 中“另存为”，"
+    "保存类型选“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”"
+)
+_TOML_ACCEPTED = (
+    'UTF-8 编码的 TOML：[unit] 下一行一项，文字加英文双引号，如 name = "某某局"、year = 2024'
+)
+_TOML_KINDS = {list: "一组值（[ ]）", dict: "一个表（{ }）", bool: "真假值（true/false）"}
+_UNPAIRED_QUOTE = "引号没有配对：文字两头都要有英文双引号，且在同一行"
+# tomllib's messages (Python 3.11-3.13), said in words; the first that starts the message.
+_TOML_WORDS = (
+    ("Invalid value", "值的写法不对（文字要加英文双引号，数字不加）"),
+    ("Expected '=' after a key", "项目名后面应为“=”"),
+    (
+        "Invalid initial character for a key",
+        "项目名用英文字母、数字、_ 或 -，其他文字要加英文双引号",
+    ),
+    ("Unterminated string", _UNPAIRED_QUOTE),
+    ("Illegal character '\\n'", _UNPAIRED_QUOTE),  # a line ends inside a string
+    ("Unclosed", "括号没有配对"),
+    ("Cannot overwrite a value", "同一项写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Expected newline or end of document", "一行只能写一项，这一项后面多了内容"),
+    ("Expected ']", "表名的方括号没有配对"),
+    ("Invalid statement", "这一行不是“项目名 = 值”的形式"),
+    ("Illegal character", "有不能出现在这里的字符（如控制字符）"),
+    ("Invalid date", "日期或时间的写法不对"),
+)
+_TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)$")
+_TOML_KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _toml_issue(message: str) -> Issue:
+    """A tomllib error as a sentence with its line and column, without tomllib's English."""
+    words = next((w for prefix, w in _TOML_WORDS if message.startswith(prefix)), "写法不对")
+    place = _TOML_PLACE.search(message)
+    if place is None:  # "(at end of document)"
+        where, line = "文件末尾", None
+    else:
+        line = int(place[1])
+        where = f"第{place[2]}个字符处"
+    return Issue(
+        ERROR,
+        Source(UNIT_FILE, row=line),
+        f"不是有效的 TOML：{where}{words}",
+        accepted=_TOML_ACCEPTED,
+    )
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line of each unit field written in unit.toml (the first, if written twice)."""
+    fields = {header: f.key for f in UNIT_FIELDS for header in f.headers}
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), start=1):  # lines as TOML counts them
+        found = _TOML_KEY.match(line)
+        key = found and fields.get(next(g for g in found.groups() if g is not None))
+        if key:
+            lines.setdefault(key, number)
+    return lines
+
+
 def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawTable | None:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode 文本" (UTF-16, and tab-separated): refused with how to save it
+        issues.append(
+            Issue(
+                ERROR,
+                Source(name),
+                "是 UTF-16 编码的文本（Excel 另存为“Unicode 文本”即是）",
+                accepted=_CSV_ACCEPTED,
+            )
+        )
+        return None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     found: list[Issue] = []
@@ -135,7 +229,7 @@ def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawT
                     ERROR,
                     Source(name),
                     "无法识别文件编码",
-                    accepted="UTF-8 或 GB18030 编码的 CSV",
+                    accepted=_CSV_ACCEPTED,
                 )
             )
             return None
