@@ -644,3 +644,12 @@ def test_scratch_files_never_hold_account_numbers_in_the_clear(
             written = book.read("xl/worksheets/sheet1.xml")
     assert given[0].encode() in written and given[-1].encode() in written
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_result_file_that_is_no_workbook_is_said_so_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(b"PK\x03\x04 cut short")
+    result = read_results(get_adapter("excel"), path)
+    (problem,) = result.problems
+    assert not result.ok and "文件已损坏，或不是 Excel 工作簿" in problem.message
+    assert "Error" not in str(problem) and "BadZip" not in str(problem)

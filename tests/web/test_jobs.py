@@ -106,3 +106,18 @@ def test_a_job_the_broker_cannot_take_fails_at_once_with_the_reason(
     job.refresh_from_db()
     assert job.status == "failed" and job.error == jobs.BROKER_DOWN
     assert job.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fault_of_the_program_is_a_sentence_without_python_words(world, settings, monkeypatch):
+    settings.JOBS_MODE = "sync"
+
+    def broken(job):
+        raise KeyError("consolidated")
+
+    monkeypatch.setattr(jobs, "consolidate_units", broken)
+    job = Job.objects.create(kind=CONSOLIDATE_JOB, unit=world.department, year=2020)
+    jobs.submit(job)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == jobs.INTERNAL_ERROR.format(job=job.pk)
+    assert "KeyError" not in job.error and str(job.pk) in job.error

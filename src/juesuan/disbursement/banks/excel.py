@@ -177,11 +177,11 @@ def read_xlsx(layout: Layout, path: Path) -> tuple[pl.DataFrame | None, list[Pro
     file = path.name
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
+    except Exception:  # openpyxl raises many kinds for a damaged or foreign file
         return None, [
             Problem(
                 file,
-                f"无法作为 .xlsx 工作簿打开（{type(exc).__name__}）；请提供银行原始的 Excel 文件",
+                "无法作为 .xlsx 工作簿打开：文件已损坏，或不是 Excel 工作簿；请提供银行原始的 Excel 文件",
             )
         ]
     try:

@@ -45,6 +45,7 @@ def start(kind: str, unit, user, year: int, params: dict) -> Job:
 
 
 BROKER_DOWN = workplace_jobs.BROKER_DOWN
+INTERNAL_ERROR = workplace_jobs.INTERNAL_ERROR
 
 
 def _send_to_worker(job_id: str) -> None:
@@ -85,9 +86,9 @@ def run_job(job_id: str, *, resume: bool = False) -> None:
     progress = StepProgress(job)
     try:
         outcome = _work(job, progress)
-    except Exception as exc:  # the trace goes to the log, a sentence to the page
+    except Exception:  # the trace goes to the log, a sentence to the page
         log.error("disbursement job %s failed:\n%s", job_id, traceback.format_exc())
-        outcome = services.Outcome(False, f"内部错误：{type(exc).__name__}: {exc}")
+        outcome = services.Outcome(False, INTERNAL_ERROR.format(job=job_id))
     finally:
         progress.close()
     Job.objects.filter(pk=job.pk).update(

@@ -73,6 +73,11 @@ BROKER_DOWN = (
     "任务未能交给后台处理程序：任务队列服务无法连接，本次操作没有执行。请稍后重试；"
     "如仍不行，请系统管理员检查任务队列服务（Redis 或 RabbitMQ）和 JUESUAN_BROKER_URL 设置。"
 )
+# A fault of the program, not of the input: the page says so; the trace is in the server's log.
+INTERNAL_ERROR = (
+    "系统内部出错，本次操作未能完成。请稍后重试；如仍出错，"
+    "请把任务编号 {job} 告诉系统管理员，详细原因已记在服务器日志中。"
+)
 
 
 def send_to_worker(job_id: str, task, cleanup: Callable[[Job], None] | None = None) -> None:
@@ -165,9 +170,9 @@ def run_job(job_id: str, *, resume: bool = False) -> None:
         result = work(job)
     except JobFailed as exc:
         _finish(job, FAILED, error=str(exc))
-    except Exception as exc:  # anything else: keep the trace in the log, a sentence on the page
+    except Exception:  # anything else: keep the trace in the log, a sentence on the page
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-        _finish(job, FAILED, error=f"内部错误：{type(exc).__name__}: {exc}")
+        _finish(job, FAILED, error=INTERNAL_ERROR.format(job=job_id))
     else:
         _finish(job, SUCCEEDED, result=result)
     finally:
