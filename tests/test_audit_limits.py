@@ -137,7 +137,9 @@ def test_docx_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
 
 def test_docx_with_a_lying_size_is_refused(tmp_path):
     path = hostile.docx_bomb(tmp_path / "lying.docx", megabytes=60, declared=4096)
-    assert "不是有效的 Word" in refused(path)
+    reason = refused(path)
+    assert "文件已损坏（压缩的内容不完整，或与文件目录不符）" in reason and "Error" not in reason
+    assert "BadZip" not in reason
 
 
 def test_pdf_page_of_200000_text_runs_is_refused(tmp_path):
@@ -205,3 +207,16 @@ def test_read_raises_not_readable_with_the_reason(tmp_path):
     hostile.docx_grid_span(path, 200_000)
     with pytest.raises(NotReadable, match="展开后有 200,000 个单元格"):
         read(path)
+
+
+def test_a_file_that_is_not_a_docx_is_said_to_be_so_in_words(tmp_path):
+    import zipfile
+
+    text = tmp_path / "not.docx"
+    text.write_bytes(b"{\\rtf1 not a zip}")
+    assert "不是 Word（.docx）文件（.docx 是一个压缩包，这个文件不是）" in refused(text)
+    other = tmp_path / "other.docx"
+    with zipfile.ZipFile(other, "w") as bundle:
+        bundle.writestr("a.txt", "x")
+    reason = refused(other)
+    assert "压缩包里没有 Word 文档的正文部分" in reason and "KeyError" not in reason

@@ -159,7 +159,7 @@ def read(path: str | Path) -> Document:
         raise NotReadable(str(exc)) from exc
     except Exception as exc:  # a damaged file: say so in one sentence, no traceback
         name = {PDF: "PDF", DOCX: "Word", HTML: "网页"}.get(kind, "文本")
-        raise NotReadable(f"{path} 无法作为{name}文件读取（{type(exc).__name__}）") from exc
+        raise NotReadable(f"{path} 无法作为{name}文件读取：文件已损坏，或不是{name}文件") from exc
 
 
 def read_safely(path: str | Path) -> Document:
@@ -436,6 +436,20 @@ def read_html(text: str, path: str = "<html>", budget: Budget | None = None) -> 
 # ---- DOCX ------------------------------------------------------------------------------------
 
 
+def _docx_damage(exc: Exception, path: Path) -> str:
+    """What is wrong with a .docx that python-docx gave up on, in words."""
+    import zipfile
+    import zlib
+
+    if not zipfile.is_zipfile(path):
+        return "不是 Word（.docx）文件（.docx 是一个压缩包，这个文件不是）；如是 .doc，请用 Word 另存为 .docx"
+    if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
+        return "文件已损坏（压缩的内容不完整，或与文件目录不符）；请重新导出或重新下载"
+    if isinstance(exc, KeyError):
+        return "压缩包里没有 Word 文档的正文部分，不是 Word（.docx）文件"
+    return "文件已损坏，或不是 Word（.docx）文件"
+
+
 def _read_docx(path: Path, budget: Budget) -> Document:
     import docx
     from docx.table import Table as DocxTable
@@ -446,7 +460,9 @@ def _read_docx(path: Path, budget: Budget) -> Document:
     except LimitExceeded:
         raise
     except Exception as exc:
-        raise NotReadable(f"{path} 不是有效的 Word（.docx）文件（{type(exc).__name__}）") from exc
+        raise NotReadable(
+            f"{path} 无法作为 Word（.docx）文件读取：{_docx_damage(exc, path)}"
+        ) from exc
     blocks: list[Block] = []
     number = 0
     for item in document.iter_inner_content():
