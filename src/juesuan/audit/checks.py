@@ -91,6 +91,7 @@ def run_all(model: Model, facts: Facts) -> Outcome:
         beneficiaries,
         list_counts,
         performance_per_capita,
+        procurement,
         grid_arithmetic,
     ):
         check(model, facts, out)
@@ -345,6 +346,10 @@ def item_paths(model: Model, facts: Facts, out: Outcome) -> None:
 
 
 def shares(model: Model, facts: Facts, out: Outcome) -> None:
+    by_whole: dict[int, list] = defaultdict(list)
+    for share in facts.shares:
+        if share.whole is not None:
+            by_whole[id(share.whole)].append(share.share)
     for share in facts.shares:
         if share.whole is None:
             if share.whole_label:
@@ -367,6 +372,11 @@ def shares(model: Model, facts: Facts, out: Outcome) -> None:
             other = _other_denominator(model, share.part, share.share, share.whole)
             if severity == CERTAIN and other is not None:
                 severity, note = SUSPECTED, f"；按文中另一个数 {other.shown()} 作分母则相符"
+            if severity == CERTAIN and _plugged_to_hundred(span, share.share, by_whole):
+                severity, note = (
+                    SUSPECTED,
+                    "；同列各项占比之和恰为 100%，可能为凑足 100% 调整了尾差",
+                )
             out.add(
                 Finding(
                     "text-share",
@@ -395,6 +405,16 @@ def proof(span: tuple[Decimal, Decimal], printed: Number, sure: bool = True) -> 
     if _glued_to_page_number(span, printed):
         return SUSPECTED, "；印出数去掉前面的数字后相符，可能与页码等相连"
     return (CERTAIN if sure else SUSPECTED), ""
+
+
+def _plugged_to_hundred(span: tuple[Decimal, Decimal], printed: Number, by_whole: dict) -> bool:
+    """The shares of one whole, as printed, add up to exactly 100% and this one is a unit of its
+    last digit from the arithmetic: the writer moved the remainder to make the list whole."""
+    listed = next((group for group in by_whole.values() if any(s is printed for s in group)), [])
+    if len(listed) < 2 or sum(s.value for s in listed) != HUNDRED:
+        return False
+    step = Decimal(10) ** -printed.decimals
+    return shows_as(span[0] - step, span[1] + step, printed)
 
 
 def _other_denominator(model: Model, part: Number, printed: Number, used: Number) -> Number | None:
@@ -448,6 +468,9 @@ def completions(model: Model, facts: Facts, out: Outcome) -> None:
             continue
         actual, budget = _wan(claim.actual), _wan(claim.budget)
         if budget.value == 0:
+            if claim.rate.value != 0:
+                out.run += 1
+                _completion_of_nothing(model, claim, out)
             continue
         out.run += 1
         span = interval(lambda a, b: a / b * HUNDRED, actual, budget)
@@ -500,6 +523,26 @@ def completions(model: Model, facts: Facts, out: Outcome) -> None:
                 "、".join(sorted({c.rate.shown() for c in claims})),
             )
         )
+
+
+def _completion_of_nothing(model: Model, claim, out: Outcome) -> None:
+    """ "年初预算为 0 万元……完成年初预算的 95.89%": no rate completes a zero budget, so the
+    words or the figure are wrong whichever was meant; the budget that gives the figure is named."""
+    named = f"{claim.basis}预算" if claim.basis else "预算"
+    other = _other_denominator(model, claim.actual, claim.rate, claim.budget)
+    note = f"；{claim.rate.shown()} 是对文中另一个预算数 {other.shown()} 的完成率" if other else ""
+    out.add(
+        Finding(
+            "text-completion",
+            CERTAIN,
+            "预算为零，完成率无从计算",
+            f"{named}为 {claim.budget.shown()}，完成率无定义，文中却写“完成{named}的"
+            f"{claim.rate.shown()}”{note}",
+            _ev(model, claim.rate, claim.budget, claim.actual),
+            "无（预算为 0）",
+            claim.rate.shown(),
+        )
+    )
 
 
 def per_capita(model: Model, facts: Facts, out: Outcome) -> None:
@@ -567,6 +610,9 @@ def year_over_year(model: Model, facts: Facts, out: Outcome) -> None:
                 )
         if claim.rate is None:
             continue
+        if claim.change is None and claim.prior is not None and claim.current is not None:
+            _rate_from_both_years(model, claim, out)
+            continue
         if claim.change is None or claim.current is None:
             if claim.rate.value != 0:
                 out.skip(
@@ -622,6 +668,52 @@ def year_over_year(model: Model, facts: Facts, out: Outcome) -> None:
                 f"{show(point, claim.rate.decimals)}%，文中 {claim.rate.shown()}；在舍入范围"
                 f"（{show(span[0], 3)}%～{show(span[1], 3)}%）内，不作为问题"
             )
+
+
+def _rate_from_both_years(model: Model, claim, out: Outcome) -> None:
+    """ "2025年执行数为 X 万元，2026年预算安排 Y 万元，比2025年增加 Z%": the direction and the
+    rate from the two stated figures."""
+    current, prior = _wan(claim.current), _wan(claim.prior)
+    if prior.value <= 0 or claim.rate.value == 0:
+        return
+    out.run += 1
+    up = claim.rate_word in UP_WORDS
+    low, high = interval(lambda c, p: c - p, current, prior)
+    evidence_ = _ev(model, claim.rate, claim.current, claim.prior)
+    if (up and high < 0) or (not up and low > 0):
+        actual = "减少" if high < 0 else "增加"
+        out.add(
+            Finding(
+                "text-yoy-direction",
+                CERTAIN,
+                "增减方向与所列两年数相反",
+                f"上年 {claim.prior.shown()}，本年 {claim.current.shown()}，是{actual}，"
+                f"文中却写“{claim.rate_word}{claim.rate.shown()}”",
+                evidence_,
+                actual,
+                claim.rate_word,
+            )
+        )
+        return
+    sign = Decimal(1) if up else Decimal(-1)
+    span = interval(lambda c, p: sign * (c - p) / p * HUNDRED, current, prior)
+    point = sign * (current.value - prior.value) / prior.value * HUNDRED
+    if span is None or shows_as(span[0], span[1], claim.rate):
+        return
+    severity, note = proof(span, claim.rate, claim.confident)
+    out.add(
+        Finding(
+            "text-yoy-rate",
+            severity,
+            "同比变动率计算不符",
+            f"上年 {claim.prior.shown()}，本年 {claim.current.shown()}，变动率为 {show(point)}%，"
+            f"文中写 {claim.rate.shown()}{note}",
+            evidence_,
+            f"{show(point)}%",
+            claim.rate.shown(),
+            f"{show(claim.rate.value - point)} 个百分点",
+        )
+    )
 
 
 # ---- 6. text against the published tables -----------------------------------------------------
@@ -945,6 +1037,10 @@ _RESIDUE = (
         ),
         CERTAIN,
     ),
+    # the template's note under an empty table, left in: "…的，仍保留该表格式，并在本表下方作下述说明："
+    (re.compile(r"[^，。；]{0,40}仍保留该表格式[^。：:]{0,30}(?:下述说明[：:]?)?"), CERTAIN),
+    # a reason left blank: "…与2025年预算数持平，主要原因是。"
+    (re.compile(r"主要原因(?:是|为|[：:])\s*(?=[。；;])"), CERTAIN),
     (
         re.compile(
             r"^(?:说明项目绩效自评采用的组织实施步骤及方法|结合自评情况，?分析存在的问题及原因|按上述格式依次说明到各项级科目)[^。]*。?$"
@@ -1257,7 +1353,36 @@ def performance_per_capita(model: Model, facts: Facts, out: Outcome) -> None:
                 )
 
 
-# ---- 14. the 决算 tables the table rules do not cover (明细表, 项目支出表): sums by code --------
+# ---- 14. 政府采购: what SMEs won is part of what was bought ---------------------------------------
+
+
+def procurement(model: Model, facts: Facts, out: Outcome) -> None:
+    for stated in facts.procurement:
+        total, reserved, other = (
+            _wan(n) for n in (stated.total, stated.reserved_won, stated.other_won)
+        )
+        out.run += 1
+        low, _ = sum_bounds([reserved, other])
+        if low <= total.value + total.half_step:
+            continue
+        point = reserved.value + other.value
+        out.add(
+            Finding(
+                "text-procurement",
+                CERTAIN,
+                "中小企业中标金额超过政府采购总额",
+                f"预留项目中由中小企业中标 {stated.reserved_won.shown()}，其他项目中由中小企业中标"
+                f" {stated.other_won.shown()}，合计 {show(point)}万元，超过政府采购总额"
+                f" {stated.total.shown()}",
+                _ev(model, stated.other_won, stated.reserved_won, stated.total),
+                f"不超过 {stated.total.shown()}",
+                f"{show(point)}万元",
+                f"{show(point - total.value)}万元",
+            )
+        )
+
+
+# ---- 15. the 决算 tables the table rules do not cover (明细表, 项目支出表): sums by code --------
 
 _GRID_TABLES = {"fiscal_detail", "general_detail", "general_project", "state_capital_spending"}
 _ROW_TOTAL = {"fiscal_detail", "general_detail"}  # 合计 = the economic classes beside it

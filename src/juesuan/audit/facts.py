@@ -88,6 +88,7 @@ class YoY:
     rate: Number | None
     rate_word: str
     flat: str  # the 持平 wording, if any
+    prior: Number | None = None  # the compared year's own figure ("2025年执行数为 X"), if stated
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Completion:
     actual: Number | None
     budget: Number | None
     rate: Number
+    basis: str = ""  # the budget the rate names: 年初 or 全年 ("完成年初预算的"), if any
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,16 @@ class Labeled:
 
 
 @dataclass(frozen=True)
+class Procurement:
+    """The 政府采购 paragraph's amounts: the total and what SMEs won in the projects reserved
+    for them and in the other projects (both are parts of the total)."""
+
+    total: Number
+    reserved_won: Number
+    other_won: Number
+
+
+@dataclass(frozen=True)
 class PerfRow:
     project: str
     table: int
@@ -169,6 +181,7 @@ class Facts:
     items: list[Item] = field(default_factory=list)
     labeled: list[Labeled] = field(default_factory=list)
     performance: list[PerfRow] = field(default_factory=list)
+    procurement: list[Procurement] = field(default_factory=list)
     sentence_kinds: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     statements: object | None = None  # juesuan.statements.model.Statements
     table_cells: dict[tuple[str, str, str], tuple[Decimal | None, Place, str]] = field(
@@ -217,6 +230,7 @@ def gather(model: Model) -> Facts:
         facts.items.extend(_items(model, paragraph))
     facts.enumerations.extend(_paragraph_enumerations(model))
     facts.labeled = _labeled(model)
+    facts.procurement = _procurement(model)
     facts.performance = _performance_rows(model)
     from juesuan.audit.tables import statements_from_tables
 
@@ -319,13 +333,23 @@ def _yoy(model: Model, sentence: Sentence) -> list[YoY]:
                 change, change_word = n, verb.group(1)
             elif n.is_percent and rate is None:
                 rate, rate_word = n, verb.group(1)
-        flat = next((w for w in FLAT_WORDS if w in segment[compare.start() :]), "")
+        # "…减少 1.15 万元，其中：因公出国（境）费…与2019年度持平": 持平 of another subject
+        said = segment[compare.start() :].split("其中")[0]
+        flat = next((w for w in FLAT_WORDS if w in said), "")
         if change is None and rate is None and not flat:
             continue
         current, confident = None, False
         before = [
             n for n in _money(numbers) if seg_start <= n.start < anchor and not is_change(model, n)
         ]
+        prior = None
+        year = re.search(r"\d{4}", compare.group(0))
+        if change is None and year and len(before) >= 2:
+            # "2025年执行数为 X 万元，2026年预算安排 Y 万元，比2025年…增加 Z%": X is the prior
+            dated = [n for n in before if year.group(0) + "年" in _clause(text, n.start)]
+            if len(dated) == 1:
+                prior = dated[0]
+                before = [n for n in before if n is not prior]
         if before:
             current, confident = before[-1], True
         elif index == 0:
@@ -345,10 +369,24 @@ def _yoy(model: Model, sentence: Sentence) -> list[YoY]:
                     )
         claims.append(
             YoY(
-                sentence, current, confident, change, change_word or "", rate, rate_word or "", flat
+                sentence,
+                current,
+                confident,
+                change,
+                change_word or "",
+                rate,
+                rate_word or "",
+                flat,
+                prior,
             )
         )
     return claims
+
+
+def _clause(text: str, end: int) -> str:
+    """The words before `end` back to the previous clause break (，；。)."""
+    cut = max(text.rfind(c, 0, end) for c in "，,；;。")
+    return text[cut + 1 : end]
 
 
 # ---- 占比 -------------------------------------------------------------------------------------
@@ -383,7 +421,7 @@ def _shares(model: Model, sentence: Sentence) -> list[Share]:
         if candidates:
             part = candidates[-1]
         elif share_at - sentence.start <= 2:
-            previous = _previous_sentence(model, sentence)
+            previous = _sentence_before(model, sentence)
             money = _money(model.numbers_in(previous)) if previous else []
             if not money:
                 continue
@@ -395,18 +433,66 @@ def _shares(model: Model, sentence: Sentence) -> list[Share]:
             whole = _find_whole(model, whole_label, sentence, part)
             explicit = whole is not None
         else:
-            lead = re.search(r"其中|主要用于|主要包括|构成", sentence.text)
-            if lead:
-                lead_at = sentence.start + lead.start()
-                totals = [
-                    m
-                    for m in _money(numbers)
-                    if m.start < lead_at and not is_change(model, m) and m.unit == part.unit
-                ]
-                if totals and part.start > lead_at:
-                    whole, explicit = totals[-1], True
+            whole, explicit = _lead_total(model, sentence, part)
         out.append(Share(sentence, part, n, whole, whole_label, explicit))
     return out
+
+
+def _sentence_before(model: Model, sentence: Sentence) -> Sentence | None:
+    """The sentence before, in this paragraph or, when this one only continues a sentence cut
+    by a line or page break ("…财政拨款收入 307.82 万元，" / "占 100.00%。"), the paragraph before."""
+    previous = _previous_sentence(model, sentence)
+    if previous is not None or sentence.paragraph == 0:
+        return previous
+    before = model.paragraphs[sentence.paragraph - 1]
+    here = model.paragraphs[sentence.paragraph]
+    if before.kind != "body" or before.section != here.section:
+        return None
+    if before.text.rstrip().endswith(("。", "！", "？", "!", "?")):
+        return None
+    return model.sentences[before.index][-1]
+
+
+_LEAD = re.compile(r"其中|主要用于|主要包括|构成|具体如下|如下")
+_LEAD_END = re.compile(r"(?:其中|主要用于|主要包括|构成|具体如下|如下)[^，。；\d]{0,8}[：:]\s*$")
+
+
+def _lead_total(model: Model, sentence: Sentence, part: Number) -> tuple[Number | None, bool]:
+    """The whole of a share that names none ("…29.42 万元，占 9.55%"): the total before the
+    list's lead ("…支出 307.82 万元，主要用于以下方面："), in the sentence or, for a list set out
+    over the following lines or numbered paragraphs, before them in the same section. The whole
+    counts as stated when the lead is in the sentence or ends its paragraph, the list right after."""
+    here = model.paragraphs[sentence.paragraph]
+    for index in range(sentence.paragraph, max(-1, sentence.paragraph - 12), -1):
+        paragraph = model.paragraphs[index]
+        if index != sentence.paragraph:
+            if paragraph.section != here.section or paragraph.kind not in ("body", "heading"):
+                return None, False
+            if paragraph.kind == "heading" and (
+                paragraph.numbering is None
+                or paragraph.numbering.style not in (ARABIC, PAREN_ARABIC)
+            ):
+                return None, False
+        end = part.start if index == sentence.paragraph else len(paragraph.text)
+        leads = list(_LEAD.finditer(paragraph.text, 0, end))
+        if not leads:
+            continue
+        lead_at = leads[-1].start()
+        floor = max(paragraph.text.rfind(c, 0, lead_at) for c in "。；;")
+        totals = [
+            m
+            for m in _money(model.numbers[index])
+            if floor < m.start < lead_at
+            and not is_change(model, m)
+            and (m.unit == part.unit or part.is_money)
+            and m is not part
+        ]
+        if not totals:
+            return None, False
+        in_sentence = index == sentence.paragraph and lead_at >= sentence.start
+        stated = in_sentence or bool(_LEAD_END.search(paragraph.text))
+        return totals[-1], stated
+    return None, False
 
 
 def _find_whole(model: Model, label: str, sentence: Sentence, part: Number) -> Number | None:
@@ -451,17 +537,20 @@ def _completions(model: Model, sentence: Sentence) -> list[Completion]:
         if previous is not None:
             pool = [m for m in _money(model.numbers_in(previous)) if not is_change(model, m)] + pool
         actual = budget = None
+        named = re.search(r"完成(年初|全年)预算", text[max(0, n.start - 12) : n.start])
+        basis = named.group(1) + "预算" if named else ""
+        budget_named = False  # the budget found is the one the rate names
         for m in pool:
             before = text[max(0, m.start - 10) : m.start]
             if _ACTUAL.search(before):
                 actual = m
-            elif _BUDGET.search(before):
-                budget = m
+            elif _BUDGET.search(before) and not budget_named:
+                budget, budget_named = m, bool(basis) and basis in before
         if actual is None:
             same = [m for m in _money(numbers) if m.start < n.start and not is_change(model, m)]
             if same and same[-1] is not budget:
                 actual = same[-1]
-        out.append(Completion(sentence, actual, budget, n))
+        out.append(Completion(sentence, actual, budget, n, basis[:2]))
     return out
 
 
@@ -690,6 +779,57 @@ def _labeled(model: Model) -> list[Labeled]:
                     out.append(Labeled(key, n, label))
                     break
     return out
+
+
+# ---- 政府采购 ------------------------------------------------------------------------------------
+
+
+def labelled_figures(model: Model) -> list[tuple[Number, str]]:
+    """Each figure of the body text with the words right before it, back to the previous figure
+    or to the previous 。 or ；, read over the lines of one section: a sentence cut by a line or
+    page break keeps its words."""
+    out: list[tuple[Number, str]] = []
+    group: list[Paragraph] = []
+    for paragraph in [*model.paragraphs, None]:
+        if (
+            paragraph is not None
+            and paragraph.kind == "body"
+            and (not group or paragraph.section == group[-1].section)
+        ):
+            group.append(paragraph)
+            continue
+        text, floor = "", 0
+        for member in group:
+            offset = len(text)
+            text += member.text
+            for n in model.numbers[member.index]:
+                start = offset + n.start
+                cut = max(floor, *(text.rfind(c, 0, start) + 1 for c in "。；;"))
+                out.append((n, re.sub(r"\s+", "", text[cut:start])))
+                floor = offset + n.end
+        group = [paragraph] if paragraph is not None and paragraph.kind == "body" else []
+    return out
+
+
+_SME_WON = re.compile(r"由中小企业(?:供应商)?中标")
+
+
+def _procurement(model: Model) -> list[Procurement]:
+    total = reserved = other = None
+    for n, label in labelled_figures(model):
+        if not n.is_money:
+            continue
+        if re.search(r"政府采购(?:支出)?总?(?:金额|总额)", label) and not re.search(
+            r"预留|中标|成交|预算|货物|工程|服务", label
+        ):
+            total = n
+        elif _SME_WON.search(label) and "预留" in label:
+            reserved = n
+        elif _SME_WON.search(label) and "其他政府采购项目" in label:
+            other = n
+    if total is None or reserved is None or other is None:
+        return []
+    return [Procurement(total, reserved, other)]
 
 
 # ---- performance tables -----------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""Checks for errors the real-document corpus showed the audit missing (tests/answer_key), each
+both ways: a share whose whole is the total before its list, a completion rate of a zero budget,
+a rate from two stated years, SMEs winning more than was bought, template notes and blank
+reasons, and shares moved to add up to 100% (疑似, not 确定)."""
+
+from __future__ import annotations
+
+import pytest
+
+from juesuan.audit import CERTAIN, SUSPECTED, audit_text
+
+
+def found(text: str, rule: str, severity: str | None = None) -> list:
+    return [
+        f
+        for f in audit_text(text).findings
+        if f.rule == rule and (severity is None or f.severity == severity)
+    ]
+
+
+# the list set out in numbered paragraphs after its lead: "占 X%" names no whole
+LISTED = (
+    "（二）一般公共预算财政拨款支出决算结构情况\n\n"
+    "一般公共预算财政拨款支出 200.00 万元，主要用于以下方面：\n\n"
+    "1. 一般公共服务支出（类）150.00 万元，占 {a}。\n\n"
+    "2. 住房保障支出（类）50.00 万元，占 25.00%。"
+)
+
+
+def test_a_share_with_no_named_whole_is_of_the_total_before_its_list():
+    (finding,) = found(LISTED.format(a="80.00%"), "text-share", CERTAIN)
+    assert "200.00" in finding.message and "75.00%" in finding.message
+    assert not found(LISTED.format(a="75.00%"), "text-share")
+
+
+def test_a_share_with_no_named_whole_that_truncation_explains_is_suspected():
+    # C1 of shanghai-putuo-2024: 29.42 / 307.82 = 9.5575%, printed cut off as 9.55%
+    text = (
+        "一般公共预算财政拨款支出 307.82 万元，主要用于以下方面：一般公共服务支出（类）278.40 万元，"
+        "占 {a}；住房保障支出（类）29.42 万元，占 9.55%。"
+    )
+    (finding,) = found(text.format(a="90.44%"), "text-share")
+    assert finding.severity == SUSPECTED and "截尾" in finding.message
+
+
+COMPLETION = (
+    "一般公共预算财政拨款支出年初预算为 {start} 万元，全年预算为 321.02 万元，支出决算为 307.82 万元，"
+    "完成{basis}预算的 95.89%。"
+)
+
+
+def test_a_completion_rate_of_a_zero_budget_is_proven_wrong():
+    (finding,) = found(COMPLETION.format(start="0", basis="年初"), "text-completion", CERTAIN)
+    assert "年初预算为 0万元" in finding.message and "321.02" in finding.message
+    assert not found(COMPLETION.format(start="0", basis="全年"), "text-completion")
+
+
+def test_a_completion_rate_is_checked_against_the_budget_it_names():
+    # 307.82 / 300.00 = 102.61%: the 年初 budget named, the 全年 one gives the figure (疑似)
+    (finding,) = found(COMPLETION.format(start="300.00", basis="年初"), "text-completion")
+    assert finding.severity == SUSPECTED and "321.02" in finding.message
+    assert not found(
+        COMPLETION.format(start="300.00", basis="年初").replace("95.89%", "102.61%"),
+        "text-completion",
+    )
+
+
+BOTH_YEARS = (
+    "1、公共安全支出（204类）司法（06款）行政运行（01项）{now}万元。主要用于：行政单位的基本支出。"
+    "2025年当年预算执行数为{before}万元，2026年预算安排{now}万元，比2025年预算执行数{word}{rate}。"
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "word", "rate", "rule"),
+    [
+        ("1434.89", "1690.69", "减少", "1.10%", "text-yoy-rate"),  # 15.13%
+        ("91.97", "77.99", "增加", "17.66%", "text-yoy-rate"),  # 17.93%
+        ("170.03", "241.76", "增加", "21.74%", "text-yoy-direction"),  # a decrease
+    ],
+)
+def test_a_rate_from_two_stated_years_both_ways(now, before, word, rate, rule):
+    text = BOTH_YEARS.format(now=now, before=before, word=word, rate=rate)
+    assert found(text, rule, CERTAIN)
+    right = {"1.10%": "15.13%", "17.66%": "17.93%", "21.74%": "29.67%"}[rate]
+    fixed = BOTH_YEARS.format(
+        now=now, before=before, word="减少" if rule == "text-yoy-direction" else word, rate=right
+    )
+    assert not [f for f in audit_text(fixed).findings if f.rule.startswith("text-yoy")]
+
+
+def test_a_rate_from_two_years_that_rounding_explains_is_no_finding():
+    # 0.62 / 0.50 − 1 = 24%, but each figure to two places: 21.8%–26.3%
+    text = BOTH_YEARS.format(now="0.62", before="0.50", word="增加", rate="22.22%")
+    assert not [f for f in audit_text(text).findings if f.rule.startswith("text-yoy")]
+
+
+PROCUREMENT = (
+    "本部门2024年度政府采购金额（以合同签订为准）为21.07万元，其中：货物采购金额21.07万元、工程采购金额0万元、"
+    "服务采购金额0万元。在面向中小企业预留的政府采购项目中，由中小企业供应商中标或成交的，采购金额21.07万元；"
+    "在其他政府采购项目中，由中小企业供应商中标或成交的，采购金额{other}万元。"
+)
+
+
+def test_smes_cannot_win_more_than_was_bought_both_ways():
+    (finding,) = found(PROCUREMENT.format(other="21.07"), "text-procurement", CERTAIN)
+    assert "42.14" in finding.message and finding.evidence[0].value == "21.07万元"
+    assert not found(PROCUREMENT.format(other="0"), "text-procurement")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right"),
+    [
+        (
+            "无政府性基金预算财政拨款收入支出的，仍保留该表格式，并在本表下方作下述说明：",
+            "说明：本单位本年度没有政府性基金预算财政拨款收入和支出，故本表无数据。",
+        ),
+        (
+            "公务用车购置及运行费9.98万元，与2025年预算数持平，主要原因是。",
+            "公务用车购置及运行费9.98万元，与2025年预算数持平，主要原因是车辆数量无变化。",
+        ),
+    ],
+    ids=["empty-table-note", "blank-reason"],
+)
+def test_template_notes_and_blank_reasons_both_ways(wrong, right):
+    assert found(wrong, "text-template-residue", CERTAIN)
+    assert not found(right, "text-template-residue")
+
+
+PLUGGED = (
+    "本年支出预算合计 28849.38 万元，其中：基本支出 17123.19 万元，占 59.35%；"
+    "项目支出 11543.27 万元，占 40.01%；单位预留机动经费 182.92 万元，占 {p}。"
+)
+
+
+def test_shares_moved_to_add_up_to_100_are_only_suspected():
+    # 182.92 / 28849.38 = 0.634% → 0.63%; printed 0.64% so that the three make 100.00%
+    (finding,) = found(PLUGGED.format(p="0.64%"), "text-share")
+    assert finding.severity == SUSPECTED and "100%" in finding.message
+    assert found(PLUGGED.format(p="0.65%"), "text-share", CERTAIN)  # two units off, 100.01%
+
+
+def test_flat_said_of_a_part_after_其中_is_not_said_of_the_total():
+    text = (
+        "“三公”经费财政拨款支出决算数比2019年度减少1.15万元，下降66.04%，其中：因公出国（境）费"
+        "支出决算与2019年度持平；公务接待费支出决算减少1.15万元，下降66.04%。"
+    )
+    assert not found(text, "text-yoy-flat")
+    assert found(text.replace("，其中：因公出国（境）费支出决算", "，"), "text-yoy-flat", CERTAIN)
