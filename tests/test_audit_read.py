@@ -106,6 +106,7 @@ def test_our_own_pdf_reads_back_as_written(tmp_path):
         "2020 年本年支出合计 0.15 万元，其中：基本支出 0.10 万元，占 66.67%；"
     )
     grid = next(b for b in document.blocks if isinstance(b, Grid))
-    assert grid.rows[0] == ("收入", None, "支出", None)
+    # the header's two lines joined into one row of column titles
+    assert grid.rows[0] == ("收入/项目", "收入/决算数", "支出/项目", "支出/决算数")
     assert ("一、一般公共预算财政拨款收入", "0.15", "一、一般公共服务支出", "0.00") in grid.rows
     assert grid.rows[-1] == ("总计", "0.15", "总计", "0.15")

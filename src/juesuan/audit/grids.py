@@ -59,6 +59,7 @@ class TableGrid:
     x0: float = 0.0
     x1: float = 0.0
     continued: bool = False  # the rest of the last table of the page before (header dropped)
+    header_cells: list[list[str]] = field(default_factory=list, repr=False)  # as `rows` are
 
     def amount(self, text: str) -> Decimal | None:
         """A printed figure in 元 (scaled by the table's 单位), None when the cell holds none."""
@@ -134,8 +135,10 @@ def pdf_tables(pages: list[PdfPage]) -> list[list[TableGrid]]:
         ruled = page_tables(page)
         found = sorted(ruled + aligned_tables(page, ruled), key=lambda t: t.top)
         if found and before is not None and _continues(before, found[0], page):
-            found[0].continued = True
-            found[0].columns = before.columns
+            going_on = found[0]
+            if going_on.header_rows and going_on.columns != before.columns:
+                going_on.rows[:0] = going_on.header_cells  # rows without figures, not a header
+            going_on.continued, going_on.columns = True, before.columns
         if found:
             before = found[-1]
         out.append(found)
@@ -147,7 +150,8 @@ def _continues(before: TableGrid, table: TableGrid, page: PdfPage) -> bool:
         return False
     if len(table.columns) != len(before.columns):
         return False
-    return table.header_rows == 0 or table.columns == before.columns
+    # no header, the header repeated, or rows without a figure (all taken for a header)
+    return table.header_rows == 0 or table.columns == before.columns or not table.rows
 
 
 def _join(before: TableGrid, table: TableGrid) -> None:
@@ -168,11 +172,11 @@ def page_tables(page: PdfPage) -> list[TableGrid]:
         texts = _texts(page.chars, xs, ys, cells)
         header = _split(texts, cells)
         columns = _titles(texts[:header], cells[:header], len(xs) - 1)
-        rows = [
+        every = [
             [texts[r][c] if cells[r][c] == (r, c) else "" for c in range(len(xs) - 1)]
-            for r in range(header, len(texts))
+            for r in range(len(texts))
         ]
-        rows = [r for r in rows if any(r)]
+        rows = [r for r in every[header:] if any(r)]
         below = frames[index + 1][1][0] if index + 1 < len(frames) else page.height
         title, unit = _title_and_unit(
             [ln for ln in lines if above <= ln.top and ln.bottom <= ys[0] + 1]
@@ -192,6 +196,7 @@ def page_tables(page: PdfPage) -> list[TableGrid]:
                 header,
                 xs[0],
                 xs[-1],
+                header_cells=[r for r in every[:header] if any(r)],
             )
         )
         above = ys[-1]
@@ -210,7 +215,7 @@ def aligned_tables(page: PdfPage, ruled: list[TableGrid]) -> list[TableGrid]:
     more columns. A column is the span the cells of the figure rows cover; header lines above
     the first figure row give the columns' titles, a line of one cell of words inside the run
     is the wrapped rest of the name above it."""
-    free = [ln for ln in page.lines if not any(_within(ln, t) for t in ruled)]
+    free = [ln for ln in page.lines if not any(within(ln, t) for t in ruled)]
     pieces = [_pieces(ln) for ln in free]
     tables = []
     start = 0
@@ -225,7 +230,7 @@ def aligned_tables(page: PdfPage, ruled: list[TableGrid]) -> list[TableGrid]:
     return tables
 
 
-def _within(line, table: TableGrid) -> bool:
+def within(line, table: TableGrid) -> bool:
     middle = (line.top + line.bottom) / 2
     return table.top - 1 <= middle <= table.bottom + 1 and line.x0 < table.x1 and line.x1 > table.x0
 
@@ -246,17 +251,15 @@ def _cells_line(text: str) -> bool:
 
 
 def _runs_on(lines, pieces, index: int) -> bool:
-    """Whether line index + 1 is in the same table as line `index`."""
+    """Whether line index + 1 is in the same table as line `index` (both rows of cells, or the
+    second a wrapped name between two rows of cells)."""
     here, after = lines[index], lines[index + 1]
     if after.top - here.bottom > ROW_GAP * max(here.size, 1.0):
         return False
     if not (_cells_line(here.text) and _cells_line(after.text)):
         return False
     if len(pieces[index + 1]) >= 2:
-        return len(pieces[index]) >= 2 or (
-            index > 0 and len(pieces[index - 1]) >= 2 and _runs_on(lines, pieces, index - 1)
-        )
-    # one piece of words under a row of cells: a wrapped name, when a row of cells follows
+        return len(pieces[index]) >= 2 or (index > 0 and len(pieces[index - 1]) >= 2)
     return (
         len(pieces[index]) >= 2
         and not is_figure(pieces[index + 1][0][2])
@@ -312,7 +315,7 @@ def _aligned(page: PdfPage, lines, pieces, start: int, end: int, taken) -> Table
     note = _note([ln for ln in page.lines if bottom - 1 <= ln.top and ln.bottom <= below])
     return TableGrid(
         title, unit, columns, rows, [page.number], note, False, top, bottom, len(header),
-        bands[0][0], bands[-1][1],
+        bands[0][0], bands[-1][1], header_cells=header,
     )  # fmt: skip
 
 
@@ -348,7 +351,14 @@ def _frames(rules: tuple[Rule, ...]):
         verticals = [r for r in group if not r.horizontal]
         xs = _edges([r.x0 for r in verticals])
         ys = _edges([r.top for r in horizontals])
-        if len(xs) < 2 or len(ys) < 2:
+        if len(xs) < 2 or not ys:
+            continue
+        # a table cut by a page break has no line along the cut: it ends where its columns do
+        for y in (min(r.top for r in verticals), max(r.bottom for r in verticals)):
+            if min(abs(y - edge) for edge in ys) > EDGE:
+                horizontals.append(Rule(xs[0], y, xs[-1], y))
+                ys = sorted([*ys, y])
+        if len(ys) < 2:
             continue
         frames.append((xs, ys, horizontals, verticals))
     frames.sort(key=lambda f: f[1][0])

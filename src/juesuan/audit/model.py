@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -412,6 +412,7 @@ class TableBlock:
     scope: str = ""
     ruled: bool = True
     title_paragraph: int = -1
+    note: str = ""  # the 注/说明 lines under it (PDF)
 
     @property
     def place(self) -> Place:
@@ -630,18 +631,21 @@ def _needs_space(left: str, right: str) -> bool:
 
 
 def _classify(model: Model, items: list[tuple[str, object]]) -> None:
-    grids: list[tuple[Grid, int]] = []
+    grids: list[tuple[Grid, int, tuple[Place, ...]]] = []
     for kind, item in items:
         if kind == "grid":
             grid: Grid = item  # type: ignore[assignment]
-            if grids and grids[-1][1] == len(model.paragraphs) and _toc_grid(grid) is None:
-                grids[-1] = (_merge(grids[-1][0], grid), grids[-1][1])
+            places = _row_places(grid)
+            going_on = grid.continued or (grids and grids[-1][1] == len(model.paragraphs))
+            if grids and going_on and _toc_grid(grid) is None:
+                before, after, before_places = grids[-1]
+                grids[-1] = (_merge(before, grid), after, before_places + places)
             else:
                 toc = _toc_grid(grid)
                 if toc:
                     model.toc.extend(toc)
                 else:
-                    grids.append((grid, len(model.paragraphs)))
+                    grids.append((grid, len(model.paragraphs), places))
             continue
         lines: list[Line] = item  # type: ignore[assignment]
         text, places = _join(lines)
@@ -675,8 +679,8 @@ def _classify(model: Model, items: list[tuple[str, object]]) -> None:
                 level=level,
             )
         )
-    for grid, after in grids:
-        _add_table(model, grid, after)
+    for grid, after, places in grids:
+        _add_table(model, grid, after, places)
     titled = {t.title_paragraph for t in model.tables if t.id}
     found = {t.id for t in model.tables if t.id}
     listed: set[str] = set()
@@ -704,14 +708,25 @@ def _toc_grid(grid: Grid) -> list[TocEntry] | None:
     return entries or None
 
 
+def _row_places(grid: Grid) -> tuple[Place, ...]:
+    return tuple(
+        Place(grid.place.page, grid.place.line + i, grid.place.kind) for i in range(len(grid.rows))
+    )
+
+
 def _merge(first: Grid, second: Grid) -> Grid:
     """A table continued after a page break (or a blank line in text): one grid."""
-    rows = first.rows + second.rows
-    return Grid(rows, first.place, first.ruled and second.ruled)
+    return replace(
+        first,
+        rows=first.rows + second.rows,
+        ruled=first.ruled and second.ruled,
+        note=second.note or first.note,
+    )
 
 
-def _add_table(model: Model, grid: Grid, after: int) -> None:
-    """Name the grid by the nearest title above it (within a few paragraphs)."""
+def _add_table(model: Model, grid: Grid, after: int, places: tuple[Place, ...]) -> None:
+    """Name the grid by the title read with it, or the nearest title above it (within a few
+    paragraphs); its unit from its own 单位 line when it has one."""
     title, table_id, unit, title_at = "", None, "万元", -1
     for paragraph in reversed(model.paragraphs[max(0, after - 5) : after]):
         text = paragraph.text
@@ -732,9 +747,8 @@ def _add_table(model: Model, grid: Grid, after: int) -> None:
         found = title_id(first)
         if found:
             title, table_id = first, found
-    places = tuple(
-        Place(grid.place.page, grid.place.line + i, grid.place.kind) for i in range(len(grid.rows))
-    )
+    if grid.title and title_id(grid.title) and not table_id:
+        title, table_id = grid.title, title_id(grid.title)
     model.tables.append(
         TableBlock(
             len(model.tables),
@@ -742,11 +756,12 @@ def _add_table(model: Model, grid: Grid, after: int) -> None:
             places,
             title,
             table_id,
-            unit,
+            grid.unit or unit,
             after - 1,
             "",
             grid.ruled,
             title_at,
+            grid.note,
         )
     )
 

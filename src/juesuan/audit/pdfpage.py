@@ -10,13 +10,12 @@ characters that share a baseline are one line, ordered by x, with a space where 
 (A Word export draws the figures of a sentence in another font, after the Chinese text; grouped
 by box top they end up at the end of the line or on a line of their own.)
 
-Nothing here interprets a number or finds a table's cells; `ruled_grids` only lays the text of
-a page into the cells its ruling lines draw.
+Nothing here interprets a number or finds a table's cells: `grids` reads tables from what a
+page gives here.
 """
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import itertools
 import re
@@ -556,123 +555,3 @@ def _edge_lines(page: PdfPage) -> Iterator[tuple[str, TextLine]]:
 
 def _shape(line: TextLine) -> str:
     return re.sub(r"\d+", "#", line.text.replace(" ", ""))
-
-
-# ---- ruled tables ---------------------------------------------------------------------------
-
-SNAP = 1.5  # ruling lines this close (points) are one line; a cell edge this near touches
-
-
-def ruled_grids(page: PdfPage) -> list[tuple[tuple[float, float, float, float], tuple]]:
-    """Each table the page's ruling lines draw: its box (x0, top, x1, bottom) and its rows of
-    cell text, a merged cell's text once in its top-left cell and None in the cells it covers.
-    The cells are the lattice of the lines; two neighbouring cells are one where no line
-    parts them."""
-    return [grid for rules in _tables_of(page.rules) if (grid := _lattice(rules, page.chars))]
-
-
-def _lattice(rules: list[Rule], chars: tuple[Char, ...]):
-    vertical = [r for r in rules if not r.horizontal]
-    horizontal = [r for r in rules if r.horizontal]
-    if vertical and horizontal:
-        # a table cut by a page break has no line along the cut: its columns' ends are the edge
-        left, right = min(r.x0 for r in rules), max(r.x1 for r in rules)
-        for y in (min(r.top for r in vertical), max(r.bottom for r in vertical)):
-            if all(abs(h.top - y) > SNAP for h in horizontal):
-                horizontal.append(Rule(left, y, right, y))
-    xs = _snap(sorted(r.x0 for r in vertical))
-    ys = _snap(sorted(r.top for r in horizontal))
-    if len(xs) < 2 or len(ys) < 2:
-        return None
-    height, width = len(ys) - 1, len(xs) - 1
-    parent = {(r, c): (r, c) for r in range(height) for c in range(width)}
-
-    def root(cell: tuple[int, int]) -> tuple[int, int]:
-        while parent[cell] != cell:
-            cell = parent[cell]
-        return cell
-
-    def join(a: tuple[int, int], b: tuple[int, int]) -> None:
-        first, second = sorted((root(a), root(b)))  # the top-left cell holds the text
-        parent[second] = first
-
-    # the spans each line covers, filed under the lattice position it lies on
-    across: dict[int, list[tuple[float, float]]] = {}
-    for v in vertical:
-        across.setdefault(_nearest(xs, v.x0), []).append((v.top, v.bottom))
-    down: dict[int, list[tuple[float, float]]] = {}
-    for h in horizontal:
-        down.setdefault(_nearest(ys, h.top), []).append((h.x0, h.x1))
-
-    def parted(spans: list[tuple[float, float]], middle: float) -> bool:
-        return any(a - SNAP <= middle <= b + SNAP for a, b in spans)
-
-    for r in range(height):
-        middle_y = (ys[r] + ys[r + 1]) / 2
-        for c in range(width):
-            middle_x = (xs[c] + xs[c + 1]) / 2
-            if c + 1 < width and not parted(across.get(c + 1, []), middle_y):
-                join((r, c), (r, c + 1))
-            if r + 1 < height and not parted(down.get(r + 1, []), middle_x):
-                join((r, c), (r + 1, c))
-    texts: dict[tuple[int, int], list[Char]] = {}
-    box = (xs[0], ys[0], xs[-1], ys[-1])
-    for char in chars:
-        cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
-        if box[0] <= cx <= box[2] and box[1] <= cy <= box[3]:
-            texts.setdefault(root((_index(ys, cy), _index(xs, cx))), []).append(char)
-    rows = tuple(
-        tuple(
-            "".join(line.text for line in text_lines(texts.get((r, c), [])))
-            if root((r, c)) == (r, c)
-            else None
-            for c in range(width)
-        )
-        for r in range(height)
-    )
-    return box, rows
-
-
-def _tables_of(rules: tuple[Rule, ...]) -> list[list[Rule]]:
-    """Rules that touch or cross one another, gathered into one group per table."""
-    groups: list[tuple[list[float], list[Rule]]] = []  # box, rules
-    for rule in sorted(rules, key=lambda r: (r.top, r.x0)):
-        touching = [
-            g
-            for g in groups
-            if rule.x0 <= g[0][2] + SNAP
-            and rule.x1 >= g[0][0] - SNAP
-            and rule.top <= g[0][3] + SNAP
-            and rule.bottom >= g[0][1] - SNAP
-        ]
-        box = [rule.x0, rule.top, rule.x1, rule.bottom]
-        members = [rule]
-        for group in touching:
-            groups.remove(group)
-            box = [min(box[0], group[0][0]), min(box[1], group[0][1]),
-                   max(box[2], group[0][2]), max(box[3], group[0][3])]  # fmt: skip
-            members += group[1]
-        groups.append((box, members))
-    return [members for _, members in groups]
-
-
-def _snap(values: list[float]) -> list[float]:
-    """Sorted positions with those within SNAP of the previous one dropped."""
-    out: list[float] = []
-    for value in values:
-        if not out or value - out[-1] > SNAP:
-            out.append(value)
-    return out
-
-
-def _index(edges: list[float], value: float) -> int:
-    """The band between two edges that holds `value`."""
-    return min(max(bisect.bisect_right(edges, value) - 1, 0), len(edges) - 2)
-
-
-def _nearest(edges: list[float], value: float) -> int:
-    """The edge `value` snapped to."""
-    index = bisect.bisect_left(edges, value)
-    if index == len(edges) or (index and value - edges[index - 1] <= edges[index] - value):
-        return index - 1
-    return index

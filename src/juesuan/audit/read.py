@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from juesuan.audit import limits, pdfpage
+from juesuan.audit import grids, limits, pdfpage
 from juesuan.audit.limits import Budget, LimitExceeded
 
 PDF, DOCX, HTML, TEXT = "pdf", "docx", "html", "text"
@@ -74,11 +74,19 @@ class Line:
 
 @dataclass(frozen=True)
 class Grid:
-    """A table as printed: rows of cell strings; None marks a cell covered by a merged one."""
+    """A table as printed: rows of cell strings; None marks a cell covered by a merged one.
+
+    A PDF table comes from `grids`: its first row holds the column titles (a header of several
+    lines joined top to bottom by "/"), and it brings the title, 单位 and note read around it;
+    a table going on from the page before has no header row and `continued` set."""
 
     rows: tuple[tuple[str | None, ...], ...]
     place: Place
-    ruled: bool = True  # from ruling lines / a Word table; False when rebuilt from text lines
+    ruled: bool = True  # from ruling lines / a Word table; False when read by column alignment
+    title: str = ""
+    unit: str = ""  # 元, 万元, … from the table's 单位 line; "" when not read with the table
+    note: str = ""
+    continued: bool = False
 
     @property
     def width(self) -> int:
@@ -525,10 +533,19 @@ def _read_pdf(path: Path, budget: Budget) -> Document:
         pages = pdfpage.read_pages(path, budget)
     except pdfpage.PdfNotReadable as exc:
         raise NotReadable(str(exc)) from exc
-    return Document(str(path), PDF, tuple(_read_page(page, budget) for page in pages))
+    tables = grids.pdf_tables(pages)
+    return Document(
+        str(path), PDF, tuple(_read_page(p, t, budget) for p, t in zip(pages, tables, strict=True))
+    )
 
 
-def _read_page(page: pdfpage.PdfPage, budget: Budget) -> Page:
+def _grid(table: grids.TableGrid, place: Place) -> Grid:
+    header = () if table.continued or not any(table.columns) else (tuple(table.columns),)
+    rows = header + tuple(tuple(row) for row in table.rows)
+    return Grid(rows, place, table.ruled, table.title, table.unit, table.note, table.continued)
+
+
+def _read_page(page: pdfpage.PdfPage, found: list[grids.TableGrid], budget: Budget) -> Page:
     number = page.number
     drawn = sum(1 for c in page.chars if not c.text.isspace())
     if not drawn:
@@ -540,20 +557,10 @@ def _read_page(page: pdfpage.PdfPage, budget: Budget) -> Page:
         return Page(number, (), False, "乱码：文字层的字形没有对应的汉字编码，未识别")
     problem = "部分字符无法识别（字形没有汉字编码）" if bad else ""
 
-    tables = []
-    for box, rows in pdfpage.ruled_grids(page):
-        rows = _clean_rows(rows)
-        if len(rows) >= 2 or (rows and len(rows[0]) >= 2):
-            budget.table(len(rows) * len(rows[0]), f"第{number}页")
-            tables.append((box, rows))
-
-    def inside(line: pdfpage.TextLine) -> bool:
-        middle = (line.top + line.bottom) / 2
-        return any(
-            b[1] - 1 <= middle <= b[3] + 1 and line.x0 < b[2] and line.x1 > b[0] for b, _ in tables
-        )
-
-    body = [ln for ln in page.lines if not inside(ln)]
+    tables = [t for t in found if t.rows or (len(t.columns) >= 2 and any(t.columns))]
+    for table in tables:
+        budget.table((len(table.rows) + 1) * len(table.columns), f"第{number}页")
+    body = [ln for ln in page.lines if not any(grids.within(ln, t) for t in tables)]
     items: list[tuple[float, Block]] = []
     if body:
         left = min(ln.x0 for ln in body)
@@ -573,25 +580,11 @@ def _read_page(page: pdfpage.PdfPage, budget: Budget) -> Page:
             )
             items.append((ln.top, line))
             previous = ln
-    for box, rows in tables:
-        line_number = 1 + sum(1 for ln in body if ln.top < box[1])
-        items.append((box[1], Grid(rows, Place(number, line_number, PDF), ruled=True)))
+    for table in tables:
+        line_number = 1 + sum(1 for ln in body if ln.top < table.top)
+        items.append((table.top, _grid(table, Place(number, line_number, PDF))))
     items.sort(key=lambda pair: pair[0])
     return Page(number, tuple(block for _, block in items), True, problem)
-
-
-def _clean_rows(rows: list[list[str | None]]) -> tuple[tuple[str | None, ...], ...]:
-    """Cell text without line breaks; rows and columns with no text at all dropped."""
-    cleaned = [
-        [None if c is None else re.sub(r"\s*\n\s*", "", c).strip() for c in row] for row in rows
-    ]
-    cleaned = [r for r in cleaned if any(c for c in r)]
-    if not cleaned:
-        return ()
-    width = max(len(r) for r in cleaned)
-    cleaned = [r + [None] * (width - len(r)) for r in cleaned]
-    keep = [i for i in range(width) if any(r[i] for r in cleaned)]
-    return tuple(tuple(r[i] for i in keep) for r in cleaned)
 
 
 def place_text(place: Place | None) -> str:
