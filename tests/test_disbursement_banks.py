@@ -653,3 +653,13 @@ def test_a_result_file_that_is_no_workbook_is_said_so_in_words(tmp_path: Path) -
     (problem,) = result.problems
     assert not result.ok and "文件已损坏，或不是 Excel 工作簿" in problem.message
     assert "Error" not in str(problem) and "BadZip" not in str(problem)
+
+
+def test_a_file_name_from_the_payers_name_is_safe(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    adapter = replace(get_adapter("generic-csv"), file_name_pattern="{payer_name}_{month}.csv")
+    header = replace(HEADER, payer_name="社保局/本级:代发")
+    assert adapter.file_name(header) == "社保局／本级：代发_202003.csv"
+    batch = write_batch(adapter, header, ITEMS, tmp_path / adapter.file_name(header))
+    assert batch.ok and [p.name for p in tmp_path.iterdir()] == ["社保局／本级：代发_202003.csv"]

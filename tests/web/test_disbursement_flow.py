@@ -484,3 +484,26 @@ def test_a_batch_is_not_approved_until_its_schemes_payer_account_is_set(client, 
         )
         header = text.splitlines()[0].split(",")
         assert PAYER["account"] in header and PAYER["bank"] in header and unit.name in header
+
+
+def test_downloads_have_safe_names_and_leave_nothing_on_the_server(client, world, unit):
+    import tempfile
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    def downloads():
+        found = Path(tempfile.gettempdir()).glob("juesuan-*")
+        return {p for p in found if p.name.startswith(("juesuan-fund-", "juesuan-ledger-"))}
+
+    unit.name = "社保局/本级"
+    unit.save()
+    client.force_login(world.users["clerk"])
+    before = downloads()
+    for answer in (
+        client.get(reverse("pay:fund_request", args=[unit.pk, "2021-01"])),
+        client.get(reverse("pay:ledger", args=[unit.pk, 2021])),
+    ):
+        assert answer.status_code == 200
+        b"".join(answer.streaming_content)
+        assert "社保局／本级2021年" in unquote(answer["Content-Disposition"])
+    assert downloads() == before

@@ -27,6 +27,7 @@ from juesuan.disbursement.model import (
     Payment,
     Scheme,
 )
+from juesuan.files import replaced
 from juesuan.money import from_fen, round_preserving_total
 from juesuan.money import wan as to_wan
 
@@ -210,66 +211,69 @@ def write_fund_request(
     shown, adjustments = round_preserving_total([y / 10000 for y in yuan])
     total_wan = to_wan(total_yuan)
 
-    workbook = xlsxwriter.Workbook(str(path))
-    try:
-        sheet = workbook.add_worksheet("资金申请表")
-        bold = {"bold": True, "font_name": "宋体", "border": 1, "align": "center"}
-        title_format = workbook.add_format(
-            {"bold": True, "font_size": 16, "align": "center", "font_name": "宋体"}
-        )
-        head = workbook.add_format({**bold, "text_wrap": True, "valign": "vcenter"})
-        text = workbook.add_format({"border": 1, "font_name": "宋体"})
-        count = workbook.add_format({"border": 1, "num_format": "#,##0"})
-        money = workbook.add_format({"border": 1, "num_format": "#,##0.00"})
-        total_text = workbook.add_format({**bold})
-        total_count = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0"})
-        total_money = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0.00"})
-        headers = (
-            "序号",
-            "补贴类别",
-            "项目名称",
-            "发放人数（人）",
-            "发放笔数（笔）",
-            "申请金额（元）",
-            "申请金额（万元）",
-        )
-        sheet.merge_range(0, 0, 0, len(headers) - 1, title, title_format)
-        sheet.write(1, 0, f"申请月份：{month.year}年{month.month}月")
-        sheet.write(1, len(headers) - 1, "金额单位：元、万元")
-        sheet.write_row(2, 0, headers, head)
-        for i, (line, amount, wan_shown) in enumerate(zip(lines, yuan, shown, strict=True)):
-            row = 3 + i
-            sheet.write_number(row, 0, i + 1, count)
-            sheet.write_string(row, 1, line.name, text)
-            sheet.write_string(row, 2, line.project, text)
-            sheet.write_number(row, 3, line.persons, count)
-            sheet.write_number(row, 4, line.payments, count)
-            # xlsx stores numbers as binary floats; the Decimal is exact to the cent here.
-            sheet.write_number(row, 5, amount, money)
-            sheet.write_number(row, 6, wan_shown, money)
-        row = 3 + len(lines)
-        sheet.merge_range(row, 0, row, 2, "合计", total_text)
-        sheet.write_number(row, 3, sum(line.persons for line in lines), total_count)
-        sheet.write_number(row, 4, sum(line.payments for line in lines), total_count)
-        sheet.write_number(row, 5, total_yuan, total_money)
-        sheet.write_number(row, 6, total_wan, total_money)
-        note_row = row + 2
-        sheet.write(
-            note_row, 0, "说明：万元数按四舍五入保留两位小数；为使各项之和等于合计，做了舍位平衡。"
-        )
-        for adjustment in adjustments:
-            note_row += 1
-            line = lines[adjustment.index]
+    with replaced(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary))
+        try:
+            sheet = workbook.add_worksheet("资金申请表")
+            bold = {"bold": True, "font_name": "宋体", "border": 1, "align": "center"}
+            title_format = workbook.add_format(
+                {"bold": True, "font_size": 16, "align": "center", "font_name": "宋体"}
+            )
+            head = workbook.add_format({**bold, "text_wrap": True, "valign": "vcenter"})
+            text = workbook.add_format({"border": 1, "font_name": "宋体"})
+            count = workbook.add_format({"border": 1, "num_format": "#,##0"})
+            money = workbook.add_format({"border": 1, "num_format": "#,##0.00"})
+            total_text = workbook.add_format({**bold})
+            total_count = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0"})
+            total_money = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0.00"})
+            headers = (
+                "序号",
+                "补贴类别",
+                "项目名称",
+                "发放人数（人）",
+                "发放笔数（笔）",
+                "申请金额（元）",
+                "申请金额（万元）",
+            )
+            sheet.merge_range(0, 0, 0, len(headers) - 1, title, title_format)
+            sheet.write(1, 0, f"申请月份：{month.year}年{month.month}月")
+            sheet.write(1, len(headers) - 1, "金额单位：元、万元")
+            sheet.write_row(2, 0, headers, head)
+            for i, (line, amount, wan_shown) in enumerate(zip(lines, yuan, shown, strict=True)):
+                row = 3 + i
+                sheet.write_number(row, 0, i + 1, count)
+                sheet.write_string(row, 1, line.name, text)
+                sheet.write_string(row, 2, line.project, text)
+                sheet.write_number(row, 3, line.persons, count)
+                sheet.write_number(row, 4, line.payments, count)
+                # xlsx stores numbers as binary floats; the Decimal is exact to the cent here.
+                sheet.write_number(row, 5, amount, money)
+                sheet.write_number(row, 6, wan_shown, money)
+            row = 3 + len(lines)
+            sheet.merge_range(row, 0, row, 2, "合计", total_text)
+            sheet.write_number(row, 3, sum(line.persons for line in lines), total_count)
+            sheet.write_number(row, 4, sum(line.payments for line in lines), total_count)
+            sheet.write_number(row, 5, total_yuan, total_money)
+            sheet.write_number(row, 6, total_wan, total_money)
+            note_row = row + 2
             sheet.write(
                 note_row,
                 0,
-                f"{line.name}：{adjustment.rounded} 万元调为 {adjustment.shown} 万元（舍位平衡）。",
+                "说明：万元数按四舍五入保留两位小数；为使各项之和等于合计，做了舍位平衡。",
             )
-        sheet.set_column(0, 0, 6)
-        sheet.set_column(1, 2, 30)
-        sheet.set_column(3, 6, 16)
-    finally:
-        workbook.close()
+            for adjustment in adjustments:
+                note_row += 1
+                line = lines[adjustment.index]
+                sheet.write(
+                    note_row,
+                    0,
+                    f"{line.name}：{adjustment.rounded} 万元调为 {adjustment.shown} 万元（舍位平衡）。",
+                )
+            sheet.set_column(0, 0, 6)
+            sheet.set_column(1, 2, 30)
+            sheet.set_column(3, 6, 16)
+        finally:
+            workbook.close()
     return path
 
 
@@ -334,20 +338,21 @@ def write_postings(rows: Iterable[Mapping[str, str]], path: Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("支出")
-    bold = book.add_format({"bold": True})
-    amount = book.add_format({"num_format": "#,##0.00"})
-    sheet.write_row(0, 0, SPENDING_COLUMNS, bold)
-    money = SPENDING_COLUMNS.index("金额")
-    for number, row in enumerate(rows, start=1):
-        for position, column in enumerate(SPENDING_COLUMNS):
-            if position == money:  # a number where Excel keeps it exactly, else text
-                write_decimal(sheet, number, position, Decimal(row[column]), amount)
-            else:
-                sheet.write_string(number, position, row[column])
-    sheet.set_column(0, len(SPENDING_COLUMNS) - 1, 16)
-    book.close()
+    with replaced(path) as temporary:
+        book = xlsxwriter.Workbook(str(temporary))
+        sheet = book.add_worksheet("支出")
+        bold = book.add_format({"bold": True})
+        amount = book.add_format({"num_format": "#,##0.00"})
+        sheet.write_row(0, 0, SPENDING_COLUMNS, bold)
+        money = SPENDING_COLUMNS.index("金额")
+        for number, row in enumerate(rows, start=1):
+            for position, column in enumerate(SPENDING_COLUMNS):
+                if position == money:  # a number where Excel keeps it exactly, else text
+                    write_decimal(sheet, number, position, Decimal(row[column]), amount)
+                else:
+                    sheet.write_string(number, position, row[column])
+        sheet.set_column(0, len(SPENDING_COLUMNS) - 1, 16)
+        book.close()
     return path
 
 

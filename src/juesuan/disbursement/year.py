@@ -54,6 +54,7 @@ from juesuan.disbursement.statistics import (
     sum_postings,
     yearly_figures,
 )
+from juesuan.files import replaced
 from juesuan.money import wan
 
 __all__ = [
@@ -691,6 +692,7 @@ def write_example(dataset: str | Path, result: YearResult) -> list[Path]:
     written = []
     for name, text in example_texts(dataset, result).items():
         path = Path(dataset) / name
-        path.write_text(text, encoding="utf-8")
+        with replaced(path) as temporary:  # the dataset's file is never left half-written
+            temporary.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -13,6 +13,7 @@ import yaml
 
 from juesuan.disbursement.banks.reasons import REASONS
 from juesuan.disbursement.banks.values import AdapterError, BatchHeader, Problem
+from juesuan.files import safe_file_name
 
 ADAPTER_DIR = Path(__file__).parent / "adapters"
 
@@ -132,11 +133,16 @@ class Adapter:
 
     def file_name(self, header: BatchHeader) -> str:
         """The batch file's name for `header` (see docs.md for the fields)."""
-        return self.file_name_pattern.format_map(header_values(header))
+        return self.file_name_pattern.format_map(_name_values(header))
 
     def result_file_name(self, header: BatchHeader) -> str:
         pattern = self.result_file_name_pattern or "result_" + self.file_name_pattern
-        return pattern.format_map(header_values(header))
+        return pattern.format_map(_name_values(header))
+
+
+def _name_values(header: BatchHeader) -> dict[str, str]:
+    """The header's values made safe in a file name (a payer's name may hold "/" or ":")."""
+    return {k: v and safe_file_name(v) for k, v in header_values(header).items()}
 
 
 def header_values(header: BatchHeader) -> dict[str, str]:

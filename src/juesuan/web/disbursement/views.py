@@ -4,6 +4,7 @@ every change goes through `services` and every download is logged."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from juesuan.disbursement import model as core
+from juesuan.files import safe_file_name
 from juesuan.web.accounts.access import (
     PAY_APPROVE,
     PAY_FILES,
@@ -362,6 +364,14 @@ def _import_file(request, access, tab, service, what):
     return redirect(back, access.unit.pk)
 
 
+def _download(folder: Path, path: Path, name: str) -> FileResponse:
+    """`path` sent as `name`; its temporary folder goes at once (the open file is read until
+    the response is sent), so no download leaves a copy on the server."""
+    handle = open(path, "rb")  # closed by the response once sent
+    shutil.rmtree(folder)
+    return FileResponse(handle, as_attachment=True, filename=name)
+
+
 @requires(PAY_VIEW)
 def roster_template(request, access: UnitAccess):
     return _template(request, access, "roster", "花名册模板.xlsx")
@@ -377,7 +387,7 @@ def _template(request, access, kind, name):
 
     folder = Path(tempfile.mkdtemp(prefix="juesuan-template-"))
     path = write_template(folder / name, kind, services.core_schemes(access.unit))
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+    return _download(folder, path, name)
 
 
 # ---- 人员变动 -------------------------------------------------------------------------------
@@ -1039,7 +1049,7 @@ def fund_request(request, access: UnitAccess, month: str):
     except (ValueError, IndexError) as exc:
         raise Http404("月份应写作 2020-03") from exc
     lines = services.fund_request(access.unit, chosen)
-    name = f"{access.unit.name}{chosen.year}年{chosen.month}月资金申请表.xlsx"
+    name = f"{safe_file_name(access.unit.name)}{chosen.year}年{chosen.month}月资金申请表.xlsx"
     folder = Path(tempfile.mkdtemp(prefix="juesuan-fund-"))
     path = statistics.write_fund_request(lines, chosen, folder / "fund.xlsx", access.unit.name)
     record(
@@ -1051,7 +1061,7 @@ def fund_request(request, access: UnitAccess, month: str):
         summary=f"下载 {chosen} 资金申请表：{sum(x.payments for x in lines)} 笔，"
         f"{services.yuan(sum(x.amount for x in lines))} 元",
     )
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+    return _download(folder, path, name)
 
 
 @requires(PAY_STATS)
@@ -1063,7 +1073,7 @@ def ledger(request, access: UnitAccess, year: int):
         rows = services.ledger_postings(access.unit, year)
     except ValueError as exc:  # a year without classification codes (before 2007)
         raise Http404(str(exc)) from exc
-    name = f"{access.unit.name}{year}年代发记账明细.xlsx"
+    name = f"{safe_file_name(access.unit.name)}{year}年代发记账明细.xlsx"
     folder = Path(tempfile.mkdtemp(prefix="juesuan-ledger-"))
     path = statistics.write_postings(rows, folder / "ledger.xlsx")
     total = sum(Decimal(r["金额"]) for r in rows)
@@ -1075,7 +1085,7 @@ def ledger(request, access: UnitAccess, year: int):
         target=name,
         summary=f"下载 {year} 年代发记账明细：{len(rows)} 行，{total:,.2f} 元",
     )
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+    return _download(folder, path, name)
 
 
 @requires(PAY_STATS)
@@ -1128,7 +1138,9 @@ def job_page(request, access: UnitAccess, job_id):
     done_url = _job_done_url(job)
     if done_url and job.status == "succeeded" and not result.get("problems"):
         # a finished step goes on to what it made; its page says what was done
-        _show(request, services.Outcome(True, result.get("message", ""), bool(result.get("changed"))))
+        _show(
+            request, services.Outcome(True, result.get("message", ""), bool(result.get("changed")))
+        )
         return redirect(done_url)
     return render(
         request,
