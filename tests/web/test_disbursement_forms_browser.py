@@ -4,6 +4,7 @@ payment cancelled with the person's payments stopped. Screenshots of each page a
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -101,3 +102,54 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
         page.click("button:text-is('确认取消付款')")
         page.wait_for_url(f"{base}/u/{unit}/pay/returns/")
         assert "付款已取消" in page.content()
+
+
+def test_the_clerk_chooses_the_month_a_re_issue_is_booked_in(server, tmp_path):
+    """A checked correction of a returned March payment: the list offers March (the default)
+    and the month the next run pays; the clerk picks the latter and the run is booked in it."""
+    from web.conftest import World
+    from web.test_disbursement_forms import _returned
+    from web.test_disbursement_support import set_up_unit
+
+    def prepare():
+        from juesuan.web.disbursement import services
+
+        world = World()
+        set_up_unit(world.unit, world.users["clerk"], tmp_path, people=4)
+        payment = _returned(world.unit, world, tmp_path, n=1)
+        entered = services.enter_correction(
+            world.unit,
+            world.users["clerk"],
+            payment.pk,
+            name=payment.name,
+            bank="中国农业银行泸州分行",
+            account="6228480402564890018",
+            account_name=payment.name,
+        )
+        correction = entered.data["correction"]
+        assert services.check_correction(world.unit, world.users["reviewer"], correction).ok
+        return world.unit.pk
+
+    unit = _apart(prepare)
+    base = server.url
+    shots = Shots("reissue-")
+    with browser_page(accept_dialogs=True) as page:
+        page.goto(base + "/login/")
+        page.fill("#id_username", "clerk")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+        page.goto(f"{base}/u/{unit}/pay/returns/")
+        choice = page.locator("#id_supplementary_month")
+        assert choice.locator("option").all_inner_texts()[0].startswith("2020-03")
+        assert choice.input_value() == "2020-03"  # the month of the payment it pays again
+        assert [o.get_attribute("value") for o in choice.locator("option").all()] == [
+            "2020-03",
+            "2020-04",
+        ]
+        _both_widths(page, shots, "month-choice")
+        choice.select_option("2020-04")
+        page.click("button:text-is('生成补发批次')")
+        page.wait_for_url(re.compile(rf"{base}/u/{unit}/pay/runs/\d+/$"))
+        assert "2020-04 补发批次" in page.locator("h2").first.inner_text()
+        _both_widths(page, shots, "run")
