@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     best = min(walls)
     load_now = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"build_example: juesuan build {example.relative_to(ROOT)} ({os.cpu_count()} cores)")
-    print(f"  load average at start / now        {' '.join(map(str, LOAD_AT_START))} / {load_now}")
+    load_start = " ".join(f"{x:.2f}" for x in LOAD_AT_START)
+    print(f"  load average at start / now        {load_start} / {load_now}")
     print(f"  wall, fresh process ({len(walls)} runs)   {', '.join(f'{w:.2f}' for w in walls)} s")
     verdict = "ok" if best < TARGET_SECONDS else "MISSED"
     print(

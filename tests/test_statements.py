@@ -109,6 +109,9 @@ def test_national_nine_layout(example):
         ["本年收入合计", "本年支出合计"], ["年初财政拨款结转和结余", "年末财政拨款结转和结余"]
     ]  # fmt: skip
     assert labels[-1] == ["总计", "总计"]
+    # The 基本支出 table is headed by its columns only, as the template prints it.
+    (head,) = layout(national.table("general_basic")).header
+    assert [c.text for c in head.cells] == ["经济分类科目编码", "科目名称", "决算数"] * 2
 
 
 @pytest.mark.parametrize("format_name", ["sichuan-2020", "national-9"])

@@ -184,12 +184,16 @@ def _context(writer: Writer, statements: Statements, options: FormatOptions) -> 
     def completion(key: str, lead: str = "完成预算") -> str:
         return f"，{lead} {ref(key + '.完成率')}%" if writer.has(f"{key}.完成率") else ""
 
-    def rows(section, digits: int, shown: bool = False) -> list:
-        """The rows of a table section with a code of `digits` (and a figure, when `shown`)."""
+    def rows(section, digits: int, shown: bool = False, spent: bool = False) -> list:
+        """The rows of a table section with a code of `digits` (and a figure, when `shown`; any
+        amount, even one printed 0.00, when `spent`)."""
         return [
             r
             for r in section.rows
-            if r.code and len(r.code) == digits and (not shown or r.cells[0].shown)
+            if r.code
+            and len(r.code) == digits
+            and (not shown or r.cells[0].shown)
+            and (not spent or r.cells[0].exact)
         ]
 
     dataset = writer.dataset

@@ -664,7 +664,8 @@ def _cell_markup(cell: LayoutCell, text: str, *, header: bool, y_inset: str) -> 
         )
     if header or cell.shade:
         args.append("fill: luma(242)")
-    content = _text(text) if text else ""
-    if content and (cell.bold or header):
+    # An empty cell keeps a line's height, so a row with no figure (an empty table's) shows.
+    content = _text(text) if text else "#hide[0]"
+    if text and (cell.bold or header):
         content = f"#strong[{content}]"
     return f"table.cell({', '.join(args)})[{content}]"

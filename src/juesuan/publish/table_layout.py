@@ -57,11 +57,12 @@ Helpers: `display_width(text)` (CJK double), `break_lines(text, room)`, `header_
 
 Layout rules (as the official tables print): the header built from `Column.header` paths — the
 leaf on the bottom row, a shorter path stretched down, equal prefixes merged across; code tables
-get 项目 over 功能分类科目编码 | 科目名称; a section without labels (三公) has no 项目 column.
-Several sections = side by side under a 收入 | 支出 row, the rows before each section's first total
-aligned from the top and the totals blocks from there on (本年收入合计 faces 本年支出合计,
-总计 faces 总计 on the last line). Code rows are indented by level below the 类; the level-1 rows
-listed after a total (年初/年末 by fund) by one.
+get 项目 over 功能分类科目编码 | 科目名称 (not with a plain header: the table's columns' own heads
+only); a section without labels (三公) has no 项目 column.
+Several sections = side by side under a 收入 | 支出 row (none with a plain header), the rows
+before each section's first total aligned from the top and the totals blocks from there on
+(本年收入合计 faces 本年支出合计, 总计 faces 总计 on the last line). Code rows are indented by level
+below the 类; the level-1 rows listed after a total (年初/年末 by fund) by one.
 """
 
 from __future__ import annotations
@@ -193,15 +194,16 @@ class TableLayout:
 def layout(table: Table, *, unit_name: str = "", year: int | None = None) -> TableLayout:
     """The grid of `table`: columns with widths, header rows with merges, body rows."""
     sections = table.sections
-    grouped = len(sections) > 1  # side by side: a 收入 | 支出 row above each block's own header
-    depth = max(_section_depth(s) for s in sections)
+    # side by side: a 收入 | 支出 row above each block's own header, unless the header is plain
+    grouped = len(sections) > 1 and not table.plain_header
+    depth = max(_section_depth(s, table.plain_header) for s in sections)
     top = 1 if grouped else 0
     columns: list[LayoutColumn] = []
     spans: list[tuple[int, LayoutCell]] = []  # (header row, cell)
     for number, section in enumerate(sections):
         first = len(columns)
         columns.extend(_section_columns(number, section))
-        spans.extend(_section_header(section, first, top, depth))
+        spans.extend(_section_header(section, first, top, depth, table.plain_header))
         if grouped:
             spans.append((0, _header_cell(section.name, 0, first, 0, len(columns) - 1)))
     header = tuple(
@@ -230,9 +232,9 @@ def layout(table: Table, *, unit_name: str = "", year: int | None = None) -> Tab
     )
 
 
-def _section_depth(section: Section) -> int:
+def _section_depth(section: Section, plain: bool = False) -> int:
     depth = max((len(c.header) for c in section.columns), default=1)
-    return max(depth, 2) if section.code_header else depth
+    return max(depth, 2) if section.code_header and not plain else depth
 
 
 def _has_labels(section: Section) -> bool:
@@ -299,7 +301,7 @@ def _header_cell(text: str, first_row: int, first_col: int, last_row: int, last_
 
 
 def _section_header(
-    section: Section, first: int, top: int, depth: int
+    section: Section, first: int, top: int, depth: int, plain: bool = False
 ) -> list[tuple[int, LayoutCell]]:
     """The section's header cells with their rows: 项目 over code | name, then the amount
     columns' paths, the leaf on the bottom row, a shorter path stretched down, equal prefixes
@@ -307,7 +309,11 @@ def _section_header(
     spans: list[tuple[int, LayoutCell]] = []
     bottom = top + depth - 1
     offset = first
-    if section.code_header:
+    if section.code_header and plain:
+        spans.append((top, _header_cell(section.code_header, top, offset, bottom, offset)))
+        spans.append((top, _header_cell("科目名称", top, offset + 1, bottom, offset + 1)))
+        offset += 2
+    elif section.code_header:
         spans.append((top, _header_cell("项目", top, offset, bottom - 1, offset + 1)))
         spans.append((bottom, _header_cell(section.code_header, bottom, offset, bottom, offset)))
         spans.append((bottom, _header_cell("科目名称", bottom, offset + 1, bottom, offset + 1)))

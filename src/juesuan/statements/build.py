@@ -153,7 +153,15 @@ class _Builder:
             adjustments=tuple(adjustments),
             blank_zeros=self.empty_cells(spec) == "blank",
             statement_after_note=self.options.empty_statement == "after_note",
+            plain_header=self.header(spec) == "plain",
         )
+
+    def header(self, spec: dict) -> str:
+        """`plain`: the header is the columns' own heads only (the Shanghai 基本支出 table)."""
+        value = spec.get("header", "full")
+        if value not in ("full", "plain"):
+            raise FormatError(f"表“{spec['title']}”的 header 为“{value}”，应为 full 或 plain")
+        return value
 
     def empty_cells(self, spec: dict) -> str:
         """How the table prints a zero amount: its own `empty_cells`, else the format's."""

@@ -80,6 +80,7 @@ class Table:
     adjustments: tuple[Adjustment, ...] = ()
     blank_zeros: bool = False  # the format prints a zero amount as an empty cell, not 0.00
     statement_after_note: bool = False  # the empty statement under the note ("说明：…故本表无数据")
+    plain_header: bool = False  # only the columns' own heads: no 人员经费 | 公用经费 row, no 项目
 
     def records(self) -> Iterator[tuple[str, str, str, str, Decimal | None]]:
         """(section, row key, row label, column key, shown) for every cell, in order."""
