@@ -90,7 +90,7 @@ def test_a_bad_suffix_gets_one_clear_sentence(client, world):
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "“报表.xls”不是可审核的文件类型，请上传 PDF、DOCX、TXT 或 MD 文件。" in page
+    assert "“报表.xls”不是可审核的文件类型，请上传 PDF、DOCX、HTML、TXT 或 MD 文件，或装有这些文件的 ZIP 压缩包。" in page
     assert "Traceback" not in page and "审核结果" not in page
 
 

@@ -185,31 +185,39 @@ def audit_item(item: Item, out: str | Path, timeout: float = DEFAULT_TIMEOUT) ->
     done = load_result(target)
     if done is not None and done["sha256"] == item.sha256 and item.sha256:
         return {**row_of(done), "skipped": True}
-    base = {"format": FORMAT, "source": item.source, "sha256": item.sha256}
     started = time.monotonic()
     try:
         actual = file_sha256(item.path)
     except OSError as exc:
-        result = {**base, "status": FAILED, "reason": f"文件无法打开：{exc.strerror or exc}"}
-        return _written(target, result, started)
-    if actual != item.sha256:
+        actual, reason = None, f"文件无法打开：{exc.strerror or exc}"
+    else:
         reason = "文件在分派后被改动（SHA-256 与分派时不同），未审核；请重新运行本批次"
-        return _written(target, {**base, "status": FAILED, "reason": reason}, started)
+    if actual == item.sha256:
+        _report, result = audited(item.path, item.source, item.sha256, timeout)
+    else:
+        result = failure(item.source, item.sha256, reason)
+    return _written(target, result, started)
+
+
+def audited(path: str | Path, source: str, sha256: str, timeout: float) -> tuple:
+    """Audit one file: its report (None when the audit itself failed) and its result — the
+    summary fields and the report as a dict. Any failure is the result's reason."""
     try:
         with time_limit(timeout):
-            document = read_safely(item.path)
+            document = read_safely(path)
             report = audit_document(document)
             unit, year, kind = identify(document)
     except TimeLimit:
         reason = f"审核超过 {timeout:g} 秒，已停止（正常公开文本不到 1 秒）"
-        return _written(target, {**base, "status": FAILED, "reason": reason}, started)
+        return None, failure(source, sha256, reason)
     except Exception as exc:  # a fault of the auditor on this document: recorded, batch goes on
-        reason = f"审核出错：{type(exc).__name__}: {exc}"
-        return _written(target, {**base, "status": FAILED, "reason": reason}, started)
-    report.document["path"] = item.source  # not where this machine happened to read it
+        return None, failure(source, sha256, f"审核出错：{type(exc).__name__}: {exc}")
+    report.document["path"] = source  # not where this machine happened to read it
     counts = Counter(f.severity for f in report.findings)
     result = {
-        **base,
+        "format": FORMAT,
+        "source": source,
+        "sha256": sha256,
         "status": AUDITED if report.readable else UNREADABLE,
         "reason": "" if report.readable else (document.error or "没有可读的文字层（扫描件或乱码）"),
         "unit": unit,
@@ -222,13 +230,22 @@ def audit_item(item: Item, out: str | Path, timeout: float = DEFAULT_TIMEOUT) ->
         "rules": dict(Counter(f.rule for f in report.findings)),
         "report": report.as_dict(),
     }
-    return _written(target, result, started)
+    return report, result
+
+
+def failure(source: str, sha256: str, reason: str) -> dict:
+    return {
+        "format": FORMAT,
+        "source": source,
+        "sha256": sha256,
+        "status": FAILED,
+        "reason": reason,
+    }
 
 
 def failed_row(item: Item, out: str | Path, reason: str) -> dict:
     """The result of a document its worker could not finish (the process died on it)."""
-    result = {"format": FORMAT, "source": item.source, "sha256": item.sha256}
-    return _written(Path(out) / item.name, {**result, "status": FAILED, "reason": reason}, None)
+    return _written(Path(out) / item.name, failure(item.source, item.sha256, reason), None)
 
 
 def _written(target: Path, result: dict, started: float | None) -> dict:
