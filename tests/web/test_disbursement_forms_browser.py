@@ -68,6 +68,12 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
         page.fill("#id_payment_day", "31")
         page.fill("#id_standards-0-start", "2020-01")
         page.fill("#id_standards-0-amount", "100.00")
+        # a fourth standard row, added in place: what was typed stays
+        page.click("button:text-is('添加一行')")
+        assert page.input_value("#id_standards-0-amount") == "100.00"
+        assert page.input_value("#id_standards-TOTAL_FORMS") == "4"
+        page.fill("#id_standards-3-start", "2020-07")
+        page.fill("#id_standards-3-amount", "120.00")
         page.fill("#id_payer_account", "51050163010000000123")
         page.fill("#id_payer_bank", "中国建设银行泸州分行")
         page.click("button:text-is('保存')")
@@ -77,6 +83,9 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
         page.click("button:text-is('保存')")
         assert "已保存补贴类别" in page.locator(".notice.ok, .messages").first.inner_text()
         assert "新建补贴类别" in page.locator("table.list.small").inner_text()
+        amounts = page.locator("table.standards input[name$='-amount']")
+        saved = [amounts.nth(i).input_value() for i in range(amounts.count())]
+        assert [a for a in saved if a] == ["100.00", "120.00"], saved
         _both_widths(page, shots, "scheme")
 
         # a suspension: the next payment is shown before saving

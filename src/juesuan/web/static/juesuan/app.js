@@ -1,5 +1,5 @@
-/* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons,
-   keep a statement's names in view. */
+/* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons
+   and deletions, keep a statement's names in view. */
 (function () {
   "use strict";
 
@@ -54,7 +54,43 @@
     }
   }
 
+  // A formset table grows in place: the last row copied empty, numbered as the next form,
+  // so what was typed in the other rows stays (saving first would lose nothing either, but
+  // a clerk entering a long table should not have to).
+  function addRow(prefix) {
+    var table = document.querySelector("table[data-formset='" + prefix + "']");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var rows = table.tBodies[0].querySelectorAll("tr");
+    var last = null;
+    for (var r = rows.length - 1; r >= 0 && !last; r--) {
+      if (rows[r].querySelector("input, select")) { last = rows[r]; }
+    }
+    var number = parseInt(total.value, 10);
+    var row = last.cloneNode(true);
+    var pattern = new RegExp(prefix + "-\\d+-");
+    var named = row.querySelectorAll("[name], [id], label[for]");
+    for (var n = 0; n < named.length; n++) {
+      var names = ["name", "id", "for"];
+      for (var a = 0; a < names.length; a++) {
+        var value = named[n].getAttribute(names[a]);
+        if (value) { named[n].setAttribute(names[a], value.replace(pattern, prefix + "-" + number + "-")); }
+      }
+      if (named[n].tagName === "SELECT") { named[n].selectedIndex = 0; }
+      else if (named[n].tagName === "INPUT") { named[n].value = ""; }
+    }
+    var errors = row.querySelectorAll(".errorlist");
+    for (var e = 0; e < errors.length; e++) { errors[e].parentNode.removeChild(errors[e]); }
+    table.tBodies[0].appendChild(row);
+    total.value = number + 1;
+    var first = row.querySelector("input, select");
+    if (first) { first.focus(); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-add-row]");
+      if (button) { addRow(button.getAttribute("data-add-row")); }
+    });
     var statements = document.querySelectorAll("table.statement");
     for (var t = 0; t < statements.length; t++) { pinNames(statements[t]); }
     var boxes = document.querySelectorAll("[data-status-url]");
@@ -64,6 +100,10 @@
       var form = event.target;
       var question = form.getAttribute("data-confirm");
       if (question && !window.confirm(question)) { event.preventDefault(); return; }
+      var deleting = form.querySelectorAll("input[data-deletes]:checked");
+      for (var d = 0; d < deleting.length; d++) {
+        if (!window.confirm(deleting[d].getAttribute("data-deletes"))) { event.preventDefault(); return; }
+      }
       var buttons = form.querySelectorAll("button[type=submit]");
       for (var j = 0; j < buttons.length; j++) {
         if (buttons[j].hasAttribute("data-busy")) {
