@@ -107,6 +107,7 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
         page.check("input[value=stop]")
         page.click("button:text-is('计算对下一次发放的影响')")
         assert "2020-04 不发放" in page.locator(".preview").inner_text()
+        assert "请点“确认取消付款”" in page.locator(".preview").inner_text()  # the button's name
         _both_widths(page, shots, "cancel-preview")
         page.click("button:text-is('确认取消付款')")
         page.wait_for_url(f"{base}/u/{unit}/pay/returns/")
