@@ -147,3 +147,18 @@ def test_flat_said_of_a_part_after_其中_is_not_said_of_the_total():
     )
     assert not found(text, "text-yoy-flat")
     assert found(text.replace("，其中：因公出国（境）费支出决算", "，"), "text-yoy-flat", CERTAIN)
+
+
+LONG_ITEMS = (
+    "一般公共服务（类）支出 264.87 万元。\n\n"
+    "一般公共预算财政拨款支出全年预算为 321.02 万元，支出决算为 264.87 万元。其中：\n\n"
+    "1、一般公共服务支出（类）社会工作事务（款）行政运行（项）。主要用于：行政单位人员支出。"
+    "全年预算为 52.00 万元，支出决算为 51.32 万元。\n\n"
+    "2、一般公共服务支出（类）社会工作事务（款）其他社会工作事务支出（项）。主要用于：新建部门开办费、"
+    "基层政权和社区建设项目支出。全年预算为 213.55 万元，支出决算为 {c} 万元。"
+)
+
+
+def test_an_items_figure_after_a_long_purpose_is_still_its_amount():
+    assert not audit_text(LONG_ITEMS.format(c="213.55")).findings
+    assert found(LONG_ITEMS.format(c="210.00"), "text-items-class", CERTAIN)

@@ -680,13 +680,17 @@ def _paragraph_enumerations(model: Model) -> list[Enumeration]:
                 break
             if numbering and numbering.style not in (ARABIC, PAREN_ARABIC, PAREN_CHINESE):
                 break
+            # the part's figure comes early: within 80 characters of the start, or of the end
+            # of the 类/款/项 name it follows (a long name and its 主要用于 come first)
+            named = _ITEM.search(following.text)
+            reach = (named.end() if named else 0) + 80
             money = [
                 n
                 for n in model.numbers[following.index]
                 if n.is_money
                 and not is_change(model, n)
                 and is_budget(model, n) == budget
-                and n.start <= 80
+                and n.start <= reach
             ]
             if not money:
                 break
@@ -720,11 +724,17 @@ def class_key(name: str) -> str:
 
 def _items(model: Model, paragraph: Paragraph) -> list[Item]:
     out = []
-    for match in _ITEM.finditer(paragraph.text):
+    matches = list(_ITEM.finditer(paragraph.text))
+    for index, match in enumerate(matches):
+        after = matches[index + 1] if index + 1 < len(matches) else None
+        # the item's figures follow its name, before the next item's name: close by, or past
+        # its 主要用于 in a paragraph of its own ("…（项）。主要用于：…。全年预算为 X，支出决算为 Y")
+        reach = 40 if after is not None else 120
+        end = min(match.end() + reach, after.start() if after else len(paragraph.text))
         near = [
             n
             for n in model.numbers[paragraph.index]
-            if n.is_money and 0 <= n.start - match.end() <= 40 and not is_change(model, n)
+            if n.is_money and match.end() <= n.start <= end and not is_change(model, n)
         ]
         # "…（项）。年初预算为 X 万元，支出决算为 Y 万元": the item's amount is Y
         spent = [n for n in near if not is_budget(model, n)]
