@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 
 from juesuan.disbursement.model import Month
+from juesuan.web.workplace.models import DatasetVersion
 from web.browser_support import Shots, browser_page, live_server
 from web.conftest import PASSWORD, store
+from web.test_disbursement_browser import _read
 from web.test_disbursement_performance import _pay_month
 from web.test_disbursement_support import set_up_unit
 
@@ -90,6 +92,24 @@ def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workb
             page.goto(f"{base}/u/{unit}/2020/")
             _fits(page)
             shots.take(page, f"dashboard-{width}")
+        # the texts editor: a form per text; deleting one asks first
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{base}/u/{unit}/2020/texts/")
+            _fits(page)
+            shots.take(page, f"texts-{width}")
+        section = page.locator("form.text-section", has=page.locator("input[name=delete]")).first
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        section.locator("input[name=delete]").check()
+        section.locator("button:text-is('保存这段')").click()
+        assert asked and asked[0].startswith("确定删除“")
+        assert _read(DatasetVersion.objects.count) == 1  # dismissed: nothing saved
+        page.once("dialog", lambda dialog: dialog.accept())
+        with page.expect_navigation():
+            section.locator("button:text-is('保存这段')").click()
+        assert _read(DatasetVersion.objects.count) == 2
+        assert "已保存为第 2 版" in page.locator("ul.messages").inner_text()
         page.goto(base + "/logout/")
         page.click("form[action='/logout/'] button[type=submit]")
         _sign_in(page, base, "clerk")

@@ -122,7 +122,7 @@ def test_read_only_roles_see_texts_but_cannot_save(client, world, example_workbo
     url = reverse("texts", args=[world.unit.pk, 2020])
     page = client.get(url)
     assert page.status_code == 200 and "readonly" in page.content.decode()
-    assert "保存为新版本" not in page.content.decode()
+    assert "保存这段" not in page.content.decode() and "删除这段文字" not in page.content.decode()
     assert client.post(url, {"base_version": 1}).status_code == 403
 
 
@@ -184,3 +184,26 @@ def test_createadmin_and_verify_functions(db, capsys):
         make_admin("short", "123")
     assert verify_audit_log() == 0
     assert "操作记录完整" in capsys.readouterr().out
+
+
+def test_a_text_is_deleted_only_when_asked_and_each_section_saves_alone(
+    client, world, example_workbook
+):
+    store(world.unit, example_workbook, world.users["finance"])
+    client.force_login(world.users["finance"])
+    url = reverse("texts", args=[world.unit.pk, 2020])
+    page = client.get(url).content.decode()
+    assert page.count("保存这段") >= 5 and "删除这段文字" in page  # one form per text
+    before = analysis.prepared_for(DatasetVersion.objects.get(number=1))[0].texts
+    key = next(k for k, body in before.items() if body)
+    # emptied without ticking 删除: refused, nothing saved, the page says how to delete
+    emptied = {"base_version": 1, "section": "text-1", "text_key": [key], f"text::{key}": ""}
+    response = client.post(url, emptied, follow=True)
+    assert DatasetVersion.objects.count() == 1
+    assert "被清空了" in response.content.decode()
+    assert response.redirect_chain[-1][0].endswith("#text-1")
+    # ticked: deleted in a new version; the other texts are as they were
+    client.post(url, {**emptied, "delete": [key]})
+    assert DatasetVersion.objects.count() == 2
+    after = analysis.prepared_for(DatasetVersion.objects.get(number=2))[0].texts
+    assert key not in after and {k: v for k, v in before.items() if k != key} == after

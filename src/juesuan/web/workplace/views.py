@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -483,13 +484,23 @@ def _save_texts(request, access, year, version, dataset):
         base = int(post.get("base_version", ""))
     except ValueError:
         return HttpResponseBadRequest("缺少版本号")
+    # Each section of the page is a form of its own: only what it posts changes. A text or a
+    # reason is deleted only when its 删除 box is ticked; one merely emptied is refused.
+    section = post.get("section", "")
+    back = reverse("texts", args=[access.unit.pk, year])
+    if re.fullmatch(r"[a-z]+(-\d+)?", section):
+        back += f"#{section}"
+    deleting, deleting_reasons = set(post.getlist("delete")), set(post.getlist("delete_reason"))
+    emptied = []
     new_texts = dict(dataset.texts)
     for key in post.getlist("text_key"):
         body = post.get(f"text::{key}", "").replace("\r\n", "\n").strip()
-        if body:
-            new_texts[key] = body
-        else:
+        if key in deleting:
             new_texts.pop(key, None)
+        elif body:
+            new_texts[key] = body
+        elif key in dataset.texts:
+            emptied.append(key)
     new_key = post.get("new_key", "").strip()
     new_body = post.get("new_body", "").replace("\r\n", "\n").strip()
     if new_key and new_body:
@@ -498,10 +509,19 @@ def _save_texts(request, access, year, version, dataset):
     for item in post.getlist("reason"):
         kind, _, topic = item.partition("::")
         text = post.get(f"reason::{item}", "").replace("\r\n", "\n").strip()
-        if text:
-            new_reasons[(kind, topic)] = text
-        else:
+        if item in deleting_reasons:
             new_reasons.pop((kind, topic), None)
+        elif text:
+            new_reasons[(kind, topic)] = text
+        elif (kind, topic) in dataset.reasons:
+            emptied.append(f"{kind}：{topic}")
+    if emptied:
+        messages.error(
+            request,
+            f"没有保存：“{'”“'.join(emptied)}”被清空了。要删除，请勾选“删除”后再保存；"
+            "不删除请刷新页面。",
+        )
+        return redirect(back)
     changed_texts = sorted(
         k for k in set(new_texts) | set(dataset.texts) if new_texts.get(k) != dataset.texts.get(k)
     )
@@ -512,7 +532,7 @@ def _save_texts(request, access, year, version, dataset):
     )
     if not changed_texts and not changed_reasons:
         messages.info(request, "没有修改，未生成新版本。")
-        return redirect("texts", unit_id=access.unit.pk, year=year)
+        return redirect(back)
     from juesuan.ledger.export import write_workbook
 
     edited = dataclasses.replace(dataset, texts=new_texts, reasons=new_reasons)
@@ -535,10 +555,10 @@ def _save_texts(request, access, year, version, dataset):
             request,
             f"没有保存：数据在您编辑期间已更新为第 {exc.current} 版。请复制您的修改，刷新后重新填写。",
         )
-        return redirect("texts", unit_id=access.unit.pk, year=year)
+        return redirect(back)
     if not outcome.accepted:
         messages.error(request, "没有保存：" + "；".join(i["message"] for i in outcome.errors[:3]))
-        return redirect("texts", unit_id=access.unit.pk, year=year)
+        return redirect(back)
     new = outcome.version
     record(
         "texts_save",
@@ -560,7 +580,7 @@ def _save_texts(request, access, year, version, dataset):
         },
     )
     messages.success(request, f"已保存为第 {new.number} 版。")
-    return redirect("texts", unit_id=access.unit.pk, year=year)
+    return redirect(back)
 
 
 # ---- builds -------------------------------------------------------------------------------------
