@@ -66,6 +66,11 @@ def score(key: dict, report: dict) -> dict:
             certain_wrong += finding["severity"] == CERTAIN
             misses.append(f"{finding['severity']} {finding['rule']}: {finding['message'][:90]}")
     certain = sum(1 for f in report["findings"] if f["severity"] == CERTAIN)
+    unmatched = [
+        f"{t['rule']} p{t.get('page', t.get('pages'))}"
+        for t in true_findings
+        if not any(_matches(f, t) for f in report["findings"])
+    ]
     return {
         "errors": len(errors),
         "proven": sum(1 for e in errors if e.get("proven")),
@@ -77,6 +82,7 @@ def score(key: dict, report: dict) -> dict:
         "wrong": wrong,
         "certain_wrong": certain_wrong,
         "false_findings": misses,
+        "true_findings_missed": unmatched,
     }
 
 
@@ -113,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    not in key: {miss}")
         if r["missed"]:
             print(f"    missed: {', '.join(r['missed'])}")
+        if r["true_findings_missed"]:
+            print(f"    true findings missed: {', '.join(r['true_findings_missed'])}")
     total = {k: sum(r[k] for r in rows.values()) for k in ("errors", "found", "correct", "wrong")}
     print(
         f"{'all keyed documents':58} {total['errors']:6} {total['found']:5} "
