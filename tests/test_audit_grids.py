@@ -114,3 +114,46 @@ def test_broken_rules_and_stray_text_do_not_raise() -> None:
             assert all(len(row) == width for row in table.rows)
 
     check()
+
+
+# ---- a table drawn without lines: read by column alignment ----------------------------------
+
+_UNRULED = """
+#set page(paper: "a4", margin: 2cm)
+#set text(font: "Noto Serif CJK SC", size: 10pt)
+#align(center)[三、支出决算表]
+#align(right)[单位：万元]
+#table(columns: (auto, 9em, auto, auto, auto), stroke: none,
+  align: (left, left, right, right, right),
+  [科目编码], [科目名称], [本年支出合计], [基本支出], [项目支出],
+  [], [合计], [1,356.45], [1,000.00], [356.45],
+  [208], [社会保障和就业支出], [1,300.00], [1,000.00], [300.00],
+  [20801], [人力资源和社会保障管理事务], [1,000.00], [800.00], [200.00],
+  [221], [住房保障支出], [56.45], [0.00], [56.45],
+)
+注：本表反映部门本年度各项支出情况。
+"""
+
+
+def test_a_table_without_ruling_lines_is_read_by_alignment(tmp_path: Path) -> None:
+    import typst
+
+    from juesuan.fonts import font_chain
+
+    path = tmp_path / "unruled.pdf"
+    fonts = [str(f) for f in font_chain()]
+    typst.compile(_UNRULED.encode("utf-8"), output=str(path), font_paths=fonts)
+    pages = read_pages(path)
+    assert not pages[0].rules
+    (table,) = document_tables(pages)
+    assert not table.ruled
+    assert (table.title, table.unit) == ("三、支出决算表", "万元")
+    assert table.columns == ["科目编码", "科目名称", "本年支出合计", "基本支出", "项目支出"]
+    assert table.rows == [
+        ["", "合计", "1,356.45", "1,000.00", "356.45"],
+        ["208", "社会保障和就业支出", "1,300.00", "1,000.00", "300.00"],
+        # the name wrapped over two lines in its 9em column, joined
+        ["20801", "人力资源和社会保障管理事务", "1,000.00", "800.00", "200.00"],
+        ["221", "住房保障支出", "56.45", "0.00", "56.45"],
+    ]
+    assert table.note == "注：本表反映部门本年度各项支出情况。"

@@ -356,9 +356,22 @@ EXTRA_TITLES = {
         "一般公共预算基本支出预算表",
         "一般公共预算基本支出表",
     ),
-    "budget_government_fund": ("政府性基金预算支出功能分类预算表", "政府性基金预算支出表"),
+    "budget_fiscal_spending": ("财政拨款支出预算表",),
+    "budget_fiscal_basic": ("财政拨款基本支出预算表",),
+    "budget_government_fund": (
+        "政府性基金预算支出功能分类预算表",
+        "政府性基金预算支出表",
+        "政府性基金支出预算表",
+        "政府性基金预算财政拨款支出预算表",
+    ),
     "budget_state_capital": ("国有资本经营预算支出功能分类预算表", "国有资本经营预算支出表"),
-    "budget_three_public": ("“三公”经费和机关运行经费预算表", "“三公”经费预算表"),
+    "budget_three_public": (
+        "“三公”经费和机关运行经费预算表",
+        "“三公”经费预算表",
+        "“三公”经费、会议费、培训费支出预算表",
+    ),
+    "budget_operating": ("机关运行经费支出预算表",),
+    "budget_procurement": ("政府采购支出预算表", "政府采购预算表"),
 }
 
 
@@ -392,8 +405,10 @@ def title_id(text: str) -> str | None:
     normalized = normalize_title(body)
     if len(normalized) > 60 or "。" in normalized:
         return None
+    # a qualifier after the title: （经济科目）, (按功能分类), (2020年度)
+    bare = re.sub(r"\([^()]{1,10}\)$", "", normalized)
     for title, table_id in known_titles():
-        if normalized.endswith(title):
+        if normalized.endswith(title) or bare.endswith(title):
             return table_id
     return None
 
@@ -839,20 +854,7 @@ def _sections_and_scopes(model: Model) -> None:
         if table.id == "performance" and table.title:
             name = project_name(re.sub(r"[（(]\s*\d{4}\s*年度?\s*[)）]$", "", table.title))
             owner = _canonical_project(name, projects) if name else owner
-        tables.append(
-            TableBlock(
-                table.index,
-                table.grid_rows,
-                table.places,
-                table.title,
-                table.id,
-                table.unit,
-                table.paragraph,
-                owner,
-                table.ruled,
-                table.title_paragraph,
-            )
-        )
+        tables.append(replace(table, scope=owner))
     model.tables = tables
     model.projects = tuple(projects)
 

@@ -470,27 +470,51 @@ def _economic_sides(block: TableBlock, layout: dict, cells: Cells) -> Table | No
 
 
 def _single_row(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
+    """One row of figures under the header. Its cells by column title, or by position when
+    the row is as wide as the layout (national-9 prints a zero as an empty cell); a table with
+    no row of figures whose note says it is empty (无数据, 空表) holds nothing."""
     columns = layout["sections"][0]["columns"]
-    header = "".join(_norm(c) for r in block.grid_rows for c in r if c and not _is_number(c))
+    rows = block.grid_rows
+    header = "".join(_norm(c) for r in rows for c in r if c and not _is_number(c))
     order = [header.find(w) for w in ("因公出国", "公务用车", "公务接待")]
     if any(o < 0 for o in order) or order != sorted(order):
         raise _Unmapped("表头的栏目顺序与“三公”经费表不同")
-    for offset, row in enumerate(block.grid_rows):
-        values = [c for c in row if c is not None and c.strip() != ""]
-        numeric = [v for v in values if _is_number(v)]
-        if len(numeric) == len(columns) and len(numeric) == len(values):
-            row_cells = []
-            for column, raw in zip(columns, numeric, strict=True):
-                row_cells.append(_cell(_number(raw), block.unit))
-                cells[(block.id or "", "数额", column)] = (
-                    row_cells[-1].shown,
-                    block.places[offset],
-                    block.row_text(offset),
-                )
-            section = Section(
-                layout["sections"][0]["name"],
-                tuple(Column(c, tuple(c.split("."))) for c in columns),
-                (Row("数额", "", None, 0, tuple(row_cells)),),
-            )
-            return _table(block, layout, [section])
-    raise _Unmapped(f"找不到一行 {len(columns)} 个数字的数据行")
+    figures = [
+        (offset, row)
+        for offset, row in enumerate(rows)
+        if any(_is_number(c) for c in row) and all(not c or _is_number(c) for c in row)
+    ]
+    values: list[str | None] | None = None
+    offset = 0
+    if figures:
+        offset, row = figures[0]
+        numeric = [c for c in row if c]
+        if len(row) == len(columns):
+            paths = _header_paths(rows, offset, len(row))
+            mapping = _match_columns(paths, columns)
+            if len(mapping) < len(columns):
+                mapping = dict(enumerate(columns))
+            by_key = {key: row[index] for index, key in mapping.items()}
+            values = [by_key.get(c) for c in columns]
+        elif len(numeric) == len(columns):
+            values = numeric
+    elif re.search(r"无数据|空表|没有.{0,12}“?三公”?经费", block.note):
+        values = [None] * len(columns)
+    if values is None and not figures:
+        raise _Unmapped("表中没有数字，也没有说明本表为空")
+    if values is None:
+        raise _Unmapped(f"找不到一行 {len(columns)} 个数字的数据行")
+    row_cells = []
+    for column, raw in zip(columns, values, strict=True):
+        row_cells.append(_cell(_number(raw), block.unit))
+        cells[(block.id or "", "数额", column)] = (
+            row_cells[-1].shown,
+            block.places[offset],
+            block.row_text(offset),
+        )
+    section = Section(
+        layout["sections"][0]["name"],
+        tuple(Column(c, tuple(c.split("."))) for c in columns),
+        (Row("数额", "", None, 0, tuple(row_cells)),),
+    )
+    return _table(block, layout, [section])
