@@ -241,6 +241,7 @@ def run(args, work: Path) -> int:
     from juesuan.web.disbursement import services
     from juesuan.web.disbursement.models import Beneficiary, Payment, Run, Scheme
     from juesuan.web.disbursement.services import runs
+    from juesuan.web.disbursement.services.people import keys_frame
 
     figures: list[tuple[str, str]] = []
 
@@ -346,6 +347,8 @@ def run(args, work: Path) -> int:
     codes = {v: k for k, v in ids.items()}
     files = list(run.bank_files.all())
     reasons = ("AC01", "AC04", "AC06", "BE01")
+    # Payment numbers carry each person's key, given when the roster came in (or at approval).
+    keys = dict(keys_frame(unit).iter_rows())
     for index, bank_file in enumerate(files):
         scheme_id = ids[bank_file.scheme]
         sql = (
@@ -367,7 +370,7 @@ def run(args, work: Path) -> int:
         def answers(frame=frame, step=step, share=share, scheme_id=scheme_id):
             return (
                 Outcome(
-                    PaymentKey(codes[scheme_id], pid, month, seq).reference,
+                    PaymentKey(codes[scheme_id], pid, month, seq).reference(keys[pid]),
                     amount,
                     RETURNED if (i % step == 0 and i // step < share) else PAID,
                     reasons[i % 4] if (i % step == 0 and i // step < share) else "",

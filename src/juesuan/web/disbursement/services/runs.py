@@ -24,6 +24,7 @@ from juesuan.web.disbursement.models import (
     SENT_BACK,
     BankFile,
     Payment,
+    PersonKey,
     Recovery,
     Run,
     Scheme,
@@ -532,7 +533,6 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
     schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
     folder = files.run_folder(run)
     people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
-    keys = dict(people.keys_frame(unit).iter_rows())
     for index, code in enumerate(sorted(run.schemes)):
         scheme = schemes[code]
         adapter = get_adapter(run.bank_adapter or scheme.bank_adapter)
@@ -552,7 +552,7 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
         target = settings.MEDIA_ROOT / folder / name
         pending = files.pending_path(target)
         purpose = f"{scheme.name}{month.year}年{month.month}月"
-        written = write_batch(adapter, header, _batch_items(run, code, purpose, keys), pending)
+        written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
         if not written.ok:
             raise BankFileRefused(written.problems)
         expected = run.totals.get(code, {"count": 0, "amount": 0})
@@ -593,9 +593,9 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isascii() and ch.isalnum())
 
 
-def _batch_items(run: Run, code: str, purpose: str, keys: dict[str, str]) -> Iterator[tuple]:
-    """The run's payments of one scheme in key order, streamed from the database; `keys` the
-    person keys their numbers carry."""
+def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
+    """The run's payments of one scheme in key order, streamed from the database, numbered by
+    the person keys (`people.ensure_keys` gave every payee one)."""
     from juesuan.disbursement.banks import BatchItem
 
     columns = (
@@ -610,18 +610,24 @@ def _batch_items(run: Run, code: str, purpose: str, keys: dict[str, str]) -> Ite
     )
     if connection.vendor == "postgresql":
         scheme_id = Scheme.objects.get(unit_id=run.unit_id, code=code).pk
+        # The person keys joined in the query: none of the unit's keys is brought into Python.
         sql = (
-            f"COPY (SELECT {', '.join(columns)} FROM {Payment._meta.db_table} "
-            f"WHERE run_id = {int(run.pk)} AND scheme_id = {int(scheme_id)} "
-            f"ORDER BY person_id, month, sequence) TO STDOUT WITH (FORMAT csv)"
+            f"COPY (SELECT k.key, {', '.join('p.' + c for c in columns)} "
+            f"FROM {Payment._meta.db_table} AS p JOIN {PersonKey._meta.db_table} AS k "
+            f"ON k.unit_id = {int(run.unit_id)} AND k.person_id = p.person_id "
+            f"WHERE p.run_id = {int(run.pk)} AND p.scheme_id = {int(scheme_id)} "
+            f"ORDER BY p.person_id, p.month, p.sequence) TO STDOUT WITH (FORMAT csv)"
         )
         frame = pl.read_csv(
             copy_out(sql),
             has_header=False,
-            new_columns=list(columns),
-            schema_overrides={c: pl.String for c in columns if c not in ("sequence", "amount")},
+            new_columns=["key", *columns],
+            schema_overrides={
+                c: pl.String for c in ("key", *columns) if c not in ("sequence", "amount")
+            },
         ).with_columns(pl.col(pl.String).fill_null(""))
         for row, (
+            key,
             person_id,
             month,
             sequence,
@@ -633,11 +639,12 @@ def _batch_items(run: Run, code: str, purpose: str, keys: dict[str, str]) -> Ite
         ) in enumerate(frame.iter_rows()):
             if row == 1:
                 common.crash_point("approve.writing")
-            reference = f"{code}-{keys[person_id]}-{month.replace('-', '')}-{sequence}"
+            reference = f"{code}-{key}-{month.replace('-', '')}-{sequence}"
             yield BatchItem(
                 reference, name, account, account_name, bank, int(amount), purpose, person_id
             )
         return
+    keys = people.keys_of(run.unit, run.payments.values_list("person_id", flat=True))
     rows = (
         Payment.objects.filter(run=run, scheme__code=code)
         .order_by("person_id", "month", "sequence")
