@@ -34,7 +34,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,13 +122,13 @@ def result_name(source: str) -> str:
 def plan(documents: list[tuple[Path, str]], threads: int = 4) -> list[Item]:
     """The batch's items, each document's SHA-256 computed (in threads: hashing frees the GIL)."""
     names: dict[str, str] = {}
+    taken: set[str] = set()
     for _path, source in documents:
         name = result_name(source)
-        if name in names.values():  # two paths alike once made safe (a/b and a／b)
+        if name in taken:  # two paths alike once made safe (a/b and a／b)
             name = f"{name[:-5]}-{hashlib.sha256(source.encode()).hexdigest()[:8]}.json"
         names[source] = name
-    from concurrent.futures import ThreadPoolExecutor
-
+        taken.add(name)
     with ThreadPoolExecutor(threads) as pool:
         digests = list(pool.map(_digest_or_none, [path for path, _ in documents]))
     return [
