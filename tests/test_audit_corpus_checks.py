@@ -162,3 +162,22 @@ LONG_ITEMS = (
 def test_an_items_figure_after_a_long_purpose_is_still_its_amount():
     assert not audit_text(LONG_ITEMS.format(c="213.55")).findings
     assert found(LONG_ITEMS.format(c="210.00"), "text-items-class", CERTAIN)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right"),
+    [
+        (
+            "21. “卫生健康支出（类）卫生健康支出（款）计划生育事务（项）”科目20.00万元。",
+            "21. “卫生健康支出（类）计划生育事务（款）计划生育服务（项）”科目20.00万元。",
+        ),
+        (
+            "11、医疗卫生与计划生育支出（210类）行政事业单位医疗（11款）行政单位医疗（01项）98.27万元。",
+            "11、卫生健康支出（210类）行政事业单位医疗（11款）行政单位医疗（01项）98.27万元。",
+        ),
+    ],
+    ids=["kuan-as-xiang", "old-class-name"],
+)
+def test_item_names_the_years_classification_does_not_hold_there(wrong, right):
+    assert found(wrong, "text-item-path", SUSPECTED)
+    assert not found(right, "text-item-path")

@@ -322,6 +322,7 @@ def item_paths(model: Model, facts: Facts, out: Outcome) -> None:
             == name_key(item.class_name).removesuffix("支出")
         ]
         if not candidates:
+            _misplaced_name(model, table, by_name, item, out)
             continue
         out.run += 1
         parents = {table.name(c.code[:5]) or "" for c in candidates}
@@ -340,6 +341,49 @@ def item_paths(model: Model, facts: Facts, out: Outcome) -> None:
                 item.kuan,
             )
         )
+
+
+def _misplaced_name(model: Model, table, by_name: dict, item, out: Outcome) -> None:
+    """No 项 of that name under that 类: a 款's name written as the 项 ("卫生健康支出（类）卫生健康
+    支出（款）计划生育事务（项）"), or a 类 under a name it no longer has ("医疗卫生与计划生育支出（类）
+    行政事业单位医疗（款）行政单位医疗（项）", renamed 卫生健康支出 in 2018)."""
+    from juesuan.codes import name_key
+
+    def class_of(code) -> str:
+        return name_key(table.name(code.code[:3]) or "").removesuffix("支出")
+
+    printed_class = name_key(item.class_name).removesuffix("支出")
+    kuan = [c for c in by_name.get(name_key(item.xiang), []) if len(c.code) == 5]
+    kuan = [c for c in kuan if class_of(c) == printed_class]
+    if kuan:
+        what = f"“{item.xiang}”是款级科目（{kuan[0].code}），不是项级科目"
+        expected = f"{table.name(kuan[0].code[:3])}（类）{item.xiang}（款）…（项）"
+    else:
+        # the 款 and 项 fit one class of the year, and the printed class is not its name
+        known = [
+            c
+            for c in by_name.get(name_key(item.xiang), [])
+            if len(c.code) == 7 and name_key(table.name(c.code[:5]) or "") == name_key(item.kuan)
+        ]
+        if len(known) != 1 or not table.name(known[0].code[:3]):
+            return
+        what = (
+            f"“{item.class_name}”不是{table.year}年政府收支分类科目的类名，"
+            f"{known[0].code}（{item.kuan}·{item.xiang}）属于“{table.name(known[0].code[:3])}”"
+        )
+        expected = f"{table.name(known[0].code[:3])}（类）"
+    out.run += 1
+    out.add(
+        Finding(
+            "text-item-path",
+            SUSPECTED,
+            "科目名称与政府收支分类科目不符",
+            what,
+            (text_evidence(model, item.paragraph, item.start, item.end),),
+            expected,
+            f"{item.class_name}（类）{item.kuan}（款）{item.xiang}（项）",
+        )
+    )
 
 
 # ---- 4. shares, completion rates, per-capita figures -----------------------------------------
