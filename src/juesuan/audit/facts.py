@@ -453,8 +453,8 @@ def _sentence_before(model: Model, sentence: Sentence) -> Sentence | None:
     return model.sentences[before.index][-1]
 
 
-_LEAD = re.compile(r"其中|主要用于|主要包括|构成|具体如下|如下")
-_LEAD_END = re.compile(r"(?:其中|主要用于|主要包括|构成|具体如下|如下)[^，。；\d]{0,8}[：:]\s*$")
+_LEAD = re.compile(r"其中|主要用于|主要包括|构成|如下")
+_LEAD_END = re.compile(rf"(?:{_LEAD.pattern})[^，。；\d]{{0,8}}[：:]\s*$")  # "…以下方面：" ends it
 
 
 def _lead_total(model: Model, sentence: Sentence, part: Number) -> tuple[Number | None, bool]:
