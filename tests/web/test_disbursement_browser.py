@@ -225,7 +225,7 @@ def _figures(page, card, name: str) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_path):
-    from juesuan.web.disbursement.models import Beneficiary, Payment
+    from juesuan.web.disbursement.models import Beneficiary, Payment, PersonKey
 
     settings.JOBS_MODE = "thread"
     shots = Shots("pay-")
@@ -306,8 +306,19 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     assert f"共 {people} 人" in page.locator("main").inner_text()
     assert page.locator("main table.list tbody tr").count() == people
     first = persons[0]
-    assert first["公民身份号码"] in page.locator("main table.list").inner_text()  # 经办 sees all
+    listed = page.locator("main table.list").inner_text()
+    full = first["公民身份号码"]
+    assert full not in listed and f"{full[:4]}**********{full[-4:]}" in listed  # masked
     shots.take(page, "roster")
+    # the person's page shows the numbers in full when 经办 asks
+    page.click(f"main table.list a:text-is('{first['姓名']}')")
+    page.wait_for_url(re.compile(rf"{pay}/people/P\d{{9}}/$"))
+    assert full not in page.locator("main").inner_text()
+    page.click("button:text-is('显示完整身份证号和银行账号')")
+    page.wait_for_load_state()
+    assert full in page.locator("main").inner_text()
+    shots.take(page, "person-revealed")
+    page.goto(f"{pay}/roster/")
 
     # ---- prepare March ----
     page.click(".tabs a:text-is('月度发放')")
@@ -382,13 +393,16 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
         fen = sum(int(Decimal(r["金额"]) * 100) for r in rows)
         assert _yuan(fen) == amount_text
         bank_files.append(path)
-    paid_ids = sorted(r["业务编号"].rsplit("-", 3)[1] for p in bank_files for r in _bank_rows(p))
-    assert paid_ids == sorted(amount)
+    # the payment numbers name each person by key, never by identity number
+    keys = dict(_read(lambda: list(PersonKey.objects.values_list("key", "person_id"))))
+    paid_keys = [r["业务编号"].rsplit("-", 3)[1] for p in bank_files for r in _bank_rows(p)]
+    assert sorted(keys[k] for k in paid_keys) == sorted(amount)
 
     # ---- the bank's answer: all paid but one (AC01) ----
     qyjs_rows = [r for p in bank_files for r in _bank_rows(p) if r["业务编号"].startswith("QYJS-")]
     returned = qyjs_rows[0]
-    returned_id = returned["业务编号"].rsplit("-", 3)[1]
+    returned_person = keys[returned["业务编号"].rsplit("-", 3)[1]]
+    returned_id = f"{returned_person[:4]}**********{returned_person[-4:]}"  # as lists show it
     returned_fen = int(Decimal(returned["金额"]) * 100)
     answer = _bank_answer(
         bank_files, tmp_path, "回盘202003.csv", {returned["业务编号"]: RETURN_CODE}
@@ -415,9 +429,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     before = _read(payments)
     page.goto(f"{pay}/results/")
     _upload(page, results_form, answer)
-    page.wait_for_url(re.compile(rf"/u/{unit}/pay/jobs/[0-9a-f-]+/$"))
-    page.locator(".card .notice.info").wait_for(timeout=JOB_TIMEOUT_MS)
-    assert "导入过" in page.locator(".card .notice.info").inner_text()
+    assert "导入过" in _follow_job(page, base, unit)
     shots.take(page, "results-again")
     assert _read(payments) == before
     page.goto(f"{pay}/results/")
@@ -448,7 +460,8 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_in(page, base, "reviewer")
     page.goto(f"{pay}/returns/")
     checks = page.locator(".card", has=page.locator("h2:text-is('待复核的更正')"))
-    assert NEW_ACCOUNT in checks.inner_text()
+    shown = checks.inner_text()  # masked, as on every list
+    assert NEW_ACCOUNT not in shown and "*" * (len(NEW_ACCOUNT) - 4) + NEW_ACCOUNT[-4:] in shown
     shots.take(page, "correction-to-check")
     with page.expect_navigation():
         checks.locator("button:text-is('复核通过')").click()
@@ -466,7 +479,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     heading = page.locator("main h2").first.inner_text()
     assert "补发" in heading and "第 2 批" in heading and "经办已提交" in heading, heading
     details = page.locator(".card", has=page.locator("h2:text-is('付款明细')"))
-    assert NEW_ACCOUNT in details.inner_text()
+    assert "*" * (len(NEW_ACCOUNT) - 4) + NEW_ACCOUNT[-4:] in details.inner_text()
     assert _yuan(returned_fen) in details.inner_text()
     shots.take(page, "supplementary-run")
     _sign_out(page, base)
