@@ -239,6 +239,17 @@ def test_suspension_pays_nothing_and_resume_pays_every_suspended_month_back():
     assert line.amount == 440000
 
 
+def test_a_suspension_is_explained_by_its_recorded_reason():
+    history = DictHistory({("QYJS", pid(1)): months(M(2020, 1), M(2020, 2), 110000)})
+    said = LifeEvent(pid(1), "QYJS", SUSPEND, date(2020, 3, 1), detail={"reason": "银行卡已冻结"})
+    april = compute_month(SCHEMES, [person(1)], [said], M(2020, 4), history)
+    assert reason(april, 1) == "暂停发放（银行卡已冻结，自 2020-03 起）"
+    # a suspension imported from a file has no reason: it is the usual one
+    silent = LifeEvent(pid(1), "QYJS", SUSPEND, date(2020, 3, 1))
+    april = compute_month(SCHEMES, [person(1)], [silent], M(2020, 4), history)
+    assert reason(april, 1) == "暂停发放（未资格认证，自 2020-03 起）"
+
+
 def test_back_pay_is_paid_once():
     events = [
         LifeEvent(pid(1), "QYJS", SUSPEND, date(2020, 3, 1)),

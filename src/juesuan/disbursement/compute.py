@@ -135,7 +135,8 @@ DEAD = "已死亡（{day}），死亡当月之后停发"
 STOPPED = "已终止发放（{day}）"
 OWED = "；尚有应补发 {yuan} 元未发，请核实后另行处理"
 DUPLICATE = "花名册中同一人在同一补贴类别有多行，本月均未计算，请先更正花名册"
-SUSPENDED = "暂停发放（未资格认证，自{month}起）"
+SUSPENDED = "暂停发放（{reason}，自 {month} 起）"
+SUSPENDED_WITHOUT_REASON = "未资格认证"  # what a 暂停 means when it was recorded without a reason
 NO_STANDARD = "本月没有适用的发放标准（档次“{tier}”）"
 NO_SCHEME = "补贴类别“{scheme}”未设置"
 ALL_RECOVERED = "本月应发金额全部用于抵扣追回"
@@ -569,6 +570,7 @@ class _Life:
     death: date | None = None
     stop: date | None = None
     suspended_from: Month | None = None  # an open suspension
+    suspended_for: str = ""  # the reason recorded with it
     closed: list[tuple[Month, Month]] = field(default_factory=list)  # suspended, then resumed
     tiers: list[tuple[Month, str]] = field(default_factory=list)
     bank: str | None = None
@@ -586,6 +588,7 @@ class _Life:
                 life.stop = event.day
             elif event.kind == SUSPEND and life.suspended_from is None:
                 life.suspended_from = at
+                life.suspended_for = str(event.detail.get("reason") or "").strip()
             elif event.kind == RESUME and life.suspended_from is not None:
                 life.closed.append((life.suspended_from, at))
                 life.suspended_from = None
@@ -618,7 +621,8 @@ class _Life:
         if self.stop is not None and month >= Month.of(self.stop):
             return STOPPED.format(day=self.stop.isoformat())
         if self.suspended_from is not None and month >= self.suspended_from:
-            return SUSPENDED.format(month=self.suspended_from)
+            reason = self.suspended_for or SUSPENDED_WITHOUT_REASON
+            return SUSPENDED.format(reason=reason, month=self.suspended_from)
         if scheme.standard(month, self.tier(month, tier)) is None:
             return NO_STANDARD.format(tier=self.tier(month, tier))
         return None
