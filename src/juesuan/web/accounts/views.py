@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from juesuan.web.accounts import throttle
 from juesuan.web.accounts.access import ROLE_DUTIES, administrator_required
 from juesuan.web.accounts.forms import GrantForm, LoginForm, UnitForm, UserForm
-from juesuan.web.accounts.models import ROLE_NAMES, UNIT_KIND_NAMES, Grant, Unit, User
+from juesuan.web.accounts.models import ROLE_NAMES, Grant, Unit, User
+from juesuan.web.accounts.office import create_unit, create_user
 from juesuan.web.audit.log import client_ip, record, verify
 from juesuan.web.audit.models import AuditEntry
 
@@ -165,26 +166,7 @@ def user_create(request):
     if not form.is_valid():
         return _manage_with_errors(request, user_form=form)
     data = form.cleaned_data
-    password = data["password"] or secrets.token_urlsafe(9)
-    user = User.objects.create_user(
-        data["username"],
-        password=password,
-        display_name=data["display_name"],
-        is_superuser=data["is_admin"],
-        is_staff=data["is_admin"],
-    )
-    record(
-        "user_create",
-        request=request,
-        target=f"用户 {user.username}",
-        summary=f"新建用户 {user.username}（{user.display_name or '未填姓名'}）"
-        + ("，管理员" if user.is_superuser else ""),
-        after={
-            "username": user.username,
-            "display_name": user.display_name,
-            "admin": user.is_superuser,
-        },
-    )
+    user, password = create_user(data, request=request)
     if data["password"]:
         messages.success(request, f"已新建用户 {user.username}。")
     else:
@@ -228,18 +210,7 @@ def unit_create(request):
     form = UnitForm(request.POST)
     if not form.is_valid():
         return _manage_with_errors(request, unit_form=form)
-    data = form.cleaned_data
-    unit = Unit.objects.create(
-        name=data["name"], code=data["code"], kind=data["kind"], parent=data["parent"]
-    )
-    record(
-        "unit_create",
-        request=request,
-        unit=unit,
-        target=f"单位 {unit.name}",
-        summary=f"新建{UNIT_KIND_NAMES[unit.kind]} {unit.name}"
-        + (f"，上级 {unit.parent.name}" if unit.parent else ""),
-    )
+    unit = create_unit(form.cleaned_data, request=request)
     messages.success(request, f"已新建{unit.kind_name}“{unit.name}”。")
     return redirect("manage")
 

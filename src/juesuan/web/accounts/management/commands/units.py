@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 
 from juesuan.web.accounts.forms import UnitForm
 from juesuan.web.accounts.management.commands._office import CONSOLE, find_unit, form_errors
-from juesuan.web.accounts.models import DEPARTMENT, UNIT, UNIT_KIND_NAMES, Unit
-from juesuan.web.audit.log import record
+from juesuan.web.accounts.models import DEPARTMENT, UNIT, Unit
+from juesuan.web.accounts.office import create_unit
 
 KINDS = {"部门": DEPARTMENT, "单位": UNIT, DEPARTMENT: DEPARTMENT, UNIT: UNIT}
 
@@ -42,16 +42,5 @@ class Command(BaseCommand):
         )
         if not form.is_valid():
             raise form_errors(form)
-        data = form.cleaned_data
-        unit = Unit.objects.create(
-            name=data["name"], code=data["code"], kind=data["kind"], parent=data["parent"]
-        )
-        record(
-            "unit_create",
-            username=CONSOLE,
-            unit=unit,
-            target=f"单位 {unit.name}",
-            summary=f"新建{UNIT_KIND_NAMES[unit.kind]} {unit.name}"
-            + (f"，上级 {unit.parent.name}" if unit.parent else ""),
-        )
+        unit = create_unit(form.cleaned_data, username=CONSOLE)
         self.stdout.write(f"已新建{unit.kind_name}“{unit.name}”（编号 {unit.pk}）。")

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from juesuan.web.accounts.forms import UserForm
 from juesuan.web.accounts.management.commands._office import CONSOLE, find_user, form_errors
 from juesuan.web.accounts.models import User
+from juesuan.web.accounts.office import create_user
 from juesuan.web.audit.log import record
 
 
@@ -73,26 +74,7 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise form_errors(form)
         data = form.cleaned_data
-        password = data["password"] or secrets.token_urlsafe(9)
-        user = User.objects.create_user(
-            data["username"],
-            password=password,
-            display_name=data["display_name"],
-            is_superuser=data["is_admin"],
-            is_staff=data["is_admin"],
-        )
-        record(
-            "user_create",
-            username=CONSOLE,
-            target=f"用户 {user.username}",
-            summary=f"新建用户 {user.username}（{user.display_name or '未填姓名'}）"
-            + ("，管理员" if user.is_superuser else ""),
-            after={
-                "username": user.username,
-                "display_name": user.display_name,
-                "admin": user.is_superuser,
-            },
-        )
+        user, password = create_user(data, username=CONSOLE)
         self.stdout.write(f"已新建用户 {user.username}。")
         if not data["password"]:
             self.stdout.write(f"初始密码：{password}（只显示这一次）")

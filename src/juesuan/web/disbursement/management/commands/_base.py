@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from juesuan.web.accounts.management.commands._office import find_unit
 from juesuan.web.accounts.models import Unit, User
 
 
@@ -19,13 +20,7 @@ class PayCommand(BaseCommand):
         parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
 
     def unit(self, options) -> Unit:
-        text = str(options["unit"]).strip()
-        found = Unit.objects.filter(name=text).first() or Unit.objects.filter(code=text).first()
-        if found is None and text.isdigit():
-            found = Unit.objects.filter(pk=int(text)).first()
-        if found is None:
-            raise CommandError(f"没有单位“{text}”（可用单位编号、编码或名称）")
-        return found
+        return find_unit(options["unit"])
 
     def user(self, options) -> User:
         name = str(options["user"]).strip()
