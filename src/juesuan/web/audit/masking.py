@@ -1,7 +1,9 @@
 """Masking of personal data (身份证号, bank account numbers) in pages and logs.
 
-Pages show masked values unless the viewer's role needs the full value (经办, 复核, 审批 work with
-beneficiaries' identities and accounts); the audit log stores masked text only. Plain regular
+Lists of people and payments show these numbers masked for every role; in full only on a
+person's page when asked (`disbursement/person_views.py`, each look logged) and in an import's
+error report to the roles that work with them (the value of the cell to correct). The audit log
+stores masked text only. Plain regular
 expressions suffice: the shapes are fixed (18-character 公民身份号码, 12–19-digit card/account).
 """
 
