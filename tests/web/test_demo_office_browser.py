@@ -98,7 +98,7 @@ def test_the_office_walks_a_month_on_the_demo(tmp_path):
         page.goto(pay)
         assert "代发" in page.locator("h1, h2").first.inner_text()
         page.goto(pay + "runs/")
-        page.fill("#id_month", MONTH)
+        page.select_option("#id_month", MONTH)
         page.click("button:text-is('生成批次')")
         page.wait_for_url(re.compile(r"/pay/runs/\d+/$"), timeout=JOB_TIMEOUT_MS)
         run = page.url

@@ -92,6 +92,72 @@ def test_a_suspension_is_shown_before_it_is_saved(client, world, unit):
     assert not Payment.objects.filter(month="2020-04", person_id=person.person_id).exists()
 
 
+def _offered(form) -> list[str]:
+    return [value for _year, months in form.fields["month"].choices for value, _ in months]
+
+
+def test_the_month_to_pay_is_chosen_from_a_list(client, world, unit):
+    from django.utils import timezone
+
+    from juesuan.web.disbursement.models import Run
+
+    client.force_login(world.users["clerk"])
+    url = reverse("pay:runs", args=[unit.pk])
+    # nothing paid yet: the months from this year back to the year of the 2020 standards
+    this_year = timezone.localdate().year
+    page = client.get(url)
+    offered = _offered(page.context["form"])
+    assert offered[:12] == [f"{this_year}-{m:02d}" for m in range(1, 13)]
+    assert offered[-12:] == [f"2020-{m:02d}" for m in range(1, 13)]
+    assert '<select name="month"' in page.content.decode()
+    assert 'type="text" id="id_month"' not in page.content.decode()
+    # a month not offered is refused, nothing is prepared
+    prepare = reverse("pay:run_prepare", args=[unit.pk])
+    page = client.post(prepare, {"month": "2020-3"}, follow=True)
+    assert "请从列表中选择发放月份（2020-3 不在可选范围内）" in page.content.decode()
+    assert not Run.objects.filter(unit=unit).exists()
+    client.post(prepare, {"month": "2020-03"})
+    assert Run.objects.get(unit=unit).month == "2020-03"
+
+    # once a month is paid: its year and the year before, the next month chosen
+    run = Run.objects.get(unit=unit)
+    assert services.review_run(unit, world.users["reviewer"], run.pk).ok
+    assert services.approve_run(unit, world.users["approver"], run.pk).ok
+    page = client.get(url)
+    assert _offered(page.context["form"]) == [
+        f"{y}-{m:02d}" for y in (2020, 2019) for m in range(1, 13)
+    ]
+    assert '<option value="2020-04" selected>' in page.content.decode()
+
+
+def test_months_and_dates_are_written_the_chinese_way(client, world, unit, tmp_path):
+    """No <input type=month|date>: Chromium writes them in its build's language and order
+    ("January 2020", "02/20/2020"); text boxes say 2020-01 and 2020-03-15."""
+    payment = _returned(unit, world, tmp_path, n=1)
+    person = _person(unit, 0)
+    client.force_login(world.users["clerk"])
+    pages = {
+        "补贴类别": reverse("pay:scheme", args=[unit.pk, "QYJS"]),
+        "死亡": _event_url(unit, person, core.DEATH),
+        "暂停": _event_url(unit, person, core.SUSPEND),
+        "取消付款": reverse("pay:payment_cancel", args=[unit.pk, payment.pk]),
+        "追回": reverse("pay:recoveries", args=[unit.pk]),
+    }
+    for name, url in pages.items():
+        text = client.get(url).content.decode()
+        assert 'type="month"' not in text and 'type="date"' not in text, name
+    assert 'placeholder="如 2020-01"' in client.get(pages["补贴类别"]).content.decode()
+    assert 'placeholder="如 2020-03-15"' in client.get(pages["死亡"]).content.decode()
+    # a date is read as the clerk writes it, and says how when it cannot be
+    url = pages["死亡"]
+    for typed in ("2020-03-15", "2020/3/15", "2020年3月15日", "20200315"):
+        page = client.post(url, {"kind": core.DEATH, "day": typed, "action": "preview"})
+        assert "day" not in page.context["form"].errors, typed
+        assert page.context["form"].cleaned_data["day"].isoformat() == "2020-03-15"
+    page = client.post(url, {"kind": core.DEATH, "day": "03/15/2020", "action": "preview"})
+    assert page.context["form"].errors["day"] == ["请写作 2020-03-15（年-月-日）。"]
+
+
 def test_resuming_shows_the_back_pay(client, world, unit):
     _pay_month(unit, world, core.Month(2020, 3))
     person = _person(unit, 0)
@@ -179,36 +245,55 @@ def _returned(unit, world, tmp_path, n: int = 0):
 
 
 @pytest.mark.parametrize(
-    ("then", "next_after"),
+    ("then", "reason", "next_after", "kind"),
     [
-        ("continue", "2020-04 发放 2,200.00 元（当月标准 1,100.00 元，补发 1,100.00 元）。"),
-        ("stop", "2020-04 不发放"),
+        (
+            "continue",
+            "原账户已销户",
+            "2020-04 发放 2,200.00 元（当月标准 1,100.00 元，补发 1,100.00 元）。",
+            None,
+        ),
+        (
+            "stop",
+            "未按期完成资格认证",
+            "2020-04 不发放：暂停发放（未按期完成资格认证，自 2020-03 起）。",
+            core.SUSPEND,
+        ),
+        (
+            "death",
+            "领取人已死亡",
+            "2020-04 不发放：已死亡（2020-02-20），死亡当月之后停发。",
+            core.DEATH,
+        ),
     ],
 )
-def test_cancelling_says_whether_payments_continue(client, world, unit, tmp_path, then, next_after):
+def test_cancelling_says_whether_payments_continue(
+    client, world, unit, tmp_path, then, reason, next_after, kind
+):
     payment = _returned(unit, world, tmp_path)
     client.force_login(world.users["clerk"])
     url = reverse("pay:payment_cancel", args=[unit.pk, payment.pk])
     assert "此人以后的发放" in client.get(url).content.decode()
 
     # without the choice: refused by field, nothing changed
-    page = client.post(url, {"reason": "领取人已死亡", "action": "preview"})
+    page = client.post(url, {"reason": reason, "action": "preview"})
     assert "then" in page.context["form"].errors
-    page = client.post(url, {"reason": "领取人已死亡", "then": then, "action": "preview"})
+    values = {"reason": reason, "then": then, "died": "2020-02-20"}
+    page = client.post(url, {**values, "action": "preview"})
     text = page.content.decode()
     assert "2020-04 发放 1,100.00 元（当月标准 1,100.00 元）。" in text  # now
-    assert next_after in text  # after the cancellation
+    assert next_after in text  # after the cancellation, in the clerk's words
     payment.refresh_from_db()
     assert payment.status == core.RETURNED and not LifeEvent.objects.exists()
 
     digest = page.context["form"].data["previewed"]
-    client.post(
-        url, {"reason": "领取人已死亡", "then": then, "previewed": digest, "action": "save"}
-    )
+    client.post(url, {**values, "previewed": digest, "action": "save"})
     payment.refresh_from_db()
     assert payment.status == core.CANCELLED
-    suspended = LifeEvent.objects.filter(unit=unit, kind=core.SUSPEND)
-    assert suspended.exists() == (then == "stop")
+    recorded = LifeEvent.objects.filter(unit=unit, person_id=payment.person_id)
+    assert [e.kind for e in recorded] == ([kind] if kind else [])
+    if kind:
+        assert recorded.get().detail["reason"] == reason
     entry = AuditEntry.objects.filter(action="pay_cancel").get()
     assert next_after in entry.summary and entry.after["stop"] == (then == "stop")
     # the run pays what the preview said
@@ -217,6 +302,35 @@ def test_cancelling_says_whether_payments_continue(client, world, unit, tmp_path
 
     paid = Payment.objects.filter(unit=unit, month="2020-04", person_id=payment.person_id)
     assert paid.exists() == (then == "continue")
+
+
+def test_a_death_is_not_entered_as_a_suspension(client, world, unit, tmp_path):
+    payment = _returned(unit, world, tmp_path)
+    client.force_login(world.users["clerk"])
+    url = reverse("pay:payment_cancel", args=[unit.pk, payment.pk])
+    # a death needs its date, checked as the 死亡 form checks it
+    page = client.post(url, {"reason": "领取人已死亡", "then": "death", "action": "preview"})
+    assert page.context["form"].errors["died"] == ["领取人已死亡时须填写死亡日期。"]
+    page = client.post(
+        url, {"reason": "领取人已死亡", "then": "death", "died": "2020-13-01", "action": "preview"}
+    )
+    assert "2020-03-15" in page.context["form"].errors["died"][0]
+    page = client.post(
+        url, {"reason": "领取人已死亡", "then": "death", "died": "2099-01-01", "action": "preview"}
+    )
+    assert page.context["form"].errors["died"] == ["死亡日期 2099-01-01 晚于今天，请核对。"]
+    assert page.context["preview"] is None
+    # a death chosen as a suspension is previewed, with a word on what a suspension does
+    page = client.post(url, {"reason": "领取人已死亡", "then": "stop", "action": "preview"})
+    assert "暂停发放（领取人已死亡，自 2020-03 起）" in page.content.decode()
+    assert "请改选“领取人已死亡”并填写死亡日期" in page.content.decode()
+    page = client.post(
+        url, {"reason": "银行卡挂失", "then": "stop", "died": "不详", "action": "preview"}
+    )
+    assert "请改选" not in page.content.decode()  # and the date, not asked for, is not read
+    assert page.context["form"].is_valid() and page.context["preview"] is not None
+    payment.refresh_from_db()
+    assert payment.status == core.RETURNED and not LifeEvent.objects.exists()
 
 
 def test_a_reissue_is_booked_in_the_month_of_its_payment(client, world, unit, tmp_path):

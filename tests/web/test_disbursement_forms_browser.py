@@ -101,13 +101,20 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
         page.wait_for_url(f"{base}/u/{unit}/pay/events/")
         assert "已登记暂停" in page.content()
 
-        # the returned payment cancelled, the person's payments stopped
+        # the returned payment cancelled: the person died; a suspension is not a death
         page.goto(f"{base}/u/{unit}/pay/returns/{payment}/cancel/")
         page.fill("#id_reason", "领取人已死亡")
         page.check("input[value=stop]")
         page.click("button:text-is('计算对下一次发放的影响')")
-        assert "2020-04 不发放" in page.locator(".preview").inner_text()
-        assert "请点“确认取消付款”" in page.locator(".preview").inner_text()  # the button's name
+        assert "暂停发放（领取人已死亡" in page.locator(".preview").inner_text()
+        assert "请改选“领取人已死亡”" in page.locator(".notice.warning").first.inner_text()
+        _both_widths(page, shots, "cancel-as-suspension")
+        page.check("input[value=death]")
+        page.fill("#id_died", "2020-02-20")
+        page.click("button:text-is('修改后重新计算')")
+        preview = page.locator(".preview").inner_text()
+        assert "2020-04 不发放：已死亡（2020-02-20）" in preview
+        assert "请点“确认取消付款”" in preview  # the button's name
         _both_widths(page, shots, "cancel-preview")
         page.click("button:text-is('确认取消付款')")
         page.wait_for_url(f"{base}/u/{unit}/pay/returns/")

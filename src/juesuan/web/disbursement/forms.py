@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from django import forms
@@ -26,17 +27,44 @@ class ResultsForm(forms.Form):
 
 
 class MonthForm(forms.Form):
-    month = forms.CharField(label="发放月份", max_length=10)
+    """The month a regular run pays, chosen from the office's years (`office_years`)."""
+
+    month = forms.ChoiceField(
+        label="发放月份",
+        error_messages={"invalid_choice": "请从列表中选择发放月份（%(value)s 不在可选范围内）。"},
+    )
+
+    def __init__(self, *args, years=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["month"].choices = month_choices(years)
 
     def clean_month(self) -> Month:
-        text = self.cleaned_data["month"]
-        try:
-            month = Month.parse(text)
-        except (ValueError, IndexError) as exc:
-            raise forms.ValidationError(f"发放月份“{text}”无法识别，请写作 2020-03。") from exc
-        if not 1990 <= month.year <= 2100:
-            raise forms.ValidationError(f"发放月份“{text}”的年份不在 1990–2100 之间。")
-        return month
+        return Month.parse(self.cleaned_data["month"])
+
+
+# ---- dates and months typed in the Chinese order ----------------------------------------------
+# Chromium shows <input type=date> and type=month in the order and words of its own build
+# ("02/20/2020", "January 2020") whatever the page's language; text boxes read the same to all.
+
+DAY_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"]
+# a month typed as 2020-01: the standards' months are checked by the schemes file reader
+MONTH_BOX = forms.TextInput(attrs={"placeholder": "如 2020-01", "size": 9})
+
+
+def day_field(label: str, **kwargs) -> forms.DateField:
+    """A date typed as 2020-03-15 (or 2020/3/15, 20200315, 2020年3月15日)."""
+    return forms.DateField(
+        label=label,
+        input_formats=DAY_FORMATS,
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"placeholder": "如 2020-03-15", "size": 12}
+        ),
+        error_messages={
+            "invalid": "请写作 2020-03-15（年-月-日）。",
+            "required": "请填写日期，如 2020-03-15。",
+        },
+        **kwargs,
+    )
 
 
 class SendBackForm(forms.Form):
@@ -62,7 +90,7 @@ class PayerForm(forms.Form):
 class CancelForm(forms.Form):
     """Cancelling a returned payment, and what happens to the person's later payments."""
 
-    STOP, CONTINUE = "stop", "continue"
+    STOP, DEATH, CONTINUE = "stop", "death", "continue"
     reason = forms.CharField(
         label="取消原因",
         max_length=200,
@@ -72,17 +100,43 @@ class CancelForm(forms.Form):
         label="此人以后的发放",
         widget=forms.RadioSelect,
         choices=[
-            (STOP, "停发：自这笔付款的月份起暂停发放（登记一条暂停，原因同上），恢复时再补发"),
+            (DEATH, "领取人已死亡：登记死亡，死亡当月照常发放，次月起停发"),
+            (STOP, "暂停发放：自这笔付款的月份起暂停（原因同上），恢复时再补发"),
             (CONTINUE, "继续发放：取消的这笔钱在下一次发放中作为补发再付"),
         ],
-        error_messages={"required": "请选择此人以后是停发还是继续发放。"},
+        error_messages={"required": "请选择此人以后的发放：登记死亡、暂停还是继续发放。"},
     )
+    died = day_field("死亡日期", required=False, help_text="选“领取人已死亡”时填写。")
     previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("then") != self.DEATH:
+            # the date matters only for a death; a stray one is neither checked nor used
+            self.errors.pop("died", None)
+            data["died"] = None
+        elif "died" not in self.errors:
+            died = data.get("died")
+            if not died:
+                self.add_error("died", "领取人已死亡时须填写死亡日期。")
+            elif died > date.today():
+                self.add_error("died", f"死亡日期 {died.isoformat()} 晚于今天，请核对。")
+        return data
+
+    def add_problems(self, problems: list[dict]) -> None:
+        """The service's refusals: a death's on the date, the rest on the form."""
+        for problem in problems:
+            text = problem["message"] + (
+                f"（可填写：{problem['accepted']}）" if problem.get("accepted") else ""
+            )
+            on_date = EVENT_COLUMNS.get(problem.get("column") or "") == "day"
+            self.add_error("died" if on_date else None, text)
 
     def digest(self) -> str:
         import hashlib
 
-        values = f"{self.cleaned_data['reason']}|{self.cleaned_data['then']}"
+        data = self.cleaned_data
+        values = f"{data['reason']}|{data['then']}|{data.get('died') or ''}"
         return hashlib.sha256(values.encode()).hexdigest()[:32]
 
 
@@ -101,11 +155,7 @@ class SettlementForm(forms.Form):
 
     method = forms.ChoiceField(label="追回方式", choices=list(recovery_rules.METHOD_NAMES.items()))
     amount = forms.CharField(label="金额（元）", max_length=20)
-    day = forms.DateField(
-        label="日期",
-        input_formats=["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"],
-        error_messages={"invalid": "请写作 2020-06-30。"},
-    )
+    day = day_field("日期")
     note = forms.CharField(label="说明", max_length=500, required=False)
 
     def clean_amount(self) -> int:
@@ -163,26 +213,20 @@ EVENT_COLUMNS = {
 }
 
 
-def month_choices(year: int) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The months of `year` and of the year before, grouped by year, for a select."""
+def month_choices(years) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The months of `years`, grouped by year, for a select."""
     return [
-        (f"{y} 年", [(f"{y:04d}-{m:02d}", f"{y} 年 {m} 月") for m in range(1, 13)])
-        for y in (year, year - 1)
+        (f"{y} 年", [(f"{y:04d}-{m:02d}", f"{y} 年 {m} 月") for m in range(1, 13)]) for y in years
     ]
 
 
 class EventForm(forms.Form):
     """One 人员变动 of one kind; the fields the kind does not use are dropped."""
 
-    day = forms.DateField(
-        label="日期",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "请选择日期。", "required": "请选择日期。"},
-    )
-    reported = forms.DateField(
-        label="报告日期",
+    day = day_field("日期")
+    reported = day_field(
+        "报告日期",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="得知此事的日期；晚于已发放的月份时，多发的部分列入追回。",
     )
     month = forms.ChoiceField(
@@ -204,7 +248,7 @@ class EventForm(forms.Form):
     # a digest of the values last shown in the preview: saving needs the values seen
     previewed = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, kind: str, year: int, tiers=(), **kwargs):
+    def __init__(self, *args, kind: str, years=(), tiers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
         keep = {*EVENT_FIELDS[kind], "previewed"}
@@ -212,7 +256,7 @@ class EventForm(forms.Form):
             if name not in keep:
                 del self.fields[name]
         if "month" in self.fields:
-            self.fields["month"].choices = month_choices(year)
+            self.fields["month"].choices = month_choices(years)
         if "tier" in self.fields:
             self.fields["tier"].choices = [(t, t or "（不分档次）") for t in tiers]
         if kind == core.DEATH:
@@ -307,24 +351,14 @@ class StandardForm(forms.Form):
     """One dated standard (发放标准); a row left empty is no standard."""
 
     tier = forms.CharField(label="档次", max_length=50, required=False)
-    start = forms.CharField(
-        label="执行月份",
-        max_length=7,
-        required=False,
-        widget=forms.DateInput(attrs={"type": "month"}),
-    )
+    start = forms.CharField(label="执行月份", max_length=10, required=False, widget=MONTH_BOX)
     amount = forms.CharField(
         label="月标准（元）",
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
     )
-    announced = forms.CharField(
-        label="公布月份",
-        max_length=7,
-        required=False,
-        widget=forms.DateInput(attrs={"type": "month"}),
-    )
+    announced = forms.CharField(label="公布月份", max_length=10, required=False, widget=MONTH_BOX)
 
     def filled(self) -> bool:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}

@@ -436,7 +436,7 @@ def event_new(request, access: UnitAccess, person: int):
     form = EventForm(
         request.POST if request.method == "POST" else None,
         kind=kind,
-        year=coming.year,
+        years=services.office_years(unit),
         tiers=tiers,
         initial=initial,
     )
@@ -494,7 +494,9 @@ def event_new(request, access: UnitAccess, person: int):
 @requires(PAY_VIEW)
 def runs(request, access: UnitAccess):
     unit = access.unit
-    form = MonthForm(initial={"month": str(services.next_month(unit))})
+    form = MonthForm(
+        initial={"month": str(services.next_month(unit))}, years=services.office_years(unit)
+    )
     return render(
         request,
         "juesuan/disbursement/runs.html",
@@ -513,7 +515,7 @@ def runs(request, access: UnitAccess):
 @requires(PAY_PREPARE)
 @require_POST
 def run_prepare(request, access: UnitAccess):
-    form = MonthForm(request.POST)
+    form = MonthForm(request.POST, years=services.office_years(access.unit))
     if not form.is_valid():
         messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
         return redirect("pay:runs", access.unit.pk)
@@ -834,26 +836,40 @@ def payment_cancel(request, access: UnitAccess, payment_id: int):
     shown = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        stop = data["then"] == CancelForm.STOP
+        then = {"stop": data["then"] == CancelForm.STOP, "died": data["died"]}
         if request.POST.get("action") == "save" and data["previewed"] == form.digest():
             outcome = services.cancel_payment(
-                unit, request.user, payment.pk, data["reason"], stop=stop
+                unit, request.user, payment.pk, data["reason"], **then
             )
-            _show(request, outcome)
             if outcome.ok:
+                _show(request, outcome)
                 return redirect("pay:returns", unit.pk)
+            form.add_problems(outcome.problems or [{"message": outcome.message}])
         else:
-            shown = cancel_preview(unit, request.user, payment.pk, data["reason"], stop=stop)
-            if isinstance(shown, str):
-                form.add_error(None, shown)
+            shown = cancel_preview(unit, request.user, payment.pk, data["reason"], **then)
+            if isinstance(shown, list):
+                form.add_problems(shown)
                 shown = None
             else:
                 form.data = form.data.copy()
                 form.data["previewed"] = form.digest()
+    # a death entered as a suspension would be paid back on resumption: say so
+    death_as_stop = (
+        form.is_bound
+        and form.data.get("then") == CancelForm.STOP
+        and ("死" in form.data.get("reason", ""))
+    )
     return render(
         request,
         "juesuan/disbursement/cancel.html",
-        _context(access, "returns", payment=payment, form=form, preview=shown),
+        _context(
+            access,
+            "returns",
+            payment=payment,
+            form=form,
+            preview=shown,
+            death_as_stop=death_as_stop,
+        ),
     )
 
 

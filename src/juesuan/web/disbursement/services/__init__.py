@@ -47,7 +47,12 @@ from juesuan.web.disbursement.services.corrections import (
 )
 from juesuan.web.disbursement.services.files import check as check_files
 from juesuan.web.disbursement.services.files import in_place, sweep
-from juesuan.web.disbursement.services.preview import Preview, next_month, preview
+from juesuan.web.disbursement.services.preview import (
+    Preview,
+    next_month,
+    office_years,
+    preview,
+)
 from juesuan.web.disbursement.services.recoveries import (
     RecoveryTotals,
     approve_write_off,
@@ -110,6 +115,7 @@ __all__ = [
     "month_status",
     "monthly_figures",
     "next_month",
+    "office_years",
     "payments_q",
     "prepare_run",
     "prepare_supplementary_run",

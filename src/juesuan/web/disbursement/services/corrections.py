@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,19 +17,18 @@ from juesuan.web.disbursement.models import (
     ENTERED,
     REJECTED,
     Correction,
-    LifeEvent,
     Payment,
     Run,
     Scheme,
 )
-from juesuan.web.disbursement.services import common
+from juesuan.web.disbursement.services import common, events
 from juesuan.web.disbursement.services.common import (
     Outcome,
     refused,
     who,
     yuan,
 )
-from juesuan.web.disbursement.services.preview import preview
+from juesuan.web.disbursement.services.preview import Preview, preview
 from juesuan.web.disbursement.services.runs import component_values, next_run_number, set_totals
 
 # ---- corrections, re-issue, cancellation ---------------------------------------------------------
@@ -259,13 +260,20 @@ def _locked_payment(unit: Unit, payment_id: int) -> Payment | None:
 
 
 def cancel_payment(
-    unit: Unit, user: User, payment_id: int, reason: str, *, stop: bool = False
+    unit: Unit,
+    user: User,
+    payment_id: int,
+    reason: str,
+    *,
+    stop: bool = False,
+    died: date | None = None,
 ) -> Outcome:
-    """经办 cancels a returned payment that is not to be paid (e.g. the person died).
+    """经办 cancels a returned payment that is not to be paid.
 
     A cancelled month is owed again, so the next run pays it as 补发 — unless `stop`: then the
     person's payments are suspended from that month (a 暂停 event with the reason) until a
-    恢复 is recorded."""
+    恢复 is recorded; or unless the person `died` on that day: a 死亡 event is recorded (checked
+    as the 死亡 form checks it) and nothing is owed after the month of death."""
     with transaction.atomic():
         payment = _locked_payment(unit, payment_id)
         if payment is None:
@@ -275,14 +283,17 @@ def cancel_payment(
         refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
         if refusal:
             return refused(refusal.text)
+        event, problems = _event_of_cancel(unit, payment, reason, stop, died)
+        if problems:
+            return Outcome(False, "付款未取消，请按提示修改。", problems=problems)
         shown = preview(
             unit,
             payment.scheme.code,
             payment.person_id,
-            lambda: _cancel(unit, user, payment, reason, stop),
+            lambda: _cancel(unit, user, payment, reason, event),
         )
-        _cancel(unit, user, payment, reason, stop)
-        then = "此人自该月起暂停发放" if stop else "此人继续发放"
+        _cancel(unit, user, payment, reason, event)
+        then = _then(event)
         record(
             "pay_cancel",
             user=user,
@@ -298,6 +309,7 @@ def cancel_payment(
                 "status": core.CANCELLED,
                 "amount_fen": payment.amount,
                 "stop": stop,
+                "died": died.isoformat() if died else None,
                 "next_before": shown.before.describe(),
                 "next_after": shown.after.describe(),
             },
@@ -309,34 +321,72 @@ def cancel_payment(
     )
 
 
-def cancel_preview(unit: Unit, user: User, payment_id: int, reason: str, *, stop: bool):
-    """The person's next payment without and with the cancellation (nothing is saved), or a
-    refusal's text."""
+def cancel_preview(
+    unit: Unit,
+    user: User,
+    payment_id: int,
+    reason: str,
+    *,
+    stop: bool = False,
+    died: date | None = None,
+) -> Preview | list[dict]:
+    """The person's next payment without and with the cancellation (nothing is saved), or the
+    problems that keep it from being saved (issue dicts; a death's name its column)."""
     payment = Payment.objects.select_related("scheme").filter(unit=unit, pk=payment_id).first()
     if payment is None:
-        return "没有这笔付款。"
+        return [{"column": None, "message": "没有这笔付款。"}]
     refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
     if refusal:
-        return refusal.text
+        return [{"column": None, "message": refusal.text}]
+    event, problems = _event_of_cancel(unit, payment, reason, stop, died)
+    if problems:
+        return problems
     return preview(
         unit,
         payment.scheme.code,
         payment.person_id,
-        lambda: _cancel(unit, user, payment, reason, stop),
+        lambda: _cancel(unit, user, payment, reason, event),
     )
 
 
-def _cancel(unit: Unit, user: User, payment: Payment, reason: str, stop: bool) -> None:
+def _event_of_cancel(
+    unit: Unit, payment: Payment, reason: str, stop: bool, died: date | None
+) -> tuple[core.LifeEvent | None, list[dict]]:
+    """The 人员变动 a cancellation records with it (none when the person's payments go on), or
+    the problems of a death the events reader refuses."""
+    if died is not None:
+        entry = events.EventEntry(
+            scheme=payment.scheme.code,
+            person_id=payment.person_id,
+            kind=core.DEATH,
+            day=died,
+            reported=timezone.localdate(),
+            reason=reason,
+        )
+        return events.check_event(unit, entry)
+    if stop:
+        day = core.Month.parse(payment.month).first_day()
+        detail = {"reason": reason.strip()[:200]}
+        return core.LifeEvent(
+            payment.person_id, payment.scheme.code, core.SUSPEND, day, None, detail
+        ), []
+    return None, []
+
+
+def _then(event: core.LifeEvent | None) -> str:
+    if event is None:
+        return "此人继续发放"
+    if event.kind == core.DEATH:
+        return f"已登记死亡（{event.day.isoformat()}），此人死亡当月之后停发"
+    return "此人自该月起暂停发放"
+
+
+def _cancel(
+    unit: Unit, user: User, payment: Payment, reason: str, event: core.LifeEvent | None
+) -> None:
     Payment.objects.filter(pk=payment.pk).update(
         status=core.CANCELLED, reason_text=reason.strip()[:200]
     )
     Correction.objects.filter(payment=payment, status=ENTERED).update(status=REJECTED)
-    if stop:
-        LifeEvent.objects.get_or_create(
-            unit=unit,
-            scheme=payment.scheme,
-            person_id=payment.person_id,
-            kind=core.SUSPEND,
-            day=core.Month.parse(payment.month).first_day(),
-            defaults={"detail": {"reason": reason.strip()[:200]}, "recorded_by": user},
-        )
+    if event is not None:
+        events.store_event(unit, user, event)

@@ -104,7 +104,7 @@ def check_event(unit: Unit, entry: EventEntry) -> tuple[core.LifeEvent | None, l
     return event, []
 
 
-def _store(unit: Unit, user: User | None, event: core.LifeEvent) -> bool:
+def store_event(unit: Unit, user: User | None, event: core.LifeEvent) -> bool:
     scheme = Scheme.objects.get(unit=unit, code=event.scheme)
     _row, created = LifeEvent.objects.get_or_create(
         unit=unit,
@@ -119,7 +119,7 @@ def _store(unit: Unit, user: User | None, event: core.LifeEvent) -> bool:
 
 def preview_event(unit: Unit, event: core.LifeEvent) -> Preview:
     """The person's next payment without and with the event."""
-    return preview(unit, event.scheme, event.person_id, lambda: _store(unit, None, event))
+    return preview(unit, event.scheme, event.person_id, lambda: store_event(unit, None, event))
 
 
 def record_event(unit: Unit, user: User, entry: EventEntry) -> Outcome:
@@ -133,7 +133,7 @@ def record_event(unit: Unit, user: User, entry: EventEntry) -> Outcome:
     with transaction.atomic():
         list(Scheme.objects.select_for_update().filter(unit=unit))
         shown = preview_event(unit, event)
-        if not _store(unit, user, event):
+        if not store_event(unit, user, event):
             return Outcome(True, "这条人员变动已登记过，无变化。")
         name = describe(event)
         record(

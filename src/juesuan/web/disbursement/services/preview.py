@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.web.accounts.models import Unit
-from juesuan.web.disbursement.models import Beneficiary, LifeEvent, Run
+from juesuan.web.disbursement.models import Beneficiary, LifeEvent, Run, Standard
 from juesuan.web.disbursement.services.common import yuan
 from juesuan.web.disbursement.services.roster import core_schemes
 
@@ -31,6 +31,25 @@ def next_month(unit: Unit) -> core.Month:
     if last:
         return core.Month.parse(last).next()
     return core.Month.of(timezone.localdate())
+
+
+def office_years(unit: Unit) -> list[int]:
+    """The years whose months the office picks from (newest first): the next month's year and
+    the year before. Until a regular run is approved the next month is this month, so the list
+    goes back to the year of the unit's latest standards: a unit set up with an earlier year's
+    schemes (as the example's 2020 ones) pays that year's months first."""
+    coming = next_month(unit).year
+    first = coming - 1
+    if not Run.objects.filter(unit=unit, kind=core.REGULAR, step=core.APPROVED).exists():
+        latest = (
+            Standard.objects.filter(scheme__unit=unit)
+            .order_by("-start")
+            .values_list("start", flat=True)
+            .first()
+        )
+        if latest:
+            first = min(first, core.Month.parse(latest).year)
+    return list(range(coming, first - 1, -1))
 
 
 @dataclass(frozen=True)
