@@ -215,6 +215,18 @@ def test_an_account_change_is_checked_like_a_file_row(client, world, unit):
     assert "数字" in " ".join(form.errors["account"])
     assert not LifeEvent.objects.exists() and AuditEntry.objects.count() == before
 
+    # a good one: the same amount, but into the new account, and the preview says so
+    new = {"bank": "中国农业银行泸州分行", "account": "6228480402564890018"}
+    page = client.post(
+        url, {"kind": core.ACCOUNT_CHANGE, "month": "2020-04", **new, "action": "preview"}
+    )
+    shown = page.context["preview"]
+    assert shown.before.amount == shown.after.amount == STANDARD["QYJS"]
+    assert shown.changes and shown.new_account
+    assert (shown.after.bank, shown.after.account) == (new["bank"], new["account"])
+    text = page.content.decode()
+    assert "改为 中国农业银行泸州分行" in text and "保存后下一次发放不变" not in text
+
 
 def test_only_a_clerk_records_events(client, world, unit):
     person = _person(unit, 0)

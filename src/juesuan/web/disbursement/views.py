@@ -484,6 +484,8 @@ def event_new(request, access: UnitAccess, person: int):
             form=form,
             preview=shown,
             coming=coming,
+            # a scheme without tiers has no tier to change to
+            no_tiers=kind == core.TIER_CHANGE and not any(tiers),
         ),
     )
 

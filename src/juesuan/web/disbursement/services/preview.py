@@ -63,6 +63,8 @@ class NextPayment:
     recovery: int = 0
     skipped: str = ""  # why nothing is paid, when nothing is
     owed_back: int = 0  # an open receivable left after this month
+    bank: str = ""  # where it is paid, when it is
+    account: str = ""
 
     def describe(self) -> str:
         """The payment in one Chinese sentence."""
@@ -88,6 +90,15 @@ class Preview:
     @property
     def changes(self) -> bool:
         return self.before != self.after
+
+    @property
+    def new_account(self) -> bool:
+        """Paid both times, into another account after the change."""
+        before, after = self.before, self.after
+        return bool(before.account and after.account) and (before.bank, before.account) != (
+            after.bank,
+            after.account,
+        )
 
 
 def next_payment(unit: Unit, scheme: str, person_id: str, month: core.Month) -> NextPayment:
@@ -115,6 +126,8 @@ def next_payment(unit: Unit, scheme: str, person_id: str, month: core.Month) -> 
             back_pay=row["back_pay"],
             recovery=row["recovery"],
             owed_back=owed,
+            bank=row["bank"] or "",
+            account=row["account"] or "",
         )
     reasons = computed.skipped["reason"].to_list() if computed.skipped.height else []
     return NextPayment(month, skipped="；".join(reasons), owed_back=owed)

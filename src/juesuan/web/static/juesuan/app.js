@@ -1,5 +1,6 @@
 /* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons
-   and deletions, keep a statement's names in view. */
+   and deletions, keep a statement's names in view, say in Chinese what the browser would say
+   in the language of its build. */
 (function () {
   "use strict";
 
@@ -86,6 +87,39 @@
     if (first) { first.focus(); }
   }
 
+  // Chromium labels a file box with the words of its build ("Choose File", "No file chosen"):
+  // a Chinese button and the chosen file's name stand in for them; the box itself stays in
+  // the form (out of sight), so labels, required and uploads work as before.
+  function chineseFileBox(input) {
+    var box = document.createElement("span");
+    box.className = "file-pick";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = "选择文件";
+    var chosen = document.createElement("span");
+    chosen.className = "file-chosen";
+    chosen.textContent = "未选择文件";
+    input.parentNode.insertBefore(box, input);
+    box.appendChild(input);
+    box.appendChild(button);
+    box.appendChild(chosen);
+    button.addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", function () {
+      var files = input.files;
+      chosen.textContent = !files.length ? "未选择文件"
+        : files.length === 1 ? files[0].name : "已选择 " + files.length + " 个文件";
+    });
+  }
+
+  // What the browser says of a required field left empty, in Chinese.
+  function missingText(field) {
+    if (field.type === "file") { return "请选择文件。"; }
+    if (field.tagName === "SELECT") { return "请从列表中选择。"; }
+    if (field.type === "radio" || field.type === "checkbox") { return "请选择一项。"; }
+    return "请填写此项。";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.addEventListener("click", function (event) {
       var button = event.target.closest("[data-add-row]");
@@ -95,6 +129,17 @@
     for (var t = 0; t < statements.length; t++) { pinNames(statements[t]); }
     var boxes = document.querySelectorAll("[data-status-url]");
     for (var i = 0; i < boxes.length; i++) { followJob(boxes[i]); }
+    var files = document.querySelectorAll("input[type=file]");
+    for (var f = 0; f < files.length; f++) { chineseFileBox(files[f]); }
+    document.addEventListener("invalid", function (event) {
+      var field = event.target;
+      if (field.validity.valueMissing) { field.setCustomValidity(missingText(field)); }
+    }, true);
+    ["input", "change"].forEach(function (kind) {
+      document.addEventListener(kind, function (event) {
+        if (event.target.setCustomValidity) { event.target.setCustomValidity(""); }
+      }, true);
+    });
 
     document.addEventListener("submit", function (event) {
       var form = event.target;
