@@ -124,7 +124,15 @@ def main(argv: list[str] | None = None) -> int:
 
     extract = commands.add_parser("extract", help="把已公开 PDF 中的表格取出，写成工作簿（.xlsx）")
     extract.add_argument("document", metavar="DOC", help="已公开的决算（预算）PDF")
-    extract.add_argument("-o", "--output", required=True, help="输出工作簿，如 表格.xlsx")
+    extract.add_argument("-o", "--output", help="输出工作簿，如 表格.xlsx")
+    extract.add_argument(
+        "--prior-year",
+        metavar="DATASET",
+        help="把这份决算的数字作为上年数写入数据集文件夹的 prior_year.csv（下一年度的数据集）",
+    )
+    extract.add_argument(
+        "--force", action="store_true", help="上年数表中已有不同的数时，以公开数为准改写"
+    )
     extract.set_defaults(run=_extract)
 
     year = commands.add_parser(
@@ -568,6 +576,13 @@ def _audit_batch(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from juesuan.audit.extract import ExtractError, extract
 
+    if not args.output and not args.prior_year:
+        print("请用 -o 指定输出工作簿，或用 --prior-year 指定要写入上年数的数据集", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.prior_year:
+        status = _extract_prior_year(args)
+        if status != EXIT_OK or not args.output:
+            return status
     try:
         tables = extract(args.document, args.output)
     except ExtractError as exc:
@@ -581,6 +596,26 @@ def _extract(args: argparse.Namespace) -> int:
         print(
             f"  第{pages}页 {table.title or '（无标题）'}：{len(table.rows)} 行，单位 {table.unit or '未注明'}"
         )
+    return EXIT_OK
+
+
+def _extract_prior_year(args: argparse.Namespace) -> int:
+    from juesuan.audit.extract import PRIOR_YEAR_FILE, ExtractError, write_prior_year
+
+    try:
+        written = write_prior_year(args.document, args.prior_year, force=args.force)
+    except ExtractError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        return _not_written(Path(args.prior_year) / PRIOR_YEAR_FILE, exc)
+    target = Path(args.prior_year) / PRIOR_YEAR_FILE
+    if not written:
+        print(f"{target}：上年数与 {args.document} 一致，没有改动")
+    else:
+        print(f"{target}：写入 {len(written)} 个上年数（元）")
+        for figure in written:
+            print(f"  {figure.key}：{figure.amount:,.2f}（{figure.source}）")
     return EXIT_OK
 
 
