@@ -663,3 +663,57 @@ def test_a_file_name_from_the_payers_name_is_safe(tmp_path: Path) -> None:
     assert adapter.file_name(header) == "社保局／本级：代发_202003.csv"
     batch = write_batch(adapter, header, ITEMS, tmp_path / adapter.file_name(header))
     assert batch.ok and [p.name for p in tmp_path.iterdir()] == ["社保局／本级：代发_202003.csv"]
+
+
+def _frame(items: list[BatchItem]):
+    import polars as pl
+
+    from juesuan.disbursement.banks import BATCH_COLUMNS
+
+    rows = [tuple(i) + ("",) * (len(BATCH_COLUMNS) - len(tuple(i))) for i in items]
+    schema = {c: pl.Int64 if c == "amount_fen" else pl.String for c in BATCH_COLUMNS}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+FRAME_ITEMS = [
+    item(1, "张三", 110000),
+    item(2, "欧阳娜娜", 5),
+    BatchItem(ref(3), "李四", "6222", "李四", "工行", 62000, "补贴", "12345"),
+    BatchItem(ref(4), "王五", "6223", "王五", "工行", 1, "补贴", "110105194901010044"),
+]
+# Rows the column-wise writer leaves to the row writer: refused, or needing CSV quotes.
+AWKWARD = {
+    "formula": BatchItem(ref(5), "=HYPERLINK(1)", "6224", "x", "工行", 100, "补贴", ""),
+    "zero": item(6, "赵六", 0),
+    "quote": BatchItem(ref(7), '钱"七', "6225", "钱七", "工行, 泸州", 100, "补贴", ""),
+    "blank account": BatchItem(ref(8), "孙八", " ", "孙八", "工行", 100, "补贴", ""),
+    "bad number": BatchItem("QYJS-1-2", "周九", "6226", "周九", "工行", 100, "补贴", ""),
+}
+
+
+@pytest.mark.parametrize("awkward", [None, *AWKWARD])
+def test_a_csv_batch_from_a_frame_is_the_row_writers_file(tmp_path: Path, awkward) -> None:
+    from juesuan.disbursement.banks import write_batch_frame
+    from juesuan.disbursement.banks.textfiles import write_csv_frame
+    from juesuan.disbursement.banks.writing import Collector
+
+    items = FRAME_ITEMS + ([AWKWARD[awkward]] if awkward else [])
+    adapter = get_adapter("generic-csv")
+    by_rows = write_batch(adapter, HEADER, items, tmp_path / "rows.csv")
+    by_frame = write_batch_frame(adapter, HEADER, _frame(items), tmp_path / "frame.csv")
+    assert by_rows.ok == (awkward in (None, "quote"))
+    assert (by_frame.ok, by_frame.count, by_frame.total_fen) == (
+        by_rows.ok,
+        by_rows.count,
+        by_rows.total_fen,
+    )
+    assert [p.message for p in by_frame.problems] == [p.message for p in by_rows.problems]
+    if by_rows.ok:
+        assert (tmp_path / "frame.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+    else:
+        assert not (tmp_path / "frame.csv").exists()
+    # Only the awkward rows went row by row: the rest were written column-wise.
+    direct = write_csv_frame(
+        adapter.batch, HEADER, _frame(items), tmp_path / "direct.csv", Collector("direct.csv")
+    )
+    assert (direct is not None) == (awkward is None)

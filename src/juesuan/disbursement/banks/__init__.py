@@ -6,6 +6,7 @@ and its result file (csv | fixed | xlsx | pain.002). See docs.md.
 
     adapter = get_adapter("generic-csv")
     batch = write_batch(adapter, header, items, out_dir / adapter.file_name(header))
+    batch = write_batch_frame(adapter, header, frame, path)   # rows in a polars frame
     result = read_results(adapter, path_from_bank)
     for row in result.rows: ...   # row.key is a model.PaymentKey
 
@@ -14,8 +15,10 @@ Money is integer 分 (fen) throughout; no float is ever used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+import polars as pl
 
 from juesuan.disbursement.banks.adapter import (
     Adapter,
@@ -33,7 +36,12 @@ from juesuan.disbursement.banks.iso20022 import (
 )
 from juesuan.disbursement.banks.reasons import REASONS, reason
 from juesuan.disbursement.banks.results import ResultRows
-from juesuan.disbursement.banks.textfiles import read_text, write_text
+from juesuan.disbursement.banks.textfiles import (
+    BATCH_COLUMNS,
+    read_text,
+    write_csv_frame,
+    write_text,
+)
 from juesuan.disbursement.banks.values import (
     PAID,
     RETURNED,
@@ -56,6 +64,7 @@ from juesuan.disbursement.banks.writing import (
 )
 
 __all__ = [
+    "BATCH_COLUMNS",
     "PAID",
     "REASONS",
     "RETURNED",
@@ -77,6 +86,7 @@ __all__ = [
     "reason",
     "validate_pain001",
     "write_batch",
+    "write_batch_frame",
     "write_results",
 ]
 
@@ -101,6 +111,36 @@ def write_batch(
     header_problems(header, problems)
     records = batch_records(layout, items, problems)
     return _write(layout, header, records, out_path, problems)
+
+
+def write_batch_frame(
+    adapter: Adapter,
+    header: BatchHeader,
+    frame: pl.DataFrame,
+    out_path: str | Path,
+    on_rows: Callable[[int], None] | None = None,
+) -> BatchFile:
+    """write_batch for rows already in a polars frame (BATCH_COLUMNS, amounts in 分), as an
+    approval reads them from the database: a CSV batch is written column-wise; another
+    format, or a frame with a row to refuse or a cell to quote, goes row by row through
+    write_batch. Either way the same file, or the same problems. `on_rows(n)` hears how many
+    rows are written so far, while the file is being written."""
+    out_path = Path(out_path)
+    if adapter.batch.format == "csv":
+        problems = Collector(out_path.name)
+        header_problems(header, problems)
+        if not problems.problems:
+            written = write_csv_frame(adapter.batch, header, frame, out_path, problems, on_rows)
+            if written is not None:
+                return written
+
+    def rows() -> Iterator[tuple]:
+        for number, row in enumerate(frame.iter_rows(), 1):
+            yield row
+            if on_rows is not None:
+                on_rows(number)
+
+    return write_batch(adapter, header, rows(), out_path)
 
 
 def read_results(adapter: Adapter, path: str | Path) -> ResultFile:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
 
 from juesuan.disbursement.banks.adapter import Cell, Column, Layout
-from juesuan.disbursement.banks.fields import CellError, fit, parse_amount
+from juesuan.disbursement.banks.fields import (
+    BATCH_REFERENCE,
+    FORMULA_START,
+    CellError,
+    fit,
+    parse_amount,
+)
 from juesuan.disbursement.banks.results import (
     MAX_PROBLEMS,
     check_rows,
@@ -101,11 +107,111 @@ def write_text(
                     write(b"".join(parts) + end)
                 count += 1
                 total += fen
-        context = template_context(header, layout, count, total)
-        prefix, suffix = _prefix_suffix(layout, context, problems)
-        return finish(
-            out_path, problems, count, total, lambda: assemble(out_path, prefix, body, suffix)
-        )
+        return _finish_text(layout, header, body, out_path, problems, count, total)
+
+
+def _finish_text(layout, header, body, out_path, problems, count: int, total: int) -> BatchFile:
+    """Header, titles and totals lines around the written body; the file, or its problems."""
+    context = template_context(header, layout, count, total)
+    prefix, suffix = _prefix_suffix(layout, context, problems)
+    return finish(
+        out_path, problems, count, total, lambda: assemble(out_path, prefix, body, suffix)
+    )
+
+
+# The columns of a batch frame (`write_csv_frame`), as a BatchItem orders them.
+BATCH_COLUMNS = (
+    "reference",
+    "name",
+    "account",
+    "account_name",
+    "bank",
+    "amount_fen",
+    "purpose",
+    "person_id",
+)
+_FRAME_CHUNK = 200_000
+
+
+def write_csv_frame(
+    layout: Layout,
+    header: BatchHeader,
+    frame: pl.DataFrame,
+    out_path: Path,
+    problems: Collector,
+    on_rows: Callable[[int], None] | None = None,
+) -> BatchFile | None:
+    """write_text for a CSV batch whose rows are a polars frame (BATCH_COLUMNS): cells made
+    column-wise and written a chunk at a time, byte for byte what the row writer writes.
+
+    None, having written nothing, when some row is one the row writer would refuse (its
+    problem is worded there) or has a cell that needs quoting: the caller writes row by row.
+    """
+    texts = [c for c in BATCH_COLUMNS if c != "amount_fen"]
+    typed = dict.fromkeys(texts, pl.String) | {"amount_fen": pl.Int64}
+    if (
+        frame.schema != {c: typed[c] for c in BATCH_COLUMNS}
+        or frame.select(_refused(layout, texts).any()).item()
+    ):
+        return None
+    fen = pl.col("amount_fen")
+    amount = (
+        fen.cast(pl.String)
+        if layout.amount == "fen"
+        else (fen // 100).cast(pl.String) + "." + (fen % 100).cast(pl.String).str.zfill(2)
+    )
+    person = pl.col("person_id")
+    middle = person.str.slice(6, (person.str.len_chars().cast(pl.Int64) - 10).clip(0))
+    cells = {
+        "sequence": pl.int_range(1, pl.len() + 1).cast(pl.String),
+        **{c: pl.col(c) for c in texts},
+        "amount": amount,
+        "person_id_masked": pl.when(person.str.len_chars() <= 10)
+        .then(person.str.replace_all(".", "*"))
+        .otherwise(
+            person.str.slice(0, 6) + middle.str.replace_all(".", "*") + person.str.slice(-4)
+        ),
+    }
+    fields = [c.field + "_masked" if c.masked else c.field for c in layout.columns]
+    if any(f not in cells for f in fields):
+        return None
+    rows = frame.select([cells[f].alias(str(i)) for i, f in enumerate(fields)])
+    with body_file(out_path) as body:
+        try:
+            for offset in range(0, rows.height, _FRAME_CHUNK):
+                text = rows.slice(offset, _FRAME_CHUNK).write_csv(
+                    include_header=False,
+                    separator=layout.delimiter,
+                    line_terminator=layout.line_ending,
+                    quote_style="never",
+                )
+                body.write(text.encode(layout.encoding))
+                if on_rows is not None:
+                    on_rows(min(offset + _FRAME_CHUNK, rows.height))
+        except UnicodeEncodeError:
+            return None
+        total = int(frame["amount_fen"].sum())
+        return _finish_text(layout, header, body, out_path, problems, rows.height, total)
+
+
+def _one_of(characters: str) -> str:
+    """A regular-expression class of these characters, for polars (whose syntax is not re's)."""
+    return "[" + "".join("\\" + c if c in "\\[]^-" else c for c in characters) + "]"
+
+
+def _refused(layout: Layout, texts: list[str]) -> pl.Expr:
+    """Rows the row writer (`batch_records`) refuses, or whose cells `csv` would quote."""
+    quoted = _one_of(layout.delimiter + '"\r\n')
+    formula = "^" + _one_of(FORMULA_START)
+    text_cells = ["name", "account", "account_name", "bank", "purpose"]
+    return pl.any_horizontal(
+        *(pl.col(c).is_null() for c in BATCH_COLUMNS),
+        ~pl.col("reference").str.contains(f"^(?:{BATCH_REFERENCE})$"),
+        pl.col("account").str.strip_chars() == "",
+        pl.col("amount_fen") <= 0,
+        *(pl.col(c).str.contains(formula) for c in text_cells),
+        *(pl.col(c).str.contains(quoted) for c in texts),
+    )
 
 
 def _prefix_suffix(

@@ -527,7 +527,12 @@ def _settle_recoveries(run: Run) -> None:
 
 
 def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile]:
-    from juesuan.disbursement.banks import BatchHeader, get_adapter, write_batch
+    from juesuan.disbursement.banks import (
+        BatchHeader,
+        get_adapter,
+        write_batch,
+        write_batch_frame,
+    )
 
     bank_files = []
     schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
@@ -552,7 +557,13 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
         target = settings.MEDIA_ROOT / folder / name
         pending = files.pending_path(target)
         purpose = f"{scheme.name}{month.year}年{month.month}月"
-        written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
+        if connection.vendor == "postgresql":
+            frame = _batch_frame(run, code, purpose)
+            written = write_batch_frame(
+                adapter, header, frame, pending, lambda _: common.crash_point("approve.writing")
+            )
+        else:
+            written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
         if not written.ok:
             raise BankFileRefused(written.problems)
         expected = run.totals.get(code, {"count": 0, "amount": 0})
@@ -593,9 +604,42 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isascii() and ch.isalnum())
 
 
+def _batch_frame(run: Run, code: str, purpose: str) -> pl.DataFrame:
+    """The run's payments of one scheme in key order as bank-file rows (banks.BATCH_COLUMNS),
+    read with one COPY; the person keys their numbers carry are joined in the query, so none
+    of the unit's keys is brought into Python."""
+    scheme_id = Scheme.objects.get(unit_id=run.unit_id, code=code).pk
+    texts = ("name", "account", "account_name", "bank")
+    columns = ("key", "month", "sequence", *texts, "amount_fen", "person_id")
+    sql = (
+        "COPY (SELECT k.key, p.month, p.sequence, p.name, p.account, p.account_name, p.bank, "
+        f"p.amount, p.person_id FROM {Payment._meta.db_table} AS p "
+        f"JOIN {PersonKey._meta.db_table} AS k "
+        f"ON k.unit_id = {int(run.unit_id)} AND k.person_id = p.person_id "
+        f"WHERE p.run_id = {int(run.pk)} AND p.scheme_id = {int(scheme_id)} "
+        f"ORDER BY p.person_id, p.month, p.sequence) TO STDOUT WITH (FORMAT csv)"
+    )
+    frame = pl.read_csv(
+        copy_out(sql),
+        has_header=False,
+        new_columns=list(columns),
+        schema={c: pl.Int64 if c in ("sequence", "amount_fen") else pl.String for c in columns},
+    ).with_columns(pl.col(pl.String).fill_null(""))
+    reference = pl.concat_str(
+        pl.lit(code), "key", pl.col("month").str.replace_all("-", ""), "sequence", separator="-"
+    )
+    return frame.select(
+        reference.alias("reference"),
+        *texts,
+        "amount_fen",
+        pl.lit(purpose).alias("purpose"),
+        "person_id",
+    )
+
+
 def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
-    """The run's payments of one scheme in key order, streamed from the database, numbered by
-    the person keys (`people.ensure_keys` gave every payee one)."""
+    """The run's payments of one scheme in key order, streamed from the database (where it is
+    not PostgreSQL: `_batch_frame` there), numbered by the person keys."""
     from juesuan.disbursement.banks import BatchItem
 
     columns = (
@@ -608,42 +652,6 @@ def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
         "bank",
         "amount",
     )
-    if connection.vendor == "postgresql":
-        scheme_id = Scheme.objects.get(unit_id=run.unit_id, code=code).pk
-        # The person keys joined in the query: none of the unit's keys is brought into Python.
-        sql = (
-            f"COPY (SELECT k.key, {', '.join('p.' + c for c in columns)} "
-            f"FROM {Payment._meta.db_table} AS p JOIN {PersonKey._meta.db_table} AS k "
-            f"ON k.unit_id = {int(run.unit_id)} AND k.person_id = p.person_id "
-            f"WHERE p.run_id = {int(run.pk)} AND p.scheme_id = {int(scheme_id)} "
-            f"ORDER BY p.person_id, p.month, p.sequence) TO STDOUT WITH (FORMAT csv)"
-        )
-        frame = pl.read_csv(
-            copy_out(sql),
-            has_header=False,
-            new_columns=["key", *columns],
-            schema_overrides={
-                c: pl.String for c in ("key", *columns) if c not in ("sequence", "amount")
-            },
-        ).with_columns(pl.col(pl.String).fill_null(""))
-        for row, (
-            key,
-            person_id,
-            month,
-            sequence,
-            name,
-            account,
-            account_name,
-            bank,
-            amount,
-        ) in enumerate(frame.iter_rows()):
-            if row == 1:
-                common.crash_point("approve.writing")
-            reference = f"{code}-{key}-{month.replace('-', '')}-{sequence}"
-            yield BatchItem(
-                reference, name, account, account_name, bank, int(amount), purpose, person_id
-            )
-        return
     keys = people.keys_of(run.unit, run.payments.values_list("person_id", flat=True))
     rows = (
         Payment.objects.filter(run=run, scheme__code=code)
