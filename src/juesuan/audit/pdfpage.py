@@ -21,7 +21,7 @@ import itertools
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +31,9 @@ from juesuan.audit.limits import Budget
 RULE_THICKNESS = 2.0  # a filled rectangle this thin (points) is drawn as a line
 MARGIN_BAND = 0.12  # running heads and page numbers lie in this share of the page, top or bottom
 SPACE_GAP = 0.3  # a gap wider than this share of the font size between two characters is a space
+PARAGRAPH_GAP = 0.9  # a paragraph's space above a line is wider than this share of its height
+PARAGRAPH_EXTRA = 0.4  # and wider than the page's usual line spacing by this share of its height
+USUAL_PAIRS = 4  # the fewest pairs of lines on a page that show its usual line spacing
 _SPACES = {" ", "\u3000", "\xa0", "\t", "\r", "\n"}
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
@@ -507,6 +510,19 @@ def _line(group: list[Char]) -> list[TextLine]:
             tuple(kept),
         )
     ]
+
+
+def paragraph_gaps(lines: Sequence[TextLine], size: float) -> list[bool]:
+    """For each line (top down), whether a paragraph's space is above it: the gap to the line
+    before is wider than PARAGRAPH_GAP of the character height `size` and wider than the page's
+    usual line spacing by PARAGRAPH_EXTRA of it. On a page set with wide line spacing every gap
+    passes PARAGRAPH_GAP, and only the extra space between paragraphs tells them apart. The
+    usual spacing is the gap that a quarter of the page's line pairs do not pass, on a page of
+    at least USUAL_PAIRS of them (a title, its 单位 line and a note say nothing of it)."""
+    gaps = [line.top - before.bottom for before, line in itertools.pairwise(lines)]
+    usual = sorted(gaps)[len(gaps) // 4] if len(gaps) >= USUAL_PAIRS else 0.0
+    least = max(PARAGRAPH_GAP * size, usual + PARAGRAPH_EXTRA * size)
+    return [False, *(gap > least for gap in gaps)] if lines else []
 
 
 # ---- running heads and page numbers -----------------------------------------------------------
