@@ -566,20 +566,18 @@ def _read_page(page: pdfpage.PdfPage, found: list[grids.TableGrid], budget: Budg
         left = min(ln.x0 for ln in body)
         right = max(ln.x1 for ln in body)
         size = statistics.median(ln.bottom - ln.top for ln in body) or 10.0
-        previous = None
+        gaps = pdfpage.paragraph_gaps(body, size)
         for index, ln in enumerate(body, 1):
-            gap = previous is not None and ln.top - previous.bottom > 0.9 * size
             line = Line(
                 ln.text,
                 Place(number, index, PDF),
-                gap_before=gap,
+                gap_before=gaps[index - 1],
                 indent=ln.x0 - left > 1.2 * size,
                 short=right - ln.x1 > 2.5 * size,
                 x0=ln.x0,
                 top=ln.top,
             )
             items.append((ln.top, line))
-            previous = ln
     for table in tables:
         line_number = 1 + sum(1 for ln in body if ln.top < table.top)
         items.append((table.top, _grid(table, Place(number, line_number, PDF))))
