@@ -421,7 +421,7 @@ def _shares(model: Model, sentence: Sentence) -> list[Share]:
         if candidates:
             part = candidates[-1]
         elif share_at - sentence.start <= 2:
-            previous = _sentence_before(model, sentence)
+            previous = _previous_sentence(model, sentence)
             money = _money(model.numbers_in(previous)) if previous else []
             if not money:
                 continue
@@ -436,21 +436,6 @@ def _shares(model: Model, sentence: Sentence) -> list[Share]:
             whole, explicit = _lead_total(model, sentence, part)
         out.append(Share(sentence, part, n, whole, whole_label, explicit))
     return out
-
-
-def _sentence_before(model: Model, sentence: Sentence) -> Sentence | None:
-    """The sentence before, in this paragraph or, when this one only continues a sentence cut
-    by a line or page break ("…财政拨款收入 307.82 万元，" / "占 100.00%。"), the paragraph before."""
-    previous = _previous_sentence(model, sentence)
-    if previous is not None or sentence.paragraph == 0:
-        return previous
-    before = model.paragraphs[sentence.paragraph - 1]
-    here = model.paragraphs[sentence.paragraph]
-    if before.kind != "body" or before.section != here.section:
-        return None
-    if before.text.rstrip().endswith(("。", "！", "？", "!", "?")):
-        return None
-    return model.sentences[before.index][-1]
 
 
 _LEAD = re.compile(r"其中|主要用于|主要包括|构成|如下")
