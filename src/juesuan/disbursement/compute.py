@@ -715,11 +715,12 @@ def _span(months: tuple[Month, ...]) -> str:
         return ""
     if len(months) == 1:
         return str(months[0])
-    return f"{months[0]}至{months[-1]}"
+    return f"{months[0]} 至 {months[-1]}"
 
 
 def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+    """元 as the pages print them: 2,200.00."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def _index(month: Month) -> int:

@@ -130,6 +130,18 @@ def _tier_rank(tier: str) -> tuple:
     return (NUMERALS.index(head) if head and head in NUMERALS else len(NUMERALS), tier)
 
 
+def _status_counts(by_status: dict, awaiting_review: int) -> list[tuple[str, int]]:
+    """(name, count) of payments by status; a payment not yet approved waits for 复核 while
+    its run does, for 审批 after (as `status_in` says of one payment)."""
+    out = []
+    for status, n in by_status.items():
+        if status == core.PENDING:
+            out += [("待复核", awaiting_review), ("待审批", n - awaiting_review)]
+        else:
+            out.append((core.STATUS_NAMES.get(status, status), n))
+    return [(name, n) for name, n in out if n]
+
+
 @requires(PAY_VIEW)
 def overview(request, access: UnitAccess):
     unit = access.unit
@@ -147,6 +159,13 @@ def overview(request, access: UnitAccess):
         set(Run.objects.filter(unit=unit).values_list("month", flat=True)), reverse=True
     )[:6]
     status = services.month_status(unit, [core.Month.parse(m) for m in months])
+    for month in status:
+        month["statuses"] = _status_counts(
+            month["by_status"],
+            Payment.objects.filter(
+                unit=unit, month=month["month"], status=core.PENDING, run__step=core.PREPARED
+            ).count(),
+        )
     return render(
         request,
         "juesuan/disbursement/overview.html",
@@ -579,7 +598,13 @@ def run_detail(request, access: UnitAccess, run_id: int):
             page=page.get_page(request.GET.get("page")),
             totals=totals,
             by_status=[
-                {**r, "name": core.STATUS_NAMES.get(r["status"], r["status"])} for r in by_status
+                {
+                    **r,
+                    "name": "待复核"
+                    if r["status"] == core.PENDING and run.step == core.PREPARED
+                    else core.STATUS_NAMES.get(r["status"], r["status"]),
+                }
+                for r in by_status
             ],
             files=files,
             at_bank=counts.get(core.SENT, 0),
