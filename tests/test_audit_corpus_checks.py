@@ -1,13 +1,19 @@
 """Checks for errors the real-document corpus showed the audit missing (tests/answer_key), each
 both ways: a share whose whole is the total before its list, a completion rate of a zero budget,
 a rate from two stated years, SMEs winning more than was bought, template notes and blank
-reasons, and shares moved to add up to 100% (疑似, not 确定)."""
+reasons, shares moved to add up to 100% (疑似, not 确定), the document's year read from what it
+says, and a comparison with the document's own year."""
 
 from __future__ import annotations
 
 import pytest
 
 from juesuan.audit import CERTAIN, SUSPECTED, audit_text
+from juesuan.audit.checks import run_all
+from juesuan.audit.facts import gather, stated_year
+from juesuan.audit.model import build
+from juesuan.audit.read import read
+from shared_material import REAL_DOCUMENTS
 
 
 def found(text: str, rule: str, severity: str | None = None) -> list:
@@ -179,5 +185,76 @@ def test_an_items_figure_after_a_long_purpose_is_still_its_amount():
     ids=["kuan-as-xiang", "old-class-name"],
 )
 def test_item_names_the_years_classification_does_not_hold_there(wrong, right):
-    assert found(wrong, "text-item-path", SUSPECTED)
-    assert not found(right, "text-item-path")
+    cover = "上海市普陀区2026年区级部门预算\n\n"
+    assert found(cover + wrong, "text-item-path", SUSPECTED)
+    assert not found(cover + right, "text-item-path")
+
+
+def test_item_names_are_not_checked_against_a_year_the_document_does_not_state():
+    text = (
+        "11、医疗卫生与计划生育支出（210类）行政事业单位医疗（11款）行政单位医疗（01项）98.27万元。"
+    )
+    report = audit_text(text)
+    assert not found(text, "text-item-path")
+    assert any(u.check == "text-item-path" and "年度" in u.reason for u in report.unresolved)
+
+
+def real_model(name: str):
+    path = REAL_DOCUMENTS / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in {REAL_DOCUMENTS}")
+    return build(read(path))
+
+
+@pytest.mark.parametrize(
+    ("name", "year"),
+    [
+        ("shanghai-putuo-2026-budget-justice-bureau-department.pdf", 2026),  # 2026年区级部门预算
+        (
+            "jiangsu-2017-budget-npc-office.pdf",
+            2017,
+        ),  # cover over two lines: …办公厅 / 2017年度部门预算
+        ("jiangsu-2017-budget-party-office-tables.pdf", 2017),  # no cover: 2017年政府采购预算表
+    ],
+)
+def test_a_real_documents_year_is_read_from_what_it_says(name, year):
+    assert stated_year(real_model(name)) == (year, "预算")
+
+
+def test_item_paths_of_a_real_2026_budget_name_the_2026_classification():
+    model = real_model("shanghai-putuo-2026-budget-justice-bureau-department.pdf")
+    outcome = run_all(model, gather(model))
+    (finding,) = [f for f in outcome.findings if f.rule == "text-item-path"]
+    assert "2026年政府收支分类科目" in finding.message and "2020" not in finding.message
+
+
+OWN_YEAR = {
+    # D1 of shanghai-putuo-2026 justice bureau (department): the 2026 budget against "2026年预算"
+    "budget": (
+        "上海市普陀区2026年区级部门预算\n\n财政拨款收入9628.22万元，比{y}年预算增加793.14万元；"
+        "政府性基金拨款支出预算0万元，与{y}年预算持平。",
+        2025,
+    ),
+    "final-accounts": (
+        "某局2024年度部门决算\n\n本年收入支出总计307.82万元。与{y}年度相比，收入支出总计增加7.82万元，"
+        "增长2.61%。",
+        2023,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", OWN_YEAR)
+def test_a_comparison_with_the_documents_own_year_both_ways(kind):
+    text, prior = OWN_YEAR[kind]
+    year = prior + 1
+    (finding,) = found(text.format(y=year), "text-compared-year", CERTAIN)
+    assert finding.expected == f"{prior}年" and finding.actual == f"{year}年"
+    assert not found(text.format(y=prior), "text-compared-year")
+
+
+def test_a_final_account_against_its_own_years_budget_or_opening_balance_is_no_finding():
+    text = (
+        "某局2024年度部门决算\n\n一般公共预算财政拨款支出决算为307.82万元，比2024年预算减少13.20万元。"
+        "年末结转和结余0.50万元，比2024年初增加0.50万元。"
+    )
+    assert not found(text, "text-compared-year")

@@ -80,6 +80,7 @@ def run_all(model: Model, facts: Facts) -> Outcome:
         completions,
         per_capita,
         year_over_year,
+        compared_year,
         text_against_tables,
         same_quantity,
         project_measures,
@@ -142,10 +143,13 @@ def table_rules(model: Model, facts: Facts, out: Outcome) -> None:
         if not model.titles_without_table and not budget:
             out.skip("附表", "文中没有可识别的决算附表，表内、表间审核公式未运行")
         return
+    from juesuan.codes.load import FIRST_YEAR
     from juesuan.ledger.model import Dataset, Ledger, Unit
     from juesuan.rules.engine import FAIL, INSUFFICIENT, PASS, evaluate, load_ruleset
 
-    dataset = Dataset(unit=Unit(name="", year=_year(model)), ledger=Ledger.empty())
+    # the year only picks the code table that names a ledger's rows, and this ledger is empty
+    year = facts.year or FIRST_YEAR
+    dataset = Dataset(unit=Unit(name="", year=year), ledger=Ledger.empty())
     outcomes = evaluate(dataset, load_ruleset("tables"), facts.statements)  # type: ignore[arg-type]
     titles = {t.title: t.id for t in facts.statements.tables}  # type: ignore[union-attr]
     insufficient: dict[str, str] = {}
@@ -188,14 +192,6 @@ def _table_evidence(facts: Facts, titles: dict[str, str], ref: str) -> list[Evid
             found.append(Evidence(place, f"{title}：{text}", "" if shown is None else str(shown)))
             break
     return found
-
-
-def _year(model: Model) -> int:
-    for paragraph in model.paragraphs[:8]:
-        match = re.search(r"(20\d{2})\s*年度", paragraph.text)
-        if match:
-            return int(match.group(1))
-    return 2020
 
 
 # ---- 2. a total and its listed parts -----------------------------------------------------------
@@ -304,7 +300,16 @@ def item_paths(model: Model, facts: Facts, out: Outcome) -> None:
     """类（款）项 names against the function classification: the 款 must be the 项's parent."""
     from juesuan.codes import function_codes, name_key
 
-    table = function_codes(_year(model))
+    if not facts.items:
+        return
+    if facts.year is None:
+        out.skip(
+            "text-item-path",
+            "文中没有写明年度（封面、标题都没有“××××年度预算/决算”），"
+            "不知按哪一年的政府收支分类科目核对类、款、项名称，未核对",
+        )
+        return
+    table = function_codes(facts.year)
     by_name: dict[str, list] = defaultdict(list)
     for code in table:
         by_name[name_key(code.name)].append(code)
@@ -756,6 +761,68 @@ def _rate_from_both_years(model: Model, claim, out: Outcome) -> None:
             f"{show(point)}%",
             claim.rate.shown(),
             f"{show(claim.rate.value - point)} 个百分点",
+        )
+    )
+
+
+# "比2026年预算增加", "与2024年度相比", "与2026年预算持平": a comparison naming a year
+_COMPARED_YEAR = re.compile(
+    r"(?:比|较|与|同)\s*(?P<year>(?:19|20)\d{2})\s*年度?(?P<what>[^，。；：:\d]{0,12}?)"
+    r"(?:相比|相较|持平|增加|减少|增长|下降|上升|降低)"
+)
+
+
+def compared_year(model: Model, facts: Facts, out: Outcome) -> None:
+    """A comparison with the document's own year where the year before is meant: a 2026 budget
+    "比2026年预算增加…", a 2024 final account "与2024年度相比". A final account's figure against
+    its own year's budget ("比2024年预算") is how it was carried out, and a balance against the
+    start of the year ("比2024年初") is no comparison of years: neither is reported."""
+    hits = []
+    for paragraph in model.paragraphs:
+        if paragraph.kind not in ("body", "heading"):
+            continue
+        for match in _COMPARED_YEAR.finditer(paragraph.text):
+            what = match["what"]
+            if what.startswith(("初", "末", "底")) or (
+                facts.year_kind == "决算" and "预算" in what
+            ):
+                continue
+            hits.append((paragraph, match))
+    if not hits:
+        return
+    if facts.year is None:
+        out.skip("text-compared-year", "文中没有写明年度，比较的年份是否就是本年未核对")
+        return
+    out.run += 1
+    own = [(p, m) for p, m in hits if int(m["year"]) == facts.year]
+    if not own:
+        return
+    evidence_ = []
+    for paragraph, match in own[:20]:
+        clause_end = min(
+            (i for i in (paragraph.text.find(c, match.end()) for c in "，,；;。") if i >= 0),
+            default=len(paragraph.text),
+        )
+        figure = next(
+            (n for n in model.numbers[paragraph.index] if match.end() <= n.start < clause_end),
+            None,
+        )
+        evidence_.append(
+            evidence(model, figure)
+            if figure is not None
+            else text_evidence(model, paragraph.index, match.start(), match.end())
+        )
+    said = "、".join(dict.fromkeys(f"“{m.group(0)}”" for _, m in own))
+    out.add(
+        Finding(
+            "text-compared-year",
+            CERTAIN,
+            "比较的年份写成了本年",
+            f"本文件是{facts.year}年{facts.year_kind}，文中却有 {len(own)} 处与{facts.year}年相比"
+            f"（{said}），应是与上一年（{facts.year - 1}年）相比",
+            tuple(evidence_),
+            f"{facts.year - 1}年",
+            f"{facts.year}年",
         )
     )
 

@@ -10,6 +10,7 @@ from a sentence of its kind, so a number is recomputed only where the words say 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -188,6 +189,8 @@ class Facts:
         default_factory=dict
     )  # (table id, row key, column key) -> (shown 万元, place, row text)
     table_notes: list[str] = field(default_factory=list)
+    year: int | None = None  # the year the document is for, as it states it (`stated_year`)
+    year_kind: str = ""  # 预算 or 决算, as the same title says
 
     def counts(self) -> dict:
         kinds: dict[str, int] = {}
@@ -211,6 +214,7 @@ class Facts:
 
 def gather(model: Model) -> Facts:
     facts = Facts()
+    facts.year, facts.year_kind = stated_year(model) or (None, "")
     for paragraph in model.paragraphs:
         if paragraph.kind not in ("body", "heading"):
             continue
@@ -237,6 +241,35 @@ def gather(model: Model) -> Facts:
     statements, cells, notes = statements_from_tables(model)
     facts.statements, facts.table_cells, facts.table_notes = statements, cells, notes
     return facts
+
+
+# ---- the document's year ---------------------------------------------------------------------
+
+# "2026年区级部门预算", "2017年度部门预算表", "2024年度部门决算": a year, then what is for it
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?[^，。；：:\d]{0,30}?(预算|决算)(?!执行|数)")
+_COVER = 8  # paragraphs that make the cover when there is no 目录 to end it
+
+
+def stated_year(model: Model) -> tuple[int, str] | None:
+    """The year the document is for and whether it is a 预算 or a 决算, as it says: its cover's
+    title (the paragraphs before the 目录: "上海市普陀区2026年区级部门预算", or "江苏省人大常委会
+    办公厅" / "2017年度部门预算"), else what most of its headings and table titles name
+    ("2017年政府采购预算表", "第二部分 2018年度部门预算表"). None when it says neither: no
+    year is assumed."""
+    cover = []
+    for paragraph in model.paragraphs[:_COVER]:
+        if paragraph.kind == "toc" or re.sub(r"\s", "", paragraph.text).startswith("目录"):
+            break
+        cover.append(re.sub(r"\s", "", paragraph.text))
+    found = _TITLE_YEAR.search("".join(cover))
+    if found:
+        return int(found[1]), found[2]
+    titles = [p.text for p in model.paragraphs if p.kind == "heading"]
+    titles += [t.title for t in model.tables]
+    named = Counter(
+        (int(m[1]), m[2]) for title in titles if (m := _TITLE_YEAR.search(re.sub(r"\s", "", title)))
+    )
+    return named.most_common(1)[0][0] if named else None
 
 
 # ---- helpers over numbers --------------------------------------------------------------------
