@@ -49,6 +49,24 @@ def test_bank_files_carry_person_keys_and_no_identity_number(world, approved):
             assert masked in text
 
 
+def test_payees_the_roster_gave_no_key_get_theirs_at_approval(world, tmp_path):
+    clerk = world.users["clerk"]
+    set_up_unit(world.unit, clerk, tmp_path, people=6)
+    run_id = services.prepare_run(world.unit, clerk, MARCH).data["run"]
+    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
+    PersonKey.objects.filter(unit=world.unit, person_id__in=[person_id(1), person_id(4)]).delete()
+    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
+    keys = dict(PersonKey.objects.filter(unit=world.unit).values_list("person_id", "key"))
+    assert sorted(keys) == sorted(person_id(n) for n in range(6))
+    # the next keys after the highest, in order of identity number; none given twice
+    assert keys[person_id(1)] == core.person_key(7) and keys[person_id(4)] == core.person_key(8)
+    run = Run.objects.get(pk=run_id)
+    for bank_file in run.bank_files.all():
+        text = (settings.MEDIA_ROOT / bank_file.path).read_text(encoding="gb18030")
+        for payment in Payment.objects.filter(run=run, scheme__code=bank_file.scheme):
+            assert f"-{keys[payment.person_id]}-" in text
+
+
 def test_a_payment_sent_before_keys_is_answered_by_its_old_number(world, approved, tmp_path):
     qyjs = list(Payment.objects.filter(run=approved, scheme__code="QYJS").order_by("person_id"))
     old = [f"QYJS-{p.person_id}-202003-1" for p in qyjs]  # the numbers sent before keys
