@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar
 
 from django import forms
+from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.disbursement import recoveries as recovery_rules
@@ -119,7 +119,7 @@ class CancelForm(forms.Form):
             died = data.get("died")
             if not died:
                 self.add_error("died", "领取人已死亡时须填写死亡日期。")
-            elif died > date.today():
+            elif died > timezone.localdate():
                 self.add_error("died", f"死亡日期 {died.isoformat()} 晚于今天，请核对。")
         return data
 

@@ -331,7 +331,7 @@ def cancel_preview(
     died: date | None = None,
 ) -> Preview | list[dict]:
     """The person's next payment without and with the cancellation (nothing is saved), or the
-    problems that keep it from being saved (issue dicts; a death's name its column)."""
+    problems that keep it from being saved (issue dicts; a death's name their column)."""
     payment = Payment.objects.select_related("scheme").filter(unit=unit, pk=payment_id).first()
     if payment is None:
         return [{"column": None, "message": "没有这笔付款。"}]
