@@ -41,6 +41,10 @@ def test_bank_files_carry_person_keys_and_no_identity_number(world, approved):
         for n in range(6):
             assert person_id(n) not in text
         payments = Payment.objects.filter(run=approved, scheme__code=bank_file.scheme)
+        # rows in key order: by identity number, month, sequence
+        in_order = payments.order_by("person_id", "month", "sequence")
+        places = [text.index(p.reference) for p in in_order]
+        assert places == sorted(places) and len(places) > 1
         for payment in payments:
             assert payment.reference in text
             assert payment.reference.split("-")[1].startswith("P")
