@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from juesuan.disbursement import model as core
 from juesuan.web.disbursement import services
+from juesuan.web.disbursement.services.people import keys_of
 from web.conftest import DEPARTMENT_NAME
 from web.test_disbursement_support import set_up_unit
 
@@ -23,11 +24,20 @@ def _text(response) -> str:
 
 
 def test_payments_read_awaiting_review_while_their_run_does(client, world, prepared):
+    """In the rows, the status filter and the person's page alike."""
     client.force_login(world.users["clerk"])
     url = reverse("pay:run", args=[world.unit.pk, prepared])
-    assert "<td>待复核" in _text(client.get(url)) and "<td>待审批" not in _text(client.get(url))
+    payment = world.unit.payments.first()
+    key = keys_of(world.unit, [payment.person_id])[payment.person_id]
+    person = reverse("pay:person", args=[world.unit.pk, key])
+    pending = f'<option value="{core.PENDING}" >'
+    page = _text(client.get(url))
+    assert "<td>待复核" in page and f"{pending}待复核</option>" in page and "待审批" not in page
+    assert "<td>待复核</td>" in _text(client.get(person))
     services.review_run(world.unit, world.users["reviewer"], prepared)
-    assert "<td>待审批" in _text(client.get(url))
+    page = _text(client.get(url))
+    assert "<td>待审批" in page and f"{pending}待审批</option>" in page
+    assert "<td>待审批</td>" in _text(client.get(person))
 
 
 def test_breadcrumbs_link_only_where_the_user_may_go(client, world, prepared):

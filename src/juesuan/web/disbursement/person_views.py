@@ -31,7 +31,7 @@ def person(request, access: UnitAccess, key: str):
     rows = Beneficiary.objects.filter(unit=unit, person_id=person_id).select_related("scheme")
     payments = (
         Payment.objects.filter(unit=unit, person_id=person_id)
-        .select_related("scheme")
+        .select_related("scheme", "run")
         .order_by("-month", "-sequence")[:RECENT_PAYMENTS]
     )
     events = LifeEvent.objects.filter(unit=unit, person_id=person_id).select_related("scheme")

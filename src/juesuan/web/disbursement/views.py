@@ -70,6 +70,7 @@ from juesuan.web.disbursement.models import (
     WithdrawnPayment,
 )
 from juesuan.web.disbursement.services.schemes import entry_of as scheme_entry_of
+from juesuan.web.disbursement.templatetags.pay import status_names_in
 from juesuan.web.workplace.models import Job
 
 PAGE_SIZE = 50
@@ -588,6 +589,7 @@ def run_detail(request, access: UnitAccess, run_id: int):
         item.scheme_name = names.get(item.scheme, item.scheme)
         item.adapter_name = adapters.get(item.adapter, item.adapter)
     counts = {r["status"]: r["n"] for r in by_status}
+    status_names = status_names_in(run)
     return render(
         request,
         "juesuan/disbursement/run.html",
@@ -598,20 +600,14 @@ def run_detail(request, access: UnitAccess, run_id: int):
             page=page.get_page(request.GET.get("page")),
             totals=totals,
             by_status=[
-                {
-                    **r,
-                    "name": "待复核"
-                    if r["status"] == core.PENDING and run.step == core.PREPARED
-                    else core.STATUS_NAMES.get(r["status"], r["status"]),
-                }
-                for r in by_status
+                {**r, "name": status_names.get(r["status"], r["status"])} for r in by_status
             ],
             files=files,
             at_bank=counts.get(core.SENT, 0),
             returned=counts.get(core.RETURNED, 0),
             search=search,
             status=status,
-            status_names=core.STATUS_NAMES,
+            status_names=status_names,
             send_back=SendBackForm(),
             live=run.step in (core.PREPARED, core.REVIEWED),
             withdrawn=WithdrawnPayment.objects.filter(run_id=run.pk).count()

@@ -55,13 +55,18 @@ def status_name(value) -> str:
     return STATUS_NAMES.get(value, value)
 
 
+def status_names_in(run) -> dict[str, str]:
+    """The payment statuses' names as `run` stands: a payment not yet approved waits for 复核
+    while its run does, and for 审批 after."""
+    if run.step == PREPARED:
+        return {**STATUS_NAMES, PENDING: "待复核"}
+    return STATUS_NAMES
+
+
 @register.filter
 def status_in(payment, run) -> str:
-    """A payment's status as its run stands: a payment not yet approved waits for 复核 while
-    its run does, and for 审批 after."""
-    if payment.status == PENDING and run.step == PREPARED:
-        return "待复核"
-    return STATUS_NAMES.get(payment.status, payment.status)
+    """A payment's status as its run stands (`status_names_in`)."""
+    return status_names_in(run).get(payment.status, payment.status)
 
 
 @register.filter
