@@ -486,3 +486,40 @@ def test_schemes_export_reads_back(client, world, unit):
     again = parse_schemes(text)
     assert again.ok and {s.code for s in again} == {"QYJS", "LXRY"}
     assert again.get("QYJS").standard(core.Month(2020, 5)) == STANDARD["QYJS"]
+
+
+def test_the_reviewer_sees_a_waiting_corrections_account_in_full_once_asked_and_logged(
+    client, world, unit, tmp_path
+):
+    payment = _returned(unit, world, tmp_path)
+    corrected = "6222020200000000018"
+    entered = services.enter_correction(
+        unit,
+        world.users["clerk"],
+        payment.pk,
+        name=payment.name,
+        bank="中国银行",
+        account=corrected,
+        account_name=payment.name,
+    )
+    correction = entered.data["correction"]
+    returns = reverse("pay:returns", args=[unit.pk])
+    reveal = reverse("pay:correction_reveal", args=[unit.pk, correction])
+    client.force_login(world.users["reviewer"])
+    page = client.get(returns).content.decode()
+    assert corrected not in page and corrected[-4:] in page and reveal in page
+    assert not AuditEntry.objects.filter(action="pay_correction_reveal").exists()
+    shown = client.post(reveal).content.decode()
+    assert corrected in shown and "复核通过" in shown  # beside the buttons that check it
+    entry = AuditEntry.objects.get(action="pay_correction_reveal")
+    assert entry.user_id == world.users["reviewer"].pk and entry.target == payment.reference
+    # 经办 entered it and 财务 does not work with it: neither may ask, nothing logged
+    for role in ("clerk", "finance"):
+        client.force_login(world.users[role])
+        assert reveal not in client.get(returns).content.decode()
+        assert client.post(reveal).status_code in (403, 404)
+    assert AuditEntry.objects.filter(action="pay_correction_reveal").count() == 1
+    # once checked it is no longer waiting: nothing to reveal
+    assert services.check_correction(unit, world.users["reviewer"], correction).ok
+    client.force_login(world.users["reviewer"])
+    assert client.post(reveal).status_code == 404

@@ -23,4 +23,5 @@ ACTIONS = {
     "pay_recovery_approve": "审批核销",
     "pay_download": "下载银行文件",
     "pay_person_reveal": "查看完整个人信息",
+    "pay_correction_reveal": "查看更正后的完整账号",
 }

@@ -37,6 +37,11 @@ urlpatterns = [
     path("returns/<int:payment_id>/correct/", views.correction_enter, name="correction_enter"),
     path("returns/<int:payment_id>/cancel/", views.payment_cancel, name="payment_cancel"),
     path("corrections/<int:correction_id>/check/", views.correction_check, name="correction_check"),
+    path(
+        "corrections/<int:correction_id>/reveal/",
+        views.correction_reveal,
+        name="correction_reveal",
+    ),
     path("returns/supplementary/", views.supplementary, name="supplementary"),
     path("recoveries/", views.recoveries, name="recoveries"),
     path("recoveries/<int:recovery_id>/settle/", views.recovery_settle, name="recovery_settle"),

@@ -30,6 +30,7 @@ from juesuan.web.accounts.access import (
     PAY_REVIEW,
     PAY_STATS,
     PAY_VIEW,
+    PERSONAL_DATA,
     UnitAccess,
     requires,
 )
@@ -745,6 +746,12 @@ def result_detail(request, access: UnitAccess, import_id: int):
 
 @requires(PAY_VIEW)
 def returns(request, access: UnitAccess):
+    return _returns_page(request, access)
+
+
+def _returns_page(request, access: UnitAccess, revealed: int | None = None):
+    """The 退回处理 page; `revealed` is the waiting correction whose account number 复核 asked
+    to see in full."""
     unit = access.unit
     returned = (
         Payment.objects.filter(unit=unit, status=core.RETURNED)
@@ -782,6 +789,7 @@ def returns(request, access: UnitAccess):
             waiting=waiting,
             ready=ready,
             done=done,
+            revealed=revealed,
             correction_form=CorrectionForm(),
             supplementary_form=SupplementaryForm(months=_supplementary_months(unit)),
         ),
@@ -817,6 +825,23 @@ def correction_check(request, access: UnitAccess, correction_id: int):
         services.check_correction(access.unit, request.user, correction_id, accept=accept),
     )
     return redirect("pay:returns", access.unit.pk)
+
+
+@requires(PAY_REVIEW)
+@require_POST
+def correction_reveal(request, access: UnitAccess, correction_id: int):
+    """复核 checks a corrected account number against what the person gave, so sees it in full
+    on request; each look is audit-logged, as on the person's page."""
+    if PERSONAL_DATA not in access.capabilities:
+        raise PermissionDenied("您的角色不能查看完整的银行账号。")
+    correction = get_object_or_404(
+        Correction.objects.select_related("payment"),
+        pk=correction_id,
+        unit=access.unit,
+        status=ENTERED,
+    )
+    services.record_correction_reveal(access.unit, request.user, correction, request)
+    return _returns_page(request, access, revealed=correction.pk)
 
 
 @requires(PAY_PREPARE)

@@ -44,6 +44,7 @@ from juesuan.web.disbursement.services.corrections import (
     check_correction,
     enter_correction,
     prepare_supplementary_run,
+    record_correction_reveal,
 )
 from juesuan.web.disbursement.services.files import check as check_files
 from juesuan.web.disbursement.services.files import in_place, sweep
@@ -121,6 +122,7 @@ __all__ = [
     "prepare_supplementary_run",
     "preview",
     "receivables",
+    "record_correction_reveal",
     "record_events",
     "recovery_totals",
     "review_run",

@@ -34,6 +34,19 @@ from juesuan.web.disbursement.services.runs import component_values, next_run_nu
 # ---- corrections, re-issue, cancellation ---------------------------------------------------------
 
 
+def record_correction_reveal(unit: Unit, user: User, correction: Correction, request=None):
+    """The audit log's line for one look at a waiting correction's full account number."""
+    reference = correction.payment.reference
+    record(
+        "pay_correction_reveal",
+        request=request,
+        user=user,
+        unit=unit,
+        target=reference,
+        summary=f"复核时查看付款 {reference} 更正后的完整银行账号",
+    )
+
+
 def enter_correction(
     unit: Unit,
     user: User,
