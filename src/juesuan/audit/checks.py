@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 
+from juesuan.audit.budget import budget_checks
 from juesuan.audit.facts import (
     UP_WORDS,
     Evidence,
@@ -94,6 +95,7 @@ def run_all(model: Model, facts: Facts) -> Outcome:
         performance_per_capita,
         procurement,
         grid_arithmetic,
+        budget_tables,
     ):
         check(model, facts, out)
     return out
@@ -133,12 +135,6 @@ def table_rules(model: Model, facts: Facts, out: Outcome) -> None:
     for note in facts.table_notes:
         out.skip("附表", f"表格未能对应到标准格式：{note}")
     budget = [t.title for t in model.tables if t.id and t.id.startswith("budget_")]
-    if budget:
-        out.skip(
-            "附表",
-            f"识别到 {len(budget)} 张预算表（{'、'.join(dict.fromkeys(budget))}）；预算表格式各地不一，"
-            "表内、表间运算未核对，只核对了正文",
-        )
     if facts.statements is None:
         if not model.titles_without_table and not budget:
             out.skip("附表", "文中没有可识别的决算附表，表内、表间审核公式未运行")
@@ -1497,6 +1493,10 @@ def procurement(model: Model, facts: Facts, out: Outcome) -> None:
 
 _GRID_TABLES = {"fiscal_detail", "general_detail", "general_project", "state_capital_spending"}
 _ROW_TOTAL = {"fiscal_detail", "general_detail"}  # 合计 = the economic classes beside it
+
+
+def budget_tables(model: Model, facts: Facts, out: Outcome) -> None:
+    budget_checks(model, out)
 
 
 def grid_arithmetic(model: Model, facts: Facts, out: Outcome) -> None:
