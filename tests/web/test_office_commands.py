@@ -15,7 +15,7 @@ from juesuan.disbursement.banks import RETURNED
 from juesuan.web.accounts.models import CLERK, Grant, Unit, User
 from juesuan.web.audit.models import AuditEntry
 from juesuan.web.disbursement import services
-from juesuan.web.disbursement.models import Payment, Scheme
+from juesuan.web.disbursement.models import LifeEvent, Payment, Scheme
 from web.test_disbursement_support import bank_answers, person_id, roster_csv, set_up_unit
 
 
@@ -113,6 +113,36 @@ def test_corrections_and_cancellations_by_payment_number(world, tmp_path):
         "disburse_cancel", *as_clerk, "QYJS-P999999999-202003-1", "--reason", "x", "--continue"
     )
     assert code == 1 and "没有付款" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_records_a_death_on_its_date(world, tmp_path):
+    unit, clerk = world.unit, world.users["clerk"]
+    set_up_unit(unit, clerk, tmp_path, people=2)
+    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
+    services.review_run(unit, world.users["reviewer"], run_id)
+    services.approve_run(unit, world.users["approver"], run_id)
+    for path in bank_answers(Run_of(run_id), tmp_path, {person_id(0): "AC04"}):
+        assert services.import_results(unit, clerk, path, adapter_id="generic-csv").ok
+    payment = Payment.objects.get(status=RETURNED)
+    cancel = ("disburse_cancel", "--unit", unit.pk, "--user", "clerk", payment.reference)
+    with pytest.raises(CommandError, match="请写作 2020-03-15"):
+        run(*cancel, "--reason", "领取人已死亡", "--died", "三月十五")
+    with pytest.raises(CommandError, match="not allowed with argument --died"):
+        run(*cancel, "--reason", "领取人已死亡", "--died", "2020-03-15", "--stop")
+    _, err, code = run(*cancel, "--reason", "领取人已死亡", "--died", "2099-01-01")
+    assert code == 1 and "死亡日期 2099-01-01 晚于今天" in err
+    assert Payment.objects.get(pk=payment.pk).status == RETURNED  # nothing changed
+    assert not LifeEvent.objects.exists()
+    out, err, code = run(*cancel, "--reason", "领取人已死亡", "--died", "2020/3/15")
+    assert code == 0 and "已登记死亡（2020-03-15）" in out, err
+    assert Payment.objects.get(pk=payment.pk).status == core.CANCELLED
+    event = LifeEvent.objects.get()
+    assert (event.kind, event.day.isoformat(), event.person_id) == (
+        core.DEATH,
+        "2020-03-15",
+        payment.person_id,
+    )
 
 
 def Run_of(run_id):

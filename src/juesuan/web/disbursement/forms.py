@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django import forms
-from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.disbursement import recoveries as recovery_rules
 from juesuan.disbursement.model import Month
 from juesuan.money import AmountError, parse_yuan, to_fen
+from juesuan.web.disbursement.services.corrections import died_after_today
 
 
 class UploadForm(forms.Form):
@@ -119,8 +119,8 @@ class CancelForm(forms.Form):
             died = data.get("died")
             if not died:
                 self.add_error("died", "领取人已死亡时须填写死亡日期。")
-            elif died > timezone.localdate():
-                self.add_error("died", f"死亡日期 {died.isoformat()} 晚于今天，请核对。")
+            elif future := died_after_today(died):
+                self.add_error("died", future)
         return data
 
     def add_problems(self, problems: list[dict]) -> None:

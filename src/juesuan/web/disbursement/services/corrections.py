@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.disbursement import transitions as rules
+from juesuan.ledger.issues import ERROR
 from juesuan.web.accounts.access import roles_on
 from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
@@ -362,12 +363,21 @@ def cancel_preview(
     )
 
 
+def died_after_today(died: date) -> str | None:
+    """The refusal of a death dated after today (the unit's local day), or None."""
+    if died > timezone.localdate():
+        return f"死亡日期 {died.isoformat()} 晚于今天，请核对。"
+    return None
+
+
 def _event_of_cancel(
     unit: Unit, payment: Payment, reason: str, stop: bool, died: date | None
 ) -> tuple[core.LifeEvent | None, list[dict]]:
     """The 人员变动 a cancellation records with it (none when the person's payments go on), or
     the problems of a death the events reader refuses."""
     if died is not None:
+        if future := died_after_today(died):
+            return None, [{"severity": ERROR, "column": "生效日期", "message": future}]
         entry = events.EventEntry(
             scheme=payment.scheme.code,
             person_id=payment.person_id,
