@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from juesuan.disbursement import model as core
 from juesuan.web.audit.models import AuditEntry
@@ -35,6 +36,18 @@ def _pay_month(unit, world, month):
     run = prepared.data["run"]
     assert services.review_run(unit, world.users["reviewer"], run).ok
     assert services.approve_run(unit, world.users["approver"], run).ok
+
+
+def test_the_event_form_says_which_month_is_paid_next_and_why(client, world, unit):
+    client.force_login(world.users["clerk"])
+    url = _event_url(unit, _person(unit, 0), core.SUSPEND)
+    this_month = core.Month.of(timezone.localdate())
+    text = client.get(url).content.decode()
+    assert f"下一次发放为 {this_month}（本单位还没有审批通过的月度发放，暂按本月计" in text
+    assert "上一个已审批" not in text
+    _pay_month(unit, world, core.Month(2020, 3))
+    text = client.get(url).content.decode()
+    assert "下一次发放为 2020-04（上一个已审批的月份 2020-03 的次月）" in text
 
 
 def test_a_suspension_is_shown_before_it_is_saved(client, world, unit):

@@ -70,6 +70,7 @@ from juesuan.web.disbursement.models import (
     Scheme,
     WithdrawnPayment,
 )
+from juesuan.web.disbursement.services import people as people_service
 from juesuan.web.disbursement.services.schemes import entry_of as scheme_entry_of
 from juesuan.web.disbursement.templatetags.pay import status_names_in
 from juesuan.web.workplace.models import Job
@@ -325,7 +326,9 @@ def schemes_export(request, access: UnitAccess):
 @requires(PAY_VIEW)
 def roster(request, access: UnitAccess):
     unit = access.unit
-    people = Beneficiary.objects.filter(unit=unit).select_related("scheme")
+    people = people_service.with_keys(
+        Beneficiary.objects.filter(unit=unit).select_related("scheme")
+    )
     search = request.GET.get("q", "").strip()
     if search:
         people = people.filter(
@@ -451,7 +454,7 @@ def event_new(request, access: UnitAccess, person: int):
     kind = request.POST.get("kind") or request.GET.get("kind") or core.SUSPEND
     if kind not in EVENT_FIELDS:
         raise Http404("没有这种人员变动")
-    coming = services.next_month(unit)
+    coming, coming_why = services.next_month_and_why(unit)
     tiers = services.core_schemes(unit).tiers(row.scheme.code)
     initial = {"month": str(coming), "reported": timezone.localdate(), "tier": row.tier}
     form = EventForm(
@@ -505,6 +508,7 @@ def event_new(request, access: UnitAccess, person: int):
             form=form,
             preview=shown,
             coming=coming,
+            coming_why=coming_why,
             # a scheme without tiers has no tier to change to
             no_tiers=kind == core.TIER_CHANGE and not any(tiers),
         ),
@@ -565,7 +569,7 @@ def _run_for(access: UnitAccess, run_id: int) -> Run:
 @requires(PAY_VIEW)
 def run_detail(request, access: UnitAccess, run_id: int):
     run = _run_for(access, run_id)
-    payments = Payment.objects.filter(run=run).select_related("scheme")
+    payments = people_service.with_keys(Payment.objects.filter(run=run).select_related("scheme"))
     search = request.GET.get("q", "").strip()
     if search:
         payments = payments.filter(services.payments_q(search))

@@ -51,6 +51,7 @@ from juesuan.web.disbursement.services.files import in_place, sweep
 from juesuan.web.disbursement.services.preview import (
     Preview,
     next_month,
+    next_month_and_why,
     office_years,
     preview,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "month_status",
     "monthly_figures",
     "next_month",
+    "next_month_and_why",
     "office_years",
     "payments_q",
     "prepare_run",

@@ -22,6 +22,11 @@ from juesuan.web.disbursement.services.roster import core_schemes
 
 def next_month(unit: Unit) -> core.Month:
     """The month the next regular run pays: the one after the last approved, else this month."""
+    return next_month_and_why(unit)[0]
+
+
+def next_month_and_why(unit: Unit) -> tuple[core.Month, str]:
+    """`next_month`, with the reason a page gives for it."""
     last = (
         Run.objects.filter(unit=unit, kind=core.REGULAR, step=core.APPROVED)
         .order_by("-month")
@@ -29,8 +34,10 @@ def next_month(unit: Unit) -> core.Month:
         .first()
     )
     if last:
-        return core.Month.parse(last).next()
-    return core.Month.of(timezone.localdate())
+        return core.Month.parse(last).next(), f"上一个已审批的月份 {last} 的次月"
+    return core.Month.of(timezone.localdate()), (
+        "本单位还没有审批通过的月度发放，暂按本月计；首次发放的月份在生成批次时选择"
+    )
 
 
 def office_years(unit: Unit) -> list[int]:
