@@ -43,14 +43,6 @@ def account(value, _access=None) -> str:
 
 
 @register.filter
-def person_key(person_id, unit) -> str:
-    """The person's key (人员编号) in `unit`, for a link to their page; "" when none."""
-    from juesuan.web.disbursement.services.people import keys_of
-
-    return keys_of(unit, [person_id]).get(person_id, "")
-
-
-@register.filter
 def status_name(value) -> str:
     return STATUS_NAMES.get(value, value)
 

@@ -1,0 +1,76 @@
+"""Queries per page do not grow with the rows shown: the dashboard, the tables page, the roster
+and a run's page cost as many queries with 10 rows as with 100 (the person keys of the roster
+and the run are read in the rows' own query, not one query a row)."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from juesuan.disbursement.model import Month
+from juesuan.web.audit.log import record
+from juesuan.web.disbursement import services
+from juesuan.web.disbursement.models import PersonKey, Run
+from web.conftest import store
+from web.test_disbursement_support import roster_csv, set_up_unit
+
+
+def _queries(client, url: str) -> tuple[int, str]:
+    """The queries of one request of `url` (asked once before, so sessions and caches are as
+    they are on a busy server), and the page."""
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured), response.content.decode()
+
+
+def _log(world, n: int) -> None:
+    for i in range(n):
+        record(
+            "upload", user=world.users["finance"], unit=world.unit, year=2020, summary=f"第{i}条"
+        )
+
+
+def test_the_dashboard_and_tables_cost_the_same_with_10_and_100_activity_rows(
+    client, world, example_workbook
+):
+    store(world.unit, example_workbook, world.users["finance"])
+    client.force_login(world.users["finance"])
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    tables = reverse("tables", args=[world.unit.pk, 2020]) + "?t=general"
+    _log(world, 10)
+    few = _queries(client, dashboard)[0], _queries(client, tables)[0]
+    _log(world, 90)
+    many_dashboard, page = _queries(client, dashboard)
+    assert "第89条" in page  # the newest rows are shown, not a page cached before them
+    assert (many_dashboard, _queries(client, tables)[0]) == few
+    assert few[1] <= 4  # session, user, grants with the unit, current version
+
+
+def test_roster_and_run_pages_cost_the_same_with_10_and_100_people(client, world, tmp_path):
+    unit, clerk = world.unit, world.users["clerk"]
+    set_up_unit(unit, clerk, tmp_path, people=10)
+    march = Run.objects.get(pk=services.prepare_run(unit, clerk, Month(2020, 3)).data["run"])
+    client.force_login(clerk)
+    roster = reverse("pay:roster", args=[unit.pk])
+    few_roster, page = _queries(client, roster)
+    few_run, run_page = _queries(client, reverse("pay:run", args=[unit.pk, march.pk]))
+    key = PersonKey.objects.filter(unit=unit).order_by("key").first().key
+    assert reverse("pay:person", args=[unit.pk, key]) in page  # the rows link by person key
+    assert f"-{key}-202003-" in run_page  # and a payment's number carries it
+
+    grown = services.import_roster(unit, clerk, roster_csv(tmp_path / "100人.csv", 100))
+    assert grown.ok and grown.data["added"] == 90, grown.problems
+    april = Run.objects.get(pk=services.prepare_run(unit, clerk, Month(2020, 4)).data["run"])
+    assert april.payments.count() >= 100
+    many_roster, page = _queries(client, roster)
+    assert "共 100 人" in page
+    assert _queries(client, roster + "?page=2")[0] == many_roster == few_roster
+    many_run, run_page = _queries(client, reverse("pay:run", args=[unit.pk, april.pk]))
+    assert many_run == few_run
+    last = PersonKey.objects.filter(unit=unit).order_by("-key").first().key
+    assert f"-{last}-202004-" in run_page or f"-{last}-202004-" in (
+        client.get(reverse("pay:run", args=[unit.pk, april.pk]) + "?page=2").content.decode()
+    )
