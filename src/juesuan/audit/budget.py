@@ -95,8 +95,10 @@ def _figure(text: str | None, block: TableBlock, row: int) -> Figure | None:
     return Figure(value, half, text.strip(), block, row)
 
 
-def _yuan(value: Decimal) -> str:
-    return f"{rounded(value, 2):,f}"
+def _shown(value: Decimal, block: TableBlock) -> str:
+    """An amount in 元 restated in the unit its table prints."""
+    scale = _UNIT_YUAN.get(block.unit, Decimal(1))
+    return f"{rounded(value / scale, 2):,f} {block.unit}"
 
 
 def _zero(block: TableBlock, row: int) -> Figure:
@@ -104,9 +106,18 @@ def _zero(block: TableBlock, row: int) -> Figure:
     return Figure(Decimal(0), Decimal(0), "", block, row)
 
 
+def _data_start(rows) -> int:
+    """The first row under the header; a header that begins with 合计 (a one-row table's
+    column title) is still header while the row holds no figure."""
+    start = _first_data_row(rows)
+    if start == 0 and not any(_is_number(c) for c in rows[0]):
+        start = next((i for i, r in enumerate(rows) if any(_is_number(c) for c in r)), len(rows))
+    return start
+
+
 def _code_table(block: TableBlock) -> BudgetTable | None:
     rows = block.grid_rows
-    start = _first_data_row(rows)
+    start = _data_start(rows)
     if start == 0 or start >= len(rows):
         return None
     width = max(len(r) for r in rows)
@@ -145,7 +156,7 @@ def _sides(block: TableBlock) -> list[BudgetTable]:
     """A two-sided 总表 as one BudgetTable per group: a 项目/名称 column and the figure columns
     after it, rows by their label."""
     rows = block.grid_rows
-    start = _first_data_row(rows)
+    start = _data_start(rows)
     if start == 0 or start >= len(rows):
         return []
     width = max(len(r) for r in rows)
@@ -184,7 +195,11 @@ def budget_checks(model: Model, out) -> None:
         elif table_id != "budget_procurement":
             table = _code_table(block)
             if table is None:
-                out.skip("预算表", f"{block.title}：找不到数据行，表内运算未核对", str(block.place))
+                out.skip(
+                    "预算表",
+                    f"{block.title}：没有按科目编码排列的数据行，表内运算未核对",
+                    str(block.place),
+                )
                 continue
             tables[table_id] = table
             _column_sums(table, out)
@@ -192,6 +207,8 @@ def budget_checks(model: Model, out) -> None:
     for narrow, wide in SUBSETS:
         if narrow in tables and wide in tables:
             _subset(tables[narrow], tables[wide], out)
+        elif narrow in tables and not any(w in tables for n, w in SUBSETS if n == narrow):
+            out.skip("预算表", f"{blocks[narrow].title}：文件中没有包含它的表，表间运算未核对")
     _personnel_split(blocks, tables, out)
 
 
@@ -208,8 +225,8 @@ def _report(out, figures: list[Figure], total: Figure, parts: list[Figure], what
             "budget-table",
             CERTAIN,
             f"预算表{what}不符",
-            f"{title}：{what}，印为 {total.text}，按所列数应为 {_yuan(point)}，"
-            f"相差 {_yuan(total.value - point)} 元",
+            f"{title}：{what}，印为 {total.text}，按所列数应为 {_shown(point, total.block)}，"
+            f"相差 {_shown(total.value - point, total.block)}",
             tuple(dict.fromkeys(f.evidence for f in figures))[:12],
             show(point),
             show(total.value),
@@ -228,7 +245,7 @@ def _subtotal_parts(columns: list[str]) -> dict[int, list[int]]:
             continue
         prefix = parts[:-1]
         nested = [
-            c.split("/")[:-1]
+            (j, c.split("/")[:-1])
             for j, c in enumerate(columns)
             if j != index and c.split("/")[-1] in _TOTAL_WORDS
         ]
@@ -239,8 +256,7 @@ def _subtotal_parts(columns: list[str]) -> dict[int, list[int]]:
                 continue
             if any(s.startswith("其中") for s in segments):
                 continue
-            inside = [n for n in nested if len(n) > len(prefix) and segments[: len(n)] == n]
-            if inside and segments[-1] not in _TOTAL_WORDS:
+            if any(k != j and len(n) > len(prefix) and segments[: len(n)] == n for k, n in nested):
                 continue  # counted in its own 小计
             members.append(j)
         if len(members) >= 2:
@@ -335,7 +351,7 @@ def _cross(out, part: Figure, whole: Figure, narrow, key: str, column: str, why:
             CERTAIN,
             "预算表之间同一科目的数不一致",
             f"{name}的{column}：{a}印为 {part.text}，{b}印为 {whole.text}（{why}），"
-            f"相差 {_yuan(part.value - whole.value)} 元",
+            f"相差 {_shown(part.value - whole.value, part.block)}",
             (part.evidence, whole.evidence),
             whole.text,
             part.text,
