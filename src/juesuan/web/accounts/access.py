@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -137,10 +137,23 @@ def role_names(roles: set[str]) -> list[str]:
 class UnitAccess:
     """What a unit page knows about the request: the unit, the roles, the capabilities."""
 
-    def __init__(self, unit: Unit, roles: set[str]):
+    def __init__(self, unit: Unit, roles: set[str], user: User | None = None, opens_parent=None):
         self.unit = unit
         self.roles = roles
         self.capabilities = capabilities(roles)
+        self._user = user
+        self._opens_parent = opens_parent
+
+    @property
+    def opens_parent(self) -> bool:
+        """Whether the user may open the page of the unit above (a breadcrumb links it only
+        then: a unit's own clerk has no role on the 部门 above, whose page would be a 404)."""
+        if self._opens_parent is None:
+            parent = self.unit.parent
+            self._opens_parent = (
+                parent is not None and self._user is not None and bool(roles_on(self._user, parent))
+            )
+        return self._opens_parent
 
     def __contains__(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -175,36 +188,42 @@ class UnitAccess:
         return PERSONAL_DATA in self.capabilities
 
 
-def _unit_and_roles(user: User, unit_id: int) -> tuple[Unit, set[str]]:
-    """The unit and the user's roles on it. Every page asks this, so the usual case — a role
-    granted on the unit itself — takes one query: the user's grants here and 财政局 grants
-    anywhere, with the unit joined. Otherwise the unit is read and `roles_on` decides."""
+def _unit_access(user: User, unit_id: int) -> UnitAccess:
+    """The unit and the user's roles on it (and on the unit above, for the breadcrumb). Every
+    page asks this, so the usual case — a role granted on the unit itself — takes one query: the
+    user's grants here and on the unit above and 财政局 grants anywhere, with the unit joined.
+    Otherwise the unit is read and `roles_on` decides."""
     if user.is_authenticated and user.is_active:
+        parent = Unit.objects.filter(pk=unit_id).values("parent_id")
         grants = list(
-            Grant.objects.filter(Q(unit_id=unit_id) | Q(role=BUREAU), user=user).select_related(
-                "unit__parent"
-            )
+            Grant.objects.filter(
+                Q(unit_id=unit_id) | Q(unit_id=Subquery(parent)) | Q(role=BUREAU), user=user
+            ).select_related("unit__parent")
         )
         here = [g for g in grants if g.unit_id == unit_id]
         if here:
             unit = here[0].unit
             roles = {g.role for g in here}
-            above = {u.pk for u in unit.ancestors()}
-            if any(g.role == BUREAU and g.unit_id in above for g in grants):
+            above = [u.pk for u in unit.ancestors()]
+            bureau = {g.unit_id for g in grants if g.role == BUREAU}
+            if bureau.intersection(above):
                 roles.add(BUREAU)
-            return unit, roles
+            # the unit above opens with any grant on it, or a 财政局 grant on it or higher
+            opens_parent = bool(above) and (
+                any(g.unit_id == above[0] for g in grants) or bool(bureau.intersection(above))
+            )
+            return UnitAccess(unit, roles, user, opens_parent)
     unit = get_object_or_404(Unit.objects.select_related("parent"), pk=unit_id)
-    return unit, roles_on(user, unit)
+    return UnitAccess(unit, roles_on(user, unit), user)
 
 
 def unit_access(user: User, unit_id: int, capability: str) -> UnitAccess:
     """The unit, if `user` may do `capability` on it; 404 when no role, 403 when not allowed."""
-    unit, roles = _unit_and_roles(user, unit_id)
-    if not roles:
+    access = _unit_access(user, unit_id)
+    if not access.roles:
         raise Http404("没有这个单位，或您没有这个单位的权限")
-    access = UnitAccess(unit, roles)
     if capability not in access:
-        raise PermissionDenied(f"您在“{unit.name}”的角色不能{CAPABILITY_NAMES[capability]}")
+        raise PermissionDenied(f"您在“{access.unit.name}”的角色不能{CAPABILITY_NAMES[capability]}")
     return access
 
 

@@ -147,15 +147,6 @@ def _reversed(prefix: str, name: str, args: tuple) -> str:
     return reverse(name, args=args)
 
 
-@register.filter
-def opens_for(unit, user) -> bool:
-    """Whether `user` may open `unit`'s page: a breadcrumb links only where it leads somewhere
-    (a unit's own clerk has no role on the 部门 above it, whose page would be a 404)."""
-    from juesuan.web.accounts.access import roles_on
-
-    return unit is not None and bool(roles_on(user, unit))
-
-
 @register.simple_tag
 def link(name: str, *args) -> str:
     """{% url %} remembered: the navigation drawn on every page asks for the same few URLs, and
