@@ -110,6 +110,37 @@ def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workb
             section.locator("button:text-is('保存这段')").click()
         assert _read(DatasetVersion.objects.count) == 2
         assert "已保存为第 2 版" in page.locator("ul.messages").inner_text()
+        # saving one section with edits typed in another asks first: the reload would lose them
+        first, second = page.locator("form.text-section[data-unsaved]").all()[:2]
+        first.locator("textarea").fill("尚未保存的修改")
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        second.locator("button:text-is('保存这段')").click()
+        title = first.get_attribute("data-unsaved")
+        assert asked == [
+            f"“{title}”还有未保存的修改，保存这段后页面会刷新，这些修改将丢失。仍要保存这段吗？"
+        ]
+        assert _read(DatasetVersion.objects.count) == 2  # dismissed: nothing saved
+        # and so does leaving the page
+        page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+        page.locator("a", has_text="报表").first.click()
+        page.wait_for_timeout(300)
+        assert asked[-1] == "beforeunload" and "/texts/" in page.url
+        assert first.locator("textarea").input_value() == "尚未保存的修改"  # still there
+        page.once("dialog", lambda dialog: dialog.accept())  # leave, edits dropped
+        page.goto(base + "/logout/")
+        page.click("form[action='/logout/'] button[type=submit]")
+        _sign_in(page, base, "admin")  # the users' buttons on one line at both widths
+        page.goto(base + "/manage/")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            _fits(page)
+            rows = page.locator("form:has(button[value=reset])").all()
+            assert len(rows) > 5
+            for row in rows:
+                tops = {round(b.bounding_box()["y"]) for b in row.locator("button").all()}
+                assert len(tops) == 1, (width, row.inner_text())
+            shots.take(page, f"manage-{width}")
         page.goto(base + "/logout/")
         page.click("form[action='/logout/'] button[type=submit]")
         _sign_in(page, base, "clerk")

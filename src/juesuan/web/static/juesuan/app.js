@@ -1,8 +1,38 @@
 /* 部门决算工作台: the little the pages need — follow a job's progress, confirm risky buttons
-   and deletions, keep a statement's names in view, say in Chinese what the browser would say
+   and deletions, ask before unsaved edits are lost, keep a statement's names in view, say in Chinese what the browser would say
    in the language of its build. */
 (function () {
   "use strict";
+
+  // Forms marked data-unsaved="name" are saved one at a time: leaving the page (or saving
+  // another) with edits typed in them asks first.
+  var leaving = false;
+
+  function edited(form) {
+    var fields = form.querySelectorAll("textarea, input[type=text], input[type=checkbox]");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "checkbox" ? field.checked !== field.defaultChecked
+          : field.value !== field.defaultValue) { return true; }
+    }
+    return false;
+  }
+
+  function unsavedForms(except) {
+    var names = [];
+    var forms = document.querySelectorAll("form[data-unsaved]");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i] !== except && edited(forms[i])) { names.push(forms[i].getAttribute("data-unsaved")); }
+    }
+    return names;
+  }
+
+  window.addEventListener("beforeunload", function (event) {
+    if (!leaving && unsavedForms(null).length) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 
   function followJob(box) {
     var url = box.getAttribute("data-status-url");
@@ -148,6 +178,15 @@
       var deleting = form.querySelectorAll("input[data-deletes]:checked");
       for (var d = 0; d < deleting.length; d++) {
         if (!window.confirm(deleting[d].getAttribute("data-deletes"))) { event.preventDefault(); return; }
+      }
+      if (form.hasAttribute("data-unsaved")) {
+        // saving one section reloads the page: edits in the others would be lost
+        var others = unsavedForms(form);
+        if (others.length && !window.confirm("“" + others.join("”“") + "”还有未保存的修改，" +
+            "保存这段后页面会刷新，这些修改将丢失。仍要保存这段吗？")) {
+          event.preventDefault(); return;
+        }
+        leaving = true;
       }
       var buttons = form.querySelectorAll("button[type=submit]");
       for (var j = 0; j < buttons.length; j++) {
