@@ -186,11 +186,15 @@ def _download(page, selector: str, folder: Path) -> Path:
     return target
 
 
-def _follow_job(page, base: str, unit: int) -> str:
+def _follow_job(page) -> str:
     """From a job's progress page on to its result: the page reloads when the job ends and goes
     on to what the job made, saying what was done (a job that found problems stays and offers
-    “查看结果”). Returns the job's final message."""
-    page.wait_for_url(re.compile(rf"/u/{unit}/pay/jobs/[0-9a-f-]+/$"))
+    “查看结果”). Returns the job's final message.
+
+    What is waited for is that end, not the progress page on the way: a job done before the
+    browser asks for its page (an import already made takes no time) is redirected straight to
+    its result, and the progress page is never shown. The step's own navigation (the form's POST)
+    is awaited by the caller, so the page here is already past the one the step started on."""
     page.wait_for_function(
         "() => !location.pathname.includes('/jobs/') || document.querySelector('a.button')",
         timeout=JOB_TIMEOUT_MS,
@@ -324,8 +328,9 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     page.click(".tabs a:text-is('月度发放')")
     page.wait_for_url(f"{pay}/runs/")
     page.select_option("#id_month", MONTH)
-    page.click("button:text-is('生成批次')")
-    message = _follow_job(page, base, unit)
+    with page.expect_navigation():
+        page.click("button:text-is('生成批次')")
+    message = _follow_job(page)
     assert "生成" in message, message
     page.wait_for_url(re.compile(rf"/u/{unit}/pay/runs/\d+/$"))
     run_url = page.url
@@ -365,8 +370,9 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     assert "clerk用户" in signed and "reviewer用户" in signed and "approver用户" not in signed
     assert "下一步：请审批" in page.locator(".card .notice.info").inner_text()
     shots.take(page, "run-before-approval")
-    page.click("button:text-is('审批通过并生成银行文件')")
-    message = _follow_job(page, base, unit)
+    with page.expect_navigation():
+        page.click("button:text-is('审批通过并生成银行文件')")
+    message = _follow_job(page)
     assert "审批通过" in message, message
     page.wait_for_url(run_url)
     assert "审批通过" in page.locator("main h2").first.inner_text()
@@ -411,7 +417,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     page.wait_for_url(f"{pay}/results/")
     results_form = f"form[action='/u/{unit}/pay/results/import/']"
     _upload(page, results_form, answer)
-    message = _follow_job(page, base, unit)
+    message = _follow_job(page)
     assert "1" in message, message
     page.wait_for_url(re.compile(rf"/u/{unit}/pay/results/\d+/$"))
     stats = page.locator(".stat .value").all_inner_texts()
@@ -429,7 +435,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     before = _read(payments)
     page.goto(f"{pay}/results/")
     _upload(page, results_form, answer)
-    assert "导入过" in _follow_job(page, base, unit)
+    assert "导入过" in _follow_job(page)
     shots.take(page, "results-again")
     assert _read(payments) == before
     page.goto(f"{pay}/results/")
@@ -491,8 +497,9 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
     _sign_in(page, base, "approver")
     page.goto(supplementary_url)
-    page.click("button:text-is('审批通过并生成银行文件')")
-    _follow_job(page, base, unit)
+    with page.expect_navigation():
+        page.click("button:text-is('审批通过并生成银行文件')")
+    _follow_job(page)
     assert "审批通过" in page.locator("main h2").first.inner_text()
     _sign_out(page, base)
 
@@ -505,7 +512,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     answer = _bank_answer([reissue_file], tmp_path, "回盘202003补发.csv", {})
     page.goto(f"{pay}/results/")
     _upload(page, results_form, answer)
-    _follow_job(page, base, unit)
+    _follow_job(page)
     assert page.locator(".stat .value").first.inner_text() == "1 笔"
 
     # ---- the runs: March and its supplementary run, both approved ----
