@@ -51,22 +51,31 @@ def _office(tmp_path) -> dict:
     }
 
 
-def _correct_and_check(unit_id: int, payment_id: int) -> None:
+NEW_ACCOUNT = "6228480402564890018"
+
+
+def _correct(unit_id: int, payment_id: int) -> int:
     from juesuan.web.accounts.models import Unit, User
     from juesuan.web.disbursement import services
 
-    unit = Unit.objects.get(pk=unit_id)
-    clerk, reviewer = User.objects.get(username="clerk"), User.objects.get(username="reviewer")
     entered = services.enter_correction(
-        unit,
-        clerk,
+        Unit.objects.get(pk=unit_id),
+        User.objects.get(username="clerk"),
         payment_id,
         name="李淑芬",
         bank="中国农业银行泸州分行",
-        account="6228480402564890018",
+        account=NEW_ACCOUNT,
         account_name="李淑芬",
     )
-    assert services.check_correction(unit, reviewer, entered.data["correction"]).ok
+    return entered.data["correction"]
+
+
+def _check(unit_id: int, correction_id: int) -> None:
+    from juesuan.web.accounts.models import Unit, User
+    from juesuan.web.disbursement import services
+
+    reviewer = User.objects.get(username="reviewer")
+    assert services.check_correction(Unit.objects.get(pk=unit_id), reviewer, correction_id).ok
 
 
 def _review(unit_id: int, run_id: int) -> None:
@@ -149,6 +158,9 @@ def test_every_page_of_the_office_at_both_widths(server, tmp_path):
                     page.fill(selector, value)
             page.click("button:text-is('计算对下一次发放的影响')")
             _looked_at(page, shots, f"event-{kind}", "保存后")
+            assert "下一次发放为 2020-04（上一个已审批的月份 2020-03 的次月）" in page.inner_text(
+                "main"
+            )
         # the schemes here have no tiers: the tier change says so instead of asking
         page.goto(f"{pay}events/new/{office['person']}/?kind=tier_change")
         assert page.locator("form button:text-is('计算对下一次发放的影响')").count() == 0
@@ -160,6 +172,7 @@ def test_every_page_of_the_office_at_both_widths(server, tmp_path):
         _looked_at(page, shots, "runs", "生成发放批次")
         page.goto(f"{pay}runs/{office['run']}/")
         _looked_at(page, shots, "run-prepared", "付款状态：待复核 5 笔，11,500.00 元")
+        assert page.locator("select[name=status] option[value=pending]").inner_text() == "待复核"
         page.goto(pay + "results/")
         _looked_at(page, shots, "results", "回盘文件")
         # the file box speaks Chinese (Chromium's own says "Choose File", "No file chosen")
@@ -183,7 +196,15 @@ def test_every_page_of_the_office_at_both_widths(server, tmp_path):
         page.fill("#id_died", "2020-02-20")
         page.click("button:text-is('计算对下一次发放的影响')")
         _looked_at(page, shots, "cancel", "已死亡（2020-02-20）")
-        _apart(lambda: _correct_and_check(office["unit"], office["payment"]))
+        correction = _apart(lambda: _correct(office["unit"], office["payment"]))
+        # 复核 checks the corrected number in full, on request
+        _sign_in(page, base, "reviewer")
+        page.goto(pay + "returns/")
+        assert NEW_ACCOUNT not in page.locator("main").inner_text()
+        page.click("button:text-is('显示完整账号')")
+        _looked_at(page, shots, "correction-revealed", NEW_ACCOUNT, in_sight="button[value=accept]")
+        _apart(lambda: _check(office["unit"], correction))
+        _sign_in(page, base, "clerk")
         page.goto(pay + "returns/")
         _looked_at(page, shots, "reissue", "生成补发批次", in_sight="a:text-is('取消付款…')")
         page.goto(pay + "recoveries/")
