@@ -79,8 +79,8 @@ def test_odd_digits_in_counts_year_and_thresholds_are_located_errors(tmp_path):
     unit = UNIT_TOML.replace("year = 2020", 'year = "2⁰20"') + 'yoy_reason_threshold = "NaN"\n'
     dataset, issues = load(write_dataset(tmp_path / "unit", unit=unit))
     assert dataset is None
-    assert refused(issues, "unit.toml", None, "年度").value == "2⁰20"
-    assert refused(issues, "unit.toml", None, "同比变动须说明原因的阈值").value == "NaN"
+    assert refused(issues, "unit.toml", 4, "年度").value == "2⁰20"
+    assert refused(issues, "unit.toml", 7, "同比变动须说明原因的阈值").value == "NaN"
 
     folder = write_dataset(
         tmp_path / "odd",
@@ -224,7 +224,7 @@ def test_control_characters_are_refused_by_file_and_line(tmp_path):
     assert dataset is None
     located = {(i.source.file, i.source.row, i.source.column) for i in errors(issues)}
     assert located == {
-        ("unit.toml", None, "单位名称"),
+        ("unit.toml", 2, "单位名称"),
         ("income.csv", 2, "备注"),
         ("texts/职能.md", 3, None),
     }

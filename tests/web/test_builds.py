@@ -89,7 +89,7 @@ def test_second_build_is_compared_with_the_first_and_approved_by_another(
 
 @pytest.mark.parametrize("step", ["renderer", "registration"])
 def test_a_build_that_fails_leaves_no_package_folder_behind(
-    client, world, example_workbook, cjk_font, monkeypatch, settings, step
+    client, world, example_workbook, cjk_font, monkeypatch, settings, step, caplog
 ):
     import juesuan.publish.pdf
     from juesuan.web.workplace import jobs
@@ -105,7 +105,9 @@ def test_a_build_that_fails_leaves_no_package_folder_behind(
     client.force_login(world.users["finance"])
     _build(client, world.unit, 1)
     job = Job.objects.get()
-    assert job.status == "failed" and f"{step} failed" in job.error
+    # the page says a fault of the program happened, with the job's number; the log says which
+    assert job.status == "failed" and str(job.pk) in job.error and "系统内部出错" in job.error
+    assert f"{step} failed" in caplog.text and str(job.pk) in caplog.text
     assert not Build.objects.exists()
     stored = (settings.MEDIA_ROOT / "builds").rglob("*")
     assert [p for p in stored if p.is_file() or p.name.startswith(".")] == []

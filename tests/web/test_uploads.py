@@ -153,7 +153,7 @@ def test_a_published_text_is_audited_in_the_background_while_others_are_served(
     client, world, settings, monkeypatch, _media
 ):
     settings.JOBS_MODE = "thread"
-    gate = _Gate(monkeypatch, published, "audit")
+    gate = _Gate(monkeypatch, published, "audited")
     client.force_login(world.users["finance"])
     text = SimpleUploadedFile("公开.txt", "本年支出合计 100.00 万元。\n".encode())
     response = client.post(reverse("published_audit"), {"files": [text]})
