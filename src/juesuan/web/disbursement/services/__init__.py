@@ -14,9 +14,9 @@ Every step writes the audit log: who, what, before/after, counts and amounts, fi
 of a step: the crash test uses it to show that a step is all or nothing and a retried step
 pays nobody twice. The points are listed in CRASH_POINTS.
 
-The package, by step: `common` (the outcome a step reports, crash points, helpers), `roster`
-(schemes, roster, events), `events` (one event by form), `preview` (a change's effect on
-the next payment, before it is saved), `runs` (prepare, review, approve with the bank files, send back),
+The package, by step: `common` (the outcome a step reports, crash points, helpers), `schemes`
+(a scheme by form or file, its history), `roster` (roster, events, payer account), `events`
+(one event by form), `preview` (a change's effect on the next payment, before it is saved), `runs` (prepare, review, approve with the bank files, send back),
 `results` (bank result files), `files` (the files approval and import write, as safe as their
 rows; what crashes left), `corrections` (correction, re-issue, cancellation), `balance`
 (conservation, stored payments, what waits for whom), `statistics` (figures per scheme, fund
@@ -67,7 +67,6 @@ from juesuan.web.disbursement.services.results import import_results
 from juesuan.web.disbursement.services.roster import (
     core_schemes,
     import_roster,
-    import_schemes,
     record_events,
     roster_frame,
     set_payer,
@@ -80,6 +79,7 @@ from juesuan.web.disbursement.services.runs import (
     review_run,
     send_back_run,
 )
+from juesuan.web.disbursement.services.schemes import import_schemes
 from juesuan.web.disbursement.services.statistics import (
     fund_request,
     ledger_postings,

@@ -1,4 +1,5 @@
-"""Schemes, roster and life events into the database, and read back for the computation."""
+"""Roster, life events and payer accounts into the database; schemes, roster and events read
+back for the computation."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from juesuan.web.disbursement.models import (
     Beneficiary,
     LifeEvent,
     Scheme,
-    Standard,
 )
 from juesuan.web.disbursement.services import people
 from juesuan.web.disbursement.services.common import (
@@ -37,64 +37,6 @@ def core_schemes(unit: Unit):
 
     rows = Scheme.objects.filter(unit=unit).prefetch_related("standards").order_by("code")
     return Schemes(schemes=tuple(s.as_core() for s in rows), file="数据库")
-
-
-def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str = "") -> Outcome:
-    """补贴类别 and standards from a YAML file (`schemes.load_schemes`); a file with errors
-    changes nothing. Standards of a scheme in the file are replaced by the file's."""
-    from juesuan.disbursement.schemes import load_schemes
-
-    loaded = load_schemes(path)
-    name = file_name or Path(path).name
-    if not loaded.ok:
-        return Outcome(
-            False,
-            f"“{name}”有 {len(loaded.errors)} 处错误，补贴类别未导入。",
-            problems=[issue_dict(i) for i in loaded.errors],
-        )
-    changed, changed_names = [], []
-    with transaction.atomic():
-        for scheme in loaded.schemes:
-            row, created = Scheme.objects.select_for_update().get_or_create(
-                unit=unit,
-                code=scheme.code,
-                defaults={"name": scheme.name, "payment_day": scheme.payment_day},
-            )
-            before = _scheme_snapshot(row) if not created else None
-            row.name = scheme.name
-            row.payment_day = scheme.payment_day
-            row.function_code = scheme.function_code
-            row.economic_code = scheme.economic_code
-            row.project = scheme.project
-            row.save()
-            row.standards.all().delete()
-            Standard.objects.bulk_create(
-                Standard(
-                    scheme=row,
-                    tier=s.tier,
-                    start=str(s.start),
-                    amount=s.amount,
-                    announced=str(s.announced) if getattr(s, "announced", None) else "",
-                )
-                for s in scheme.standards
-            )
-            after = _scheme_snapshot(row)
-            if before != after:
-                changed.append(scheme.code)
-                changed_names.append(f"{scheme.name}（{scheme.code}）")
-        sha = sha256_file(Path(path))
-        if changed:
-            record(
-                "pay_schemes",
-                user=user,
-                unit=unit,
-                target=name,
-                summary=f"导入补贴类别 {len(loaded.schemes)} 个，变动 {'、'.join(changed)}",
-                after={"file": name, "sha256": sha, "changed": changed},
-            )
-    if not changed:
-        return Outcome(True, f"“{name}”中的补贴类别与现有的一致，无变化。")
-    return Outcome(True, f"已导入补贴类别：{'、'.join(changed_names)}。", changed=True)
 
 
 PAYER_WHERE = (
@@ -148,20 +90,6 @@ def set_payer(
             after=values,
         )
     return Outcome(True, f"已设置 {scheme} 的付款账户。", changed=True)
-
-
-def _scheme_snapshot(row: Scheme) -> dict:
-    return {
-        "name": row.name,
-        "payment_day": row.payment_day,
-        "function_code": row.function_code,
-        "economic_code": row.economic_code,
-        "project": row.project,
-        "standards": sorted(
-            (s.tier, s.start, s.amount, s.announced)
-            for s in Standard.objects.filter(scheme_id=row.pk)
-        ),
-    }
 
 
 def import_roster(unit: Unit, user: User | None, path: Path, *, file_name: str = "") -> Outcome:

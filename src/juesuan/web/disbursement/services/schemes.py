@@ -1,4 +1,4 @@
-"""A 补贴类别 created or changed by form, checked as an imported file is, and its history.
+"""A 补贴类别 created or changed by form or imported from schemes.yaml, and its history.
 
 The form's values are put in the shape of one entry of schemes.yaml and read by
 `schemes.parse_schemes`, so a form and a file are held to the same rules; the errors name the
@@ -6,6 +6,8 @@ path inside that entry (`schemes[0].standards[1].amount`), which the form maps t
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.db import transaction
 
@@ -15,7 +17,13 @@ from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
 from juesuan.web.audit.models import AuditEntry
 from juesuan.web.disbursement.models import Scheme, Standard
-from juesuan.web.disbursement.services.common import Outcome, issue_dict, refused, yuan
+from juesuan.web.disbursement.services.common import (
+    Outcome,
+    issue_dict,
+    refused,
+    sha256_file,
+    yuan,
+)
 from juesuan.web.disbursement.services.roster import set_payer
 
 FORM_NAME = "补贴类别表单"
@@ -64,21 +72,8 @@ def save_scheme(
             row = Scheme.objects.select_for_update().filter(unit=unit, code=code).first()
             before = snapshot(row) if row is not None else None
             row = row or Scheme(unit=unit, code=code)
-            row.name, row.payment_day = scheme.name, scheme.payment_day
-            row.function_code, row.economic_code = scheme.function_code, scheme.economic_code
-            row.project, row.bank_adapter = scheme.project, adapter
-            row.save()
-            row.standards.all().delete()
-            Standard.objects.bulk_create(
-                Standard(
-                    scheme=row,
-                    tier=s.tier,
-                    start=str(s.start),
-                    amount=s.amount,
-                    announced=str(s.announced) if s.announced else "",
-                )
-                for s in scheme.standards
-            )
+            row.bank_adapter = adapter
+            _store(row, scheme)
             after = snapshot(row)
             if before != after:
                 record(
@@ -108,6 +103,67 @@ def save_scheme(
     if before == after and not payer_changed:
         return Outcome(True, f"{row} 与现有的一致，无变化。")
     return Outcome(True, f"已保存补贴类别 {row}。", changed=True, data={"code": code})
+
+
+def import_schemes(unit: Unit, user: User | None, path: Path, *, file_name: str = "") -> Outcome:
+    """补贴类别 and standards from a YAML file (`schemes.load_schemes`); a file with errors
+    changes nothing. Standards of a scheme in the file are replaced by the file's."""
+    from juesuan.disbursement.schemes import load_schemes
+
+    loaded = load_schemes(path)
+    name = file_name or Path(path).name
+    if not loaded.ok:
+        return Outcome(
+            False,
+            f"“{name}”有 {len(loaded.errors)} 处错误，补贴类别未导入。",
+            problems=[issue_dict(i) for i in loaded.errors],
+        )
+    changed, changed_names = [], []
+    with transaction.atomic():
+        for scheme in loaded.schemes:
+            row, created = Scheme.objects.select_for_update().get_or_create(
+                unit=unit,
+                code=scheme.code,
+                defaults={"name": scheme.name, "payment_day": scheme.payment_day},
+            )
+            before = snapshot(row) if not created else None
+            _store(row, scheme)
+            if before != snapshot(row):
+                changed.append(scheme.code)
+                changed_names.append(f"{scheme.name}（{scheme.code}）")
+        sha = sha256_file(Path(path))
+        if changed:
+            record(
+                "pay_schemes",
+                user=user,
+                unit=unit,
+                target=name,
+                summary=f"导入补贴类别 {len(loaded.schemes)} 个，变动 {'、'.join(changed)}",
+                after={"file": name, "sha256": sha, "changed": changed},
+            )
+    if not changed:
+        return Outcome(True, f"“{name}”中的补贴类别与现有的一致，无变化。")
+    return Outcome(True, f"已导入补贴类别：{'、'.join(changed_names)}。", changed=True)
+
+
+def _store(row: Scheme, scheme) -> None:
+    """Writes a parsed scheme's settings onto `row` and replaces its standards; the bank
+    adapter is the caller's, since a schemes.yaml entry does not name one."""
+    row.name, row.payment_day = scheme.name, scheme.payment_day
+    row.function_code, row.economic_code = scheme.function_code, scheme.economic_code
+    row.project = scheme.project
+    row.save()
+    row.standards.all().delete()
+    Standard.objects.bulk_create(
+        Standard(
+            scheme=row,
+            tier=s.tier,
+            start=str(s.start),
+            amount=s.amount,
+            announced=str(s.announced) if s.announced else "",
+        )
+        for s in scheme.standards
+    )
 
 
 def entry_of(row: Scheme) -> dict:
