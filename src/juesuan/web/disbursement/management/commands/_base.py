@@ -1,4 +1,5 @@
-"""What the disbursement commands share: finding the unit and the user, printing an outcome."""
+"""What the disbursement commands share: finding the unit, the user, a run or a returned payment;
+printing an outcome."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def summarised(problems: list[dict]) -> list[str]:
     return lines
 
 
-def returned_payment(unit, number: str):
+def _returned_payment(unit, number: str):
     """The unit's payment named by its number (付款编号), or the refusal saying why none."""
     from juesuan.disbursement.model import Reference
     from juesuan.web.disbursement.models import Payment
@@ -119,3 +120,19 @@ class RunStepCommand(PayCommand):
         else:
             outcome = self.step(unit, self.user(options), run.pk, options)
         self.report(outcome, options)
+
+
+class PaymentStepCommand(PayCommand):
+    """A step on one returned payment, named by its number (付款编号, as the bank file carries it)."""
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("payment", help="付款编号，如 QYJS-P000000123-202003-1")
+
+    def step(self, unit, user, payment, options):
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        unit, user = self.unit(options), self.user(options)
+        payment, refusal = _returned_payment(unit, options["payment"])
+        self.report(refusal or self.step(unit, user, payment, options), options)

@@ -9,7 +9,7 @@ import argparse
 from datetime import date, datetime
 
 from juesuan.web.disbursement.forms import DAY_FORMATS
-from juesuan.web.disbursement.management.commands._base import PayCommand, returned_payment
+from juesuan.web.disbursement.management.commands._base import PaymentStepCommand
 
 
 def day(text: str) -> date:
@@ -22,7 +22,7 @@ def day(text: str) -> date:
     raise argparse.ArgumentTypeError(f"“{text}”不是日期，请写作 2020-03-15（年-月-日）")
 
 
-class Command(PayCommand):
+class Command(PaymentStepCommand):
     help = (
         "取消退回的付款（经办），须写明原因，并说明此人以后的发放："
         "--died 登记死亡、--stop 暂停或 --continue 继续"
@@ -30,7 +30,6 @@ class Command(PayCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("payment", help="付款编号，如 QYJS-P000000123-202003-1")
         parser.add_argument("--reason", required=True, help="取消原因")
         then = parser.add_mutually_exclusive_group(required=True)
         then.add_argument(
@@ -39,15 +38,9 @@ class Command(PayCommand):
         then.add_argument("--stop", action="store_true", help="此人自该月起暂停发放")
         then.add_argument("--continue", dest="go_on", action="store_true", help="此人继续发放")
 
-    def handle(self, *args, **options):
+    def step(self, unit, user, payment, options):
         from juesuan.web.disbursement import services
 
-        unit, user = self.unit(options), self.user(options)
-        payment, refusal = returned_payment(unit, options["payment"])
-        if refusal:
-            self.report(refusal, options)
-            return
-        outcome = services.cancel_payment(
+        return services.cancel_payment(
             unit, user, payment.pk, options["reason"], stop=options["stop"], died=options["died"]
         )
-        self.report(outcome, options)
