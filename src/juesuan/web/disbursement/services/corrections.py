@@ -294,12 +294,9 @@ def cancel_payment(
             return refused("没有这笔付款。")
         if payment.status == core.CANCELLED:
             return Outcome(True, "这笔付款已取消，无变化。")
-        refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
+        event, refusal = _checked_cancel(unit, user, payment, reason, stop, died)
         if refusal:
-            return refused(refusal.text)
-        event, problems = _event_of_cancel(unit, payment, reason, stop, died)
-        if problems:
-            return Outcome(False, "付款未取消，请按提示修改。", problems=problems)
+            return refusal
         shown = preview(
             unit,
             payment.scheme.code,
@@ -349,12 +346,9 @@ def cancel_preview(
     payment = Payment.objects.select_related("scheme").filter(unit=unit, pk=payment_id).first()
     if payment is None:
         return [{"column": None, "message": "没有这笔付款。"}]
-    refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
+    event, refusal = _checked_cancel(unit, user, payment, reason, stop, died)
     if refusal:
-        return [{"column": None, "message": refusal.text}]
-    event, problems = _event_of_cancel(unit, payment, reason, stop, died)
-    if problems:
-        return problems
+        return refusal.problems or [{"column": None, "message": refusal.message}]
     return preview(
         unit,
         payment.scheme.code,
@@ -368,6 +362,20 @@ def died_after_today(died: date) -> str | None:
     if died > timezone.localdate():
         return f"死亡日期 {died.isoformat()} 晚于今天，请核对。"
     return None
+
+
+def _checked_cancel(
+    unit: Unit, user: User, payment: Payment, reason: str, stop: bool, died: date | None
+) -> tuple[core.LifeEvent | None, Outcome | None]:
+    """The event a cancellation records with it, or the refusal: the cancellation rules' or,
+    with the death's problems, the events reader's."""
+    refusal = rules.check_cancel(payment.status, reason, user.username, roles_on(user, unit))
+    if refusal:
+        return None, refused(refusal.text)
+    event, problems = _event_of_cancel(unit, payment, reason, stop, died)
+    if problems:
+        return None, Outcome(False, "付款未取消，请按提示修改。", problems=problems)
+    return event, None
 
 
 def _event_of_cancel(
