@@ -407,6 +407,7 @@ def run(args, work: Path) -> int:
 
     def timed(owner, name: str, label: str):
         original = getattr(owner, name)
+        parts.setdefault(label, 0.0)  # printed in the order declared here
 
         def wrapper(*a, **k):
             t = time.perf_counter()
@@ -418,6 +419,7 @@ def run(args, work: Path) -> int:
         setattr(owner, name, wrapper)
 
     timed(results, "_payments_frame", "payments read (COPY → polars; thread)")
+    timed(results.people, "keys_frame", "  of which the unit's person keys")
     timed(results, "_mark_paid", "paid rows marked (one UPDATE)")
     timed(banks, "read_results", "file read and checked (thread)")
     timed(results, "_check", "rows matched and decided (thread)")
