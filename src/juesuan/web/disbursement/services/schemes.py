@@ -187,22 +187,7 @@ def entry_of(row: Scheme) -> dict:
     }
 
 
-def snapshot(row: Scheme) -> dict:
-    """What the history compares: the settings and the standards (amounts in 分)."""
-    return {
-        "name": row.name,
-        "payment_day": row.payment_day,
-        "function_code": row.function_code,
-        "economic_code": row.economic_code,
-        "project": row.project,
-        "bank_adapter": row.bank_adapter,
-        "standards": sorted(
-            [s.tier, s.start, s.amount, s.announced]
-            for s in Standard.objects.filter(scheme_id=row.pk)
-        ),
-    }
-
-
+# The settings the history compares and names when they change.
 _FIELD_TITLES = {
     "name": "名称",
     "payment_day": "发放日",
@@ -211,6 +196,17 @@ _FIELD_TITLES = {
     "project": "项目",
     "bank_adapter": "银行接口",
 }
+
+
+def snapshot(row: Scheme) -> dict:
+    """What the history compares: the settings and the standards (amounts in 分)."""
+    return {
+        **{key: getattr(row, key) for key in _FIELD_TITLES},
+        "standards": sorted(
+            [s.tier, s.start, s.amount, s.announced]
+            for s in Standard.objects.filter(scheme_id=row.pk)
+        ),
+    }
 
 
 def changes(before: dict | None, after: dict) -> list[str]:
