@@ -168,6 +168,15 @@ def pdf(
     ] * pages
     if encrypt:
         objects.append(encrypt)
+    trailer = b" /ID [<%s> <%s>]" % (_ID.hex().encode(), _ID.hex().encode())
+    if encrypt:
+        trailer += b" /Encrypt %d 0 R" % len(objects)
+    return _assembled(objects, trailer)
+
+
+def _assembled(objects: list[bytes], trailer: bytes = b"") -> bytes:
+    """The file of `objects`, numbered from 1 (the first is the catalog), with their
+    cross-reference table; `trailer` adds entries to the trailer dictionary."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -176,14 +185,11 @@ def pdf(
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    trailer = b"/Size %d /Root 1 0 R /ID [<%s> <%s>]" % (
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1,
-        _ID.hex().encode(),
-        _ID.hex().encode(),
+        trailer,
+        xref,
     )
-    if encrypt:
-        trailer += b" /Encrypt %d 0 R" % len(objects)
-    out += b"trailer\n<< %s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
     return bytes(out)
 
 
@@ -212,19 +218,7 @@ def pdf_of_pages(contents: list[bytes]) -> bytes:
             b" /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>" % (6 + 2 * index)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return _assembled(objects)
 
 
 def garbled_content(glyphs: int = 40) -> bytes:
