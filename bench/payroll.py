@@ -419,7 +419,6 @@ def run(args, work: Path) -> int:
         setattr(owner, name, wrapper)
 
     timed(results, "_payments_frame", "payments read (COPY → polars; thread)")
-    timed(results.people, "keys_frame", "  of which the unit's person keys")
     timed(results, "_mark_paid", "paid rows marked (one UPDATE)")
     timed(banks, "read_results", "file read and checked (thread)")
     timed(results, "_check", "rows matched and decided (thread)")

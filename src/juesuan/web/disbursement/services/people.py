@@ -18,7 +18,6 @@ from juesuan.disbursement import model as core
 from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement.models import PersonKey
-from juesuan.web.disbursement.services.common import copy_out
 
 
 def ensure_keys(unit: Unit, person_ids: Iterable[str] | QuerySet) -> int:
@@ -85,19 +84,11 @@ def _ensure_keys_in_database(unit: Unit, person_ids: QuerySet) -> int:
 
 
 def keys_frame(unit: Unit) -> pl.DataFrame:
-    """person_id → person_key of every person of `unit`; with COPY on PostgreSQL (a result
-    import reads millions: as Django rows they cost more than the payments themselves)."""
-    schema = {"person_id": pl.String, "person_key": pl.String}
-    if connection.vendor == "postgresql":
-        data = copy_out(
-            f"COPY (SELECT person_id, key FROM {PersonKey._meta.db_table} "
-            f"WHERE unit_id = {int(unit.pk)}) TO STDOUT WITH (FORMAT csv)"
-        )
-        if not data:
-            return pl.DataFrame(schema=schema)
-        return pl.read_csv(data, has_header=False, new_columns=list(schema), schema=schema)
+    """person_id → person_key of every person of `unit`."""
     rows = PersonKey.objects.filter(unit=unit).values_list("person_id", "key")
-    return pl.DataFrame(list(rows), schema=schema, orient="row")
+    return pl.DataFrame(
+        list(rows), schema={"person_id": pl.String, "person_key": pl.String}, orient="row"
+    )
 
 
 def keys_of(unit: Unit, person_ids: Iterable[str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement.models import (
     Payment,
+    PersonKey,
     ResultImport,
     Run,
     Scheme,
@@ -698,16 +699,9 @@ def _row_problem(entry, row: dict, message: str) -> dict:
 
 
 def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
-    """`_payment_rows` with each person's key (person_key), read on the same connection."""
-    rows = _payment_rows(unit, months, scheme_ids)
-    return rows.join(people.keys_frame(unit), on="person_id", how="left").with_columns(
-        pl.col("person_key").fill_null("")
-    )
-
-
-def _payment_rows(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
     """The unit's payments of `months` and `scheme_ids` a result can answer (not withdrawn),
-    with what matching and deciding need; COPY on PostgreSQL."""
+    with what matching and deciding need and each person's key (person_key, "" when none);
+    COPY on PostgreSQL, the keys joined in the same query."""
     columns = [
         "id",
         "run_id",
@@ -729,6 +723,7 @@ def _payment_rows(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.Da
         "status": pl.String,
         "reason_code_p": pl.String,
         "amount": pl.Int64,
+        "person_key": pl.String,
     }
     if not months or not scheme_ids:
         return pl.DataFrame(schema=schema)
@@ -743,18 +738,19 @@ def _payment_rows(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.Da
             constant["scheme_id"] = pl.lit(scheme_ids[0], dtype=pl.Int64)
         if len(months) == 1:
             constant["month"] = pl.lit(months[0], dtype=pl.String)
-        sent = [c for c in columns if c not in constant]
+        sent = [f"p.{c}" for c in columns if c not in constant] + ["coalesce(k.key, '')"]
         sql = (
             f"COPY (SELECT string_agg(concat_ws(',', {', '.join(sent)}), chr(30)) "
-            f"FROM {Payment._meta.db_table} "
-            f"WHERE unit_id = {int(unit.pk)} AND month IN ({month_list}) "
-            f"AND scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
-            f"AND status <> '{core.WITHDRAWN}' GROUP BY id / 16384) TO STDOUT"
+            f"FROM {Payment._meta.db_table} AS p LEFT JOIN {PersonKey._meta.db_table} AS k "
+            "ON k.unit_id = p.unit_id AND k.person_id = p.person_id "
+            f"WHERE p.unit_id = {int(unit.pk)} AND p.month IN ({month_list}) "
+            f"AND p.scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
+            f"AND p.status <> '{core.WITHDRAWN}' GROUP BY p.id / 16384) TO STDOUT"
         )
         data = copy_out(sql).replace(b"\x1e", b"\n")
         if not data:
             return pl.DataFrame(schema=schema)
-        names = [n for c, n in zip(columns, schema, strict=True) if c not in constant]
+        names = [n for n in schema if n not in constant]
         frame = pl.read_csv(
             data,
             has_header=False,
@@ -771,7 +767,10 @@ def _payment_rows(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.Da
         .exclude(status=core.WITHDRAWN)
         .values_list(*columns)
     )
-    return pl.DataFrame(list(rows), schema=schema, orient="row")
+    frame = pl.DataFrame(list(rows), schema=dict(list(schema.items())[:-1]), orient="row")
+    return frame.join(people.keys_frame(unit), on="person_id", how="left").with_columns(
+        pl.col("person_key").fill_null("")
+    )
 
 
 def _update_ids(ids: list[int], values: dict, *, expect_status: str) -> int:
