@@ -767,7 +767,9 @@ def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.
         .exclude(status=core.WITHDRAWN)
         .values_list(*columns)
     )
-    frame = pl.DataFrame(list(rows), schema=dict(list(schema.items())[:-1]), orient="row")
+    frame = pl.DataFrame(
+        list(rows), schema={n: t for n, t in schema.items() if n != "person_key"}, orient="row"
+    )
     return frame.join(people.keys_frame(unit), on="person_id", how="left").with_columns(
         pl.col("person_key").fill_null("")
     )
