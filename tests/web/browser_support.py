@@ -94,3 +94,12 @@ class Shots:
         self.count += 1
         path = self.folder / f"{self.prefix}{self.count:02d}-{name}.png"
         page.screenshot(path=path, full_page=True)
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    """Signs in on the login page and waits for the home page it leads to."""
+    page.goto(base + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")

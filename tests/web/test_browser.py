@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from web.browser_support import Shots, browser_page, live_server
+from web.browser_support import Shots, browser_page, live_server, sign_in
 from web.conftest import PASSWORD, UNIT_NAME
 
 BUILD_TIMEOUT_MS = 45_000
@@ -62,14 +62,6 @@ def _workbooks(folder: Path) -> tuple[Path, Path, int, str]:
     return good, broken, row, str(header[column]).rstrip("*")
 
 
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def _upload(page, path: Path) -> None:
     page.set_input_files("form[enctype='multipart/form-data'] input[type=file]", path)
     with page.expect_navigation():
@@ -103,7 +95,7 @@ def test_a_finance_officer_year_in_the_browser(server, world, page, settings, tm
     page.goto(base + "/")
     page.wait_for_url(re.compile(r"/login/"))
     shots.take(page, "login")
-    _sign_in(page, base, "finance")
+    sign_in(page, base, "finance", PASSWORD)
     assert page.locator("h1").first.inner_text() == "我的单位"
     assert UNIT_NAME in page.content() and "另一个单位" not in page.content()
     shots.take(page, "home")
@@ -184,7 +176,7 @@ def test_a_finance_officer_year_in_the_browser(server, world, page, settings, tm
     assert "您已退出" in page.content()
 
     # ---- a user of unit B sees none of unit A ----
-    _sign_in(page, base, "other_finance")
+    sign_in(page, base, "other_finance", PASSWORD)
     listed = page.locator("main").inner_text()
     assert "另一个单位" in listed and UNIT_NAME not in listed
     shots.take(page, "other-home")

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from juesuan.web.commands import gunicorn_available
-from web.browser_support import Shots, browser_page
+from web.browser_support import Shots, browser_page, sign_in
 from web.conftest import UNIT_NAME
 from web.serve_support import free_port, running_server
 
@@ -34,11 +34,7 @@ def test_the_demo_in_the_browser(example_workbook, tmp_path):
         base = server.url
         assert server.user and server.password, server.output
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.goto(base + "/login/")
-        page.fill("#id_username", server.user)
-        page.fill("#id_password", server.password)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, server.user, server.password)
         shots.take(page, "home")
 
         page.click(f"a:text-is('{UNIT_NAME}')")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from juesuan.web.commands import gunicorn_available
-from web.browser_support import Shots, browser_page
+from web.browser_support import Shots, browser_page, sign_in
 from web.conftest import UNIT_NAME
 from web.serve_support import free_port, running_server
 
@@ -32,11 +32,7 @@ def _accounts(output: str) -> dict[str, tuple[str, str]]:
 def _sign_in(page, base: str, account: tuple[str, str]) -> None:
     if page.locator("form[action$='/logout/'] button").count():
         page.click("form[action$='/logout/'] button")
-    page.goto(base + "/login/")
-    page.fill("#id_username", account[0])
-    page.fill("#id_password", account[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    sign_in(page, base, *account)
 
 
 def _bank_file_rows(path: Path) -> list[tuple[str, str]]:

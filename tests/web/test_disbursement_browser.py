@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from web.browser_support import Shots, browser_page, live_server
+from web.browser_support import Shots, browser_page, live_server, sign_in
 from web.conftest import EXAMPLE, PASSWORD, UNIT_NAME
 
 JOB_TIMEOUT_MS = 45_000
@@ -158,14 +158,6 @@ def _read(query):
         return pool.submit(run).result()
 
 
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def _sign_out(page, base: str) -> None:
     page.click("header form button:text-is('退出')")
     page.wait_for_url(base + "/login/")
@@ -248,7 +240,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     people = len(persons)
 
     # ---- 经办: from the unit page to 代发 ----
-    _sign_in(page, base, "clerk")
+    sign_in(page, base, "clerk", PASSWORD)
     page.click(f"a[href='/u/{unit}/']")
     page.wait_for_url(f"{base}/u/{unit}/")
     page.click("a:text-is('进入代发工作台')")
@@ -354,7 +346,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- 复核 reviews ----
-    _sign_in(page, base, "reviewer")
+    sign_in(page, base, "reviewer", PASSWORD)
     page.goto(run_url)
     assert page.locator("button", has_text="审批通过").count() == 0
     with page.expect_navigation():
@@ -364,7 +356,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- 审批 approves: the run is frozen and the bank files written ----
-    _sign_in(page, base, "approver")
+    sign_in(page, base, "approver", PASSWORD)
     page.goto(run_url)
     signed = page.locator("dl.kv").inner_text()
     assert "clerk用户" in signed and "reviewer用户" in signed and "approver用户" not in signed
@@ -389,7 +381,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- 经办 downloads the bank files: one payment per person, the amounts as approved ----
-    _sign_in(page, base, "clerk")
+    sign_in(page, base, "clerk", PASSWORD)
     page.goto(run_url)
     bank_files = []
     for name, (count, amount_text) in listed.items():
@@ -463,7 +455,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- 复核 checks the correction ----
-    _sign_in(page, base, "reviewer")
+    sign_in(page, base, "reviewer", PASSWORD)
     page.goto(f"{pay}/returns/")
     checks = page.locator(".card", has=page.locator("h2:text-is('待复核的更正')"))
     shown = checks.inner_text()  # masked, as on every list
@@ -476,7 +468,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- the supplementary run: 经办 prepares, 复核 reviews, 审批 approves ----
-    _sign_in(page, base, "clerk")
+    sign_in(page, base, "clerk", PASSWORD)
     page.goto(f"{pay}/returns/")
     with page.expect_navigation():
         page.click("button:text-is('生成补发批次')")
@@ -489,13 +481,13 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     assert _yuan(returned_fen) in details.inner_text()
     shots.take(page, "supplementary-run")
     _sign_out(page, base)
-    _sign_in(page, base, "reviewer")
+    sign_in(page, base, "reviewer", PASSWORD)
     page.goto(supplementary_url)
     with page.expect_navigation():
         page.click("button:text-is('复核通过')")
     assert "复核通过" in page.locator("main h2").first.inner_text()
     _sign_out(page, base)
-    _sign_in(page, base, "approver")
+    sign_in(page, base, "approver", PASSWORD)
     page.goto(supplementary_url)
     with page.expect_navigation():
         page.click("button:text-is('审批通过并生成银行文件')")
@@ -504,7 +496,7 @@ def test_a_month_of_payments_by_three_people(server, world, page, settings, tmp_
     _sign_out(page, base)
 
     # ---- 经办: the re-issue is paid ----
-    _sign_in(page, base, "clerk")
+    sign_in(page, base, "clerk", PASSWORD)
     page.goto(supplementary_url)
     reissue_file = _download(page, ".card a[href*='/files/']", downloads)
     assert len(_bank_rows(reissue_file)) == 1

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from web.browser_support import Shots, browser_page, live_server
+from web.browser_support import Shots, browser_page, live_server, sign_in
 from web.conftest import PASSWORD
 
 
@@ -54,11 +54,7 @@ def test_the_clerk_does_it_in_the_browser(server, tmp_path):
     base = server.url
     shots = Shots("forms-")
     with browser_page(accept_dialogs=True) as page:
-        page.goto(base + "/login/")
-        page.fill("#id_username", "clerk")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, "clerk", PASSWORD)
 
         # a new scheme, with an error first: the field says what is wrong
         page.goto(f"{base}/u/{unit}/pay/")
@@ -151,11 +147,7 @@ def test_the_clerk_chooses_the_month_a_re_issue_is_booked_in(server, tmp_path):
     base = server.url
     shots = Shots("reissue-")
     with browser_page(accept_dialogs=True) as page:
-        page.goto(base + "/login/")
-        page.fill("#id_username", "clerk")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, "clerk", PASSWORD)
         page.goto(f"{base}/u/{unit}/pay/returns/")
         choice = page.locator("#id_supplementary_month")
         assert choice.locator("option").all_inner_texts()[0].startswith("2020-03")

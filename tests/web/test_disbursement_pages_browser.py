@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from web.browser_support import Shots, browser_page, live_server
+from web.browser_support import Shots, browser_page, live_server, sign_in
 from web.conftest import PASSWORD
 from web.test_disbursement_forms_browser import _apart
 
@@ -88,11 +88,7 @@ def _review(unit_id: int, run_id: int) -> None:
 
 def _sign_in(page, base: str, username: str) -> None:
     page.context.clear_cookies()
-    page.goto(base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    sign_in(page, base, username, PASSWORD)
 
 
 def _looked_at(page, shots: Shots, name: str, says: str, in_sight: str = "") -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from juesuan.disbursement.model import Month
 from juesuan.web.workplace.models import DatasetVersion
-from web.browser_support import Shots, browser_page, live_server
+from web.browser_support import Shots, browser_page, live_server, sign_in
 from web.conftest import PASSWORD, store
 from web.test_disbursement_browser import _read
 from web.test_disbursement_performance import _pay_month
@@ -22,14 +22,6 @@ WIDTHS = (1366, 1024)
 def server(transactional_db):
     with live_server() as live:
         yield live
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def _fits(page) -> None:
@@ -77,7 +69,7 @@ def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workb
     base, unit = server.url, world.unit.pk
     shots = Shots("layout-")
     with browser_page() as page:
-        _sign_in(page, base, "finance")
+        sign_in(page, base, "finance", PASSWORD)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{base}/u/{unit}/2020/tables/")
@@ -130,7 +122,7 @@ def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workb
         page.once("dialog", lambda dialog: dialog.accept())  # leave, edits dropped
         page.goto(base + "/logout/")
         page.click("form[action='/logout/'] button[type=submit]")
-        _sign_in(page, base, "admin")  # the users' buttons on one line at both widths
+        sign_in(page, base, "admin", PASSWORD)  # the users' buttons on one line at both widths
         page.goto(base + "/manage/")
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
@@ -143,7 +135,7 @@ def test_wide_tables_and_pages_fit_at_1366_and_1024(server, world, example_workb
             shots.take(page, f"manage-{width}")
         page.goto(base + "/logout/")
         page.click("form[action='/logout/'] button[type=submit]")
-        _sign_in(page, base, "clerk")
+        sign_in(page, base, "clerk", PASSWORD)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             for path, name in (
