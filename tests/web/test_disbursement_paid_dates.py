@@ -14,7 +14,7 @@ from juesuan.disbursement.banks import PAID, RETURNED, BatchHeader, Outcome, get
 from juesuan.disbursement.banks import write_results as bank_writes
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import Payment, Run
-from web.test_disbursement_support import set_up_unit
+from web.test_disbursement_support import approved_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MARCH = core.Month(2020, 3)
@@ -23,12 +23,7 @@ MARCH = core.Month(2020, 3)
 @pytest.fixture
 def approved(world, tmp_path) -> Run:
     """An approved March run; QYJS (6 people) is paid by the 10th of the month."""
-    clerk = world.users["clerk"]
-    set_up_unit(world.unit, clerk, tmp_path, people=12)
-    run_id = services.prepare_run(world.unit, clerk, MARCH).data["run"]
-    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
-    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
-    return Run.objects.get(pk=run_id)
+    return approved_run(world, tmp_path, MARCH, people=12)
 
 
 def _answer(world, run: Run, tmp_path, adapter_id: str, name: str, days: list[date | None]):

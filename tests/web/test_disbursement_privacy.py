@@ -13,7 +13,7 @@ from juesuan.disbursement.banks import PAID, BatchHeader, Outcome, get_adapter
 from juesuan.disbursement.banks import write_results as bank_writes
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import Payment, PersonKey, Run
-from web.test_disbursement_support import account, person_id, set_up_unit
+from web.test_disbursement_support import account, approved_run, person_id, set_up_unit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MARCH = core.Month(2020, 3)
@@ -21,12 +21,7 @@ MARCH = core.Month(2020, 3)
 
 @pytest.fixture
 def approved(world, tmp_path) -> Run:
-    clerk = world.users["clerk"]
-    set_up_unit(world.unit, clerk, tmp_path, people=6)
-    run_id = services.prepare_run(world.unit, clerk, MARCH).data["run"]
-    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
-    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
-    return Run.objects.get(pk=run_id)
+    return approved_run(world, tmp_path, MARCH, people=6)
 
 
 def test_every_person_of_the_roster_has_a_key_in_order(world, approved):

@@ -17,7 +17,7 @@ from juesuan.web.audit.models import AuditEntry
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import Correction, Payment, ResultImport, Run
 from juesuan.web.disbursement.services import results
-from web.test_disbursement_support import bank_answers, person_id, set_up_unit
+from web.test_disbursement_support import approved_run, bank_answers, person_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MARCH = core.Month(2020, 3)
@@ -26,12 +26,7 @@ MARCH = core.Month(2020, 3)
 @pytest.fixture
 def approved(world, tmp_path) -> Run:
     """An approved March run of 12 people (6 QYJS, 6 LXRY), every payment awaiting the bank."""
-    clerk = world.users["clerk"]
-    set_up_unit(world.unit, clerk, tmp_path, people=12)
-    run_id = services.prepare_run(world.unit, clerk, MARCH).data["run"]
-    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
-    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
-    return Run.objects.get(pk=run_id)
+    return approved_run(world, tmp_path, MARCH, people=12)
 
 
 def _import(world, path):

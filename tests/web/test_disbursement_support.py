@@ -74,6 +74,19 @@ def set_up_unit(unit, clerk, folder: Path, people: int = 6, *, payer: bool = Tru
     assert outcome.ok and outcome.data["added"] == people, (outcome.message, outcome.problems)
 
 
+def approved_run(world, folder: Path, month, people: int):
+    """A run for `month` of a unit set up with `people` people, prepared, reviewed and approved."""
+    from juesuan.web.disbursement import services
+    from juesuan.web.disbursement.models import Run
+
+    clerk = world.users["clerk"]
+    set_up_unit(world.unit, clerk, folder, people=people)
+    run_id = services.prepare_run(world.unit, clerk, month).data["run"]
+    assert services.review_run(world.unit, world.users["reviewer"], run_id).changed
+    assert services.approve_run(world.unit, world.users["approver"], run_id).changed
+    return Run.objects.get(pk=run_id)
+
+
 def bank_answers(run, folder: Path, returns: dict[str, str] | None = None) -> list[Path]:
     """The bank's result files for an approved run: every payment paid (on the 10th, dated when
     the format has a 到账日期) except those whose person_id is in `returns` (person_id → reason
