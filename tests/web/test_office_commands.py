@@ -16,7 +16,13 @@ from juesuan.web.accounts.models import CLERK, Grant, Unit, User
 from juesuan.web.audit.models import AuditEntry
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import LifeEvent, Payment, Scheme
-from web.test_disbursement_support import bank_answers, person_id, roster_csv, set_up_unit
+from web.test_disbursement_support import (
+    approved_run,
+    bank_answers,
+    person_id,
+    roster_csv,
+    set_up_unit,
+)
 
 
 def run(*args) -> tuple[str, str, int]:
@@ -79,15 +85,8 @@ def test_a_schemes_bank_adapter_and_payer_account(world, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_corrections_and_cancellations_by_payment_number(world, tmp_path):
-    unit, clerk = world.unit, world.users["clerk"]
-    set_up_unit(unit, clerk, tmp_path, people=4)
-    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
-    services.review_run(unit, world.users["reviewer"], run_id)
-    services.approve_run(unit, world.users["approver"], run_id)
-    for path in bank_answers(
-        Run_of(run_id), tmp_path, {person_id(0): "AC01", person_id(2): "AC04"}
-    ):
-        assert services.import_results(unit, clerk, path, adapter_id="generic-csv").ok
+    unit = world.unit
+    _answered(world, tmp_path, 4, {person_id(0): "AC01", person_id(2): "AC04"})
     first, second = Payment.objects.filter(status=RETURNED).order_by("person_id")
     as_clerk = ("--unit", unit.pk, "--user", "clerk")
 
@@ -117,13 +116,8 @@ def test_corrections_and_cancellations_by_payment_number(world, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cancellation_records_a_death_on_its_date(world, tmp_path):
-    unit, clerk = world.unit, world.users["clerk"]
-    set_up_unit(unit, clerk, tmp_path, people=2)
-    run_id = services.prepare_run(unit, clerk, core.Month(2020, 3)).data["run"]
-    services.review_run(unit, world.users["reviewer"], run_id)
-    services.approve_run(unit, world.users["approver"], run_id)
-    for path in bank_answers(Run_of(run_id), tmp_path, {person_id(0): "AC04"}):
-        assert services.import_results(unit, clerk, path, adapter_id="generic-csv").ok
+    unit = world.unit
+    _answered(world, tmp_path, 2, {person_id(0): "AC04"})
     payment = Payment.objects.get(status=RETURNED)
     cancel = ("disburse_cancel", "--unit", unit.pk, "--user", "clerk", payment.reference)
     with pytest.raises(CommandError, match="请写作 2020-03-15"):
@@ -145,10 +139,15 @@ def test_a_cancellation_records_a_death_on_its_date(world, tmp_path):
     )
 
 
-def Run_of(run_id):
-    from juesuan.web.disbursement.models import Run
-
-    return Run.objects.get(pk=run_id)
+def _answered(world, tmp_path, people: int, returns: dict[str, str]) -> None:
+    """An approved March run of `people`, answered by the bank: those in `returns` (person_id →
+    reason code) returned, the others paid."""
+    run = approved_run(world, tmp_path, core.Month(2020, 3), people=people)
+    for path in bank_answers(run, tmp_path, returns):
+        outcome = services.import_results(
+            world.unit, world.users["clerk"], path, adapter_id="generic-csv"
+        )
+        assert outcome.ok, outcome.message
 
 
 def test_warnings_are_summarised_not_one_line_per_row(world, tmp_path):
