@@ -141,6 +141,16 @@ def test_subtotal_rows_are_checked_against_details(tmp_path):
     assert error.source.row == 5 and "1,600.00" in error.message and "1,500.00" in error.message
 
 
+def test_a_line_written_twice_is_refused_at_the_second_and_same_amounts_alone_are_not(tmp_path):
+    # Rows 2 and 3 share their amount only; row 5 repeats row 4 in every column.
+    spending = SPENDING_CSV + "决算,一般公共预算财政拨款,2089999,30305,项目支出,生活补贴,500.00,\n"
+    spending = spending.replace(",100.00,", ",900.00,")
+    dataset, issues = load(write_dataset(tmp_path / "twice", spending=spending))
+    assert dataset is None
+    (error,) = errors(issues)
+    assert error.source.row == 5 and "与第4行完全相同" in error.message
+
+
 def test_unreadable_inputs_get_one_clear_sentence(tmp_path):
     dataset, issues = load(tmp_path / "nowhere")
     assert dataset is None and "找不到" in issues[0].message

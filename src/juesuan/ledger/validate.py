@@ -608,6 +608,9 @@ def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
     # Lines whose amount was refused are not compared: they are reported already.
     read = lines.filter(pl.col("amount_fen").is_not_null())
+    # Equal lines share their amount: lines whose amount is unique (most, in 分) are set aside
+    # by one pass over integers before the lines left are compared on every key.
+    read = read.filter(pl.col("amount_fen").is_duplicated())
     dup = read.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return
