@@ -297,10 +297,16 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     # Absent optional columns behave as empty ones.
     missing = [c.key for c in table.columns if c.key not in frame.columns]
     frame = frame.with_columns([pl.lit(None, pl.String).alias(k) for k in missing])
+    # Defaults and synonyms are applied only to the columns that have a cell needing them:
+    # rewriting a full column of a million text cells costs more than the check.
     frame = frame.with_columns(
-        [pl.col(c.key).fill_null(c.default) for c in table.columns if c.default is not None]
+        [
+            pl.col(c.key).fill_null(c.default)
+            for c in table.columns
+            if c.default is not None and frame[c.key].null_count()
+        ]
     )
-    if "fund" in frame.columns:
+    if "fund" in frame.columns and _any(frame, pl.col("fund").is_in(list(FUND_SYNONYMS))):
         frame = frame.with_columns(pl.col("fund").replace(FUND_SYNONYMS))
     for key in CODE_LENGTHS:
         # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109; codes that are
