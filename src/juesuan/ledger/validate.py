@@ -493,16 +493,18 @@ def _stated_totals(
     """Check 合计/小计 rows and 类/款 rows that have 项 details; drop them from the lines."""
     code = pl.col("function_code")
     names = pl.col("function_name") if "function_name" in frame.columns else pl.lit(None, pl.String)
-    is_word = code.is_in(list(TOTAL_WORDS)) | names.str.contains("|".join(TOTAL_WORDS)).fill_null(
-        False
+    is_word = code.is_in(list(TOTAL_WORDS)) | names.str.contains_any(list(TOTAL_WORDS))
+    is_candidate = is_word | code.str.contains(r"^[0-9]{3}([0-9]{2})?$")
+    # Both marks in one pass; most ledgers have no total rows, and then nothing is copied.
+    marks = frame.select(
+        is_word.fill_null(False).alias("word"), is_candidate.fill_null(False).alias("candidate")
     )
-    detail = frame.filter(~is_word.fill_null(False))
-    group = [k for k in ("unit", "kind", "phase", "fund", "nature") if k in frame.columns]
-    candidates = frame.filter(
-        is_word.fill_null(False) | code.str.contains(r"^[0-9]{3}([0-9]{2})?$").fill_null(False)
-    )
-    if candidates.is_empty():
+    word, candidate = marks.to_series(0), marks.to_series(1)
+    if not candidate.any():
         return frame
+    candidates = frame.filter(candidate)
+    detail = frame.filter(~word)
+    group = [k for k in ("unit", "kind", "phase", "fund", "nature") if k in frame.columns]
     # Details are the rows whose code is not the prefix of another row's code.
     codes = set(detail["function_code"].drop_nulls().to_list())
     parents = {c[:n] for c in codes for n in (3, 5) if len(c) > n}
