@@ -447,15 +447,18 @@ def _check_codes(
     checks.add(bad, column, "科目编码格式不对", accepted)
     codes = function_codes(year) if key == "function_code" else economic_codes(year)
     name_key = "function_name" if key == "function_code" else "economic_name"
+    # The distinct (code, name) pairs first, then the well-formed ones among them: a group-by
+    # over the lines is several times cheaper than filtering them and taking unique rows.
     pairs = (
-        frame.filter(pl.col(key).is_not_null() & pl.col(key).str.contains(pattern))
-        .select(
+        frame.group_by(
             key,
             pl.col(name_key)
             if name_key in frame.columns
             else pl.lit(None, pl.String).alias(name_key),
         )
-        .unique()
+        .len()
+        .filter(pl.col(key).is_not_null() & pl.col(key).str.contains(pattern))
+        .select(key, name_key)
     )
     problems = {}
     for code, name in pairs.iter_rows():
