@@ -210,6 +210,19 @@ def test_workbook_amounts_follow_the_same_rule(tmp_path, tiny):
 # ---- control characters ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("control", ["\x01", "\x7f", "\x85", "\x9f"])
+def test_each_range_of_control_characters_is_refused_in_a_cell(tmp_path, control):
+    folder = write_dataset(
+        tmp_path / "ctrl",
+        income=INCOME_HEADER + f"决算,一般公共预算财政拨款,2080501,1500.00,备{control}注\n",
+    )
+    dataset, issues = load(folder)
+    assert dataset is None
+    (error,) = errors(issues)
+    assert (error.source.file, error.source.row, error.source.column) == ("income.csv", 2, "备注")
+    assert f"U+{ord(control):04X}" in error.message
+
+
 def test_control_characters_are_refused_by_file_and_line(tmp_path):
     folder = write_dataset(
         tmp_path / "ctrl",
