@@ -82,6 +82,9 @@ CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
 # A line table's column: whether its amount cell is an accepted amount (computed once).
 AMOUNT_OK = "_amount_ok"
 AMOUNT_TEXT = "_amount_text"  # the amount cell with the digit rule applied
+# The amount cell split once, for both its check and its value: yuan digits without leading
+# zeros, and the digits after the point.
+AMOUNT_WHOLE, AMOUNT_CENTS = "_amount_whole", "_amount_cents"
 
 
 def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
@@ -327,7 +330,10 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     if _any(frame, typed.str.len_bytes() != typed.str.len_chars()):
         typed = _ascii(typed)  # only when some cell has a non-ASCII character to make ASCII
     frame = frame.with_columns(typed.alias(AMOUNT_TEXT))
-    frame = frame.with_columns(_is_ascii_amount(pl.col(AMOUNT_TEXT)).alias(AMOUNT_OK))
+    frame = frame.with_columns(_amount_parts(pl.col(AMOUNT_TEXT)))
+    frame = frame.with_columns(
+        _is_split_amount(pl.col(AMOUNT_TEXT), pl.col(AMOUNT_WHOLE)).alias(AMOUNT_OK)
+    )
     checks = _RowChecks(raw, frame)
     for column in table.columns:
         if column.key in missing:
@@ -370,12 +376,9 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         else pl.lit(INCOME if table is INCOME_TABLE else SPENDING)
     )
     # An accepted amount is [sign]digits[.d[d]] once its commas are gone: split, not searched.
-    amount = pl.col(AMOUNT_TEXT).str.replace_all(",", "", literal=True)
-    parts = amount.str.strip_chars_start("+-").str.split_exact(".", 1)
-    whole = parts.struct.field("field_0").str.strip_chars_start("0").cast(pl.Int64, strict=False)
-    cents = parts.struct.field("field_1").str.pad_end(2, "0").cast(pl.Int64, strict=False)
-    whole, cents = whole.fill_null(0), cents.fill_null(0)
-    sign = pl.when(amount.str.starts_with("-")).then(-1).otherwise(1)
+    whole = pl.col(AMOUNT_WHOLE).cast(pl.Int64, strict=False).fill_null(0)
+    cents = pl.col(AMOUNT_CENTS).str.pad_end(2, "0").cast(pl.Int64, strict=False).fill_null(0)
+    sign = pl.when(pl.col(AMOUNT_TEXT).str.starts_with("-")).then(-1).otherwise(1)
     result = frame.select(
         direction.alias("direction"),
         pl.col("phase") if "phase" in frame.columns else pl.lit("决算").alias("phase"),
@@ -416,8 +419,21 @@ def _is_amount(text: pl.Expr) -> pl.Expr:
 
 def _is_ascii_amount(typed: pl.Expr) -> pl.Expr:
     """_is_amount of text the digit rule has already made ASCII."""
+    whole = _amount_parts(typed)[0]
+    return _is_split_amount(typed, whole)
+
+
+def _amount_parts(typed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An ASCII amount's yuan digits (leading zeros stripped) and the digits after the point."""
     unsigned = typed.str.replace_all(",", "", literal=True).str.strip_chars_start("+-")
-    whole = unsigned.str.strip_chars_start("0").str.split_exact(".", 1).struct.field("field_0")
+    parts = unsigned.str.split_exact(".", 1)
+    return (
+        parts.struct.field("field_0").str.strip_chars_start("0").alias(AMOUNT_WHOLE),
+        parts.struct.field("field_1").alias(AMOUNT_CENTS),
+    )
+
+
+def _is_split_amount(typed: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return typed.str.contains(AMOUNT_PATTERN) & (whole.str.len_chars() <= MAX_AMOUNT_DIGITS)
 
 
