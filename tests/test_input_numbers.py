@@ -6,6 +6,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from juesuan.ledger.folder import read_folder
 from juesuan.ledger.issues import ERROR, Source
 from juesuan.ledger.load import load
 from juesuan.ledger.model import Ledger, Line
@@ -221,6 +222,24 @@ def test_each_range_of_control_characters_is_refused_in_a_cell(tmp_path, control
     (error,) = errors(issues)
     assert (error.source.file, error.source.row, error.source.column) == ("income.csv", 2, "备注")
     assert f"U+{ord(control):04X}" in error.message
+
+
+def test_a_cell_with_a_middle_dot_is_not_taken_for_a_control_character(tmp_path):
+    # "·" (U+00B7) is written C2 B7 in UTF-8, the same lead byte as the controls U+0080–U+009F.
+    folder = write_dataset(
+        tmp_path / "dot",
+        income=INCOME_HEADER + "决算,一般公共预算财政拨款,2080501,1500.00,阿依古丽·买买提\n",
+    )
+    dataset, issues = load(folder)
+    assert dataset is not None, [str(i) for i in errors(issues)]
+
+
+@pytest.mark.parametrize(("note", "free"), [("备注", True), ("备\x85注", False), ("·", False)])
+def test_only_a_file_with_a_control_lead_byte_has_its_cells_searched(tmp_path, note, free):
+    folder = write_dataset(
+        tmp_path / "f", income=INCOME_HEADER + f"决算,一般公共预算财政拨款,2080501,1500.00,{note}\n"
+    )
+    assert read_folder(folder).tables["income"].control_free is free
 
 
 def test_control_characters_are_refused_by_file_and_line(tmp_path):

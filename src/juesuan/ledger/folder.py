@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
-from juesuan.ledger.raw import ROW, RawDataset, RawTable, map_headers
+from juesuan.ledger.raw import CONTROL, ROW, RawDataset, RawTable, map_headers
 from juesuan.ledger.schema import TABLES, UNIT_FIELDS, Table
 
 UNIT_FILE = "unit.toml"
@@ -270,7 +270,17 @@ def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> Raw
         blank = pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted])
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
-    return RawTable(table, frame, name)
+    control_free = not data.translate(None, _NOT_CONTROL_LEAD)
+    return RawTable(table, frame, name, control_free=control_free)
+
+
+# Every byte but those a control character's UTF-8 can start with (C0, DEL, and C2, which leads
+# U+0080–U+009F): a file left empty by deleting them has no control character in any cell. One
+# pass over the bytes costs less than half of searching every column's cells.
+_CONTROL_RE = re.compile(CONTROL)
+_NOT_CONTROL_LEAD = bytes(
+    b for b in range(256) if b != 0xC2 and not (b < 0x80 and _CONTROL_RE.match(chr(b)))
+)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -15,6 +15,9 @@ from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
 from juesuan.ledger.schema import Column, Table
 
 ROW = "_row"  # the row number a person sees in the file or sheet (header = 1)
+# Control characters other than tab and line breaks: invisible in a spreadsheet, they break the
+# Word, PDF and web documents built later, so validation refuses them where they were typed.
+CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 
 _BRACKETS = str.maketrans({"(": "（", ")": "）", "[": "（", "]": "）", "【": "（", "】": "）"})
 _UNIT_SUFFIX = re.compile(r"（(元|万元|亿元|千元|人|个|次)）$")
@@ -26,6 +29,8 @@ class RawTable:
     frame: pl.DataFrame  # one String column per recognised Column.key, plus ROW (Int64)
     file: str  # the file name as the person knows it (spending.csv, or the workbook's name)
     sheet: str | None = None
+    # The reader saw no control character anywhere in the file, so no cell needs searching.
+    control_free: bool = False
 
     def source(self, row: int | None = None, column: Column | None = None) -> Source:
         return Source(self.file, self.sheet, row, column.title if column else None)

@@ -33,7 +33,7 @@ from juesuan.ledger.model import (
     ThreePublic,
     Unit,
 )
-from juesuan.ledger.raw import ROW, RawDataset, RawTable
+from juesuan.ledger.raw import CONTROL, ROW, RawDataset, RawTable
 from juesuan.ledger.schema import (
     BALANCES_TABLE,
     BASIC_NATURES,
@@ -147,9 +147,6 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 
 # ---- control characters ------------------------------------------------------------------------
 
-# Control characters other than tab and line breaks: invisible in a spreadsheet, they break the
-# Word, PDF and web documents built later, so they are refused where they were typed.
-CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 _CONTROL = re.compile(CONTROL)
 # The same characters one by one: searched for all at once (Aho-Corasick), a column of a million
 # cells costs a fifth less than with the regular expression.
@@ -164,6 +161,8 @@ def _control_message(text: str) -> str:
 
 def _check_control_characters(raw: RawDataset, issues: list[Issue]) -> None:
     for table in raw.tables.values():
+        if table.control_free:
+            continue
         checks = _RowChecks(table, table.frame)
         for column in table.table.columns:
             if column.key in table.frame.columns:
