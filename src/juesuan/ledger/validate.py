@@ -413,13 +413,8 @@ def _is_amount(text: pl.Expr) -> pl.Expr:
 
     Other non-ASCII digits fail the ASCII-only pattern, so they are refused here too.
     """
-    return _is_ascii_amount(_ascii(text))
-
-
-def _is_ascii_amount(typed: pl.Expr) -> pl.Expr:
-    """_is_amount of text the digit rule has already made ASCII."""
-    whole = _amount_parts(typed)[0]
-    return _is_split_amount(typed, whole)
+    typed = _ascii(text)
+    return _is_split_amount(typed, _amount_parts(typed)[0])
 
 
 def _amount_parts(typed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -433,6 +428,7 @@ def _amount_parts(typed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _is_split_amount(typed: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """Whether ASCII amount text is accepted, given its yuan digits from _amount_parts."""
     return typed.str.contains(AMOUNT_PATTERN) & (whole.str.len_chars() <= MAX_AMOUNT_DIGITS)
 
 
