@@ -332,3 +332,50 @@ def test_disburse_year_refuses_a_missing_folder_and_a_full_output(tmp_path, caps
     out = str(tmp_path / "new")
     assert main(["disburse-year", year, "-o", out, "--update-dataset", str(tmp_path)]) == 2
     assert "缺少 spending.csv、performance_data.csv" in capsys.readouterr().err
+
+
+def test_disburse_year_replaces_its_output_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import juesuan.disbursement.statistics as statistics
+
+    year = tmp_path / "disbursement"
+    shutil.copytree(EXAMPLE / "disbursement", year)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "上次.txt").write_text("上次的结果", encoding="utf-8")
+    before = _files(tmp_path)
+    # the output inside the input folder would swap the input away
+    assert main(["disburse-year", str(year), "-o", str(year / "结果"), "--overwrite"]) == 2
+    assert f"与输入 {year}" in capsys.readouterr().err
+    # a failure after the bank files were written: nothing of this run is left, the old stays
+    real = statistics.write_fund_request
+    calls = []
+
+    def failing(lines, month, path):
+        calls.append(month)
+        if len(calls) == 6:
+            raise OSError(28, "No space left on device")
+        return real(lines, month, path)
+
+    monkeypatch.setattr(statistics, "write_fund_request", failing)
+    with pytest.raises(OSError):
+        main(["disburse-year", str(year), "-o", str(out), "--overwrite"])
+    assert len(calls) == 6
+    assert _files(tmp_path) == before
+    monkeypatch.setattr(statistics, "write_fund_request", real)
+    # an input that cannot be read: the message, and the old output untouched
+    roster = year / "roster.csv"
+    roster.write_text(
+        roster.read_text(encoding="utf-8").replace("512502193601248358", "5125021936", 1), "utf-8"
+    )
+    before = _files(tmp_path)
+    assert main(["disburse-year", str(year), "-o", str(out), "--overwrite"]) == 1
+    assert "代发年度未能完成" in capsys.readouterr().err
+    assert _files(tmp_path) == before
+    # a run that succeeds replaces the folder as a whole
+    shutil.copy(EXAMPLE / "disbursement" / "roster.csv", roster)
+    assert main(["disburse-year", str(year), "-o", str(out), "--overwrite"]) == 0
+    assert not (out / "上次.txt").exists()
+    assert (out / "资金申请表_202012.xlsx").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".juesuan-")] == []

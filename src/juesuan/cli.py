@@ -646,9 +646,14 @@ def _print_audit(report) -> None:
     print()
 
 
+class _YearNotRun(Exception):
+    """The year could not be run: the output folder is left as it was."""
+
+
 def _disburse_year(args: argparse.Namespace) -> int:
     from juesuan.disbursement.statistics import write_fund_request
     from juesuan.disbursement.year import run_year, write_example
+    from juesuan.files import replaced_folder
     from juesuan.money import wan
 
     folder, output = Path(args.folder), Path(args.output)
@@ -666,15 +671,22 @@ def _disburse_year(args: argparse.Namespace) -> int:
         if missing:
             print(f"{dataset} 不是可改写的数据集文件夹：缺少 {'、'.join(missing)}", file=sys.stderr)
             return EXIT_UNREADABLE
-    output.mkdir(parents=True, exist_ok=True)
-    result = run_year(folder, output / "银行文件")
-    if not result.ok:
+    inputs = [args.folder] + ([args.update_dataset] if args.update_dataset else [])
+    if _refuse_overlap(output, inputs):
+        return EXIT_UNREADABLE
+    try:
+        # the bank files, results and fund requests appear together or not at all
+        with replaced_folder(output) as staging:
+            result = run_year(folder, staging / "银行文件")
+            if not result.ok:
+                raise _YearNotRun
+            for month, lines in sorted(result.fund_requests.items()):
+                write_fund_request(lines, month, staging / f"资金申请表_{month.compact}.xlsx")
+    except _YearNotRun:
         print("代发年度未能完成：", file=sys.stderr)
         for problem in result.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FATAL
-    for month, lines in sorted(result.fund_requests.items()):
-        write_fund_request(lines, month, output / f"资金申请表_{month.compact}.xlsx")
     # the scheme's name last: Chinese characters are two columns wide on a terminal
     print("  发放人数  发放人次  发放金额（万元）  退回人次      退回率  补贴类别")
     for figures in result.year:
