@@ -214,6 +214,18 @@ def test_gb18030_csv_reads():
     assert result.ok and result.beneficiaries[0].name == "张秀英"
 
 
+def test_utf16_text_is_refused_with_how_to_save_the_file():
+    data = roster_csv(
+        f"张秀英,{person_id()},企业教师生活补贴,,2020-01,中国工商银行泸州分行,{account()},"
+    )
+    unicode_text = data.decode("utf-8").replace(",", "\t").encode("utf-16")  # with its BOM
+    result = read_roster(unicode_text, SCHEMES, filename="花名册.txt.csv")
+    assert not result.ok and result.beneficiaries == ()
+    (problem,) = result.errors
+    assert "花名册.txt.csv" in str(problem) and "UTF-16" in problem.message
+    assert "CSV UTF-8（逗号分隔）" in problem.accepted
+
+
 def test_luhn_failure_warns_and_still_accepts():
     bad = account()[:-1] + str((int(account()[-1]) + 1) % 10)
     result = read_roster(

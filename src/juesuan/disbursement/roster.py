@@ -14,6 +14,7 @@ errors; warnings (e.g. an account number failing the Luhn check) do not block.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -307,7 +308,24 @@ def _open_xlsx(name: str, data: bytes, prefer: str, issues: list[Issue]) -> _She
         book.close()
 
 
+_CSV_ACCEPTED = (
+    "UTF-8 或 GB18030 编码、逗号分隔的 CSV：在 Excel 中“另存为”，"
+    "保存类型选“CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”；或直接上传 .xlsx 工作簿"
+)
+
+
 def _open_csv(name: str, data: bytes, issues: list[Issue]) -> _Sheet | None:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode 文本" is UTF-16 and tab-separated: say how to save the file instead
+        issues.append(
+            Issue(
+                ERROR,
+                Source(name),
+                "是 UTF-16 编码的文本（Excel 另存为“Unicode 文本”即是）",
+                accepted=_CSV_ACCEPTED,
+            )
+        )
+        return None
     # Excel-saved CSV in China is often GB18030; UTF-8 (with or without BOM) is tried first.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -316,9 +334,7 @@ def _open_csv(name: str, data: bytes, issues: list[Issue]) -> _Sheet | None:
         except UnicodeDecodeError:
             continue
     else:
-        issues.append(
-            Issue(ERROR, Source(name), "无法识别文件编码", accepted="UTF-8 或 GB18030 编码的 CSV")
-        )
+        issues.append(Issue(ERROR, Source(name), "无法识别文件编码", accepted=_CSV_ACCEPTED))
         return None
     reader = csv.reader(io.StringIO(text, newline=""))
     return _collect(name, None, ((reader.line_num, row) for row in reader), issues)
