@@ -42,9 +42,10 @@ def test_the_demo_in_the_browser(example_workbook, tmp_path):
         unit_url = page.url
         form = "form[enctype='multipart/form-data']"
         page.set_input_files(f"{form} input[type=file]", example_workbook)
-        page.click(f"{form} button[type=submit]")
-        page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]+/$"))
-        shots.take(page, "import-job")
+        with page.expect_request(re.compile(r"/jobs/[0-9a-f-]+/$")):
+            page.click(f"{form} button[type=submit]")  # an import done first goes on at once
+        if "/jobs/" in page.url:
+            shots.take(page, "import-job")
         # the demo holds the example as version 1: the upload becomes version 2
         page.wait_for_url(unit_url + "2020/versions/2/", timeout=IMPORT_TIMEOUT_MS)
         assert "第 2 版已导入" in page.locator(".notice.ok").inner_text()
