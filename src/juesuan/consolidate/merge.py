@@ -50,21 +50,27 @@ def consolidate(
     """
     datasets = list(datasets)
     report = ConsolidationReport()
-    report.problems.extend(_input_problems(datasets))
+    if not datasets:
+        report.problems.append("没有要汇总的数据集。")
+        return None, report
+    # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
+    frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
+    # The checks on lines run as polars expressions over the joined frame, each line tagged with
+    # the index of its dataset, instead of one polars call per unit.
+    index = _dataset_index(datasets)
+    report.problems.extend(_input_problems(datasets, frame, index))
     if report.problems:
         return None, report
     first = datasets[0]
     report.units = [d.unit.name for d in datasets]
 
     projects, renames = _projects(datasets, report)
-    # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
-    frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
-    too_large = _too_large(frame, datasets)
+    too_large = _too_large(frame, index, datasets)
     if too_large:
         report.problems.extend(too_large)
         return None, report
     if renames:
-        frame = _rename_projects(frame, datasets, renames)
+        frame = _rename_projects(frame, index, renames)
     offsets, eliminations, problems, notes = eliminate(frame)
     report.eliminations = eliminations
     report.problems.extend(problems)
@@ -119,9 +125,16 @@ def _describe(dataset: Dataset) -> str:
     return f"“{origin}”（{dataset.unit.name}）"
 
 
-def _input_problems(datasets: list[Dataset]) -> list[str]:
-    if not datasets:
-        return ["没有要汇总的数据集。"]
+def _dataset_index(datasets: list[Dataset]) -> pl.Series:
+    """For each line of the joined frame, the index of the dataset it came from."""
+    heights = pl.DataFrame(
+        {"_ds": range(len(datasets)), "_n": [d.ledger.frame.height for d in datasets]},
+        schema={"_ds": pl.Int64, "_n": pl.Int64},
+    ).filter(pl.col("_n") > 0)  # an empty list would explode to a null
+    return heights.select(pl.col("_ds").repeat_by("_n").explode())["_ds"]
+
+
+def _input_problems(datasets: list[Dataset], frame: pl.DataFrame, index: pl.Series) -> list[str]:
     problems = []
     first = datasets[0]
     other_years = [d for d in datasets if d.unit.year != first.unit.year]
@@ -136,29 +149,30 @@ def _input_problems(datasets: list[Dataset]) -> list[str]:
     reported: set[tuple[int, int]] = set()  # pairs of datasets already said to be one unit
     for label, value in (("单位名称", lambda d: d.unit.name), ("单位编码", lambda d: d.unit.code)):
         seen: dict[str, int] = {}
-        for index, d in enumerate(datasets):
+        for position, d in enumerate(datasets):
             key = value(d)
             if not key:
                 continue
             if key in seen:
-                reported.add((seen[key], index))
+                reported.add((seen[key], position))
                 problems.append(
                     f"数据集{_describe(d)}与数据集{_describe(datasets[seen[key]])}的{label}相同"
                     f"（{key}），是同一单位，不能重复汇总。"
                 )
             else:
-                seen[key] = index
-    return problems + _overlapping_units(datasets, reported)
+                seen[key] = position
+    return problems + _overlapping_units(datasets, frame, index, reported)
 
 
-def _too_large(frame: pl.DataFrame, datasets: list[Dataset]) -> list[str]:
+def _too_large(frame: pl.DataFrame, index: pl.Series, datasets: list[Dataset]) -> list[str]:
     """The consolidation is held to a dataset's ceiling on all its amounts (money.MAX_TOTAL), so
     its Int64 sums (the elimination's, the tables') cannot wrap however many units it joins."""
     size = pl.col("amount_fen").abs().cast(pl.Int128).sum()
     total = frame.select(size).item() or 0
     if total <= to_fen(MAX_TOTAL):
         return []
-    sizes = [d.ledger.frame.select(size).item() or 0 for d in datasets]
+    found = dict(frame.select(index, "amount_fen").group_by("_ds").agg(size).iter_rows())
+    sizes = [found.get(i, 0) for i in range(len(datasets))]
     largest = sorted(range(len(datasets)), key=lambda i: -sizes[i])[:3]
     shown = "、".join(f"{_describe(datasets[i])} {yuan(from_fen(sizes[i]))} 元" for i in largest)
     return [
@@ -167,16 +181,30 @@ def _too_large(frame: pl.DataFrame, datasets: list[Dataset]) -> list[str]:
     ]
 
 
-def _overlapping_units(datasets: list[Dataset], reported: set[tuple[int, int]]) -> list[str]:
+def _overlapping_units(
+    datasets: list[Dataset], frame: pl.DataFrame, index: pl.Series, reported: set[tuple[int, int]]
+) -> list[str]:
     """Datasets whose lines belong to the same unit (所属单位): a consolidation given one of its
     own units again would count that unit's lines twice."""
-    owners: dict[str, int] = {}  # unit of a line -> the first dataset holding it
+    lines = frame.select("unit", index).drop_nulls("unit")
+    # A unit whose lines all come from one dataset is the usual case, found by one group-by.
+    spans = (
+        lines.group_by("unit")
+        .agg(pl.col("_ds").min().alias("_first"), pl.col("_ds").max().alias("_last"))
+        .filter(pl.col("_first") != pl.col("_last"))
+    )
+    if spans.is_empty():
+        return []
+    held = (
+        lines.join(spans.select("unit", "_first"), on="unit")
+        .unique()
+        .filter(pl.col("_ds") != pl.col("_first"))
+        .sort("_ds", "unit")  # each later dataset in turn, its units in name order
+    )
     shared: dict[tuple[int, int], list[str]] = {}
-    for index, d in enumerate(datasets):
-        for unit in sorted(d.ledger.frame["unit"].unique().drop_nulls()):
-            first = owners.setdefault(unit, index)
-            if first != index and (first, index) not in reported:
-                shared.setdefault((first, index), []).append(unit)
+    for unit, later, first in held.iter_rows():
+        if (first, later) not in reported:
+            shared.setdefault((first, later), []).append(unit)
     return [
         f"数据集{_describe(datasets[later])}与数据集{_describe(datasets[first])}都含有所属单位为"
         f"{name_list([f'“{unit}”' for unit in units])}的收支明细：其中一个已汇总了另一个"
@@ -338,14 +366,9 @@ def _free(candidate: str, taken: set[str]) -> str:
 
 
 def _rename_projects(
-    frame: pl.DataFrame, datasets: list[Dataset], renames: dict[int, dict[str, str]]
+    frame: pl.DataFrame, index: pl.Series, renames: dict[int, dict[str, str]]
 ) -> pl.DataFrame:
     """Apply per-dataset project renames with one join over the merged frame."""
-    heights = pl.DataFrame(
-        {"_ds": range(len(datasets)), "_n": [d.ledger.frame.height for d in datasets]},
-        schema={"_ds": pl.Int64, "_n": pl.Int64},
-    ).filter(pl.col("_n") > 0)
-    index = heights.select(pl.col("_ds").repeat_by("_n").explode())["_ds"]
     table = pl.DataFrame(
         [(i, old, new) for i, names in renames.items() for old, new in names.items()],
         schema={"_ds": pl.Int64, "project": pl.String, "_new": pl.String},
