@@ -7,6 +7,7 @@ here mutates: every selection returns a new Ledger.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -98,6 +99,58 @@ def _filter(frame: pl.DataFrame, where: Mapping[str, object]) -> pl.DataFrame:
     return frame.filter(expr)
 
 
+# A tag a question compares or groups by, and how many of its leading characters (None: all of
+# it): `function='208'` compares ("function_code", 3).
+Part = tuple[str, int | None]
+
+
+def _question(where: Mapping[str, object]) -> tuple[tuple[Part, ...], list[set]] | None:
+    """The parts `where` compares and the values each accepts, so that the lines it selects are
+    those whose parts are one of the combinations of those values; None when it cannot be put
+    so (prefixes of different lengths in one filter, a value not of its tag's type)."""
+    parts: list[Part] = []
+    accepted: list[set] = []
+    for key, value in where.items():
+        column = _tag(key)
+        many = isinstance(value, (tuple, list, set, frozenset))
+        if key in PREFIX_FILTERS:
+            prefixes = {str(p) for p in value} if many else {str(value)}
+            lengths = {len(p) for p in prefixes}
+            if len(lengths) > 1:
+                return None
+            parts.append((column, lengths.pop() if lengths else 0))
+            accepted.append(prefixes)
+            continue
+        # One value is compared by ==, or is_null for None; a list by is_in, which never
+        # selects an empty tag.
+        values = set(value) - {None} if many else {value}
+        kind = int if SCHEMA[column] == pl.Int32 else str
+        if any(type(v) is not kind for v in values if v is not None):
+            return None
+        parts.append((column, None))
+        accepted.append(values)
+    # In one order, so that questions naming the same tags in another order share an index.
+    ordered = sorted(
+        zip(parts, accepted, strict=True),
+        key=lambda pair: (pair[0][0], -1 if pair[0][1] is None else pair[0][1]),
+    )
+    return tuple(part for part, _ in ordered), [values for _, values in ordered]
+
+
+def _grouped(sums: pl.DataFrame, parts: tuple[Part, ...], leading: int) -> dict:
+    """{values of the first `leading` parts: {values of the rest: (amount in 分, lines)}}."""
+    keys = [
+        (pl.col(column) if length is None else pl.col(column).str.slice(0, length)).alias(f"_{i}")
+        for i, (column, length) in enumerate(parts)
+    ]
+    totals = (pl.col("amount_fen").sum(), pl.col("lines").sum())
+    frame = sums.group_by(keys).agg(*totals) if keys else sums.select(*totals)
+    grouped: dict[tuple, dict[tuple, tuple[int, int]]] = {}
+    for row in frame.iter_rows():
+        grouped.setdefault(row[:leading], {})[row[leading:-2]] = (row[-2], row[-1])
+    return grouped
+
+
 def _tag(key: str) -> str:
     """The tag a filter key selects on (`function` is a prefix of function_code)."""
     column = PREFIX_FILTERS.get(key, key)
@@ -109,11 +162,12 @@ def _tag(key: str) -> str:
 class Ledger:
     """An immutable set of lines with fast selection and group-by."""
 
-    __slots__ = ("_sums", "frame")
+    __slots__ = ("_indexes", "_sums", "frame")
 
     def __init__(self, frame: pl.DataFrame):
         self.frame = frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
         self._sums: dict[tuple[str, ...], pl.DataFrame] = {}
+        self._indexes: dict[tuple, dict] = {}
 
     @classmethod
     def empty(cls) -> Ledger:
@@ -165,50 +219,60 @@ class Ledger:
             self._sums[key] = sums
         return self._sums[key]
 
-    def _where(self, where: Mapping[str, object], *tags: str) -> pl.DataFrame:
-        """The sums by the tags `where` filters on (and `tags`), filtered by `where`."""
-        return _filter(self.sums(*tags, *(_tag(key) for key in where)), where)
+    def _answer(
+        self, where: Mapping[str, object], groups: tuple[Part, ...] = ()
+    ) -> dict[tuple, tuple[int, int]]:
+        """Amount in 分 and line count by the groups' values, over the lines `where` selects."""
+        question = _question(where)
+        if question is None:  # not a set of lookups: the sums filtered as a frame
+            columns = {_tag(key) for key in where} | {column for column, _ in groups}
+            selected = _filter(self.sums(*columns), where)
+            return _grouped(selected, groups, 0).get((), {})
+        parts, accepted = question
+        index = self._index(parts, groups)
+        found: dict[tuple, tuple[int, int]] = {}
+        for values in itertools.product(*accepted):
+            for group, (fen, lines) in index.get(values, {}).items():
+                before = found.get(group, (0, 0))
+                found[group] = (before[0] + fen, before[1] + lines)
+        return found
 
-    def collapsed(self) -> Ledger:
-        """The same money summed over unit, project and source: small, for statements."""
-        # Casting the 128-bit sums back to the line type raises rather than wraps.
-        frame = self.sums(*COMPACT_TAGS).drop("lines")
-        return Ledger(
-            frame.with_columns([pl.lit(None).alias(c) for c in SCHEMA if c not in frame.columns])
-        )
+    def _index(self, parts: tuple[Part, ...], groups: tuple[Part, ...]) -> dict:
+        """Sums by the parts a question compares, then by its groups, as dictionaries: made
+        once per kind of question, so each question costs a few lookups, not a pass over a frame
+        (a rule set asks hundreds, most of them alike but for their values)."""
+        key = (parts, groups)
+        if key not in self._indexes:
+            columns = {column for column, _ in (*parts, *groups)}
+            self._indexes[key] = _grouped(self.sums(*columns), (*parts, *groups), len(parts))
+        return self._indexes[key]
 
     def select(self, **where: object) -> Ledger:
         return Ledger(_filter(self.frame, where))
 
     def total(self, **where: object) -> Decimal:
-        fen = self._where(where)["amount_fen"].sum()
-        return from_fen(int(fen or 0))
+        return from_fen(sum(fen for fen, _ in self._answer(where).values()))
 
     def count(self, **where: object) -> int:
-        return int(self._where(where)["lines"].sum() or 0)
+        return sum(lines for _, lines in self._answer(where).values())
 
     def sum_by(self, by: str | tuple[str, ...], **where: object) -> dict:
         """Totals grouped by one tag (keys are values) or several (keys are tuples)."""
         keys = (by,) if isinstance(by, str) else tuple(by)
-        selected = self._where(where, *(_tag(key) for key in keys))
-        grouped = selected.group_by(list(keys)).agg(pl.col("amount_fen").sum())
-        result = {}
-        for row in grouped.iter_rows():
-            key = row[0] if len(keys) == 1 else tuple(row[:-1])
-            result[key] = from_fen(int(row[-1]))
-        return result
+        found = self._answer(where, tuple((_tag(key), None) for key in keys))
+        return {
+            (group[0] if len(keys) == 1 else group): from_fen(fen)
+            for group, (fen, _) in found.items()
+        }
 
     def sum_by_code_level(self, column: str, digits: int, **where: object) -> dict[str, Decimal]:
         """Totals by the first `digits` of a code column (3 = 类, 5 = 款, 7 = 项)."""
-        selected = self._where(where, _tag(column)).filter(pl.col(column).is_not_null())
-        grouped = selected.group_by(pl.col(column).str.slice(0, digits).alias("code")).agg(
-            pl.col("amount_fen").sum()
-        )
-        return {code: from_fen(int(fen)) for code, fen in grouped.iter_rows()}
+        found = self._answer(where, ((_tag(column), digits),))
+        return {code: from_fen(fen) for (code,), (fen, _) in found.items() if code is not None}
 
     def values(self, column: str, **where: object) -> list:
-        selected = self._where(where, _tag(column))
-        return sorted(v for v in selected[column].unique().to_list() if v is not None)
+        found = self._answer(where, ((_tag(column), None),))
+        return sorted(value for (value,) in found if value is not None)
 
     def lines(self, **where: object) -> Iterator[Line]:
         for row in _filter(self.frame, where).iter_rows(named=True):

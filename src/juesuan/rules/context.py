@@ -143,13 +143,7 @@ class Context:
             if parent is None:
                 continue
             index = 0 if column is None else section.column_index(column)
-            kids = [
-                r
-                for r in section.rows
-                if r.code
-                and r.level == parent.level + 1
-                and (parent.code is None or r.code.startswith(parent.code))
-            ]
+            kids = section.children(parent)
             total = sum((k.cells[index].shown or Decimal(0) for k in kids), Decimal(0))
             label = f"{found.number}、{found.title}·{row}的下级科目·{column or ''}"
             return Value(total, "万元", (label,), len(kids))
@@ -163,10 +157,7 @@ class Context:
         bindings = []
         for section in found.sections:
             for row in section.rows:
-                is_parent = row.total or any(
-                    r.code and r.level == row.level + 1 and row.code and r.code.startswith(row.code)
-                    for r in section.rows
-                )
+                is_parent = row.total or bool(row.code and section.children(row))
                 if parents and not (is_parent and (row.code or row.total) and row.level < 3):
                     continue
                 if not parents and (row.code is None or (level is not None and row.level != level)):
@@ -182,16 +173,8 @@ class Context:
             if found is None:
                 continue
             for section in found.sections:
-                codes = [r for r in section.rows if r.code]
-                if not codes:
-                    continue
                 for row in section.rows:
-                    has_children = any(
-                        r.level == row.level + 1
-                        and (row.code is None or r.code.startswith(row.code))
-                        for r in codes
-                    )
-                    if not has_children or not (row.code or row.total):
+                    if not section.children(row) or not (row.code or row.total):
                         continue
                     for column in section.columns:
                         bindings.append(

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import yaml
 
 from juesuan.codes import economic_codes, function_codes, summary_classes
-from juesuan.ledger.model import Dataset, Ledger
+from juesuan.ledger.model import Dataset
 from juesuan.money import CENT, WAN, round_preserving_total
 from juesuan.rules.context import Context
 from juesuan.rules.expr import Evaluator, Missing, as_value, parse
@@ -91,10 +91,7 @@ def _inherit(document: dict, table: dict) -> dict:
 
 def build(dataset: Dataset, format_name: str | None = None) -> Statements:
     spec = load_format(format_name or dataset.unit.format)
-    # Statements never need the unit, project or source of a line: collapse them once so every
-    # selection below runs over a small frame even for a consolidated department.
-    ledger = dataset.ledger.collapsed()
-    builder = _Builder(dataset, ledger, spec, format_options(spec.get("name", format_name)))
+    builder = _Builder(dataset, spec, format_options(spec.get("name", format_name)))
     tables = tuple(builder.table(t, i + 1) for i, t in enumerate(spec["tables"]))
     return Statements(
         spec.get("name", format_name or dataset.unit.format),
@@ -119,10 +116,10 @@ class _Grid:
 
 
 class _Builder:
-    def __init__(self, dataset: Dataset, ledger: Ledger, spec: dict, options: FormatOptions):
+    def __init__(self, dataset: Dataset, spec: dict, options: FormatOptions):
         self.dataset = dataset
         self.options = options
-        self.ledger = ledger
+        self.ledger = dataset.ledger
         self.spec = spec
         self.year = dataset.unit.year
         self.functions = function_codes(self.year)

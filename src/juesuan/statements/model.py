@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,32 @@ class Section:
     code_header: str | None = None  # "功能分类科目编码" when rows carry codes
 
     def row(self, key: str) -> Row | None:
-        return next((r for r in self.rows if r.key == key or r.label == key), None)
+        """The first row whose key or label is `key`."""
+        return self._rows_by_name.get(key)
+
+    def children(self, parent: Row) -> tuple[Row, ...]:
+        """The code rows one level below `parent` whose code starts with its code (every code
+        row of that level below a row without a code), in order."""
+        return self._rows_below.get((parent.level + 1, parent.code or ""), ())
+
+    # Rules ask for rows and their children thousands of times: both are found once per section.
+    @cached_property
+    def _rows_by_name(self) -> dict[str, Row]:
+        found: dict[str, Row] = {}
+        for row in self.rows:
+            found.setdefault(row.key, row)
+            found.setdefault(row.label, row)
+        return found
+
+    @cached_property
+    def _rows_below(self) -> dict[tuple[int, str], tuple[Row, ...]]:
+        """Code rows by their level and each prefix of their code."""
+        found: dict[tuple[int, str], list[Row]] = {}
+        for row in self.rows:
+            if row.code:
+                for length in range(len(row.code) + 1):
+                    found.setdefault((row.level, row.code[:length]), []).append(row)
+        return {key: tuple(rows) for key, rows in found.items()}
 
     def column_index(self, key: str) -> int | None:
         for i, column in enumerate(self.columns):
@@ -111,4 +137,13 @@ class Statements:
         return iter(self.tables)
 
     def table(self, key: str) -> Table | None:
-        return next((t for t in self.tables if t.id == key or t.title == key), None)
+        """The first table whose id or title is `key`."""
+        return self._tables_by_name.get(key)
+
+    @cached_property
+    def _tables_by_name(self) -> dict[str, Table]:
+        found: dict[str, Table] = {}
+        for table in self.tables:
+            found.setdefault(table.id, table)
+            found.setdefault(table.title, table)
+        return found
