@@ -55,22 +55,19 @@ def consolidate(
         return None, report
     # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
     frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
-    # The checks on lines run as polars expressions over the joined frame, each line tagged with
-    # the index of its dataset, instead of one polars call per unit.
-    index = _dataset_index(datasets)
-    report.problems.extend(_input_problems(datasets, frame, index))
+    report.problems.extend(_input_problems(datasets, frame))
     if report.problems:
         return None, report
     first = datasets[0]
     report.units = [d.unit.name for d in datasets]
 
     projects, renames = _projects(datasets, report)
-    too_large = _too_large(frame, index, datasets)
+    too_large = _too_large(frame, datasets)
     if too_large:
         report.problems.extend(too_large)
         return None, report
     if renames:
-        frame = _rename_projects(frame, index, renames)
+        frame = _rename_projects(frame, datasets, renames)
     offsets, eliminations, problems, notes = eliminate(frame)
     report.eliminations = eliminations
     report.problems.extend(problems)
@@ -134,7 +131,24 @@ def _dataset_index(datasets: list[Dataset]) -> pl.Series:
     return heights.select(pl.col("_ds").repeat_by("_n").explode())["_ds"]
 
 
-def _input_problems(datasets: list[Dataset], frame: pl.DataFrame, index: pl.Series) -> list[str]:
+def _unit_runs(frame: pl.DataFrame, datasets: list[Dataset]) -> pl.DataFrame:
+    """(unit, _ds) of every run of lines of one unit within one dataset of the joined frame.
+
+    A run starts where the unit changes or a dataset begins: one comparison per line instead of
+    hashing every line's unit, and a unit's lines usually make one run.
+    """
+    heights = pl.Series([d.ledger.frame.height for d in datasets], dtype=pl.Int64)
+    starts = heights.cum_sum() - heights
+    begins = pl.repeat(False, frame.height, eager=True).scatter(starts.filter(heights > 0), True)
+    runs = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), "unit").filter(
+        pl.col("unit").ne_missing(pl.col("unit").shift()) | begins
+    )
+    # The last dataset starting at or before a run's row holds it (empty ones share the start).
+    owner = starts.search_sorted(runs["_row"], side="right").cast(pl.Int64) - 1
+    return runs.select("unit", owner.alias("_ds")).drop_nulls("unit")
+
+
+def _input_problems(datasets: list[Dataset], frame: pl.DataFrame) -> list[str]:
     problems = []
     first = datasets[0]
     other_years = [d for d in datasets if d.unit.year != first.unit.year]
@@ -161,17 +175,19 @@ def _input_problems(datasets: list[Dataset], frame: pl.DataFrame, index: pl.Seri
                 )
             else:
                 seen[key] = position
-    return problems + _overlapping_units(datasets, frame, index, reported)
+    return problems + _overlapping_units(datasets, frame, reported)
 
 
-def _too_large(frame: pl.DataFrame, index: pl.Series, datasets: list[Dataset]) -> list[str]:
+def _too_large(frame: pl.DataFrame, datasets: list[Dataset]) -> list[str]:
     """The consolidation is held to a dataset's ceiling on all its amounts (money.MAX_TOTAL), so
     its Int64 sums (the elimination's, the tables') cannot wrap however many units it joins."""
     size = pl.col("amount_fen").abs().cast(pl.Int128).sum()
     total = frame.select(size).item() or 0
     if total <= to_fen(MAX_TOTAL):
         return []
-    found = dict(frame.select(index, "amount_fen").group_by("_ds").agg(size).iter_rows())
+    found = dict(
+        frame.select(_dataset_index(datasets), "amount_fen").group_by("_ds").agg(size).iter_rows()
+    )
     sizes = [found.get(i, 0) for i in range(len(datasets))]
     largest = sorted(range(len(datasets)), key=lambda i: -sizes[i])[:3]
     shown = "、".join(f"{_describe(datasets[i])} {yuan(from_fen(sizes[i]))} 元" for i in largest)
@@ -182,22 +198,14 @@ def _too_large(frame: pl.DataFrame, index: pl.Series, datasets: list[Dataset]) -
 
 
 def _overlapping_units(
-    datasets: list[Dataset], frame: pl.DataFrame, index: pl.Series, reported: set[tuple[int, int]]
+    datasets: list[Dataset], frame: pl.DataFrame, reported: set[tuple[int, int]]
 ) -> list[str]:
     """Datasets whose lines belong to the same unit (所属单位): a consolidation given one of its
     own units again would count that unit's lines twice."""
-    lines = frame.select("unit", index).drop_nulls("unit")
-    # A unit whose lines all come from one dataset is the usual case, found by one group-by.
-    spans = (
-        lines.group_by("unit")
-        .agg(pl.col("_ds").min().alias("_first"), pl.col("_ds").max().alias("_last"))
-        .filter(pl.col("_first") != pl.col("_last"))
-    )
-    if spans.is_empty():
-        return []
     held = (
-        lines.join(spans.select("unit", "_first"), on="unit")
+        _unit_runs(frame, datasets)
         .unique()
+        .with_columns(pl.col("_ds").min().over("unit").alias("_first"))
         .filter(pl.col("_ds") != pl.col("_first"))
         .sort("_ds", "unit")  # each later dataset in turn, its units in name order
     )
@@ -366,7 +374,7 @@ def _free(candidate: str, taken: set[str]) -> str:
 
 
 def _rename_projects(
-    frame: pl.DataFrame, index: pl.Series, renames: dict[int, dict[str, str]]
+    frame: pl.DataFrame, datasets: list[Dataset], renames: dict[int, dict[str, str]]
 ) -> pl.DataFrame:
     """Apply per-dataset project renames with one join over the merged frame."""
     table = pl.DataFrame(
@@ -375,7 +383,7 @@ def _rename_projects(
         orient="row",
     )
     columns = frame.columns
-    joined = frame.with_columns(index).join(
+    joined = frame.with_columns(_dataset_index(datasets)).join(
         table, on=["_ds", "project"], how="left", maintain_order="left"
     )
     return joined.with_columns(pl.coalesce("_new", "project").alias("project")).select(columns)
