@@ -437,6 +437,7 @@ NO_LINE_START = "）)”’、，。：；"
 NO_LINE_END = "（(“‘"
 
 
+@functools.lru_cache(maxsize=4096)  # the renderers ask again for each size they try: once each
 def break_lines(text: str, room: float) -> str:
     """The header text with line breaks so that it fits a cell `room` characters wide: as few
     lines as possible, broken between words where it can, balanced; unchanged if it fits."""
