@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from juesuan import __version__
+from juesuan.charts.forked import Child
 from juesuan.files import replaced
 from juesuan.ledger.issues import ERROR, Issue
 from juesuan.ledger.load import load
@@ -218,11 +219,23 @@ def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from juesuan.fonts import FontMissing
-    from juesuan.publish.package import OutputRefused, write_package
+    from juesuan.charts import ready_to_draw
 
     if _refuse_overlap(Path(args.output), [args.dataset]):
         return EXIT_UNREADABLE
+    # A child process imports matplotlib while this one reads and checks the data, then draws
+    # the figures while this one writes the workbook: the two cores share the wait.
+    drawer = Child(ready=ready_to_draw)
+    try:
+        return _build_with(args, drawer)
+    finally:
+        drawer.close()
+
+
+def _build_with(args: argparse.Namespace, drawer: Child) -> int:
+    from juesuan.fonts import FontMissing
+    from juesuan.publish.package import OutputRefused, write_package
+
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues)
@@ -239,7 +252,7 @@ def _build(args: argparse.Namespace) -> int:
     out = Path(args.output)
     where = out.absolute()  # still right when `out` is the working folder, swapped out
     try:
-        manifest = write_package(prepared, out, draft=bool(fatal))
+        manifest = write_package(prepared, out, draft=bool(fatal), drawer=drawer)
     except (FontMissing, OutputRefused) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_UNREADABLE

@@ -2,46 +2,59 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-from juesuan.charts.data import CAPTIONS, Chart, chart_specs
+from juesuan.charts.data import CAPTIONS, Chart, chart_specs, figure_text
+from juesuan.charts.forked import Child
 from juesuan.document.model import Figure
-from juesuan.fonts import fonts_used, require_glyphs
+from juesuan.fonts import require_glyphs
 from juesuan.ledger.model import Dataset
 from juesuan.statements.model import Statements
 
-__all__ = ["CAPTIONS", "Chart", "chart_specs", "render_figures"]
+__all__ = ["CAPTIONS", "Chart", "chart_specs", "draw_figures", "ready_to_draw", "render_figures"]
 
 
 def render_figures(dataset: Dataset, statements: Statements, out_dir: Path) -> list[Figure]:
-    """Write figure1.png/.svg … figure6.png/.svg into `out_dir`; return the Figures in order.
+    """Write figure1.png/.svg … figure6.png/.svg into `out_dir`; return the Figures in order."""
+    return draw_figures(drawable_charts(dataset, statements), Path(out_dir))
+
+
+def drawable_charts(dataset: Dataset, statements: Statements) -> list[Chart]:
+    """The charts of the figures, once every character they print is known to have a font.
 
     Raises juesuan.fonts.FontMissing, naming the characters, when a text of a figure has a
     character that no Chinese font can draw.
     """
-    from juesuan.charts.draw import TABLE_HEADERS, chart_fonts, draw  # matplotlib only to draw
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     charts = chart_specs(dataset, statements)
-    texts = {chart.key: " ".join([*TABLE_HEADERS, *chart_text(chart)]) for chart in charts}
-    require_glyphs((f"{chart.caption}", texts[chart.key]) for chart in charts)
-    figures = []
-    for chart in charts:
-        png, svg = out / f"{chart.key}.png", out / f"{chart.key}.svg"
-        draw(chart, png, svg)
-        used = tuple(fonts_used(texts[chart.key], chart_fonts()))
-        figures.append(Figure(chart.key, chart.caption, png, svg, used))
-    return figures
+    require_glyphs((chart.caption, figure_text(chart)) for chart in charts)
+    return charts
 
 
-def chart_text(value: object) -> list[str]:
-    """Every string a chart prints: its caption, labels, groups, years and notes."""
-    if isinstance(value, str):
-        return [value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [t for f in dataclasses.fields(value) for t in chart_text(getattr(value, f.name))]
-    if isinstance(value, tuple | list):
-        return [t for item in value for t in chart_text(item)]
-    return []
+def draw_figures(charts: list[Chart], out: Path, halves: bool = False) -> list[Figure]:
+    """Draw the charts into the folder `out` (made if need be); the Figures in order.
+
+    `halves`: a process forked from this one (matplotlib already imported) draws every other
+    chart meanwhile, so that drawing takes both cores.
+    """
+    from juesuan.charts import draw  # matplotlib only to draw
+
+    out.mkdir(parents=True, exist_ok=True)
+    if not halves or len(charts) < 2:
+        return draw.draw_figures(charts, out)
+    helper = Child(ready=lambda: None)
+    try:
+        helper.send(draw_figures, charts[1::2], out)
+        mine = draw.draw_figures(charts[0::2], out)
+        theirs = helper.result()
+    finally:
+        helper.close()
+    by_key = {figure.key: figure for figure in [*mine, *theirs]}
+    return [by_key[chart.key] for chart in charts]
+
+
+def ready_to_draw() -> None:
+    """What the first figure of a process pays before it draws: matplotlib imported and told
+    the fonts. A process that will draw can do it while another prepares the charts."""
+    from juesuan.charts.draw import rc
+
+    rc()

@@ -5,6 +5,7 @@ narrative prints them. Nothing here draws.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,7 @@ CAPTIONS: tuple[tuple[str, str], ...] = (
 
 PRIOR_MISSING = "上年数未提供"
 NO_DATA = "本年无数据"
+TABLE_HEADERS = ("项目", "金额（万元）", "占比")  # of the value table beside a donut
 
 _NUMBERING = re.compile(r"^[一二三四五六七八九十]+、")
 
@@ -75,6 +77,22 @@ class Chart:
     caption: str
     data: Bars | Pie
     notes: tuple[str, ...] = ()  # short remarks printed on the figure
+
+
+def figure_text(chart: Chart) -> str:
+    """Every string a figure prints: its caption, labels, groups, years and notes, and the
+    value table's headers (which fonts must draw them)."""
+    return " ".join([*TABLE_HEADERS, *_strings(chart)])
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) for t in _strings(getattr(value, f.name))]
+    if isinstance(value, tuple | list):
+        return [t for item in value for t in _strings(item)]
+    return []
 
 
 def _label(row: Row) -> str:

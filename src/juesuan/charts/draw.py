@@ -21,8 +21,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from juesuan.charts.data import NO_DATA, Bars, Chart, Pie
-from juesuan.fonts import BUNDLED_DIR, cjk_font_files
+from juesuan.charts.data import NO_DATA, TABLE_HEADERS, Bars, Chart, Pie, figure_text
+from juesuan.document.model import Figure
+from juesuan.fonts import BUNDLED_DIR, cjk_font_files, fonts_used
 
 DPI = 200
 WIDTH = 6.3  # inches: 16 cm, the text width of an A4 page with 2.5 cm margins
@@ -50,7 +51,6 @@ PALETTE = (
     "#E7E6E6",
 )
 # Donut and value table, in inches.
-TABLE_HEADERS = ("项目", "金额（万元）", "占比")
 SWATCH, SWATCH_PAD, COLUMN_GAP, LINE = 0.13, 0.08, 0.3, 0.3  # inches
 MARGIN, DONUT_GAP = 0.2, 0.45  # inches
 INSIDE_LABEL_MIN = Decimal(6)  # percent: smaller slices are labelled in the table only
@@ -375,6 +375,19 @@ def _value_table(
 
 
 # ---- one figure ---------------------------------------------------------------------------------
+
+
+def draw_figures(charts: list[Chart], out: Path) -> list[Figure]:
+    """Draw each chart to `out`/<key>.png and .svg; the Figures, with the font files each
+    one's text is drawn with."""
+    fonts = chart_fonts()
+    figures = []
+    for chart in charts:
+        png, svg = out / f"{chart.key}.png", out / f"{chart.key}.svg"
+        draw(chart, png, svg)
+        used = tuple(fonts_used(figure_text(chart), fonts))
+        figures.append(Figure(chart.key, chart.caption, png, svg, used))
+    return figures
 
 
 def draw(chart: Chart, png: Path, svg: Path) -> None:

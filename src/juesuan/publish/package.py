@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from juesuan import __version__
+from juesuan.charts.forked import Child
 from juesuan.document.assemble import assemble
 from juesuan.document.model import Document, FormBlock
 from juesuan.files import KeptEntryClash, replaced, replaced_folder, safe_file_name
@@ -96,6 +97,7 @@ class Prepared:
     outcomes: list[Outcome]
     performance: PerformanceResult | None = None
     measures: ExternalMeasures | None = None  # as given to `prepare`
+    forms: list[tuple[str, list[TableLayout]]] = field(default_factory=list)  # form_groups
 
     @property
     def fatal(self) -> list[Outcome]:
@@ -135,7 +137,8 @@ def prepare(
     document, writer = assemble(dataset, statements, facts, [], performance=performance)
     outcomes += writer.warnings + check_text(document, facts, statements)
     outcomes += unknown_texts(dataset, statements.format)
-    return Prepared(dataset, statements, facts, outcomes, performance, measures)
+    forms = form_groups(document)  # the figures do not change them: the workbook needs no figures
+    return Prepared(dataset, statements, facts, outcomes, performance, measures, forms)
 
 
 def sha256(path: Path) -> str:
@@ -209,11 +212,15 @@ def previous_package(out: Path) -> set[Path]:
     return found
 
 
-def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Manifest:
+def write_package(
+    prepared: Prepared, out: Path, *, draft: bool = False, drawer: Child | None = None
+) -> Manifest:
     """Write every output and their zip into a new folder that replaces `out` when complete.
 
     A failure at any step leaves `out` as it was. The previous package's files go as a whole;
     anything else in `out` is kept, unless it has the name of a new package file (OutputRefused).
+    `drawer`, a child process made ready to draw (`juesuan.charts.ready_to_draw`) while the data
+    was read, draws the figures while this one writes the workbook; without it they are drawn here.
     """
     from juesuan.fonts import find_cjk_font
 
@@ -221,7 +228,7 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
     keep = others_files(out)
     try:
         with replaced_folder(out, keep=keep) as folder:
-            return _write_outputs(prepared, folder, draft)
+            return _write_outputs(prepared, folder, draft, drawer)
     except KeptEntryClash as clash:
         raise OutputRefused(
             f"输出文件夹 {out} 中已有“{clash.filename}”，不属于上次生成的公开包，"
@@ -229,8 +236,8 @@ def write_package(prepared: Prepared, out: Path, *, draft: bool = False) -> Mani
         ) from clash
 
 
-def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
-    from juesuan.charts import render_figures
+def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | None) -> Manifest:
+    from juesuan.charts import draw_figures, drawable_charts
     from juesuan.publish.docx import write_docx
     from juesuan.publish.html import write_html
     from juesuan.publish.pdf import write_pdf
@@ -253,7 +260,13 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
-    figures = render_figures(dataset, statements, out / FIGURES)
+    charts = drawable_charts(dataset, statements)
+    if drawer is not None:
+        drawer.send(draw_figures, charts, out / FIGURES, True)
+    # The workbook: the statements, then the document's forms, a sheet for each kind.
+    tables = out / tables_file_name(dataset)
+    write_tables(statements, dataset.unit, tables, draft=draft, forms=prepared.forms)
+    figures = drawer.result() if drawer is not None else draw_figures(charts, out / FIGURES)
     document, _ = assemble(
         dataset,
         statements,
@@ -268,9 +281,6 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool) -> Manifest:
     # typst lays the PDF out without holding the interpreter: it runs beside the other writers.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pdf = pool.submit(write_pdf, document, documents["document-pdf"])
-        # The workbook: the statements, then the document's forms, a sheet for each kind.
-        tables = out / tables_file_name(dataset)
-        write_tables(statements, dataset.unit, tables, draft=draft, forms=form_groups(document))
         write_docx(document, documents["document-docx"])
         write_html(document, documents["html"])
         pdf_fonts = pdf.result()
