@@ -311,12 +311,12 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             if c.default is not None and frame[c.key].null_count()
         ]
     )
-    if "fund" in frame.columns and _any(frame, pl.col("fund").is_in(list(FUND_SYNONYMS))):
+    if _any_distinct(frame, "fund", pl.col("fund").is_in(list(FUND_SYNONYMS))):
         frame = frame.with_columns(pl.col("fund").replace(FUND_SYNONYMS))
     for key in CODE_LENGTHS:
         # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109; codes that are
         # all digits already (the usual case) are left as they are without three passes.
-        if key in frame.columns and _any(frame, pl.col(key).str.contains("[^0-9]")):
+        if _any_distinct(frame, key, pl.col(key).str.contains("[^0-9]")):
             frame = frame.with_columns(
                 _ascii(pl.col(key)).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
             )
@@ -436,6 +436,12 @@ def _any(frame: pl.DataFrame, expr: pl.Expr) -> bool:
     return bool(frame.select(expr.any()).item())
 
 
+def _any_distinct(frame: pl.DataFrame, column: str, expr: pl.Expr) -> bool:
+    """Whether some cell of `column` passes `expr` (of that column alone), judged on the
+    column's distinct values: a column of a million cells has a few hundred in a ledger."""
+    return column in frame.columns and _any(frame.select(pl.col(column).unique()), expr)
+
+
 def _amount_message(value: str | None) -> str:
     try:
         parse_yuan(value)
@@ -510,15 +516,21 @@ def _stated_totals(
     """Check 合计/小计 rows and 类/款 rows that have 项 details; drop them from the lines."""
     code = pl.col("function_code")
     names = pl.col("function_name") if "function_name" in frame.columns else pl.lit(None, pl.String)
-    is_word = code.is_in(list(TOTAL_WORDS)) | names.str.contains_any(list(TOTAL_WORDS))
+    is_total_code = code.is_in(list(TOTAL_WORDS)) | code.str.contains(r"^[0-9]{3}([0-9]{2})?$")
+    is_total_name = names.str.contains_any(list(TOTAL_WORDS))
+    # Most ledgers have no total rows: each mark depends on one column, so its distinct values
+    # (a few hundred) tell, and no line is searched or copied.
+    if not (
+        _any_distinct(frame, "function_code", is_total_code)
+        or _any_distinct(frame, "function_name", is_total_name)
+    ):
+        return frame
+    is_word = code.is_in(list(TOTAL_WORDS)) | is_total_name
     is_candidate = is_word | code.str.contains(r"^[0-9]{3}([0-9]{2})?$")
-    # Both marks in one pass; most ledgers have no total rows, and then nothing is copied.
     marks = frame.select(
         is_word.fill_null(False).alias("word"), is_candidate.fill_null(False).alias("candidate")
     )
     word, candidate = marks.to_series(0), marks.to_series(1)
-    if not candidate.any():
-        return frame
     candidates = frame.filter(candidate)
     detail = frame.filter(~word)
     group = [k for k in ("unit", "kind", "phase", "fund", "nature") if k in frame.columns]
@@ -582,10 +594,10 @@ def _stated_totals(
 def _check_projects(
     lines: pl.DataFrame, projects: dict[str, Project], registered: bool, issues: list[Issue]
 ) -> None:
-    used = lines.filter(pl.col("project").is_not_null())
-    if used.is_empty():
+    project = pl.col("project")
+    if not _any(lines, project.is_not_null()):
         return
-    unknown = used.filter(~pl.col("project").is_in(list(projects)))
+    unknown = lines.filter(project.is_not_null() & ~project.is_in(list(projects)))
     if not registered:
         first = unknown.row(0, named=True)
         issues.append(
@@ -631,11 +643,11 @@ def _check_total(lines: pl.DataFrame, issues: list[Issue]) -> None:
 
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
-    # Lines whose amount was refused are not compared: they are reported already.
-    read = lines.filter(pl.col("amount_fen").is_not_null())
     # Equal lines share their amount: lines whose amount is unique (most, in 分) are set aside
-    # by one pass over integers before the lines left are compared on every key.
-    read = read.filter(pl.col("amount_fen").is_duplicated())
+    # by one pass over integers, nothing copied but the rest, before those are compared on every
+    # key. Lines whose amount was refused are not compared: they are reported already.
+    amount = pl.col("amount_fen")
+    read = lines.filter(amount.is_not_null() & amount.is_duplicated())
     dup = read.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return
