@@ -238,12 +238,18 @@ def write_package(
 
 def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | None) -> Manifest:
     from juesuan.charts import draw_figures, drawable_charts
+
+    dataset, statements = prepared.dataset, prepared.statements
+    # The figures first: the drawer works on them while this process does all the rest.
+    charts = drawable_charts(dataset, statements)
+    if drawer is not None:
+        drawer.send(draw_figures, charts, out / FIGURES, True)
+
     from juesuan.publish.docx import write_docx
     from juesuan.publish.html import write_html
     from juesuan.publish.pdf import write_pdf
     from juesuan.publish.tables_xlsx import write_tables
 
-    dataset, statements = prepared.dataset, prepared.statements
     manifest = Manifest(dataset.unit.name, dataset.unit.year, statements.format, draft)
     manifest.inputs = input_files(dataset.origin)
     manifest.checks = prepared.summary
@@ -260,9 +266,6 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
-    charts = drawable_charts(dataset, statements)
-    if drawer is not None:
-        drawer.send(draw_figures, charts, out / FIGURES, True)
     # The workbook: the statements, then the document's forms, a sheet for each kind.
     tables = out / tables_file_name(dataset)
     write_tables(statements, dataset.unit, tables, draft=draft, forms=prepared.forms)
