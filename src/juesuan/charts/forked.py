@@ -20,15 +20,15 @@ FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
 class Child:
-    """A child process, forked now, that runs `ready()` and then the one step it is `send`.
+    """A child process, forked now, that runs `ready()` and then the one step it is sent (`send`).
 
     `result()` waits and returns the step's result or raises its exception; `close()` ends a
-    child whose result was not asked for (the parent found nothing to send, or failed).
+    child that was sent no step (the parent failed, or found nothing to send).
     """
 
     def __init__(self, ready: Callable[[], Any]):
         self._job: tuple[Callable[..., Any], tuple] | None = None
-        self._asked = False
+        self._sent = self._asked = False
         if not FORK:
             return
         context = multiprocessing.get_context("fork")
@@ -41,6 +41,7 @@ class Child:
 
     def send(self, step: Callable[..., Any], *args: Any) -> None:
         """Give the child its step; the step and arguments must pickle (a module's function)."""
+        self._sent = True
         if FORK:
             self._pipe.send((step, args))
         else:
@@ -61,11 +62,18 @@ class Child:
         return value
 
     def close(self) -> None:
-        if not FORK:
+        """Wait for a step that was sent, whose files must not appear after the parent has
+        moved on (or cleaned up after a failure); end a child that was sent none. Once."""
+        if not FORK or self._pipe.closed:
             return
-        self._pipe.close()
-        if not self._asked:
+        if self._sent and not self._asked:
+            try:
+                self._pipe.recv()
+            except EOFError:
+                pass
+        elif not self._sent:
             self._process.terminate()
+        self._pipe.close()
         self._process.join()
 
 
@@ -89,5 +97,7 @@ def _serve(pipe, parents: Any, ready: Callable[[], Any]) -> None:
         outcome = (False, exc)
     try:
         pipe.send(outcome)
+    except OSError:  # the parent is gone: nobody to tell
+        pass
     except Exception:  # an exception that cannot be pickled: its text still can
         pipe.send((False, RuntimeError(repr(outcome[1]))))

@@ -245,30 +245,24 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
     if drawer is not None:
         drawer.send(draw_figures, charts, out / FIGURES, True)
 
+    try:
+        from juesuan.publish.tables_xlsx import write_tables
+
+        manifest = _manifest(prepared, draft)
+        # The workbook: the statements, then the document's forms, a sheet for each kind.
+        tables = out / tables_file_name(dataset)
+        write_tables(statements, dataset.unit, tables, draft=draft, forms=prepared.forms)
+    except BaseException:
+        if drawer is not None:  # its figures must not land in the folder as it is removed
+            drawer.close()
+        raise
     from juesuan.publish.docx import write_docx
     from juesuan.publish.html import write_html
     from juesuan.publish.pdf import write_pdf
-    from juesuan.publish.tables_xlsx import write_tables
-
-    manifest = Manifest(dataset.unit.name, dataset.unit.year, statements.format, draft)
-    manifest.inputs = input_files(dataset.origin)
-    manifest.checks = prepared.summary
-    if prepared.measures is not None:
-        # what was not read from the input files, and so not covered by their hashes
-        manifest.external = {
-            "source": prepared.measures.source,
-            "values": [
-                {"project": project, "name": name, "value": str(value)}
-                for (project, name), value in sorted(prepared.measures.values.items())
-            ],
-        }
 
     def record(path: Path, role: str) -> None:
         manifest.outputs.append(Output(str(path.relative_to(out)), role, sha256(path)))
 
-    # The workbook: the statements, then the document's forms, a sheet for each kind.
-    tables = out / tables_file_name(dataset)
-    write_tables(statements, dataset.unit, tables, draft=draft, forms=prepared.forms)
     figures = drawer.result() if drawer is not None else draw_figures(charts, out / FIGURES)
     document, _ = assemble(
         dataset,
@@ -310,6 +304,24 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
             bundle.write(out / output.path, output.path)
         bundle.write(out / MANIFEST, MANIFEST)
     manifest.zip = archive.name
+    return manifest
+
+
+def _manifest(prepared: Prepared, draft: bool) -> Manifest:
+    """The manifest before the outputs: the unit, the inputs read and the checks' summary."""
+    dataset = prepared.dataset
+    manifest = Manifest(dataset.unit.name, dataset.unit.year, prepared.statements.format, draft)
+    manifest.inputs = input_files(dataset.origin)
+    manifest.checks = prepared.summary
+    if prepared.measures is not None:
+        # what was not read from the input files, and so not covered by their hashes
+        manifest.external = {
+            "source": prepared.measures.source,
+            "values": [
+                {"project": project, "name": name, "value": str(value)}
+                for (project, name), value in sorted(prepared.measures.values.items())
+            ],
+        }
     return manifest
 
 
