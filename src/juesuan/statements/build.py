@@ -338,6 +338,8 @@ class _Builder:
     # -- values --
 
     def fill_column(self, grid: _Grid, section: dict, where: dict, column: dict) -> None:
+        # The selection of the rows that add none of their own (code rows): merged once.
+        shared = _merge(where, column.get("where"))
         for row in grid.rows:
             if (
                 row.get("sum")
@@ -354,9 +356,18 @@ class _Builder:
                 grid.exact[key] = self.expression(expr)
                 grid.sources[key] = (expr,)
                 continue
-            selection = _merge(where, row.get("where"), column.get("where"))
+            selection = (
+                shared
+                if row.get("where") is None
+                else _merge(where, row.get("where"), column.get("where"))
+            )
             if selection is not None and row.get("by"):
-                selection = _merge(selection, {row["by"]: row["code"]})
+                by = row["by"]
+                selection = (
+                    _merge(selection, {by: row["code"]})
+                    if by in selection
+                    else {**selection, by: str(row["code"])}  # what _merge gives, made directly
+                )
             if selection is None:  # the row and the column select different things: no value
                 grid.exact[key] = None
                 continue
