@@ -53,7 +53,8 @@ def consolidate(
     if not datasets:
         report.problems.append("没有要汇总的数据集。")
         return None, report
-    # One contiguous frame: later group-bys over thousands of small chunks are several times slower.
+    # One contiguous frame: the tables over 5,000 chunks cost about twice as much (0.87 against
+    # 0.37 CPU-s at 5,000 units), far more than the rechunk (about 0.1 CPU-s).
     frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
     report.problems.extend(_input_problems(datasets, frame))
     if report.problems:
