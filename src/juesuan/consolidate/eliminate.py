@@ -49,10 +49,11 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
     eliminations: list[Elimination] = []
     problems: list[str] = []
     notes: list[str] = []
-    # One pass over the merged lines picks every line either pair could touch.
+    # One pass over the merged lines picks every line either pair could touch; the direction is
+    # checked on these few below, not compared on every line.
     candidates = frame.filter(
-        ((pl.col("direction") == SPENDING) & pl.col("nature").is_in([p.nature for p in PAIRS]))
-        | ((pl.col("direction") == INCOME) & pl.col("fund").is_in([p.fund for p in PAIRS]))
+        pl.col("nature").is_in([p.nature for p in PAIRS])
+        | pl.col("fund").is_in([p.fund for p in PAIRS])
     )
     for pair in PAIRS:
         paid = candidates.filter(
