@@ -269,3 +269,19 @@ def test_a_utf16_csv_is_refused_saying_how_to_save_it(tmp_path, bom, encoding):
     (issue,) = errors(issues)
     assert issue.source.file == "income.csv" and "UTF-16" in issue.message
     assert "CSV UTF-8（逗号分隔）" in issue.accepted and "GB18030" in issue.accepted
+
+
+def test_cells_are_read_without_surrounding_spaces(tmp_path):
+    """Spaces around a cell (ASCII or full-width) are not part of it, and a cell of spaces is
+    empty: in columns that repeat their values (judged on those values) as in the others."""
+    padded = SPENDING_CSV.replace(",人员经费,", ", 人员经费\u3000,").replace("900.00,", " 900.00 ,")
+    repeated = "".join(
+        f"决算,一般公共预算财政拨款 ,2080501,30201,公用经费,,{n}.01,  \n" for n in range(1, 200)
+    )
+    folder = write_dataset(tmp_path / "padded", spending=padded + repeated)
+    dataset, issues = load(folder)
+    assert dataset is not None, [str(i) for i in issues]
+    ledger = dataset.ledger
+    assert ledger.total(direction="支出", nature="人员经费") == Decimal("900.00")
+    assert ledger.count(fund="一般公共预算财政拨款", direction="支出") == 3 + 199
+    assert ledger.frame.filter(ledger.frame["file"] == "spending.csv")["note"].null_count() == 202
