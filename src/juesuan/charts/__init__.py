@@ -11,23 +11,28 @@ from juesuan.fonts import require_glyphs
 from juesuan.ledger.model import Dataset
 from juesuan.statements.model import Statements
 
-__all__ = ["CAPTIONS", "Chart", "chart_specs", "draw_figures", "ready_to_draw", "render_figures"]
+__all__ = [
+    "CAPTIONS",
+    "Chart",
+    "chart_specs",
+    "draw_figures",
+    "ready_to_draw",
+    "render_figures",
+    "require_chart_glyphs",
+]
 
 
 def render_figures(dataset: Dataset, statements: Statements, out_dir: Path) -> list[Figure]:
     """Write figure1.png/.svg … figure6.png/.svg into `out_dir`; return the Figures in order."""
-    return draw_figures(drawable_charts(dataset, statements), Path(out_dir))
-
-
-def drawable_charts(dataset: Dataset, statements: Statements) -> list[Chart]:
-    """The charts of the figures, once every character they print is known to have a font.
-
-    Raises juesuan.fonts.FontMissing, naming the characters, when a text of a figure has a
-    character that no Chinese font can draw.
-    """
     charts = chart_specs(dataset, statements)
+    require_chart_glyphs(charts)
+    return draw_figures(charts, Path(out_dir))
+
+
+def require_chart_glyphs(charts: list[Chart]) -> None:
+    """Raises juesuan.fonts.FontMissing, naming the characters, when a text of a figure has a
+    character that no Chinese font can draw."""
     require_glyphs((chart.caption, figure_text(chart)) for chart in charts)
-    return charts
 
 
 def draw_figures(charts: list[Chart], out: Path, halves: bool = False) -> list[Figure]:

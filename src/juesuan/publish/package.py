@@ -237,15 +237,18 @@ def write_package(
 
 
 def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | None) -> Manifest:
-    from juesuan.charts import draw_figures, drawable_charts
+    from juesuan.charts import chart_specs, draw_figures, require_chart_glyphs
 
     dataset, statements = prepared.dataset, prepared.statements
     # The figures first: the drawer works on them while this process does all the rest.
-    charts = drawable_charts(dataset, statements)
+    charts = chart_specs(dataset, statements)
     if drawer is not None:
         drawer.send(draw_figures, charts, out / FIGURES, True)
 
     try:
+        # Checked while they are drawn (reading the fonts' coverage takes matplotlib's import):
+        # a character without a font still stops the build before anything is kept.
+        require_chart_glyphs(charts)
         from juesuan.publish.tables_xlsx import write_tables
 
         manifest = _manifest(prepared, draft)
