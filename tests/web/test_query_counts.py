@@ -1,6 +1,7 @@
 """Queries per page do not grow with the rows shown: the dashboard, the tables page, the roster
 and a run's page cost as many queries with 10 rows as with 100 (the person keys of the roster
-and the run are read in the rows' own query, not one query a row)."""
+and the run are read in the rows' own query, not one query a row), and the home page as many
+with a 财政局 grant over a deep tree of units as over one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from juesuan.disbursement.model import Month
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import PersonKey, Run
-from web.conftest import store
+from juesuan.web.accounts.models import UNIT, Unit
+from web.conftest import store, store_as
 from web.test_disbursement_support import roster_csv, set_up_unit
 
 
@@ -47,6 +49,28 @@ def test_the_dashboard_and_tables_cost_the_same_with_10_and_100_activity_rows(
     assert "第89条" in page  # the newest rows are shown, not a page cached before them
     assert (many_dashboard, _queries(client, tables)[0]) == few
     assert few[1] <= 4  # session, user, grants with the unit, current version
+    assert few[0] <= 5  # and the audit stamp, running jobs and whether the unit pays benefits
+
+
+def test_the_home_page_costs_the_same_over_one_unit_and_a_deep_tree(
+    client, world, example_workbook
+):
+    store_as(world.unit, example_workbook)
+    client.force_login(world.users["bureau"])
+    home = reverse("home")
+    few, page = _queries(client, home)
+    assert few <= 4  # session, user, the units seen, their current versions
+    assert world.unit.name in page and world.other.name not in page
+    parent = world.unit
+    for depth in range(1, 6):  # five levels below the unit, two units a level
+        for n in (1, 2):
+            below = Unit.objects.create(name=f"下级{depth}-{n}", kind=UNIT, parent=parent)
+        parent = below
+    store_as(below, example_workbook)
+    many, page = _queries(client, home)
+    assert many == few
+    assert "下级5-2" in page and page.count("第 1 版") == 2
+    assert world.other.name not in page
 
 
 def test_roster_and_run_pages_cost_the_same_with_10_and_100_people(client, world, tmp_path):

@@ -160,6 +160,10 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend and database sessions, each reading its row by precomposed SQL
+# (accounts/sessions.py): they run on every request.
+AUTHENTICATION_BACKENDS = ["juesuan.web.accounts.sessions.UserBackend"]
+SESSION_ENGINE = "juesuan.web.accounts.sessions"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

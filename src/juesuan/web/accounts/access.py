@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -27,6 +27,7 @@ from juesuan.web.accounts.models import (
     Unit,
     User,
 )
+from juesuan.web.sql import Columns, rows
 
 VIEW, EDIT, BUILD, DOWNLOAD, APPROVE, CONSOLIDATE, PERSONAL_DATA = (
     "view",
@@ -116,17 +117,24 @@ def can(user: User, unit: Unit, capability: str) -> bool:
     return capability in capabilities(roles_on(user, unit))
 
 
-def visible_unit_ids(user: User) -> set[int]:
-    """Every unit the user holds any role on (a 财政局 grant brings its subtree)."""
+UNITS = Columns(Unit, "u")
+# Units granted to the user, and every unit below one granted as 财政局 (UNION: a cycle ends).
+VISIBLE_UNITS = f"""
+WITH RECURSIVE below(id) AS (
+    SELECT unit_id FROM accounts_grant WHERE user_id = %s AND role = %s
+    UNION
+    SELECT u.id FROM accounts_unit u JOIN below b ON u.parent_id = b.id
+)
+SELECT {UNITS.sql} FROM accounts_unit u
+WHERE u.id IN (SELECT id FROM below)
+   OR u.id IN (SELECT unit_id FROM accounts_grant WHERE user_id = %s)"""
+
+
+def visible_units(user: User) -> list[Unit]:
+    """Every unit the user holds any role on (a 财政局 grant brings its subtree), in one query."""
     if not user.is_authenticated or not user.is_active:
-        return set()
-    ids: set[int] = set()
-    for grant in Grant.objects.filter(user=user).select_related("unit"):
-        if grant.role == BUREAU:
-            ids |= grant.unit.subtree_ids()
-        else:
-            ids.add(grant.unit_id)
-    return ids
+        return []
+    return [UNITS.take(row) for row in rows(VISIBLE_UNITS, [user.pk, BUREAU, user.pk])]
 
 
 def role_names(roles: set[str]) -> list[str]:
@@ -188,29 +196,38 @@ class UnitAccess:
         return PERSONAL_DATA in self.capabilities
 
 
+UNIT, PARENT = Columns(Unit, "u"), Columns(Unit, "p")
+# The user's grants on the unit, on the unit above it and 财政局 grants anywhere, each with its
+# unit and that unit's parent (web/sql.py: precomposed, as every unit page asks it).
+GRANTS_NEAR = f"""
+SELECT g.unit_id, g.role, {UNIT.sql}, {PARENT.sql}
+FROM accounts_grant g
+JOIN accounts_unit u ON u.id = g.unit_id
+LEFT JOIN accounts_unit p ON p.id = u.parent_id
+WHERE g.user_id = %s
+  AND (g.unit_id = %s OR g.role = %s
+       OR g.unit_id = (SELECT parent_id FROM accounts_unit WHERE id = %s))"""
+
+
 def _unit_access(user: User, unit_id: int) -> UnitAccess:
     """The unit and the user's roles on it (and on the unit above, for the breadcrumb). Every
     page asks this, so the usual case — a role granted on the unit itself — takes one query: the
     user's grants here and on the unit above and 财政局 grants anywhere, with the unit joined.
     Otherwise the unit is read and `roles_on` decides."""
     if user.is_authenticated and user.is_active:
-        parent = Unit.objects.filter(pk=unit_id).values("parent_id")
-        grants = list(
-            Grant.objects.filter(
-                Q(unit_id=unit_id) | Q(unit_id=Subquery(parent)) | Q(role=BUREAU), user=user
-            ).select_related("unit__parent")
-        )
-        here = [g for g in grants if g.unit_id == unit_id]
+        grants = rows(GRANTS_NEAR, [user.pk, unit_id, BUREAU, unit_id])
+        here = [g for g in grants if g[0] == unit_id]
         if here:
-            unit = here[0].unit
-            roles = {g.role for g in here}
+            unit = UNIT.take(here[0], 2)
+            Unit.parent.field.set_cached_value(unit, PARENT.take(here[0], 2 + UNIT.width))
+            roles = {role for _unit_id, role, *_ in here}
             above = [u.pk for u in unit.ancestors()]
-            bureau = {g.unit_id for g in grants if g.role == BUREAU}
+            bureau = {g[0] for g in grants if g[1] == BUREAU}
             if bureau.intersection(above):
                 roles.add(BUREAU)
             # the unit above opens with any grant on it, or a 财政局 grant on it or higher
             opens_parent = bool(above) and (
-                any(g.unit_id == above[0] for g in grants) or bool(bureau.intersection(above))
+                any(g[0] == above[0] for g in grants) or bool(bureau.intersection(above))
             )
             return UnitAccess(unit, roles, user, opens_parent)
     unit = get_object_or_404(Unit.objects.select_related("parent"), pk=unit_id)

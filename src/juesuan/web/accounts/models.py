@@ -93,20 +93,6 @@ class Unit(models.Model):
             unit = unit.parent
         return found
 
-    def subtree_ids(self) -> set[int]:
-        """This unit's id and every descendant's."""
-        ids = {self.pk}
-        frontier = [self.pk]
-        while frontier:
-            children = list(
-                Unit.objects.filter(parent_id__in=frontier)
-                .exclude(pk__in=ids)
-                .values_list("pk", flat=True)
-            )
-            ids.update(children)
-            frontier = children
-        return ids
-
 
 class Grant(models.Model):
     """`user` holds `role` on `unit`. A 财政局 grant covers the unit's whole subtree."""

@@ -27,7 +27,8 @@ from django.db.models import Max
 from juesuan.ledger.issues import ERROR, Issue, Source
 from juesuan.ledger.load import load
 from juesuan.ledger.model import Dataset
-from juesuan.web.accounts.models import Unit
+from juesuan.web.accounts.models import Unit, User
+from juesuan.web.sql import Columns, rows
 from juesuan.web.workplace.models import DatasetVersion
 
 MAX_NAME = 120
@@ -208,12 +209,47 @@ class StaleVersion(Exception):
         self.current = current
 
 
+# The current version of a unit-year (the import warnings, `issues`, possibly long, are read only
+# by the page that lists them), with its author for the dashboard: precomposed (web/sql.py), as
+# every year page asks it.
+VERSION, AUTHOR = Columns(DatasetVersion, "v", defer=("issues",)), Columns(User, "a")
+CURRENT = (
+    "FROM workplace_datasetversion v{join} WHERE v.unit_id = %s AND v.year = %s"
+    " ORDER BY v.number DESC LIMIT 1"
+)
+CURRENT_VERSION = f"SELECT {VERSION.sql} " + CURRENT.format(join="")
+CURRENT_VERSION_WITH_AUTHOR = f"SELECT {VERSION.sql}, {AUTHOR.sql} " + CURRENT.format(
+    join=" LEFT JOIN accounts_user a ON a.id = v.created_by_id"
+)
+
+
 def current_version(unit: Unit, year: int, *, with_author: bool = False) -> DatasetVersion | None:
-    # the import warnings (`issues`, possibly long) are read only by the page that lists them
-    found = DatasetVersion.objects.filter(unit=unit, year=year).defer("issues").order_by("-number")
+    found = rows(CURRENT_VERSION_WITH_AUTHOR if with_author else CURRENT_VERSION, [unit.pk, year])
+    if not found:
+        return None
+    version = VERSION.take(found[0])
+    DatasetVersion.unit.field.set_cached_value(version, unit)
     if with_author:
-        found = found.select_related("created_by")
-    return found.first()
+        DatasetVersion.created_by.field.set_cached_value(
+            version, AUTHOR.take(found[0], VERSION.width)
+        )
+    return version
+
+
+def latest_versions(unit_ids) -> list[DatasetVersion]:
+    """The current version of every year of these units, without their import warnings."""
+    if not unit_ids:
+        return []
+    listed = ", ".join(["%s"] * len(unit_ids))
+    return [
+        VERSION.take(row)
+        for row in rows(
+            f"SELECT {VERSION.sql} FROM workplace_datasetversion v WHERE v.unit_id IN ({listed})"
+            " AND v.number = (SELECT MAX(w.number) FROM workplace_datasetversion w"
+            " WHERE w.unit_id = v.unit_id AND w.year = v.year)",
+            list(unit_ids),
+        )
+    ]
 
 
 def _store(

@@ -26,7 +26,7 @@ from juesuan.web.accounts.access import (
     VIEW,
     UnitAccess,
     requires,
-    visible_unit_ids,
+    visible_units,
 )
 from juesuan.web.accounts.models import Unit
 from juesuan.web.accounts.views import unit_tree
@@ -48,6 +48,7 @@ from juesuan.web.workplace.versions import (
     StaleVersion,
     accept_workbook,
     current_version,
+    latest_versions,
     save_upload,
     workspace,
 )
@@ -56,15 +57,10 @@ from juesuan.web.workplace.versions import (
 
 
 def home(request):
-    ids = visible_unit_ids(request.user)
-    units = list(Unit.objects.filter(pk__in=ids).select_related("parent"))
-    latest = {}
-    for version in (
-        DatasetVersion.objects.filter(unit_id__in=ids)
-        .order_by("unit_id", "-year", "-number")
-        .select_related("created_by")
-    ):
-        latest.setdefault(version.unit_id, {}).setdefault(version.year, version)
+    units = visible_units(request.user)
+    latest: dict[int, dict[int, DatasetVersion]] = {}
+    for version in latest_versions([unit.pk for unit in units]):
+        latest.setdefault(version.unit_id, {})[version.year] = version
     rows = []
     for unit, depth in unit_tree(units):
         years = sorted(latest.get(unit.pk, {}).items(), reverse=True)
