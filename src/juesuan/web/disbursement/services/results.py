@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import queue
 import re
 import threading
@@ -21,7 +22,6 @@ from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement.models import (
     Payment,
-    PersonKey,
     ResultImport,
     Run,
     Scheme,
@@ -257,21 +257,24 @@ def _apply_results(
     update the payments.
 
     The payments the file can answer (its months and schemes) are read in one go (COPY on
-    PostgreSQL) and matched in polars, so millions of rows are never joined in SQL.
+    PostgreSQL) and matched in polars on their key, so millions of rows are never joined in SQL.
 
-    With a `guess` of the file's schemes and months (`_scope_guess`), the file is read and
-    checked by `reader` (a thread) while this connection gives every payment of those schemes
-    and months still awaiting the bank the rule's change for a paid result: the bulk of a
-    result file, known before its rows. The payments the check needs are read first on this
-    connection or, when the import is `alone` in its transaction, by the thread after the file
-    on a connection of its own, which sees only what is committed — the payments before this
-    import — and so reads them during the UPDATE. The UPDATE stands when the check found
-    exactly those payments answered: the guess was the file's schemes and months, and as many
-    rows answer payments awaiting the bank, all in the locked runs (whose payments awaiting the
-    bank only an import under the same locks changes). The rows the bank returned are then
-    changed again by id. Otherwise the UPDATE is rolled back to a savepoint and the rows are
-    written the usual way. A file the reader refuses cancels the statement under way; the
-    caller rolls the import back."""
+    With a `guess` of the file's schemes and months (`_scope_guess`), the file is read by
+    `reader` (a thread), and each row's reference turned into its payment's key, while this
+    connection gives every payment of those schemes and months still awaiting the bank the
+    rule's change for a paid result: the bulk of a result file, known before its rows. That
+    UPDATE hands back the payments it changed (`_mark_paid`), so no second pass over the table
+    reads them. The person keys the references carry are read first on this connection or,
+    when the import is `alone` in its transaction, by the thread on a connection of its own
+    (keys are only ever added). The rows are then matched with the payments the UPDATE
+    changed, and the UPDATE stands when each of those payments is answered by exactly one row
+    and every row answers one of them: the guess was the file's schemes and months, and the
+    file answers just the payments awaiting the bank in the locked runs (whose payments
+    awaiting the bank only an import under the same locks changes). The rows the bank returned
+    are then changed again by id. Otherwise the UPDATE is rolled back to a savepoint and the
+    rows are matched with every payment they can answer and written the usual way. A file the
+    reader refuses, or a row naming a person the unit does not have, cancels the statement
+    under way; an unreadable file is refused at once, the rest through the full check."""
     schemes = dict(Scheme.objects.filter(unit=unit).values_list("code", "pk"))
     # Lock the unit's approved runs (a few rows): result files of a unit are applied one at a
     # time, so a second file waits and then sees what the first changed.
@@ -281,73 +284,76 @@ def _apply_results(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    codes = {pk: code for code, pk in schemes.items()}
     paid_change = rules.apply_result(core.SENT, _rule_result(paid_outcome, "", "", paid_outcome))
-    savepoint = paid_ahead = None
+    savepoint = marked = None
     if guess and {code for code, _month in guess} <= set(schemes):
         months = sorted({month for _code, month in guess})
         scheme_ids = sorted({schemes[code] for code, _month in guess})
         try:
             with reader.cancelling():
-                if alone:
-                    # read by the thread after the file, on a connection of its own
-
-                    def check(frame):
-                        stored = _payments_frame(unit, months, scheme_ids)
-                        return _check(entry, frame, stored, codes, paid_outcome)
-
+                if alone:  # read by the thread, on a connection of its own
+                    keys = None
                 else:
-                    progress(30, "读取对应付款")
-                    stored = _payments_frame(unit, months, scheme_ids)
+                    progress(30, "读取人员编号")
+                    keys = people.keys_frame(unit)
 
-                    def check(frame):
-                        return _check(entry, frame, stored, codes, paid_outcome)
+                def locate(frame):
+                    located = _located(
+                        frame, people.keys_frame(unit) if keys is None else keys, schemes
+                    )
+                    # a row naming no person of the unit: the full check reports it
+                    return None if located["person_id"].has_nulls() else located
 
-                reader.check_with(guess, check)
+                # before the thread starts, so that a cancel can only meet the UPDATE
+                savepoint = transaction.savepoint()
+                reader.check_with(guess, locate)
                 reader.start()
                 if not reader.failed.is_set():
-                    savepoint = transaction.savepoint()
                     progress(45, "整批更新付款（已到账），同时核对回盘")
-                    awaiting = Payment.objects.filter(
-                        unit=unit,
-                        run_id__in=runs,
-                        scheme_id__in=scheme_ids,
-                        month__in=months,
-                        status=core.SENT,
+                    marked = _mark_paid(
+                        unit.pk, runs, scheme_ids, months, _values(paid_change, entry)
                     )
-                    paid_ahead = _mark_paid(awaiting, _values(paid_change, entry))
         except DatabaseError:
             if not reader.failed.is_set():
                 raise
-            paid_ahead = None
+            marked = None
         progress(55, "等待核对完成")
     outcome = reader.finish()
     if outcome is not None:
         return outcome
-    frame, checked = reader.frame, reader.checked
+    frame = reader.frame
     entry.rows = frame.height
     answered = reader.answered
     months = sorted({month for _code, month in answered})
     unknown_schemes = sorted({code for code, _month in answered} - set(schemes))
     if unknown_schemes:
         return refused(f"回盘中的补贴类别 {'、'.join(unknown_schemes)} 不是本单位的，回盘未导入。")
-    if paid_ahead is not None:
-        sent = checked.matched.filter(pl.col("status") == core.SENT) if checked else None
-        if sent is not None and paid_ahead == sent.height and sent["run_id"].is_in(runs).all():
+    checked = None
+    if marked is not None and reader.located is not None:
+        progress(58, "核对回盘与付款")
+        checked = _check(entry, reader.located, marked, paid_outcome, partial=True)
+        if isinstance(checked, Outcome):
+            return checked
+        if checked is not None and marked.height != frame.height:
+            checked = None  # payments awaiting the bank the file does not answer
+    paid_ahead = checked is not None
+    if savepoint is not None:
+        if paid_ahead:
             transaction.savepoint_commit(savepoint)
         else:
             transaction.savepoint_rollback(savepoint)
-            paid_ahead = None
-    if checked is None:  # no guess, or not the file's schemes and months
+    if checked is None:  # no guess, not the file's schemes and months, or not only its rows
         progress(40, "读取并核对对应付款")
+        located = reader.located
+        if located is None:
+            located = _located(frame, people.keys_frame(unit), schemes)
         scheme_ids = sorted({schemes[code] for code, _month in answered})
-        checked = _check(
-            entry, frame, _payments_frame(unit, months, scheme_ids), codes, paid_outcome
-        )
+        stored = _payments_frame(unit, months, scheme_ids)
+        checked = _check(entry, located, stored, paid_outcome)
         if isinstance(checked, Outcome):
             return checked
     progress(60, "更新付款状态")
-    _update_payments(unit.pk, entry, checked, months, paid_ahead is not None, progress)
+    _update_payments(unit.pk, entry, checked, months, paid_ahead, progress)
     paid = returned = unchanged = paid_fen = returned_fen = 0
     for _number, _status, decision, count, amount in checked.decisions:
         if isinstance(decision, rules.Unchanged):
@@ -359,31 +365,56 @@ def _apply_results(
     return _settled(entry, paid, returned, unchanged, paid_fen, returned_fen, months)
 
 
-def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, codes: dict, paid_outcome):
-    """The file's rows matched with the `stored` payments and decided, or the refusal listing
-    the rows that match no payment, differ from it, repeat, or contradict an earlier result."""
+# A payment's key, and one 64-bit hash of it: rows and payments are joined on the hash (a third
+# of the time of a join on the four columns), then the keys compared.
+_KEY = ["scheme_id", "person_id", "month", "sequence"]
+_KEY_HASH = pl.struct(_KEY).hash().alias("key_hash")
 
-    # Matched on the reference as the file writes it: one text column joins faster than the
-    # four parts of the key. A payment sent before person keys is answered by its old number.
-    def reference(person: str) -> pl.Expr:
-        return (
-            pl.col("scheme_id").replace_strict(codes, return_dtype=pl.String)
-            + "-"
-            + pl.col(person)
-            + "-"
-            + pl.col("month").str.replace("-", "", literal=True)
-            + "-"
-            + pl.col("sequence").cast(pl.String)
-        )
 
-    columns = ("id", "run_id", "scheme_id", "status", "reason_code_p", "amount")
-    payments = stored.select(reference("person_key").alias("reference"), *columns)
-    if frame["reference"].str.contains(_LEGACY, literal=False).any():
-        legacy = stored.select(reference("person_id").alias("reference"), *columns)
-        payments = pl.concat([payments, legacy])
-    matched = frame.join(payments, on="reference", how="left")
-    problems: list[dict] = []
+def _located(frame: pl.DataFrame, keys: pl.DataFrame, schemes: dict) -> pl.DataFrame:
+    """The file's rows with the key of the payment each reference names: scheme (its id from
+    the scheme's code), person (by the person key the number carries, or the 公民身份号码 of a
+    payment sent before keys), month and sequence. The person is null for a key the unit does
+    not have, the scheme for a code it does not have."""
+    # scheme-person-YYYYMM-sequence: the reader has checked the shape, no part has a hyphen
+    parts = pl.col("reference").str.split_exact("-", 3)
+    yyyymm = parts.struct.field("field_2")
+    frame = frame.with_columns(
+        parts.struct.field("field_0")
+        .replace_strict(schemes, default=None, return_dtype=pl.Int64)
+        .alias("scheme_id"),
+        parts.struct.field("field_1").alias("person_key"),
+        (yyyymm.str.slice(0, 4) + "-" + yyyymm.str.slice(4, 2)).alias("month"),
+        parts.struct.field("field_3").cast(pl.Int64).alias("sequence"),
+    ).join(keys, on="person_key", how="left", maintain_order="left")
+    if frame["reference"].str.contains(_LEGACY).any():  # an old number names the person itself
+        legacy = pl.col("reference").str.contains(_LEGACY)
+        person = pl.when(legacy).then(pl.col("person_key")).otherwise(pl.col("person_id"))
+        frame = frame.with_columns(person.alias("person_id"))
+    return frame.drop("person_key").with_columns(_KEY_HASH)
+
+
+def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, paid_outcome, *, partial=False):
+    """The file's rows (`_located`) matched with the `stored` payments on their key and
+    decided, or the refusal listing the rows that match no payment, differ from it, repeat, or
+    contradict an earlier result. With `partial` (`stored` are only some of the payments the
+    rows can answer), None when a row matches none of them: only the full check can tell."""
+    payments = stored.select(*_KEY, "id", "run_id", "status", "reason_code_p", "amount")
+    matched = frame.join(
+        payments.with_columns(_KEY_HASH), on="key_hash", how="left", suffix="_p"
+    ).drop("key_hash")
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}_p")) for c in _KEY)
+    if (
+        matched.height == frame.height
+        and matched.select((pl.col("id").is_null() | same).all()).item()
+    ):
+        matched = matched.drop(f"{c}_p" for c in _KEY)
+    else:  # two keys of one hash: joined on the columns themselves
+        matched = frame.drop("key_hash").join(payments, on=_KEY, how="left")
     missing = matched.filter(pl.col("id").is_null())
+    if partial and missing.height:
+        return None
+    problems: list[dict] = []
     for row in missing.sort("line").head(200).iter_rows(named=True):
         problems.append(
             _row_problem(entry, row, "找不到对应的付款（付款编号不属于本单位已审批的批次）")
@@ -466,17 +497,47 @@ def _values(decision: rules.Change, entry) -> dict:
     }
 
 
-def _mark_paid(awaiting, values: dict) -> int:
-    """The bulk of a result file: one UPDATE of the payments awaiting the bank."""
-    return awaiting.update(**values)
+def _mark_paid(unit_id: int, runs: list, scheme_ids: list, months: list, values: dict):
+    """The bulk of a result file: one UPDATE of the payments of `runs`, `scheme_ids` and
+    `months` awaiting the bank, which hands back what matching needs of each (its RETURNING
+    rows, by COPY): the payments as they were, awaiting the bank, with no recorded reason
+    (`apply_result` looks at one only for a payment the bank has already answered)."""
+    table = Payment._meta.db_table
+    sets = ", ".join(f"{name} = %s" for name in values)
+    sql = (
+        f"COPY (UPDATE {table} SET {sets} WHERE unit_id = %s AND run_id = ANY(%s) "
+        "AND scheme_id = ANY(%s) AND month = ANY(%s) AND status = %s "
+        "RETURNING id, run_id, scheme_id, person_id, month, sequence, amount) TO STDOUT"
+    )
+    params = [*values.values(), unit_id, runs, scheme_ids, months, core.SENT]
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        for block in copy:
+            buffer.write(block)
+    names = ["id", "run_id", "scheme_id", "person_id", "month", "sequence", "amount"]
+    schema = {n: _STORED[n] for n in names}
+    if not buffer.tell():
+        frame = pl.DataFrame(schema=schema)
+    else:
+        frame = pl.read_csv(
+            buffer.getvalue(),
+            has_header=False,
+            separator="\t",
+            new_columns=names,
+            schema=schema,
+            quote_char=None,
+        )
+    return frame.with_columns(
+        pl.lit(core.SENT).alias("status"), pl.lit("").alias("reason_code_p")
+    ).select(list(_STORED))
 
 
 class _Reader(threading.Thread):
-    """Reads a result file (`read`) and, in a thread of its own, checks its rows with what the
+    """Reads a result file (`read`) and, in a thread of its own, locates its rows with what the
     importing thread hands over (`check_with`); `run` called directly only reads. A file that
-    cannot be read or does not fit cancels the statement the importing connection is running,
-    and the import is rolled back. The thread writes nothing; a check that reads payments does
-    so on the thread's own connection, closed at the end."""
+    cannot be read or whose rows cannot be located cancels the statement the importing
+    connection is running. The thread writes nothing; what it reads from the database it
+    reads on a connection of its own, closed at the end."""
 
     def __init__(self, read, name: str) -> None:
         super().__init__(name="result-file", daemon=True)
@@ -491,8 +552,7 @@ class _Reader(threading.Thread):
         self.unreadable: Outcome | None = None
         self.frame: pl.DataFrame | None = None
         self.answered: set[tuple[str, str]] = set()  # (scheme, YYYY-MM) of the rows
-        self.checked: _Checked | None = None
-        self._refusal: Outcome | None = None
+        self.located: pl.DataFrame | None = None  # the rows with their payment's key
         self._error: BaseException | None = None
 
     def run(self) -> None:
@@ -513,21 +573,19 @@ class _Reader(threading.Thread):
             if threading.current_thread() is self:
                 guess, check = self._handed.get()
                 if check is not None and self.answered == guess:
-                    checked = check(self.frame)
-                    if isinstance(checked, Outcome):
-                        self._refusal = checked
+                    self.located = check(self.frame)
+                    if self.located is None:
                         self._fail()
-                    else:
-                        self.checked = checked
         except BaseException as error:  # handed to the importing thread by `finish`
             self._error = error
             self._fail()
         finally:
             if threading.current_thread() is self:
-                connection.close()  # the thread's own, if the check read the payments
+                connection.close()  # the thread's own, if the check read from it
 
     def check_with(self, guess: set, check) -> None:
-        """Check the rows with `check` if the file answers the schemes and months `guess`."""
+        """Locate the rows with `check` (None: they cannot all be located) if the file
+        answers the schemes and months `guess`."""
         self._released = True
         self._handed.put((guess, check))
 
@@ -552,13 +610,13 @@ class _Reader(threading.Thread):
 
     def finish(self) -> Outcome | None:
         """Wait for the reading (and the check, if handed over), or read the file now if no
-        thread was started; the file's refusal, if any."""
+        thread was started; the file's refusal, if it cannot be read."""
         if self.ident is None and self.frame is None and self.unreadable is None:
             self.run()
         self.stop()
         if self._error is not None:
             raise self._error
-        return self.unreadable or self._refusal
+        return self.unreadable
 
     def _fail(self) -> None:
         self.failed.set()
@@ -593,13 +651,16 @@ def _update_payments(unit_id, entry, checked: _Checked, months, paid_ahead, prog
     awaiting the bank are all answered by this file takes its largest change (the paid rows) as
     one plain UPDATE of what still awaits the bank, after its other rows were updated by id."""
     stored, matched = checked.stored, checked.matched
-    waiting = stored.filter(pl.col("status") == core.SENT).group_by("run_id", "scheme_id").len()
-    answered = matched.filter(pl.col("status") == core.SENT).group_by("run_id", "scheme_id").len()
-    whole = {
-        (r, s)
-        for r, s, n, m in waiting.join(answered, on=["run_id", "scheme_id"]).iter_rows()
-        if n == m and not paid_ahead
-    }
+    whole = set()
+    if not paid_ahead:
+        sent = pl.col("status") == core.SENT
+        waiting = stored.filter(sent).group_by("run_id", "scheme_id").len()
+        answered = matched.filter(sent).group_by("run_id", "scheme_id").len()
+        whole = {
+            (r, s)
+            for r, s, n, m in waiting.join(answered, on=["run_id", "scheme_id"]).iter_rows()
+            if n == m
+        }
     keyed, bulk = [], []  # (ids or (run, scheme), values, status of the payments, count)
     changes = {
         number: decision
@@ -698,35 +759,26 @@ def _row_problem(entry, row: dict, message: str) -> dict:
     }
 
 
+# What matching and deciding need of each payment a result can answer.
+_STORED = {
+    "id": pl.Int64,
+    "run_id": pl.Int64,
+    "scheme_id": pl.Int64,
+    "person_id": pl.String,
+    "month": pl.String,
+    "sequence": pl.Int64,
+    "status": pl.String,
+    "reason_code_p": pl.String,
+    "amount": pl.Int64,
+}
+
+
 def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.DataFrame:
     """The unit's payments of `months` and `scheme_ids` a result can answer (not withdrawn),
-    with what matching and deciding need and each person's key (person_key, "" when none);
-    COPY on PostgreSQL, the keys joined in the same query."""
-    columns = [
-        "id",
-        "run_id",
-        "scheme_id",
-        "person_id",
-        "month",
-        "sequence",
-        "status",
-        "reason_code",
-        "amount",
-    ]
-    schema = {
-        "id": pl.Int64,
-        "run_id": pl.Int64,
-        "scheme_id": pl.Int64,
-        "person_id": pl.String,
-        "month": pl.String,
-        "sequence": pl.Int64,
-        "status": pl.String,
-        "reason_code_p": pl.String,
-        "amount": pl.Int64,
-        "person_key": pl.String,
-    }
+    with what matching and deciding need (`_STORED`); COPY on PostgreSQL."""
+    columns = [c if c != "reason_code_p" else "reason_code" for c in _STORED]
     if not months or not scheme_ids:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=_STORED)
     if connection.vendor == "postgresql":
         month_list = ", ".join(f"'{core.Month.parse(m)}'" for m in months)
         # A single scheme or month is not sent with every row. The rows come joined into one
@@ -738,41 +790,35 @@ def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.
             constant["scheme_id"] = pl.lit(scheme_ids[0], dtype=pl.Int64)
         if len(months) == 1:
             constant["month"] = pl.lit(months[0], dtype=pl.String)
-        sent = [f"p.{c}" for c in columns if c not in constant] + ["coalesce(k.key, '')"]
+        sent = [c for c, name in zip(columns, _STORED, strict=True) if name not in constant]
         sql = (
             f"COPY (SELECT string_agg(concat_ws(',', {', '.join(sent)}), chr(30)) "
-            f"FROM {Payment._meta.db_table} AS p LEFT JOIN {PersonKey._meta.db_table} AS k "
-            "ON k.unit_id = p.unit_id AND k.person_id = p.person_id "
-            f"WHERE p.unit_id = {int(unit.pk)} AND p.month IN ({month_list}) "
-            f"AND p.scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
-            f"AND p.status <> '{core.WITHDRAWN}' GROUP BY p.id / 16384) TO STDOUT"
+            f"FROM {Payment._meta.db_table} "
+            f"WHERE unit_id = {int(unit.pk)} AND month IN ({month_list}) "
+            f"AND scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
+            f"AND status <> '{core.WITHDRAWN}' GROUP BY id / 16384) TO STDOUT"
         )
         data = copy_out(sql).replace(b"\x1e", b"\n")
         if not data:
-            return pl.DataFrame(schema=schema)
-        names = [n for n in schema if n not in constant]
+            return pl.DataFrame(schema=_STORED)
+        names = [n for n in _STORED if n not in constant]
         frame = pl.read_csv(
             data,
             has_header=False,
             new_columns=names,
-            schema={n: schema[n] for n in names},
+            schema={n: _STORED[n] for n in names},
             quote_char=None,
         )
         return frame.with_columns(
             *(value.alias(name) for name, value in constant.items()),
-            pl.col(pl.String).fill_null(""),
-        ).select(list(schema))
+            pl.col("reason_code_p").fill_null(""),
+        ).select(list(_STORED))
     rows = (
         Payment.objects.filter(unit=unit, month__in=months, scheme_id__in=scheme_ids)
         .exclude(status=core.WITHDRAWN)
         .values_list(*columns)
     )
-    frame = pl.DataFrame(
-        list(rows), schema={n: t for n, t in schema.items() if n != "person_key"}, orient="row"
-    )
-    return frame.join(people.keys_frame(unit), on="person_id", how="left").with_columns(
-        pl.col("person_key").fill_null("")
-    )
+    return pl.DataFrame(list(rows), schema=_STORED, orient="row")
 
 
 def _update_ids(ids: list[int], values: dict, *, expect_status: str) -> int:
