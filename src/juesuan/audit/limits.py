@@ -101,8 +101,9 @@ class PageBudget:
         self.where = where
         self.chars = self.runs = self.graphics = 0
 
-    def char(self) -> None:
-        self.chars += 1
+    def char(self, count: int = 1) -> None:
+        """`count` more characters, counted before their boxes are read."""
+        self.chars += count
         if self.chars > MAX_PAGE_CHARS:
             raise self.budget.refuse(self.where, "的字符数", f"{MAX_PAGE_CHARS:,} 个")
 

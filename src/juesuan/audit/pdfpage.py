@@ -35,6 +35,7 @@ PARAGRAPH_GAP = 0.9  # a paragraph's space above a line is wider than this share
 PARAGRAPH_EXTRA = 0.4  # and wider than the page's usual line spacing by this share of its height
 USUAL_PAIRS = 4  # the fewest pairs of lines on a page that show its usual line spacing
 _SPACES = {" ", "\u3000", "\xa0", "\t", "\r", "\n"}
+_MADE_UP = {" ", "\r", "\n"}  # what pdfium puts between runs (FPDFText_IsGenerated)
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4}|[-—–－]?\s*[ivxlcIVXLC]{1,6}\s*[-—–－]?)$"
@@ -285,6 +286,7 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
     rects: list[Rect] = []
     counts = {"runs": 0, "images": 0}
     matrix = pdfium_c.FS_MATRIX()
+    scratch = _Scratch()
 
     def own(obj, outer):
         if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
@@ -301,7 +303,7 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
                 continue
             counter.graphic()
             if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-                _path(obj, own(obj, outer), view, rules, rects)
+                _path(obj, own(obj, outer), view, scratch, rules, rects)
             elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
                 counts["images"] += 1
             elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 16:
@@ -330,32 +332,49 @@ def _compose(inner: tuple, outer: tuple) -> tuple:
             e * B + f * D + F)  # fmt: skip
 
 
-def _path(obj, m: tuple, view: _View, rules: list[Rule], rects: list[Rect]) -> None:
+class _Scratch:
+    """What pdfium writes its answers into, made once per page rather than once per path."""
+
+    def __init__(self) -> None:
+        self.fill, self.stroke = ctypes.c_int(), ctypes.c_int()
+        self.x, self.y = ctypes.c_float(), ctypes.c_float()
+        self.rgba = tuple(ctypes.c_uint() for _ in range(4))
+
+
+def _path(
+    obj, m: tuple, view: _View, scratch: _Scratch, rules: list[Rule], rects: list[Rect]
+) -> None:
     """An axis-aligned rectangle is a Rect (or a Rule when thinner than RULE_THICKNESS); the
     straight horizontal and vertical pieces of a stroked path are Rules."""
     import pypdfium2.raw as pdfium_c
 
-    fill, stroke = ctypes.c_int(), ctypes.c_int()
-    pdfium_c.FPDFPath_GetDrawMode(obj, fill, stroke)
-    filled, stroked = fill.value != 0, stroke.value != 0
-    if filled and not stroked and _invisible_fill(obj):
+    pdfium_c.FPDFPath_GetDrawMode(obj, scratch.fill, scratch.stroke)
+    filled, stroked = scratch.fill.value != 0, scratch.stroke.value != 0
+    if filled and not stroked and _invisible_fill(obj, scratch.rgba):
         filled = False  # a white or clear box (a cell's padding) is no line on paper
     if not (filled or stroked):
         return  # a clipping path: draws nothing
-    x, y = ctypes.c_float(), ctypes.c_float()
+    x, y = scratch.x, scratch.y
+    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
+    get_type, get_close = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
+    move, bezier = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_BEZIERTO
+    a, b, c, d, e, f = m
+    left, top = view.left, view.top
+    upright = view.rotation == 0
     subpaths: list[list[tuple[float, float, bool]]] = []  # points; True: reached by a curve
     for index in range(pdfium_c.FPDFPath_CountSegments(obj)):
-        segment = pdfium_c.FPDFPath_GetPathSegment(obj, index)
-        pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-        kind = pdfium_c.FPDFPathSegment_GetType(segment)
-        px = m[0] * x.value + m[2] * y.value + m[4]
-        py = m[1] * x.value + m[3] * y.value + m[5]
-        point = (*view.point(px, py), kind == pdfium_c.FPDF_SEGMENT_BEZIERTO)
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO or not subpaths:
+        segment = get_segment(obj, index)
+        get_point(segment, x, y)
+        kind = get_type(segment)
+        sx, sy = x.value, y.value
+        px, py = a * sx + c * sy + e, b * sx + d * sy + f
+        curved = kind == bezier
+        point = (px - left, top - py, curved) if upright else (*view.point(px, py), curved)
+        if kind == move or not subpaths:
             subpaths.append([point])
         else:
             subpaths[-1].append(point)
-        if pdfium_c.FPDFPathSegment_GetClose(segment) and subpaths[-1]:
+        if get_close(segment) and subpaths[-1]:
             first = subpaths[-1][0]
             subpaths[-1].append((first[0], first[1], False))
     for points in subpaths:
@@ -388,10 +407,10 @@ def _path(obj, m: tuple, view: _View, rules: list[Rule], rects: list[Rect]) -> N
                 rules.append(Rule(middle, min(ay, by), middle, max(ay, by)))
 
 
-def _invisible_fill(obj) -> bool:
+def _invisible_fill(obj, rgba: tuple) -> bool:
     import pypdfium2.raw as pdfium_c
 
-    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    r, g, b, a = rgba
     if not pdfium_c.FPDFPageObj_GetFillColor(obj, r, g, b, a):
         return False
     return a.value == 0 or min(r.value, g.value, b.value) >= 250
@@ -401,25 +420,23 @@ def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | N
     """(x0, top, x1, bottom) when the subpath is an axis-aligned rectangle."""
     if any(curved for *_, curved in points):
         return None
-    corners = list(points)
-    while len(corners) > 4 and _near(corners[-1], corners[0]):
-        corners.pop()  # closed by a line back to the start and/or a close flag
-    if len(corners) != 4:
+    count = len(points)
+    x, y, _ = points[0]
+    while (
+        count > 4 and abs(points[count - 1][0] - x) <= 0.5 and abs(points[count - 1][1] - y) <= 0.5
+    ):
+        count -= 1  # closed by a line back to the start and/or a close flag
+    if count != 4:
         return None
+    corners = points[:4]
     xs = sorted({round(p[0], 1) for p in corners})
     ys = sorted({round(p[1], 1) for p in corners})
     if len(xs) > 2 or len(ys) > 2:
         return None
-    closed = [*corners, corners[0]]
-    if any(
-        abs(a[0] - b[0]) > 0.05 and abs(a[1] - b[1]) > 0.05 for a, b in itertools.pairwise(closed)
-    ):
-        return None
+    for (ax, ay, _), (bx, by, _) in zip(corners, (*corners[1:], corners[0]), strict=True):
+        if abs(ax - bx) > 0.05 and abs(ay - by) > 0.05:
+            return None  # a slanted side
     return xs[0], ys[0], xs[-1], ys[-1]
-
-
-def _near(a: tuple[float, float, bool], b: tuple[float, float, bool]) -> bool:
-    return abs(a[0] - b[0]) <= 0.5 and abs(a[1] - b[1]) <= 0.5
 
 
 def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
@@ -429,32 +446,55 @@ def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
     raw = textpage.raw
     box = pdfium_c.FS_RECTF()
     x, y = ctypes.c_double(), ctypes.c_double()
+    get_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
+    map_error = pdfium_c.FPDFText_HasUnicodeMapError
+    left, top = view.left, view.top
+    upright = view.rotation == 0
     chars = []
     try:
-        for index in range(pdfium_c.FPDFText_CountChars(raw)):
-            if pdfium_c.FPDFText_IsGenerated(raw, index) == 1:
-                continue  # a space or line break pdfium made up: ours come from the boxes
-            counter.char()
-            code = pdfium_c.FPDFText_GetUnicode(raw, index)
-            pdfium_c.FPDFText_GetLooseCharBox(raw, index, box)
-            pdfium_c.FPDFText_GetCharOrigin(raw, index, x, y)
-            x0, top, x1, bottom = view.box(box.left, box.bottom, box.right, box.top)
-            _, baseline = view.point(x.value, y.value)
+        texts = _char_texts(raw)
+        # pdfium makes up spaces and line breaks between runs (ours come from the boxes), and
+        # nothing else: only those characters need asking
+        drawn = [
+            index
+            for index, text in enumerate(texts)
+            if text not in _MADE_UP or pdfium_c.FPDFText_IsGenerated(raw, index) != 1
+        ]
+        counter.char(len(drawn))
+        for index in drawn:
+            get_box(raw, index, box)
+            get_origin(raw, index, x, y)
+            if upright:  # view.box and view.point, inline: the page as the file draws it
+                x0, x1 = box.left - left, box.right - left
+                y0, y1 = top - box.bottom, top - box.top
+                x0, x1 = (x0, x1) if x0 <= x1 else (x1, x0)
+                y0, y1 = (y0, y1) if y0 <= y1 else (y1, y0)
+                baseline = top - y.value
+            else:
+                x0, y0, x1, y1 = view.box(box.left, box.bottom, box.right, box.top)
+                baseline = view.point(x.value, y.value)[1]
             chars.append(
-                Char(
-                    chr(code) if 0 < code < 0x110000 else "\ufffd",
-                    x0,
-                    top,
-                    x1,
-                    bottom,
-                    baseline,
-                    bottom - top,
-                    pdfium_c.FPDFText_HasUnicodeMapError(raw, index) == 1,
-                )
+                Char(texts[index], x0, y0, x1, y1, baseline, y1 - y0, map_error(raw, index) == 1)
             )
     finally:
         textpage.close()
     return tuple(chars)
+
+
+def _char_texts(raw) -> list[str]:
+    """Each character's text by index. The page's text in one call when it maps one to one onto
+    the characters; pdfium leaves control characters out of it, so when its length differs it
+    is asked character by character."""
+    import pypdfium2.raw as pdfium_c
+
+    count = pdfium_c.FPDFText_CountChars(raw)
+    buffer = (ctypes.c_ushort * (2 * count + 1))()  # room for a surrogate pair per character
+    written = pdfium_c.FPDFText_GetText(raw, 0, count, buffer)
+    text = ctypes.string_at(buffer, 2 * max(written - 1, 0)).decode("utf-16-le", "surrogatepass")
+    if len(text) == count:
+        return list(text.replace("\0", "\ufffd"))
+    codes = (pdfium_c.FPDFText_GetUnicode(raw, index) for index in range(count))
+    return [chr(code) if 0 < code < 0x110000 else "\ufffd" for code in codes]
 
 
 # ---- lines of text ---------------------------------------------------------------------------
