@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/audit.py                 # timings and a 1,000-document batch
     .venv/bin/python bench/audit.py --mutations 240  # plus the mutation corpus (recall per kind)
+    .venv/bin/python bench/audit.py --count 0        # timings only, no batch
 
 Timings: our generated disclosure PDF (the example built by `juesuan build`), a 30-page slice of
 it, and the Shanghai template when shared/ is present. Batch: copies of our document as text
@@ -471,7 +472,9 @@ def mutations(work: Path, count: int, workers: int, seed: int = 20201231) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1000, help="text documents in the batch")
+    parser.add_argument(
+        "--count", type=int, default=1000, help="text documents in the batch (0: no batch)"
+    )
     parser.add_argument("--pdf-count", type=int, default=40, help="PDF copies in the batch")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3, help="timed audits of our PDF (best kept)")
@@ -485,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         pdf = timed("build the example package", build_package, work / "pkg")
         timings(pdf, work, max(1, args.runs))
         real_documents(max(1, args.runs), args.old_reader)
-        batch(pdf, work, args.count, args.pdf_count, args.workers)
+        if args.count:
+            batch(pdf, work, args.count, args.pdf_count, args.workers)
         if args.mutations:
             mutations(work, args.mutations, args.workers)
     return 0
