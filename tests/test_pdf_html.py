@@ -408,3 +408,20 @@ def test_the_font_juesuan_cjk_font_names_sets_body_and_headings(tmp_path, monkey
         fonts.clear_cache()
     assert "JuesuanNotoSansSC-Regular" in embedded  # the body too is in the chosen (sans) face
     assert "JuesuanNotoSerifSC-Regular" not in embedded
+
+
+def test_the_same_dataset_gives_the_same_html_and_typst_source_on_every_build():
+    from juesuan.document.assemble import assemble
+    from juesuan.ledger.load import load
+    from juesuan.publish.package import prepare
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "luzhou-2020"
+    built = []
+    for _ in range(2):  # two loads: equal texts, different string objects
+        dataset, _issues = load(example)
+        prepared = prepare(dataset)
+        document, _writer = assemble(dataset, prepared.statements, prepared.facts, [])
+        built.append((html_page(document), typst_source(document)))
+    assert built[0] == built[1]
+    # the reports' headings are anchored, so the 目录 can link to them
+    assert re.search(r'<h\d id="r-project1-\d+">', built[0][0])

@@ -102,14 +102,16 @@ def _tables(tables: list, part: str) -> list[Block]:
     return blocks
 
 
-def _report(text: str, level: int) -> list[Block]:
-    """A report the unit wrote: its 一、 lines become headings, the rest paragraphs."""
+def _report(text: str, level: int, anchor: str) -> list[Block]:
+    """A report the unit wrote: its 一、 lines become headings, the rest paragraphs.
+
+    `anchor` begins its headings' anchors: the same for the same document on every build."""
     blocks: list[Block] = []
     for n, paragraph in enumerate(paragraphs(text)):
         if ORDINAL.match(paragraph) and len(paragraph) <= 40:
-            blocks.append(Heading(level, paragraph, f"r{id(text)}-{n}"))
+            blocks.append(Heading(level, paragraph, f"{anchor}-{n}"))
         elif SUB_ORDINAL.match(paragraph) and len(paragraph) <= 40:
-            blocks.append(Heading(level + 1, paragraph, f"r{id(text)}-{n}"))
+            blocks.append(Heading(level + 1, paragraph, f"{anchor}-{n}"))
         else:
             blocks.append(Paragraph.plain(paragraph))
     return blocks
@@ -127,7 +129,7 @@ def attachments(dataset: Dataset, performance: PerformanceResult | None = None) 
         if DEPARTMENT_REPORT in dataset.texts:
             title = f"{unit.name}{unit.year}年部门整体支出绩效评价报告"
             blocks.append(Paragraph.plain(title, style="center"))
-            blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3)
+            blocks += _report(dataset.texts[DEPARTMENT_REPORT], 3, "r-department")
         department = performance.department if performance is not None else None
         if department is not None:
             blocks.append(FormBlock(department_form(department, unit), DEPARTMENT_FORM))
@@ -139,12 +141,15 @@ def attachments(dataset: Dataset, performance: PerformanceResult | None = None) 
         keys = list(plan.project_reports)
         done: set[str] = set()
         first = True
-        for key in keys:
+        for number, key in enumerate(keys, start=1):
             named = [p for p in projects if report_of(p.name, [key]) == key]
             project = max(named, key=lambda p: len(p.name), default=None)
             blocks += [] if first else [PageBreak()]
             first = False
-            blocks += [Paragraph.plain(key, style="center"), *_report(dataset.texts[key], 3)]
+            blocks += [
+                Paragraph.plain(key, style="center"),
+                *_report(dataset.texts[key], 3, f"r-project{number}"),
+            ]
             if project is not None and project.name not in done:
                 done.add(project.name)
                 form = self_evaluation_form(project, unit, performance)
