@@ -167,6 +167,8 @@ def test_styles_name_east_asian_fonts(word):
         assert fonts.get(qn("w:asciiTheme")) is None, name  # a theme font would win
     assert styles["Normal"].font.size.pt == 16
     assert styles["Heading 4"].font.bold
+    # （一） headings are bold in published documents (Shanghai 2024 template, Putuo 2024).
+    assert styles["Heading 3"].font.bold and styles["Heading 3 Char"].font.bold
     assert styles["Heading 1"].paragraph_format.alignment == 1  # centred
     for level in range(1, 5):
         outline = styles[f"Heading {level}"].element.pPr.find(qn("w:outlineLvl"))

@@ -425,3 +425,13 @@ def test_the_same_dataset_gives_the_same_html_and_typst_source_on_every_build():
     assert built[0] == built[1]
     # the reports' headings are anchored, so the 目录 can link to them
     assert re.search(r'<h\d id="r-project1-\d+">', built[0][0])
+
+
+def test_third_level_headings_are_bold_in_the_pdf(tmp_path):
+    # Published documents set （一） headings bold at the body's size. The body face has no bold,
+    # so such a heading keeps the heading face (bold), only its size set to the body's.
+    source = typst_source(sample(tmp_path), body_font="Body Serif", heading_font="Head Sans")
+    assert '#show heading: set text(font: ("Head Sans", "Body Serif",), weight: "bold")' in source
+    level_3 = [line for line in source.splitlines() if "heading.where(level: 3)" in line]
+    assert level_3 and all("font:" not in line and "weight" not in line for line in level_3)
+    assert any(f"size: {pdf.BODY_SIZE}pt" in line for line in level_3)

@@ -10,8 +10,8 @@
   the official fonts are named with their common substitutes in the font table (`w:altName`), so
   a system without 仿宋_GB2312 uses 仿宋: body 仿宋_GB2312 三号, 1.5 lines, first line indented
   two characters; Title 方正小标宋简体 二号; Heading 1 (第X部分) 黑体 三号 centred; Heading 2
-  (一、) 黑体 三号; Heading 3 ((一)) 楷体_GB2312 三号; Heading 4 仿宋_GB2312 bold. Headings are
-  Word's built-in "Heading 1–4" with outline levels, so they show in the navigation pane.
+  (一、) 黑体 三号; Heading 3 ((一)) 楷体_GB2312 三号 bold, as published; Heading 4 仿宋_GB2312
+  bold. Headings are Word's built-in "Heading 1–4" with outline levels, so they show in the navigation pane.
 - **目录.** At the `Contents` block, on a page of its own: a TOC field (`TOC \\o "1-2" \\h \\z
   \\u`) that Word refreshes on opening (`w:updateFields` in settings.xml), with true page numbers;
   its stored result already lists the level 1–2 headings (each linked to a bookmark on the
@@ -250,7 +250,7 @@ def _setup_styles(word: docx.document.Document) -> None:
     heading_specs = {
         1: (HEITI, WD_ALIGN_PARAGRAPH.CENTER, 0, False, 12, 12),
         2: (HEITI, WD_ALIGN_PARAGRAPH.LEFT, 2, False, 6, 0),
-        3: (KAITI, WD_ALIGN_PARAGRAPH.LEFT, 2, False, 0, 0),
+        3: (KAITI, WD_ALIGN_PARAGRAPH.LEFT, 2, True, 0, 0),
         4: (FANGSONG, WD_ALIGN_PARAGRAPH.LEFT, 2, True, 0, 0),
     }
     for level, (font, align, indent, bold, before, after) in heading_specs.items():

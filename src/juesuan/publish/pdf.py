@@ -284,7 +284,8 @@ class _Writer:
             "#show heading.where(level: 2): set text(size: 14pt)",
             # 一、（一）、1. are indented like the body's first lines, as in official documents.
             "#show heading.where(level: 2): it => block(sticky: true)[#h(2em)#it.body]",
-            f"#show heading.where(level: 3): set text(font: {self.fonts}, size: {BODY_SIZE}pt)",
+            # （一） bold at the body's size, as published: in the heading face, which has a bold.
+            f"#show heading.where(level: 3): set text(size: {BODY_SIZE}pt)",
             "#show heading.where(level: 3): it => block(sticky: true)[#h(2em)#it.body]",
             f"#show heading.where(level: 4): set text(font: {self.fonts}, size: {BODY_SIZE}pt)",
             "#show heading.where(level: 4): it => block(sticky: true)[#h(2em)#it.body]",
