@@ -176,9 +176,17 @@ class _Builder:
         columns = [dict(c) for c in _flatten(spec["columns"])]
         rows = self.rows(table, spec, where, columns)
         grid = _Grid(columns, rows)
+        # Rows that hold values of their own, not sums of other rows (or blanks).
+        own = [
+            r
+            for r in rows
+            if not (
+                r.get("sum") or r.get("blank") or (r.get("total") and r.get("children") is not None)
+            )
+        ]
         for column in columns:
             if "sum" not in column:
-                self.fill_column(grid, spec, where, column)
+                self.fill_column(grid, own, where, column)
         for column in _sums_in_order(columns, table["id"]):  # a sum after the sums it adds up
             for row in rows:
                 self.fill_sum(
@@ -337,37 +345,41 @@ class _Builder:
 
     # -- values --
 
-    def fill_column(self, grid: _Grid, section: dict, where: dict, column: dict) -> None:
+    def fill_column(self, grid: _Grid, own: list[dict], where: dict, column: dict) -> None:
+        """The column's cells in the rows `own` (those that hold a value of their own)."""
+        column_key, column_where, column_expr = column["key"], column.get("where"), column.get("expr")
+        if column.get("blank"):
+            for row in own:
+                grid.exact[(row["key"], column_key)] = None
+            self._fill_code_parents(grid, column)
+            return
         # The selection of the rows that add none of their own (code rows): merged once.
-        shared = _merge(where, column.get("where"))
-        for row in grid.rows:
-            if (
-                row.get("sum")
-                or row.get("blank")
-                or (row.get("total") and row.get("children") is not None)
-            ):
-                continue
-            key = (row["key"], column["key"])
-            if column.get("blank"):
-                grid.exact[key] = None
-                continue
-            expr = column.get("expr") or row.get("expr")
+        shared = _merge(where, column_where)
+        # Code rows that add only their code to `shared` all read one set of totals by prefix
+        # (what `total` would look up for each of them), fetched once for the column.
+        by_prefix: dict[str, dict[str, Decimal]] = {}
+        for row in own:
+            key = (row["key"], column_key)
+            expr = column_expr or row.get("expr")
             if expr:
                 grid.exact[key] = self.expression(expr)
                 grid.sources[key] = (expr,)
                 continue
-            selection = (
-                shared
-                if row.get("where") is None
-                else _merge(where, row.get("where"), column.get("where"))
-            )
-            if selection is not None and row.get("by"):
-                by = row["by"]
-                selection = (
-                    _merge(selection, {by: row["code"]})
-                    if by in selection
-                    else {**selection, by: str(row["code"])}  # what _merge gives, made directly
-                )
+            row_where = row.get("where")
+            selection = shared if row_where is None else _merge(where, row_where, column_where)
+            by = row.get("by")
+            if selection is not None and by:
+                if by not in selection:
+                    code = str(row["code"])
+                    grid.sources[key] = ({**selection, by: code},)  # what _merge gives
+                    if selection is shared and (by == "function" or "function" not in shared):
+                        if by not in by_prefix:
+                            by_prefix[by] = self.by_prefix(by, shared)
+                        grid.exact[key] = by_prefix[by].get(code, Decimal(0))
+                    else:
+                        grid.exact[key] = self.total(grid.sources[key][0])
+                    continue
+                selection = _merge(selection, {by: row["code"]})
             if selection is None:  # the row and the column select different things: no value
                 grid.exact[key] = None
                 continue
@@ -513,10 +525,11 @@ def _round(grid: _Grid, table: str, section: str, *, balanced: bool = True) -> l
     """Shown values: totals rounded alone; parts balanced to their rounded total (or, not
     `balanced`, every figure rounded on its own)."""
     children: dict[str, list[str]] = {}
+    present = {r["key"] for r in grid.rows}
     for row in grid.rows:
         kids = row.get("sum") if row.get("sum") else row.get("children")
         if kids:
-            children[row["key"]] = [k for k in kids if any(r["key"] == k for r in grid.rows)]
+            children[row["key"]] = [k for k in kids if k in present]
     has_parent = {k for kids in children.values() for k in kids}
     column_parts = {c["key"]: list(c["sum"]) for c in grid.columns if "sum" in c}
     is_part = {p for parts in column_parts.values() for p in parts}
