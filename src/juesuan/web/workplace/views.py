@@ -92,7 +92,6 @@ def unit_page(request, access: UnitAccess):
             "unit": unit,
             "years": [(y, current[y["year"]]) for y in years],
             "children": children,
-            "upload_form": UploadForm(),
             "consolidate_form": ConsolidateForm(initial={"year": timezone.now().year - 1}),
         },
     )
@@ -231,7 +230,6 @@ def dashboard(request, access: UnitAccess, year: int):
             "running": running,
             "activity": activity,
             "steps": steps,
-            "upload_form": UploadForm(initial={"year": year}),
             # numbers run 1, 2, … with none removed (versions.py), so the current one counts them
             "versions_count": version.number if version else 0,
         }
@@ -343,7 +341,6 @@ def versions(request, access: UnitAccess, year: int):
         .select_related("created_by")
         .order_by("-number")
     )
-    context["upload_form"] = UploadForm(initial={"year": year})
     return render(request, "juesuan/versions.html", context)
 
 
