@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from juesuan.disbursement.model import Month
+from juesuan.web.accounts.models import UNIT, Unit
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement import services
 from juesuan.web.disbursement.models import PersonKey, Run
-from juesuan.web.accounts.models import UNIT, Unit
 from web.conftest import store, store_as
 from web.test_disbursement_support import roster_csv, set_up_unit
 
