@@ -62,7 +62,7 @@ only); a section without labels (三公) has no 项目 column.
 Several sections = side by side under a 收入 | 支出 row (none with a plain header), the rows
 before each section's first total aligned from the top and the totals blocks from there on
 (本年收入合计 faces 本年支出合计, 总计 faces 总计 on the last line). Code rows are indented by level
-below the 类; the level-1 rows listed after a total (年初/年末 by fund) by one.
+below the 类; rows without a code (the 年初/年末 funds too) are not indented.
 """
 
 from __future__ import annotations
@@ -275,17 +275,10 @@ def _label_width(section: Section, heading: str) -> float:
 
 
 def indents(rows: Sequence[Row]) -> list[int]:
-    """Indent levels: code rows by their level below the 类; a level-1 row listed after a
-    total (the 年初/年末 funds under their 结转和结余 line) is a breakdown of that total."""
-    levels = []
-    after_total = False
-    for row in rows:
-        if row.code:
-            levels.append(max(row.level - 1, 0))
-        else:
-            levels.append(1 if after_total and row.level >= 1 and not row.total else 0)
-        after_total = after_total or row.total
-    return levels
+    """Indent levels: code rows by their level below the 类; rows without a code are not
+    indented — the 年初/年末 funds under their 结转和结余 line start at the cell's edge, as
+    published (Shanghai 2024 template, Putuo 2024), their 一、二、三、 marking them."""
+    return [max(row.level - 1, 0) if row.code else 0 for row in rows]
 
 
 def _header_cell(text: str, first_row: int, first_col: int, last_row: int, last_col: int):
