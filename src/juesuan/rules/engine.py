@@ -16,7 +16,7 @@ import yaml
 
 from juesuan.ledger.model import Dataset
 from juesuan.rules.context import Context
-from juesuan.rules.expr import Evaluator, ExprError, Missing, Value, as_value, parse
+from juesuan.rules.expr import Evaluator, ExprError, Missing, Value, as_value, parse, truth
 from juesuan.statements.model import Statements
 
 TIERS = ("FATAL", "WARNING", "SUGGEST")
@@ -251,7 +251,7 @@ def _evaluate_one(rule: Rule, bindings: dict, quantities: dict, functions: dict)
     try:
         for name, tree in rule.let:
             names[name] = _lazy_let(name, tree, evaluator)
-        if rule.when is not None and not Evaluator._truth(evaluator.evaluate(rule.when)):
+        if rule.when is not None and not truth(evaluator.evaluate(rule.when)):
             return Outcome(**base, status=NOT_APPLICABLE, message=f"{rule.title}：本数据不适用")
         comparison = evaluator.compare(rule.check, rule.tolerance)
     except Missing as exc:

@@ -8,7 +8,9 @@ can name the cells involved. Values carry that provenance through arithmetic.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -186,62 +188,120 @@ class Evaluator:
         return Comparison(result, None, None, "")
 
     def _eval(self, node: ast.AST) -> object:
-        match node:
-            case ast.Constant(value=value):
-                if isinstance(value, float):
-                    return Decimal(repr(value))  # the literal as written, not its binary float
-                return value
-            case ast.Name(id=name):
-                if name in self.names:
-                    value = self.names[name]
+        return compiled(node)(self)
+
+
+def truth(value: object) -> bool:
+    if isinstance(value, Value):
+        return value.amount != 0
+    return bool(value)
+
+
+# An expression's closure, made once per tree: a rule set's trees live as long as it does, and
+# the same text parses to the same tree (parse is cached), so each is walked node by node once.
+Compiled = Callable[[Evaluator], object]
+_COMPILED: weakref.WeakKeyDictionary[ast.AST, Compiled] = weakref.WeakKeyDictionary()
+
+
+def compiled(tree: ast.AST) -> Compiled:
+    function = _COMPILED.get(tree)
+    if function is None:
+        function = _COMPILED[tree] = _compile(tree)
+    return function
+
+
+def _compile(node: ast.AST) -> Compiled:
+    """The node as a closure over the evaluator (its names and functions), which does what
+    evaluating the node would: the same values, the same errors, raised when evaluated."""
+    match node:
+        case ast.Constant(value=value):
+            if isinstance(value, float):
+                value = Decimal(repr(value))  # the literal as written, not its binary float
+            return lambda evaluator: value
+        case ast.Name(id=name):
+
+            def look_up(evaluator: Evaluator) -> object:
+                names = evaluator.names
+                if name in names:
+                    value = names[name]
                     return value() if callable(value) else value
                 raise ExprError(f"未定义的名称：{name}")
-            case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
-                a, b = self._eval(left), self._eval(right)
-                if isinstance(a, str) and isinstance(b, str) and isinstance(op, ast.Add):
+
+            return look_up
+        case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
+            first, second, apply = _compile(left), _compile(right), _BINARY[type(op)]
+            adds, divides = isinstance(op, ast.Add), isinstance(op, ast.Div)
+
+            def binary(evaluator: Evaluator) -> object:
+                a, b = first(evaluator), second(evaluator)
+                if adds and isinstance(a, str) and isinstance(b, str):
                     return a + b  # names built from parts: '合计.' + kind
                 if not isinstance(a, Value) and not isinstance(b, Value):
                     a, b = _decimal(a), _decimal(b)
-                    if isinstance(op, ast.Div) and b == 0:
+                    if divides and b == 0:
                         raise Missing("除数为零")
-                return _BINARY[type(op)](a, b)
-            case ast.UnaryOp(op=ast.USub(), operand=operand):
-                return -self._eval(operand)
-            case ast.UnaryOp(op=ast.Not(), operand=operand):
-                return not self._truth(self._eval(operand))
-            case ast.BoolOp(op=ast.And(), values=values):
-                return all(self._truth(self._eval(v)) for v in values)
-            case ast.BoolOp(op=ast.Or(), values=values):
-                return any(self._truth(self._eval(v)) for v in values)
-            case ast.Compare(left=left, ops=ops, comparators=comparators):
-                current = self._eval(left)
-                for op, comparator in zip(ops, comparators, strict=True):
-                    following = self._eval(comparator)
-                    if not _COMPARE[type(op)](current, following):
+                return apply(a, b)
+
+            return binary
+        case ast.UnaryOp(op=ast.USub(), operand=operand):
+            inner = _compile(operand)
+            return lambda evaluator: -inner(evaluator)
+        case ast.UnaryOp(op=ast.Not(), operand=operand):
+            inner = _compile(operand)
+            return lambda evaluator: not truth(inner(evaluator))
+        case ast.BoolOp(op=ast.And(), values=values):
+            parts = [_compile(v) for v in values]
+            return lambda evaluator: all(truth(p(evaluator)) for p in parts)
+        case ast.BoolOp(op=ast.Or(), values=values):
+            parts = [_compile(v) for v in values]
+            return lambda evaluator: any(truth(p(evaluator)) for p in parts)
+        case ast.Compare(left=left, ops=ops, comparators=comparators):
+            head = _compile(left)
+            steps = [
+                (_COMPARE[type(op)], _compile(c)) for op, c in zip(ops, comparators, strict=True)
+            ]
+
+            def compare(evaluator: Evaluator) -> bool:
+                current = head(evaluator)
+                for holds, comparator in steps:
+                    following = comparator(evaluator)
+                    if not holds(current, following):
                         return False
                     current = following
                 return True
-            case ast.IfExp(test=test, body=body, orelse=orelse):
-                return self._eval(body) if self._truth(self._eval(test)) else self._eval(orelse)
-            case ast.Tuple(elts=elts) | ast.List(elts=elts):
-                return tuple(self._eval(e) for e in elts)
-            case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
-                function = self.functions.get(name)
+
+            return compare
+        case ast.IfExp(test=test, body=body, orelse=orelse):
+            condition, then, otherwise = _compile(test), _compile(body), _compile(orelse)
+            return lambda evaluator: (
+                then(evaluator) if truth(condition(evaluator)) else otherwise(evaluator)
+            )
+        case ast.Tuple(elts=elts) | ast.List(elts=elts):
+            items = [_compile(e) for e in elts]
+            return lambda evaluator: tuple(i(evaluator) for i in items)
+        case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
+            positional = [_compile(a) for a in args]
+            named = [(k.arg, _compile(k.value)) for k in keywords]
+
+            def call(evaluator: Evaluator) -> object:
+                function = evaluator.functions.get(name)
                 if function is None:
                     raise ExprError(f"未定义的函数：{name}")
                 return function(
-                    *(self._eval(a) for a in args),
-                    **{k.arg: self._eval(k.value) for k in keywords},
+                    *(a(evaluator) for a in positional),
+                    **{k: v(evaluator) for k, v in named},
                 )
-        raise ExprError(f"不支持的表达式：{ast.unparse(node)}")
 
-    @staticmethod
-    def _truth(value: object) -> bool:
-        if isinstance(value, Value):
-            return value.amount != 0
-        return bool(value)
+            return call
+    message = f"不支持的表达式：{ast.unparse(node)}"
+
+    def unsupported(evaluator: Evaluator) -> object:
+        raise ExprError(message)
+
+    return unsupported
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> ast.expr:
     try:
         return ast.parse(text.strip(), mode="eval").body
