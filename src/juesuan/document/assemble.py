@@ -74,7 +74,9 @@ def assemble(
         "glossary": lambda _: glossary(dataset, statements),
         "attachments": lambda _: attachments(dataset, performance),
         "performance": lambda _: performance_results(writer),
-        "units": lambda _: [FormBlock(units_form(dataset), UNITS_FORM)] if dataset.units else [],
+        "units": lambda _: (
+            [FormBlock(units_form(dataset), UNITS_FORM, in_text=True)] if dataset.units else []
+        ),
     }
     by_key = {f.key: f for f in figures}
     blocks = render(writer, statements, by_key, builders)

@@ -80,10 +80,13 @@ class FormBlock:
     a TableLayout its builder laid out cell by cell (section rows across the width, label cells,
     figures as text). Renderers draw it with their table drawing, under its title and year, in
     the flow of the text when it fits the page's width (landscape pages of its own when not).
-    `group` names the kind of form; forms of one group share a sheet of the tables workbook."""
+    `group` names the kind of form; forms of one group share a sheet of the tables workbook.
+    `in_text`: a short table read as part of the text (the 单位构成 list), set at the body's size
+    as published, not in a statement table's small type."""
 
     layout: TableLayout
     group: str
+    in_text: bool = False
 
 
 @dataclass(frozen=True)

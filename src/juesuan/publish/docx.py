@@ -30,6 +30,7 @@
 - **Forms.** A `FormBlock` (项目绩效目标完成情况表 …) is drawn as a table under its title (四号)
   and year: in the flow of the text, kept on one page when it fits one, when `fit_table` keeps it
   portrait; on a landscape section of its own when not. Its section and column heads are shaded.
+  One read as part of the text (`in_text`: the 单位构成 list) may be as large as the body's 三号.
 - **Figures.** The PNG 14.5 cm wide, centred, with its caption below. `PageBreak` breaks the page
   (never twice, never before a page that starts anyway).
 
@@ -471,13 +472,15 @@ class TableFit:
     height_pt: float  # estimated, title to note
 
 
-def fit_table(shape: TableLayout, *, above_pt: float = 0) -> TableFit:
+def fit_table(
+    shape: TableLayout, *, above_pt: float = 0, largest_pt: float = TABLE_MAX_PT
+) -> TableFit:
     """Orientation, font size and column widths (points) of a table on an A4 page.
 
     Portrait when the table fits its width at TABLE_READABLE_PT or more (long names may wrap
     onto two lines to get there), else landscape, where names wrap further and figure headers
-    take three lines before the font gets smaller. The font is as large as fits, at most 五号, at
-    least TABLE_MIN_PT; codes and figures keep their width, the names take what is left, and any
+    take three lines before the font gets smaller. The font is as large as fits, at most
+    `largest_pt` (五号), at least TABLE_MIN_PT; codes and figures keep their width, the names take what is left, and any
     room to spare is shared out. A table a little too tall for one page is set a size or two
     smaller to fit it (down to TABLE_SHRINK_PT); failing that, the way of fitting its width that
     takes the fewest pages wins. `above_pt` is what stands above the table's title on its page.
@@ -490,11 +493,11 @@ def fit_table(shape: TableLayout, *, above_pt: float = 0) -> TableFit:
     first = next(
         (c for c in candidates if c[2] >= TABLE_READABLE_PT), max(candidates, key=lambda c: c[2])
     )
-    fit = _settle(shape, *first, above_pt=above_pt)
+    fit = _settle(shape, *first, above_pt=above_pt, largest_pt=largest_pt)
     if _pages(fit, above_pt) == 1:
         return fit
     # Too tall for a page: the way that takes the fewest pages, then the largest font.
-    fits = [_settle(shape, *c, above_pt=above_pt) for c in candidates]
+    fits = [_settle(shape, *c, above_pt=above_pt, largest_pt=largest_pt) for c in candidates]
     fits = [f for f in fits if f.font_pt >= min(TABLE_SHRINK_PT, fit.font_pt)]
     return min([fit, *fits], key=lambda f: (_pages(f, above_pt), -f.font_pt))
 
@@ -504,11 +507,17 @@ def _pages(fit: TableFit, above_pt: float) -> int:
 
 
 def _settle(
-    shape: TableLayout, landscape: bool, units: Sequence[float], size: float, *, above_pt: float
+    shape: TableLayout,
+    landscape: bool,
+    units: Sequence[float],
+    size: float,
+    *,
+    above_pt: float,
+    largest_pt: float,
 ) -> TableFit:
     """The fit at the largest allowed size, made smaller (to TABLE_SHRINK_PT) when that puts
     the whole table on one page."""
-    size = _half_points(max(TABLE_MIN_PT, min(TABLE_MAX_PT, size)))
+    size = _half_points(max(TABLE_MIN_PT, min(largest_pt, size)))
     page = _text_height(landscape=landscape) - above_pt
     widths = _column_widths(shape, units, size, landscape=landscape)
     height = _table_height(shape, widths, size)
@@ -892,7 +901,8 @@ class _Writer:
         one page when it fits one), else on a landscape section of its own."""
         shape = block.layout
         above = SIHAO * 1.25 * LINE_HEIGHT + XIAOSI * 1.25 * LINE_HEIGHT
-        fit = fit_table(shape, above_pt=above)
+        largest = SANHAO if block.in_text else TABLE_MAX_PT
+        fit = fit_table(shape, above_pt=above, largest_pt=largest)
         if fit.landscape:
             if self.landscape:
                 self._page_break()
@@ -900,9 +910,10 @@ class _Writer:
                 self._new_section(landscape=True)
         elif self.landscape:
             self._new_section(landscape=False)
-        title = self._paragraph("表标题")
-        title.add_run(shape.title).font.size = Pt(SIHAO)
-        title.paragraph_format.space_before = Pt(6)
+        if shape.title:  # an untitled form (单位构成) follows its sentence without a gap
+            title = self._paragraph("表标题")
+            title.add_run(shape.title).font.size = Pt(SIHAO)
+            title.paragraph_format.space_before = Pt(6)
         if shape.year_text:
             year = self._paragraph("表说明")
             year.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER

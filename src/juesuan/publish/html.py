@@ -98,6 +98,7 @@ tr.total td { font-weight: 700; }
 td.head { background: var(--head); font-weight: 700; }
 section.statement.form { margin: 1.5rem auto; }
 .form td.label { min-width: 0; }
+.in-text table { font-size: 1rem; }
 .statement p.table-note { font-size: 0.88rem; margin: 0.4rem 0; text-align: left; }
 .draft-banner { position: sticky; top: 0; z-index: 10; background: #b00020; color: #fff;
   text-align: center; font-weight: 700; padding: 0.45rem 1rem; letter-spacing: 0.05em; }
@@ -290,15 +291,22 @@ class _Writer:
         self.grid(layout(block.table, unit_name=doc.unit, year=doc.year), heading)
 
     def form(self, block: FormBlock) -> None:
-        """A form under its own title, in the flow of the text."""
-        self.grid(block.layout, None, form=True)
+        """A form under its own title, in the flow of the text; one read as part of the text
+        (the 单位构成 list) at the body's size."""
+        self.grid(block.layout, None, form=True, in_text=block.in_text)
 
     def grid(
-        self, grid: TableLayout, heading: tuple[Heading, str] | None, *, form: bool = False
+        self,
+        grid: TableLayout,
+        heading: tuple[Heading, str] | None,
+        *,
+        form: bool = False,
+        in_text: bool = False,
     ) -> None:
         size = " wide" if grid.total_width > WIDE_TABLE else ""
         size = " narrow" if _min_width(grid) <= NARROW_TABLE else size
         size += " form" if form else ""
+        size += " in-text" if in_text else ""
         if heading is not None:
             title_id = heading[1]
             tag = f"h{min(max(heading[0].level, 1) + 1, 6)}"

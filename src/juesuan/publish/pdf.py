@@ -389,9 +389,12 @@ class _Writer:
 
     def form(self, block: FormBlock) -> None:
         """A form under its title: in the flow of the text (on one page when it fits one) when
-        it fits the page's width, else on landscape pages of its own."""
+        it fits the page's width, else on landscape pages of its own. One read as part of the
+        text (the 单位构成 list) is set at the body's size when that fits across."""
         grid = block.layout
         wide, size = _table_format(grid)
+        if block.in_text and _fits_across(grid, BODY_SIZE, False):
+            wide, size = False, BODY_SIZE  # read as part of the text: at the body's size
         width = _text_width(wide)
         if wide:  # a size smaller when that keeps the form on one page
             page = _text_height(True)
@@ -596,11 +599,9 @@ def _table_markup(
             "#[#show heading: it => align(center, text(size: 16pt)[#it.body])\n"
             f"#heading(level: {bookmark_level}, outlined: false, bookmarked: true)[{title}]]"
         )
-    lines = [
-        "#[",
-        "#set par(first-line-indent: 0pt, justify: false)",
-        title_line,
-    ]
+    lines = ["#[", "#set par(first-line-indent: 0pt, justify: false)"]
+    if grid.title or title_markup is not None:  # an untitled form (单位构成) has no empty line
+        lines.append(title_line)
     sub = []
     if grid.year_text:
         sub.append(f"#align(center, text(size: 10.5pt)[{_text(grid.year_text)}])")
