@@ -366,8 +366,17 @@ class Payment(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    reissue_of = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reissued_as"
+    # The payment this one re-issues: each is re-issued once, by a partial unique index that
+    # the millions of payments that re-issue nothing add no entry to; no database foreign key
+    # (see Beneficiary), whose deferred check would visit every row a month writes at commit.
+    reissue_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reissued_as",
+        db_index=False,
+        db_constraint=False,
     )
     # [{kind, month, amount}] when the payment is more than the month's standard (补发, 追回)
     components = models.JSONField(null=True, blank=True)
@@ -378,6 +387,11 @@ class Payment(models.Model):
             models.UniqueConstraint(
                 fields=("unit", "scheme", "person_id", "month", "sequence"),
                 name="dis_payment_key_unique",
+            ),
+            models.UniqueConstraint(
+                fields=("reissue_of",),
+                condition=Q(reissue_of__isnull=False),
+                name="dis_payment_reissued_once",
             ),
         )
 
