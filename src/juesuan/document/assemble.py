@@ -44,7 +44,7 @@ from juesuan.performance.forms import (
 )
 from juesuan.statements.build import FORMATS_DIR, chinese_number
 from juesuan.statements.model import Statements
-from juesuan.statements.options import format_options
+from juesuan.statements.options import FormatError, format_options
 
 ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
 SUB_ORDINAL = re.compile(r"^（[一二三四五六七八九十]+）")
@@ -70,7 +70,7 @@ def assemble(
     writer = Writer(dataset, facts, performance=performance, percent_places=places)
     tables = list(statements)
     builders = {
-        "tables": lambda part: _tables(tables, part),
+        "tables": lambda argument: _tables(tables, argument, statements.format),
         "glossary": lambda _: glossary(dataset, statements),
         "attachments": lambda _: attachments(dataset, performance),
         "performance": lambda _: performance_results(writer),
@@ -92,14 +92,25 @@ def assemble(
     return document, writer
 
 
-def _tables(tables: list, part: str) -> list[Block]:
-    """Each table on its own page under a heading, so the 目录 lists the 附表 as the reference does."""
+TABLE_OPTIONS = ("unit-only",)
+
+
+def _tables(tables: list, argument: str, format_name: str) -> list[Block]:
+    """Each table on its own page under a heading, so the 目录 lists the 附表 as the reference does.
+    `argument`: the headings' anchor, then the format's options (unit-only: no 编制单位/year line)."""
+    part, *options = argument.split()
+    unknown = [o for o in options if o not in TABLE_OPTIONS]
+    if unknown:
+        raise FormatError(
+            f"formats/{format_name}/document.j2：@tables 不认识的选项 {'、'.join(unknown)}；"
+            f"可用：{'、'.join(TABLE_OPTIONS)}"
+        )
     blocks: list[Block] = []
     for n, table in enumerate(tables):
         blocks += [PageBreak()] if n else []
         blocks += [
             Heading(2, f"{table.number}、{table.title}", f"{part}-{table.id}"),
-            TableBlock(table),
+            TableBlock(table, unit_only="unit-only" in options),
         ]
     return blocks
 

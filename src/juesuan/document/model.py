@@ -72,6 +72,9 @@ class Figure:
 @dataclass(frozen=True)
 class TableBlock:
     table: Table
+    # Under the title only "单位：万元", as the Shanghai 2024 template and the Putuo 2024
+    # disclosure print it: no 编制单位, no year line (`@tables <anchor> unit-only`).
+    unit_only: bool = False
 
 
 @dataclass(frozen=True)

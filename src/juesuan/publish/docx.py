@@ -74,11 +74,11 @@ from juesuan.publish.table_layout import (
     CELL_SLACK,
     LayoutCell,
     TableLayout,
+    block_layout,
     break_cost,
     break_lines,
     display_width,
     header_width,
-    layout,
 )
 
 DRAFT_MARK = "草稿（未通过审核，不得公开）"
@@ -868,7 +868,7 @@ class _Writer:
         self._page_break()
 
     def _table(self, block: TableBlock, headings: Sequence[Heading] = ()) -> None:
-        shape = layout(block.table, unit_name=self.document.unit, year=self.document.year)
+        shape = block_layout(block, self.document.unit, self.document.year)
         heading = headings[-1] if headings else None
         named = heading is not None and _names(heading.text, shape.title)
         # What stands above the title: the headings; the last one is the title when it names it.

@@ -30,7 +30,7 @@ from juesuan.document.model import (
 )
 from juesuan.files import replaced
 from juesuan.publish.pdf import breaks_before_headings, cover_lines, cover_title
-from juesuan.publish.table_layout import LayoutCell, LayoutRow, TableLayout, layout
+from juesuan.publish.table_layout import LayoutCell, LayoutRow, TableLayout, block_layout
 
 DRAFT_MARK = "草稿（未通过审核，不得公开）"
 PARAGRAPH_STYLES = ("body", "note", "caption", "center", "signature")
@@ -288,7 +288,7 @@ class _Writer:
     def table(self, block: TableBlock, heading: tuple[Heading, str] | None = None) -> None:
         """The table; a heading that names it (一、收入支出决算总表) becomes its title."""
         doc = self.document
-        self.grid(layout(block.table, unit_name=doc.unit, year=doc.year), heading)
+        self.grid(block_layout(block, doc.unit, doc.year), heading)
 
     def form(self, block: FormBlock) -> None:
         """A form under its own title, in the flow of the text; one read as part of the text

@@ -50,9 +50,9 @@ from juesuan.publish.table_layout import (
     CELL_SLACK,
     LayoutCell,
     TableLayout,
+    block_layout,
     break_lines,
     display_width,
-    layout,
 )
 
 DRAFT_MARK = "草稿（未通过审核，不得公开）"
@@ -362,7 +362,7 @@ class _Writer:
         """The table on pages of its own (landscape when wide), after the headings that lead
         into it, so that a heading never ends a page with its table on the next."""
         doc = self.document
-        grid = layout(block.table, unit_name=doc.unit, year=doc.year)
+        grid = block_layout(block, doc.unit, doc.year)
         wide, size = _table_format(grid)
         self.out.append("#pagebreak(weak: true)")
         if wide:

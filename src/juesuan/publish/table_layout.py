@@ -73,8 +73,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from juesuan.statements.model import Row, Section, Table
+
+if TYPE_CHECKING:
+    from juesuan.document.model import TableBlock
 
 TOTAL_LABELS = ("合计", "总计")
 CELL_SLACK = 2.0  # width units a cell keeps free beside its text
@@ -189,6 +193,14 @@ class TableLayout:
 
 
 # ---- layout ----------------------------------------------------------------------------------
+
+
+def block_layout(block: TableBlock, unit_name: str, year: int) -> TableLayout:
+    """A document's table laid out with the lines its format prints under the title: 编制单位,
+    year and 单位, or 单位 alone (`unit_only`)."""
+    if block.unit_only:
+        return layout(block.table)
+    return layout(block.table, unit_name=unit_name, year=year)
 
 
 def layout(table: Table, *, unit_name: str = "", year: int | None = None) -> TableLayout:
