@@ -2,6 +2,7 @@
 while the figures are drawn leaves nothing of them behind."""
 
 import os
+import threading
 
 import pytest
 
@@ -26,13 +27,29 @@ def _ready():
 
 
 def test_the_step_runs_in_the_child_and_its_result_comes_back():
+    alone = threading.active_count() == 1  # another test's thread may still be ending
     child = Child(ready=_ready)
     try:
         child.send(_pid_and_sum, 1, 2, 3)
         pid, total = child.result()
     finally:
         child.close()
-    assert total == 6 and pid != os.getpid()
+    assert total == 6 and child.forked == alone and (pid != os.getpid()) == alone
+
+
+def test_nothing_is_forked_while_another_thread_runs():
+    """The other thread could hold a lock the child would wait for: the step runs here."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        child = Child(ready=_ready)
+        child.send(_pid_and_sum, 4, 5)
+        assert not child.forked and child.result() == (os.getpid(), 9)
+        child.close()
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_the_steps_exception_is_raised_in_the_parent():

@@ -7,12 +7,16 @@ to it, and only they and the result (or the exception) are pickled, through a pi
 is not available, the step runs in the parent when its result is asked for.
 
 Fork only where the child will not use a thread pool the parent has started (polars', typst's):
-the child has the pool's state but none of its threads, and would wait for them forever.
+the child has the pool's state but none of its threads, and would wait for them forever. For the
+same reason nothing is forked while another Python thread runs (a program that calls the build
+from a thread, or with threads of its own, such as a test run): that thread may hold a lock the
+child would then wait for; the step runs in the parent instead.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +33,8 @@ class Child:
     def __init__(self, ready: Callable[[], Any]):
         self._job: tuple[Callable[..., Any], tuple] | None = None
         self._sent = self._asked = False
-        if not FORK:
+        self.forked = FORK and threading.active_count() == 1
+        if not self.forked:
             return
         context = multiprocessing.get_context("fork")
         self._pipe, theirs = context.Pipe()
@@ -42,14 +47,14 @@ class Child:
     def send(self, step: Callable[..., Any], *args: Any) -> None:
         """Give the child its step; the step and arguments must pickle (a module's function)."""
         self._sent = True
-        if FORK:
+        if self.forked:
             self._pipe.send((step, args))
         else:
             self._job = (step, args)
 
     def result(self) -> Any:
         self._asked = True
-        if not FORK:
+        if not self.forked:
             step, args = self._job
             return step(*args)
         try:
@@ -64,7 +69,7 @@ class Child:
     def close(self) -> None:
         """Wait for a step that was sent, whose files must not appear after the parent has
         moved on (or cleaned up after a failure); end a child that was sent none. Once."""
-        if not FORK or self._pipe.closed:
+        if not self.forked or self._pipe.closed:
             return
         if self._sent and not self._asked:
             try:
