@@ -14,7 +14,6 @@ errors; warnings (e.g. an account number failing the Luhn check) do not block.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import functools
 import io
@@ -32,7 +31,7 @@ from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
-from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
+from juesuan.ledger.issues import ERROR, WARNING, Issue, Source, utf16_text
 
 from .banks.fields import FORMULA_ACCEPTED, FORMULA_REFUSED, formula_like
 from .compute import roster_frame
@@ -315,16 +314,9 @@ _CSV_ACCEPTED = (
 
 
 def _open_csv(name: str, data: bytes, issues: list[Issue]) -> _Sheet | None:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Excel's "Unicode 文本" is UTF-16 and tab-separated: say how to save the file instead
-        issues.append(
-            Issue(
-                ERROR,
-                Source(name),
-                "是 UTF-16 编码的文本（Excel 另存为“Unicode 文本”即是）",
-                accepted=_CSV_ACCEPTED,
-            )
-        )
+    utf16 = utf16_text(data, name, _CSV_ACCEPTED)
+    if utf16 is not None:
+        issues.append(utf16)
         return None
     # Excel-saved CSV in China is often GB18030; UTF-8 (with or without BOM) is tried first.
     for encoding in ("utf-8-sig", "gb18030"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from juesuan.ledger.issues import ERROR, WARNING, Issue, Source
+from juesuan.ledger.issues import ERROR, WARNING, Issue, Source, utf16_text
 from juesuan.ledger.raw import CONTROL, ROW, RawDataset, RawTable, map_headers
 from juesuan.ledger.schema import TABLES, UNIT_FIELDS, Table
 
@@ -203,16 +203,9 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def _read_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> RawTable | None:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Excel's "Unicode 文本" (UTF-16, and tab-separated): refused with how to save it
-        issues.append(
-            Issue(
-                ERROR,
-                Source(name),
-                "是 UTF-16 编码的文本（Excel 另存为“Unicode 文本”即是）",
-                accepted=_CSV_ACCEPTED,
-            )
-        )
+    utf16 = utf16_text(data, name, _CSV_ACCEPTED)
+    if utf16 is not None:
+        issues.append(utf16)
         return None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

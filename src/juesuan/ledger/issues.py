@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 from juesuan.money import shown
@@ -67,3 +68,12 @@ class Issue:
 
 def has_errors(issues: list[Issue]) -> bool:
     return any(i.severity == ERROR for i in issues)
+
+
+def utf16_text(data: bytes, name: str, accepted: str) -> Issue | None:
+    """The error for Excel's "Unicode 文本" (UTF-16 with its BOM, tab-separated) given as a CSV:
+    refused with how to save the file instead. None for any other bytes."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    message = "是 UTF-16 编码的文本（Excel 另存为“Unicode 文本”即是）"
+    return Issue(ERROR, Source(name), message, accepted=accepted)
