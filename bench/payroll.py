@@ -418,10 +418,12 @@ def run(args, work: Path) -> int:
 
         setattr(owner, name, wrapper)
 
-    timed(results, "_payments_frame", "payments read (COPY → polars; thread)")
-    timed(results, "_mark_paid", "paid rows marked (one UPDATE)")
     timed(banks, "read_results", "file read and checked (thread)")
-    timed(results, "_check", "rows matched and decided (thread)")
+    timed(results.people, "keys_frame", "person keys read (COPY; thread)")
+    timed(results, "_located", "rows given their payment keys (thread)")
+    timed(results, "_mark_paid", "paid rows marked (one UPDATE … RETURNING)")
+    timed(results, "_check", "rows matched and decided")
+    timed(results, "_payments_frame", "payments read (only when the full check runs)")
     timed(results, "_update_ids", "returned rows updated by id")
     t3 = time.perf_counter()
     paid = returned = 0
