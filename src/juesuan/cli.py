@@ -1,4 +1,9 @@
-"""The `juesuan` command: a thin shell over the core functions."""
+"""The `juesuan` command: a thin shell over the core functions.
+
+Each command imports what it uses when it runs: `build` forks the process that draws the
+figures first thing, before the data's libraries are imported, so that the child's own imports
+(matplotlib) run beside the parent's instead of after them.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,15 @@ import sys
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from juesuan import __version__
 from juesuan.charts.forked import Child
 from juesuan.files import replaced
-from juesuan.ledger.issues import ERROR, Issue
-from juesuan.ledger.load import load
-from juesuan.publish.package import sha256, summarize
-from juesuan.rules.engine import (
-    FAIL,
-    INSUFFICIENT,
-    NOT_APPLICABLE,
-    PASS,
-    TIER_NAMES,
-    TIERS,
-    Outcome,
-    RuleFileError,
-)
-from juesuan.statements.build import FormatError
+
+if TYPE_CHECKING:
+    from juesuan.ledger.issues import Issue
+    from juesuan.rules.engine import Outcome
 
 EXIT_OK, EXIT_FATAL, EXIT_UNREADABLE = 0, 1, 2
 
@@ -164,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from juesuan.ledger.load import load
+
     dataset, issues = load(args.dataset)
     if dataset is None:
         return _unreadable(args.dataset, issues, args.json)
@@ -195,6 +193,8 @@ def _check(args: argparse.Namespace) -> int:
 def _prepare(dataset, format_name: str | None, as_json: bool = False):
     """Statements, every rule and the narrative's checks; None (after saying why) on a bad format."""
     from juesuan.publish.package import prepare
+    from juesuan.rules.engine import RuleFileError
+    from juesuan.statements.build import FormatError
 
     try:
         return prepare(dataset, format_name)
@@ -208,6 +208,8 @@ def _prepare(dataset, format_name: str | None, as_json: bool = False):
 
 
 def _unreadable(path: str, issues: list[Issue], as_json: bool = False) -> int:
+    from juesuan.ledger.issues import ERROR
+
     if as_json:
         _print_json({"dataset": path, "import_issues": [i.as_dict() for i in issues]})
     else:
@@ -234,7 +236,8 @@ def _build(args: argparse.Namespace) -> int:
 
 def _build_with(args: argparse.Namespace, drawer: Child) -> int:
     from juesuan.fonts import FontMissing
-    from juesuan.publish.package import OutputRefused, write_package
+    from juesuan.ledger.load import load
+    from juesuan.publish.package import OutputRefused, sha256, write_package
 
     dataset, issues = load(args.dataset)
     if dataset is None:
@@ -286,6 +289,9 @@ FIGURES_DIR = "figures"
 
 
 def _print_report(dataset, issues: list[Issue], outcomes: list[Outcome]) -> None:
+    from juesuan.publish.package import summarize
+    from juesuan.rules.engine import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS, TIERS
+
     unit = dataset.unit
     print(
         f"{unit.name} {unit.year} 年度决算 · 公开格式 {unit.format} · {len(dataset.ledger)} 条收支明细"
@@ -321,6 +327,8 @@ def _print_report(dataset, issues: list[Issue], outcomes: list[Outcome]) -> None
 
 
 def _print_outcome(outcome: Outcome, mark: str) -> None:
+    from juesuan.rules.engine import FAIL, PASS, TIER_NAMES
+
     print(f"  {mark} [{TIER_NAMES[outcome.tier]}] {outcome.title}（{outcome.rule}）")
     print(f"      {outcome.message}")
     if outcome.refs and outcome.status == FAIL:
@@ -398,6 +406,7 @@ def _print_json(data: dict) -> None:
 def _consolidate(args: argparse.Namespace) -> int:
     from juesuan.consolidate import consolidate
     from juesuan.ledger.export import write_folder
+    from juesuan.ledger.load import load
 
     output = Path(args.output)
     if _refuse_overlap(output, args.datasets, args.json):
@@ -472,6 +481,7 @@ def _template(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from juesuan.ledger.export import write_folder, write_workbook
+    from juesuan.ledger.load import load
 
     output = Path(args.output)
     if _refuse_overlap(output, [args.dataset]):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from juesuan.charts.data import CAPTIONS, Chart, chart_specs, figure_text
 from juesuan.charts.forked import Child
-from juesuan.document.model import Figure
 from juesuan.fonts import require_glyphs
-from juesuan.ledger.model import Dataset
-from juesuan.statements.model import Statements
+
+if TYPE_CHECKING:  # not imported by a drawer that imports matplotlib alone (charts.data)
+    from juesuan.document.model import Figure
+    from juesuan.ledger.model import Dataset
+    from juesuan.statements.model import Statements
 
 __all__ = [
     "CAPTIONS",

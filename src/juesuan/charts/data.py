@@ -1,6 +1,10 @@
 """What each of the six figures shows, as values: 万元 figures taken from the statements (the
 shown figures after 舍位平衡) and shares computed from the exact 元 values, exactly as the
 narrative prints them. Nothing here draws.
+
+The process that draws unpickles these values without reading any data: the ledger and the
+narrative are imported only to make them (`chart_specs`), so that a drawer forked as the
+command starts imports matplotlib alone.
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from juesuan.ledger.model import Dataset
 from juesuan.money import percent, wan
-from juesuan.narrative.facts import INCOME_ROWS, SPENDING_COLUMNS
-from juesuan.statements.model import Cell, Row, Section, Statements, Table
+
+if TYPE_CHECKING:
+    from juesuan.ledger.model import Dataset
+    from juesuan.statements.model import Cell, Row, Section, Statements, Table
 
 # (key, caption) in the order of 第二部分 of the reference case.
 CAPTIONS: tuple[tuple[str, str], ...] = (
@@ -154,6 +160,8 @@ def _pie(parts: list[tuple[str, Cell | None]], total: Cell | None) -> Pie:
 
 
 def _income_parts(table: Table | None) -> list[tuple[str, Cell | None]]:
+    from juesuan.narrative.facts import INCOME_ROWS
+
     parts = []
     for key in INCOME_ROWS:
         found = None if table is None else table.find(key)
@@ -178,6 +186,8 @@ def _class_rows(table: Table | None, column: str) -> tuple[Section | None, list[
 
 def chart_specs(dataset: Dataset, statements: Statements) -> list[Chart]:
     """The six figures' contents, in order."""
+    from juesuan.narrative.facts import SPENDING_COLUMNS
+
     summary = statements.table("summary")
     spending = statements.table("spending")
     fiscal = statements.table("fiscal_summary")
