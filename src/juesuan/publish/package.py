@@ -246,7 +246,7 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
         drawer.send(draw_figures, charts, out / FIGURES, True)
 
     try:
-        # Checked while they are drawn (reading the fonts' coverage takes matplotlib's import):
+        # Checked while they are drawn (the fonts' character maps are read here once):
         # a character without a font still stops the build before anything is kept.
         require_chart_glyphs(charts)
         from juesuan.publish.tables_xlsx import write_tables
