@@ -5,6 +5,13 @@ imports included), after one untimed warm-up run that builds matplotlib's font c
 one process, how long each step takes: load, prepare (statements, rules, narrative, text check)
 and write (tables, figures, docx, pdf, html, checks, manifest, zip).
 
+Timeline: one more fresh-process build, traced: each step's start and end (seconds since the
+command started) and its CPU seconds, in the parent (P), on its PDF thread, and in the forked
+drawer (D) and its helper (H); each process's total CPU at its end. The critical path is read
+from it: the figures wait for the later of the drawer's imports and the parent's prepare, the
+documents for the figures. Steps are traced by wrapping the functions named in TRACED (and the
+modules of LATER as they are imported, with their import's cost), so the build runs unchanged.
+
 Floor: a fresh process that only reads the example (`load`, imports included): what any build
 from this dataset pays before it computes or writes anything.
 
@@ -16,16 +23,22 @@ Run:
     make bench                                   # both examples
     python bench/build_example.py                # luzhou-2020
     python bench/build_example.py --example shanghai-putuo-shgzb-2024
+    python bench/build_example.py --timeline-only  # the traced build alone
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.abc
+import importlib.util
+import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -72,6 +85,131 @@ def steps(example: Path, out: Path) -> dict[str, float]:
     return times
 
 
+# (module, functions) wrapped before the build runs; LATER's modules are wrapped as imported.
+TRACED = (("juesuan.charts", ("ready_to_draw", "draw_figures", "require_chart_glyphs")),)
+LATER = {
+    "juesuan.ledger.load": ("load",),
+    "juesuan.publish.package": (
+        "prepare",
+        "build",
+        "evaluate",
+        "evaluate_performance",
+        "collect",
+        "assemble",
+        "check_text",
+        "write_package",
+        "checks_json",
+        "font_records",
+    ),
+    "juesuan.publish.tables_xlsx": ("write_tables",),
+    "juesuan.publish.docx": ("write_docx",),
+    "juesuan.publish.html": ("write_html",),
+    "juesuan.publish.pdf": ("write_pdf",),
+    "juesuan.charts.draw": (),
+}
+
+
+def traced_build(example: str, out: str, log: str) -> int:
+    """`juesuan build example -o out` with its steps appended to `log`, one JSON line each."""
+    started = time.time()
+    main_pid = os.getpid()
+
+    def emit(step: str, start: float, cpu: float) -> None:
+        record = {
+            "pid": os.getpid(),
+            "thread": threading.current_thread().name,
+            "step": step,
+            "start": start - started,
+            "end": time.time() - started,
+            "cpu": cpu,
+        }
+        with open(log, "a", encoding="utf-8") as handle:  # one write: whole lines from each
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def timed(step: str, run):
+        start, cpu = time.time(), time.thread_time()
+        try:
+            return run()
+        finally:
+            emit(step, start, time.thread_time() - cpu)
+
+    def wrap(module, name: str) -> None:
+        function = getattr(module, name)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            return timed(name, lambda: function(*args, **kwargs))
+
+        setattr(module, name, wrapper)
+
+    class Wrapping(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name not in LATER:
+                return None
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(name)
+            finally:
+                sys.meta_path.insert(0, self)
+            execute = spec.loader.exec_module
+
+            def exec_module(module):
+                timed(f"import {name}", lambda: execute(module))
+                for function in LATER[name]:
+                    wrap(module, function)
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    def total() -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        emit("process total", started, usage.ru_utime + usage.ru_stime)
+
+    sys.meta_path.insert(0, Wrapping())
+    cli = timed("import juesuan.cli", lambda: importlib.import_module("juesuan.cli"))
+    for module, names in TRACED:
+        for name in names:
+            wrap(importlib.import_module(module), name)
+    forked = importlib.import_module("juesuan.charts.forked")
+    serve = forked._serve
+
+    def serve_and_total(*args):  # a forked child leaves by os._exit: no atexit
+        try:
+            serve(*args)
+        finally:
+            total()
+
+    forked._serve = serve_and_total
+    try:
+        return cli.main(["build", example, "-o", out])
+    finally:
+        if os.getpid() == main_pid:
+            total()
+
+
+def timeline(example: Path, out: Path) -> list[str]:
+    """The traced build's steps as lines, by start; each process's total CPU; the parent's
+    wait for the figures."""
+    log = out.with_suffix(".jsonl")
+    subprocess.run(
+        [sys.executable, __file__, "--traced-build", str(example), str(out), str(log)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    steps = sorted((r for r in records if r["step"] != "process total"), key=lambda r: r["start"])
+    names = dict(zip(dict.fromkeys(r["pid"] for r in steps), ("P", "D", "H"), strict=False))
+    lines = [f"    {'who':<6} {'start':>6} {'end':>6} {'CPU':>6}  step"]
+    for r in steps:
+        who = names.get(r["pid"], "?") + ("" if r["thread"] == "MainThread" else "/t")
+        lines.append(f"    {who:<6} {r['start']:6.2f} {r['end']:6.2f} {r['cpu']:6.2f}  {r['step']}")
+    for r in records:
+        if r["step"] == "process total":
+            who = names.get(r["pid"], "?")
+            lines.append(f"    {who:<6} {'':>6} {r['end']:6.2f} {r['cpu']:6.2f}  process total")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
@@ -84,8 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-warmup", dest="warmup", action="store_false", help="no untimed build first"
     )
+    parser.add_argument(
+        "--timeline-only", action="store_true", help="only the traced build's timeline"
+    )
+    parser.add_argument("--traced-build", nargs=3, help=argparse.SUPPRESS)  # the traced process
     args = parser.parse_args(argv)
+    if args.traced_build:
+        return traced_build(*args.traced_build)
     example = EXAMPLES / args.example
+    if args.timeline_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print(f"timeline of juesuan build {example.relative_to(ROOT)} (seconds):")
+            print("\n".join(timeline(example, Path(folder) / "traced")))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         if args.warmup:
             command_wall(example, Path(folder) / "warm-up")  # builds matplotlib's font cache once
@@ -93,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = min(CPU[-args.runs :])
         floor = min(wall("-c", FLOOR_SCRIPT, str(example)) for _ in range(args.runs))
         detail = steps(example, Path(folder) / "steps")
+        traced = timeline(example, Path(folder) / "traced")
     best = min(walls)
     load_now = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"build_example: juesuan build {example.relative_to(ROOT)} ({os.cpu_count()} cores)")
@@ -109,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  in one process:")
     for step, seconds in detail.items():
         print(f"    {step:<46} {seconds:.2f} s")
+    print("  timeline of one more build (P parent, D drawer, H its helper; /t a thread):")
+    print("\n".join(traced))
     print(
         summary_line(
             f"build_example ({args.example})",
