@@ -79,12 +79,12 @@ FUND_SYNONYMS = {
 }
 TOTAL_WORDS = ("合计", "小计", "总计")
 CODE_LENGTHS = {"function_code": (3, 5, 7), "economic_code": (3, 5)}
-# A line table's column: whether its amount cell is an accepted amount (computed once).
+# A line table's columns: whether its amount cell is an accepted amount, and its value in 分
+# (computed once, for both the check and the line).
 AMOUNT_OK = "_amount_ok"
-AMOUNT_TEXT = "_amount_text"  # the amount cell with the digit rule applied
-# The amount cell split once, for both its check and its value: yuan digits without leading
-# zeros, and the digits after the point.
-AMOUNT_WHOLE, AMOUNT_CENTS = "_amount_whole", "_amount_cents"
+AMOUNT_FEN = "_amount_fen"
+# Under money.MAX_AMOUNT: at most MAX_AMOUNT_DIGITS digits of 元 (leading zeros aside), in 分.
+_FEN_CEILING = 10 ** (MAX_AMOUNT_DIGITS + 2)
 
 
 def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
@@ -328,10 +328,8 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     typed = pl.col("amount")
     if _any(frame, typed.str.len_bytes() != typed.str.len_chars()):
         typed = _ascii(typed)  # only when some cell has a non-ASCII character to make ASCII
-    frame = frame.with_columns(typed.alias(AMOUNT_TEXT))
-    frame = frame.with_columns(_amount_parts(pl.col(AMOUNT_TEXT)))
-    frame = frame.with_columns(
-        _is_split_amount(pl.col(AMOUNT_TEXT), pl.col(AMOUNT_WHOLE)).alias(AMOUNT_OK)
+    frame = frame.with_columns(_amount_fen(typed).alias(AMOUNT_FEN)).with_columns(
+        _is_amount_fen(typed, pl.col(AMOUNT_FEN)).alias(AMOUNT_OK)
     )
     checks = _RowChecks(raw, frame)
     for column in table.columns:
@@ -374,10 +372,6 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         if table is BALANCES_TABLE
         else pl.lit(INCOME if table is INCOME_TABLE else SPENDING)
     )
-    # An accepted amount is [sign]digits[.d[d]] once its commas are gone: split, not searched.
-    whole = pl.col(AMOUNT_WHOLE).cast(pl.Int64, strict=False).fill_null(0)
-    cents = pl.col(AMOUNT_CENTS).str.pad_end(2, "0").cast(pl.Int64, strict=False).fill_null(0)
-    sign = pl.when(pl.col(AMOUNT_TEXT).str.starts_with("-")).then(-1).otherwise(1)
     result = frame.select(
         direction.alias("direction"),
         pl.col("phase") if "phase" in frame.columns else pl.lit("决算").alias("phase"),
@@ -393,7 +387,7 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             "project"
         ),
         # Only accepted amounts become 分 (their 13 digits cannot overflow); the rest are refused.
-        pl.when(pl.col(AMOUNT_OK)).then(sign * (whole * 100 + cents)).alias("amount_fen"),
+        pl.when(pl.col(AMOUNT_OK)).then(pl.col(AMOUNT_FEN).cast(pl.Int64)).alias("amount_fen"),
         pl.col("unit"),
         pl.col("note"),
         pl.lit(raw.file).alias("file"),
@@ -414,22 +408,21 @@ def _is_amount(text: pl.Expr) -> pl.Expr:
     Other non-ASCII digits fail the ASCII-only pattern, so they are refused here too.
     """
     typed = _ascii(text)
-    return _is_split_amount(typed, _amount_parts(typed)[0])
+    return _is_amount_fen(typed, _amount_fen(typed))
 
 
-def _amount_parts(typed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """An ASCII amount's yuan digits (leading zeros stripped) and the digits after the point."""
-    unsigned = typed.str.replace_all(",", "", literal=True).str.strip_chars_start("+-")
-    parts = unsigned.str.split_exact(".", 1)
-    return (
-        parts.struct.field("field_0").str.strip_chars_start("0").alias(AMOUNT_WHOLE),
-        parts.struct.field("field_1").alias(AMOUNT_CENTS),
-    )
+def _amount_fen(typed: pl.Expr) -> pl.Expr:
+    """ASCII amount text as 分 (Int128), read exactly as a decimal once its commas are gone;
+    null where it is no number. Only text that _is_amount_fen accepts is taken as an amount: the
+    decimal reading alone would also take "1.", ".5", "1e5" and cut a third decimal."""
+    decimal = typed.str.replace_all(",", "", literal=True).cast(pl.Decimal(38, 2), strict=False)
+    return decimal.to_physical()
 
 
-def _is_split_amount(typed: pl.Expr, whole: pl.Expr) -> pl.Expr:
-    """Whether ASCII amount text is accepted, given its yuan digits from _amount_parts."""
-    return typed.str.contains(AMOUNT_PATTERN) & (whole.str.len_chars() <= MAX_AMOUNT_DIGITS)
+def _is_amount_fen(typed: pl.Expr, fen: pl.Expr) -> pl.Expr:
+    """Whether ASCII amount text is accepted, given its 分 from _amount_fen: the pattern (sign,
+    digits, separators every three, at most two decimals), and under the ceiling."""
+    return (typed.str.contains(AMOUNT_PATTERN) & (fen.abs() < _FEN_CEILING)).fill_null(False)
 
 
 def _any(frame: pl.DataFrame, expr: pl.Expr) -> bool:
