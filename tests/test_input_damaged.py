@@ -173,6 +173,18 @@ def test_a_chart_sheet_is_ignored_with_a_warning(tmp_path):
     assert located(issues)
 
 
+def test_a_lone_carriage_return_in_the_header_line_is_a_located_refusal(tmp_path):
+    folder = write_dataset(tmp_path / "d")
+    (folder / "income.csv").write_bytes(
+        ("\r" + INCOME_HEADER + "决算,一般公共预算财政拨款,2080501,1000.00,\n").encode()
+    )
+    dataset, issues = load(folder)
+    assert dataset is None
+    [issue] = [i for i in issues if i.source.file == "income.csv"]
+    assert (issue.severity, issue.source.row) == (ERROR, 1)
+    assert "回车符" in issue.message
+
+
 def test_a_utf8_bom_csv_reads_like_one_without(tmp_path):
     plain = load(write_dataset(tmp_path / "plain"))[0]
     folder = write_dataset(tmp_path / "bom")

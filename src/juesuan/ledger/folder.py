@@ -242,7 +242,18 @@ def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> Raw
     if not first_line.strip():
         issues.append(Issue(ERROR, Source(name), "第一行是空的，应为列名", accepted="第一行为列名"))
         return None
-    header = next(csv.reader([first_line]))
+    try:
+        header = next(csv.reader([first_line]))
+    except csv.Error:  # a carriage return alone inside the header line
+        issues.append(
+            Issue(
+                ERROR,
+                Source(name, row=1),
+                "第一行（列名）中有单独的回车符，不是有效的 CSV 文件",
+                accepted=_CSV_ACCEPTED,
+            )
+        )
+        return None
     columns, header_issues = map_headers(table, header, Source(name))
     issues.extend(header_issues)
     try:
