@@ -212,11 +212,15 @@ class Ledger:
                 source, lines = self.frame, pl.len()
             # Summed in 128 bits: exact for any number of lines, loaded or put together.
             amounts = pl.col("amount_fen").cast(pl.Int128).sum()
+            # Lazily, so that only the tags and the amount are read: an eager group-by makes
+            # every column of a frame of several chunks (a loaded ledger's tables) contiguous
+            # first, notes and sources too, which costs more than the group-by itself.
+            query = source.lazy()
             if key:
-                sums = source.group_by(list(key)).agg(amounts, lines.alias("lines"))
+                query = query.group_by(list(key)).agg(amounts, lines.alias("lines"))
             else:
-                sums = source.select(amounts, lines.alias("lines"))
-            self._sums[key] = sums
+                query = query.select(amounts, lines.alias("lines"))
+            self._sums[key] = query.collect()
         return self._sums[key]
 
     def _answer(
