@@ -43,8 +43,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape  # not xml.sax.saxutils's: it imports urllib.request
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import docx
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -430,11 +430,21 @@ def _page_setup(section: WordSection, *, landscape: bool) -> None:
     section.footer_distance = Cm(margins["footer"])
 
 
+def _add_text(paragraph: WordParagraph, text: str):
+    """`paragraph.add_run(text)`: the same markup, without the XPath query with which
+    python-docx first empties the run it has just made (most of a short paragraph's cost)."""
+    if not text or any(c in text for c in "\t\r\n"):  # tabs and breaks: python-docx's markup
+        return paragraph.add_run(text)
+    run = paragraph.add_run()
+    run._r.add_t(text)
+    return run
+
+
 def _field(paragraph: WordParagraph, instruction: str, result: str = "") -> None:
     """A complex field (begin, instruction, separate, result, end) at the paragraph's end."""
     _field_begin(paragraph, instruction)
     if result:
-        paragraph.add_run(result)
+        _add_text(paragraph, result)
     _field_end(paragraph)
 
 
@@ -700,13 +710,13 @@ class _Writer:
         for index, line in enumerate(lines):
             paragraph = self._paragraph("Title")
             paragraph.paragraph_format.space_before = Pt(150 if index == 0 else 6)
-            paragraph.add_run(line).font.size = Pt(26)  # 一号 on the cover
+            _add_text(paragraph, line).font.size = Pt(26)  # 一号 on the cover
         printed = {re.sub(r"\s", "", line) for line in lines}
         extra = [line for line in doc.cover_lines if re.sub(r"\s", "", line) not in printed]
         for index, line in enumerate(extra):
             paragraph = self._paragraph("封面")
             paragraph.paragraph_format.space_before = Pt(200 if index == 0 else 0)
-            paragraph.add_run(line)
+            _add_text(paragraph, line)
 
     def _blocks(self, blocks: Sequence[object]) -> None:
         index = 0
@@ -770,7 +780,15 @@ class _Writer:
         # default one at each lookup, which cost more than the rest of the paragraph.
         if style not in self.style_ids:
             self.style_ids[style] = self.word.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
-        paragraph = self.word.add_paragraph()
+        # Before the body's last child, its section properties, as python-docx puts it, which
+        # looks for them from the first child at each paragraph.
+        body = self.word.element.body
+        p = OxmlElement("w:p")
+        if len(body) and body[-1].tag == qn("w:sectPr"):
+            body[-1].addprevious(p)
+        else:
+            body.append(p)
+        paragraph = WordParagraph(p, self.word._body)
         paragraph._p.style = self.style_ids[style]
         if self.pending_break:
             paragraph.paragraph_format.page_break_before = True
@@ -814,7 +832,7 @@ class _Writer:
     def _heading(self, heading: Heading, *, centred: bool = False) -> WordParagraph:
         level = min(max(heading.level, 1), 4)
         paragraph = self._paragraph(HEADING_STYLES[level])
-        paragraph.add_run(heading.text)
+        _add_text(paragraph, heading.text)
         if centred:
             paragraph.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _indent_chars(paragraph.paragraph_format, 0, SANHAO)
@@ -833,19 +851,19 @@ class _Writer:
         }.get(block.style, "Normal")
         paragraph = self._paragraph(style)
         for segment in block.segments:
-            paragraph.add_run(segment.text)
+            _add_text(paragraph, segment.text)
 
     def _figure(self, figure: Figure) -> None:
         paragraph = self._paragraph("图片")
         paragraph.add_run().add_picture(str(figure.png), width=FIGURE_WIDTH)
         caption = self._paragraph("Caption")
-        caption.add_run(figure.caption)
+        _add_text(caption, figure.caption)
 
     def _contents(self, contents: Contents) -> None:
         """The 目录: a TOC field whose stored result already lists the level 1–2 headings."""
         if not self.fresh:
             self._page_break()
-        self._paragraph("目录标题").add_run(contents.title)
+        _add_text(self._paragraph("目录标题"), contents.title)
         headings = self.document.headings(max_level=2)
         first = self._paragraph("toc 1")
         _field_begin(first, 'TOC \\o "1-2" \\h \\z \\u')
@@ -861,7 +879,7 @@ class _Writer:
             link.set(qn("w:history"), "1")
             paragraph._p.append(link)
             holder = WordParagraph(link, paragraph._parent)
-            holder.add_run(heading.text)
+            _add_text(holder, heading.text)
             holder.add_run().add_tab()
             _field(holder, f"PAGEREF {name} \\h")
         _field_end(paragraph if headings else first)
@@ -882,11 +900,11 @@ class _Writer:
         for number, each in enumerate(headings):
             self._heading(each, centred=named and number == len(headings) - 1)
         if not named:
-            self._paragraph("表标题").add_run(shape.title)
+            _add_text(self._paragraph("表标题"), shape.title)
         if shape.year_text:
             year = self._paragraph("表说明")
             year.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            year.add_run(shape.year_text)
+            _add_text(year, shape.year_text)
         unit_line = self._paragraph("表说明")
         unit_line.paragraph_format.tab_stops.add_tab_stop(
             _text_width(landscape=fit.landscape), WD_TAB_ALIGNMENT.RIGHT
@@ -894,7 +912,7 @@ class _Writer:
         unit_line.add_run(f"{shape.org_text}\t{shape.unit_text}")
         self._word_table(shape, fit)
         for line in shape.below:
-            self._paragraph("表注").add_run(line)
+            _add_text(self._paragraph("表注"), line)
 
     def _form(self, block: FormBlock) -> None:
         """A form under its title and year: in the flow of the text when it keeps portrait (on
@@ -912,16 +930,16 @@ class _Writer:
             self._new_section(landscape=False)
         if shape.title:  # an untitled form (单位构成) follows its sentence without a gap
             title = self._paragraph("表标题")
-            title.add_run(shape.title).font.size = Pt(SIHAO)
+            _add_text(title, shape.title).font.size = Pt(SIHAO)
             title.paragraph_format.space_before = Pt(6)
         if shape.year_text:
             year = self._paragraph("表说明")
             year.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            year.add_run(shape.year_text)
+            _add_text(year, shape.year_text)
         whole = fit.height_pt <= _text_height(landscape=fit.landscape)
         self._word_table(shape, fit, keep_together=whole)
         if shape.note:
-            self._paragraph("表注").add_run(shape.note)
+            _add_text(self._paragraph("表注"), shape.note)
 
     def _word_table(
         self, shape: TableLayout, fit: TableFit, *, keep_together: bool = False
@@ -1028,7 +1046,7 @@ def _cell_markup(
     run = f'<w:rPr>{bold}<w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
     runs = "".join(
         f"<w:r>{run}{'<w:br/>' if number else ''}"
-        f'<w:t xml:space="preserve">{escape(line)}</w:t></w:r>'
+        f'<w:t xml:space="preserve">{escape(line, quote=False)}</w:t></w:r>'
         for number, line in enumerate(text.split("\n") if text else [])
     )
     return (
