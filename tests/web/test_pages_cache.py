@@ -4,11 +4,14 @@ stands in for a permission check or carries one user's page to another."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.middleware.csrf import _unmask_cipher_token
 from django.urls import reverse
 
 from juesuan.ledger.export import write_workbook
@@ -136,6 +139,113 @@ def test_signed_in_by_form_the_cached_table_keeps_csrf_per_user(client, world, e
         page = client.get(reverse("tables", args=[world.unit.pk, 2020]))
         tokens.append(page.context["csrf_token"])
     assert tokens[0] != tokens[1]
+
+
+def _without_tokens(page: str) -> str:
+    """A page with its CSRF tokens blanked: each response masks the token anew."""
+    return re.sub(r'(name="csrfmiddlewaretoken" value=")[^"]+"', r'\1"', page)
+
+
+def test_cached_parts_draw_the_pages_as_drawing_them_anew(client, world, example_workbook):
+    finance = world.users["finance"]
+    version = store(world.unit, example_workbook, finance)
+    fake_build(version, finance)
+    client.force_login(finance)
+    urls = [
+        reverse("dashboard", args=[world.unit.pk, 2020]),
+        reverse("tables", args=[world.unit.pk, 2020]) + "?t=general",
+        reverse("checks", args=[world.unit.pk, 2020]),
+        reverse("versions", args=[world.unit.pk, 2020]),
+        reverse("home"),
+    ]
+
+    def pages_now() -> dict[str, str]:
+        return {url: _without_tokens(client.get(url).content.decode()) for url in urls}
+
+    drawn = pages_now()  # drawn, then kept
+    assert "公开包第 1 版" in drawn[urls[0]] and "上传并导入" in drawn[urls[0]]
+    assert pages_now() == drawn  # from the cache, the same pages
+    cache.clear()
+    assert pages_now() == drawn  # and drawn anew, the same again
+
+
+def test_the_cached_dashboard_carries_each_users_own_csrf_token(client, world, example_workbook):
+    from juesuan.web.accounts.models import FINANCE, Grant, User
+
+    second = User.objects.create_user("finance2", password=PASSWORD, display_name="第二位财务")
+    Grant.objects.create(user=second, unit=world.unit, role=FINANCE)
+    store(world.unit, example_workbook, world.users["finance"])
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    for user in (world.users["finance"], second):  # the second user's body comes from the cache
+        client.logout()
+        client.force_login(user)
+        page = client.get(dashboard).content.decode()
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert len(tokens) == 2  # signing out and the upload form
+        secret = client.cookies[settings.CSRF_COOKIE_NAME].value
+        assert {_unmask_cipher_token(token) for token in tokens} == {secret}
+        assert pages.CSRF_SLOT_TOKEN not in page and str(user) in page
+    # and the upload works with the token the cached form carried
+    response = client.post(
+        reverse("upload", args=[world.unit.pk]), {"csrfmiddlewaretoken": tokens[1], "year": 2020}
+    )
+    assert response.status_code != 403
+
+
+def test_each_role_gets_the_dashboard_of_its_roles(client, world, example_workbook):
+    store(world.unit, example_workbook, world.users["finance"])
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    client.force_login(world.users["finance"])
+    page = client.get(dashboard).content.decode()
+    assert '<span class="badge">财务</span>' in page and "上传并导入" in page
+    for name, role in (("clerk", "经办"), ("approver", "审批"), ("bureau", "财政局")):
+        client.force_login(world.users[name])
+        page = client.get(dashboard).content.decode()  # the same data, kept once per roles
+        assert f'<span class="badge">{role}</span>' in page, name
+        assert '<span class="badge">财务</span>' not in page and "上传并导入" not in page, name
+        assert f"{name}用户" in page or world.users[name].display_name in page
+    client.force_login(world.users["finance"])
+    assert "上传并导入" in client.get(dashboard).content.decode()
+
+
+def test_the_navigation_kept_follows_renamed_users_and_units(client, world, example_workbook):
+    from juesuan.web.accounts.models import Unit, User
+
+    finance = world.users["finance"]
+    store(world.unit, example_workbook, finance)
+    client.force_login(finance)
+    urls = [
+        reverse("dashboard", args=[world.unit.pk, 2020]),
+        reverse("tables", args=[world.unit.pk, 2020]),
+    ]
+    for url in urls:
+        page = client.get(url).content.decode()
+        assert f"<h1>{world.unit.name} · 2020" in page and "finance用户" in page
+    Unit.objects.filter(pk=world.unit.pk).update(name="改过名的单位")
+    User.objects.filter(pk=finance.pk).update(display_name="改过名的财务")
+    for url in urls:
+        page = client.get(url).content.decode()
+        assert "<h1>改过名的单位 · 2020" in page and "改过名的财务" in page, url
+        assert f"<h1>{world.unit.name} · 2020" not in page and "finance用户" not in page, url
+
+
+def test_a_kept_block_is_keyed_by_its_values_and_never_holds_a_csrf_field():
+    drawn = []
+
+    def draw(text: str):
+        def again() -> str:
+            drawn.append(text)
+            return text
+
+        return again
+
+    assert pages.kept("t", ["a:b", "c"], draw("one")) == "one"
+    assert pages.kept("t", ["a", "b:c"], draw("two")) == "two"  # not the first one's
+    assert pages.kept("t", ["a:b", "c"], draw("three")) == "one"  # kept
+    field = '<input type="hidden" name="csrfmiddlewaretoken" value="x">'
+    pages.kept("form", [1], draw(field))
+    pages.kept("form", [1], draw(field))
+    assert drawn == ["one", "two", field, field]  # a CSRF field drawn each time
 
 
 # ---- what the pages show ---------------------------------------------------------------------

@@ -9,7 +9,13 @@ the payments stamp: a bank result file imported since gives a new key. A new ver
 key, so no entry is ever invalidated by hand; old ones age out. Local memory per server process by default,
 Redis when JUESUAN_CACHE_URL is set (settings.py).
 
-Nothing here depends on who asks: permission checks, the session, CSRF tokens and the
+The dashboard's body also shows the unit-year's activity and the viewer's roles, so it is kept
+under a key naming those too (`dashboard_key`): the latest audit entry's hash (whatever changes
+the build, activity or readiness shown is logged), the payments stamp, the roles and the names
+shown. Its forms' CSRF token is never cached: the fragment holds a slot, filled in for each
+request (`with_csrf`).
+
+Nothing else here depends on who asks: permission checks, the session, CSRF tokens and the
 role-dependent masking of personal data happen on every request outside these parts. The
 fragments are rendered without a request, so no context processor (user, token) can leak in.
 """
@@ -21,8 +27,13 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
+from django.template import Context, Template
+from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from juesuan.statements.build import FormatError, load_format
@@ -31,6 +42,12 @@ from juesuan.web.workplace import analysis
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE.parent / "templates" / "juesuan"
 TABLE_BODY = "juesuan/_table_body.html"
+DASHBOARD_BODY = "juesuan/_dashboard_body.html"
+# A cached fragment's forms are drawn with this in place of the CSRF token; the field drawn
+# with it (`csrf_slot`) is markup no escaped data can produce, and it is replaced by the
+# request's own field when the page is sent (`with_csrf`).
+CSRF_SLOT_TOKEN = "csrf-slot"
+CSRF_FIELD = 'name="csrfmiddlewaretoken"'
 
 # Formats' names as users read them, for tables.yaml files without a `title`.
 FORMAT_TITLES = {
@@ -50,7 +67,12 @@ def stamp() -> str:
         HERE / "pages.py",
         HERE / "analysis.py",
         HERE / "templatetags" / "juesuan.py",
+        HERE / "views.py",  # the dashboard's next steps
         TEMPLATES / "_table_body.html",
+        TEMPLATES / "_dashboard_body.html",
+        TEMPLATES / "_unit_header.html",
+        TEMPLATES / "_stale.html",
+        TEMPLATES / "base.html",
     ):
         try:
             digest.update(path.read_bytes())
@@ -171,3 +193,86 @@ def explanation(version) -> list[dict]:
         return analysis.explanation(found.dataset, found.prepared)
 
     return _cached(version_key(version, "explanation", stamp or "-"), compute)
+
+
+# ---- the dashboard -------------------------------------------------------------------------------
+
+
+def dashboard_key(access, year: int, version, activity_stamp: str, payments_stamp: str) -> str:
+    """Everything the dashboard's body shows depends on: the unit's and its parent's names (the
+    header), the version (and who stored it), the latest audit entry (builds, approvals,
+    uploads and texts are all logged), the payments stamp (readiness and out-of-date packages
+    when the unit pays benefits), the viewer's roles (badges, the upload form, masking) and
+    whether the unit above opens for them; times are shown in the time zone and language."""
+    unit = access.unit
+    parent = unit.parent
+    shown = (
+        "dashboard",
+        stamp(),
+        settings.TIME_ZONE,
+        translation.get_language() or "",
+        unit.pk,
+        unit.name,
+        parent.pk if parent else "",
+        parent.name if parent else "",
+        year,
+        f"{version.pk}.{version.sha256[:24]}.{version.created_by}" if version else "-",
+        activity_stamp or "-",
+        payments_stamp or "-",
+        ",".join(sorted(access.roles)),
+        int(access.opens_parent),
+    )
+    # the names are free text: hashed, so the key stays short and within any backend's rules
+    return "page:dashboard:" + hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def dashboard_body(key: str | None, draw: Callable[[], tuple[dict, bool]]) -> str:
+    """The dashboard's body (a slot for its forms' CSRF token): from the cache under `key`,
+    else drawn from the context `draw` gives with whether it may be kept (not when the state
+    moved while it was read); a None key keeps nothing (a job is running)."""
+    body = cache.get(key) if key else None
+    if body is None:
+        context, keep = draw()
+        body = render_to_string(DASHBOARD_BODY, {**context, "csrf_token": CSRF_SLOT_TOKEN})
+        if key and keep:
+            cache.set(key, body)
+    return body
+
+
+@functools.cache
+def csrf_slot() -> str:
+    """The field {% csrf_token %} draws in a fragment rendered with CSRF_SLOT_TOKEN."""
+    return Template("{% csrf_token %}").render(Context({"csrf_token": CSRF_SLOT_TOKEN}))
+
+
+def with_csrf(body: str, request) -> SafeString:
+    """A cached fragment with the request's own CSRF field in its slots."""
+    slot = csrf_slot()
+    if slot in body:
+        body = body.replace(slot, csrf_input(request))
+    return mark_safe(body)
+
+
+# ---- blocks of the page every request draws --------------------------------------------------------
+
+
+def kept(name: str, values: list, draw: Callable[[], str]) -> str:
+    """A template block ({% kept %}) drawn once for each set of `values` (plain values: text,
+    numbers, lists of them) and kept: the navigation around every page is the same for the same
+    user and unit, and drawing it cost as much as the rest of a cached page. The key also names
+    what the links and times depend on (script prefix, time zone, language). A block that
+    holds a CSRF field is drawn every time, never kept."""
+    shown = (
+        stamp(),
+        get_script_prefix(),
+        settings.TIME_ZONE,
+        translation.get_language() or "",
+        values,
+    )
+    key = f"page:kept:{name}:" + hashlib.sha256(repr(shown).encode()).hexdigest()
+    block = cache.get(key)
+    if block is None:
+        block = draw()
+        if CSRF_FIELD not in block:
+            cache.set(key, block)
+    return block

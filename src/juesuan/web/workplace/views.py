@@ -215,51 +215,29 @@ def _prepared_or_none(version):
 
 @requires(VIEW)
 def dashboard(request, access: UnitAccess, year: int):
+    """The unit-year at a glance. Its body is drawn once per state (pages.dashboard_key): a
+    reload reads the version and one stamp of what was logged since, and nothing else."""
     context = _year_context(access, year, "dashboard", with_author=True)
     version = context["version"]
-    last_build, running, activity, pays = _recent(access.unit, year)
-    summary = version.summary if version else {}
-    if version is not None and pays:
-        summary = _summary_with_payments(version, summary)
-    steps = _next_steps(access, version, summary, last_build)
-    context.update(
-        {
-            "stale": freshness.stale_builds(access.unit, year) if pays else None,
-            "summary": summary,
-            "last_build": last_build,
-            "running": running,
-            "activity": activity,
-            "steps": steps,
-            # numbers run 1, 2, … with none removed (versions.py), so the current one counts them
-            "versions_count": version.number if version else 0,
-        }
-    )
+    logged, running, pays = _activity_stamp(access.unit, year)
+    payments = analysis.payments_stamp(access.unit.pk, year) if pays else ""
+    # while a job runs its progress is read afresh on every load, so nothing is kept then
+    key = None if running else pages.dashboard_key(access, year, version, logged, payments)
+
+    def draw() -> tuple[dict, bool]:
+        return _dashboard_context(access, year, version, logged, payments)
+
+    context["body"] = pages.with_csrf(pages.dashboard_body(key, draw), request)
     return render(request, "juesuan/dashboard.html", context)
 
 
-def _summary_with_payments(version, stored: dict) -> dict:
-    """The readiness figures with the unit's payments taken in, as the 审核 page counts them:
-    the figures stored at upload knew nothing of payments imported since (analysis.py)."""
-    stamp = analysis.payments_stamp(version.unit_id, version.year)
-    if not stamp:
-        return stored
-    try:
-        found = analysis.analysed(version, stamp)
-    except analysis.VersionUnreadable:
-        return stored
-    return analysis.summary_of(found.dataset, found.prepared)
+def _activity_stamp(unit: Unit, year: int) -> tuple:
+    """(the hash of the unit-year's latest audit entry, how many of its jobs are queued or
+    running, whether the unit has disbursement runs) in one query.
 
-
-def _recent(unit: Unit, year: int) -> tuple:
-    """The last build, the jobs still running and the latest activity of the unit-year, and
-    whether the unit has disbursement runs (whose payments count in its checks).
-
-    Every page load of the dashboard needs them, and they change only when something is logged:
-    a build, approval, upload or failure each writes the audit log. So one query reads the
-    latest audit entry's hash (unique, so a restored database cannot meet an old entry) and
-    whether a job is running; while no job runs, the three are served from the cache under that
-    hash, and read afresh (and kept) when it has moved."""
-    from django.core.cache import cache
+    The last build, the activity and the readiness the dashboard shows change only when
+    something is logged: a build, approval, upload, texts edit or failure each writes the audit
+    log, and the hash is unique (a restored database cannot meet an old entry)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -271,12 +249,13 @@ def _recent(unit: Unit, year: int) -> tuple:
             " EXISTS (SELECT 1 FROM disbursement_run WHERE unit_id = %s)",
             [unit.pk, year, unit.pk, year, unit.pk],
         )
-        latest, running_count, pays = cursor.fetchone()
-    key = f"juesuan:recent:{unit.pk}:{year}:{latest}"
-    if not running_count:
-        kept = cache.get(key)
-        if kept is not None:
-            return kept[0], [], kept[1], pays
+        return cursor.fetchone()
+
+
+def _dashboard_context(access, year: int, version, logged: str, payments: str) -> tuple[dict, bool]:
+    """What the dashboard's body shows, and whether it may be kept under the stamp `logged`:
+    not when an entry was logged, or a job started, since the stamp was read."""
+    unit = access.unit
     # Only the columns the page shows: the JSON columns (manifests, before/after) are the costly
     # part of reading these rows.
     last_build = (
@@ -296,9 +275,34 @@ def _recent(unit: Unit, year: int) -> tuple:
         .only("seq", "at", "username", "action", "summary", "hash")
         .order_by("-seq")[:8]
     )
-    if not running and (activity[0].hash if activity else None) == latest:
-        cache.set(key, (last_build, activity), 3600)
-    return last_build, running, activity, pays
+    summary = version.summary if version else {}
+    if version is not None and payments:
+        summary = _summary_with_payments(version, summary, payments)
+    context = {
+        "unit": unit,
+        "year": year,
+        "tab": "dashboard",
+        "access": access,
+        "version": version,
+        "stale": freshness.stale_builds(unit, year) if payments else None,
+        "summary": summary,
+        "last_build": last_build,
+        "running": running,
+        "activity": activity,
+        "steps": _next_steps(access, version, summary, last_build),
+    }
+    keep = not running and (activity[0].hash if activity else None) == logged
+    return context, keep
+
+
+def _summary_with_payments(version, stored: dict, stamp: str) -> dict:
+    """The readiness figures with the unit's payments taken in, as the 审核 page counts them:
+    the figures stored at upload knew nothing of payments imported since (analysis.py)."""
+    try:
+        found = analysis.analysed(version, stamp)
+    except analysis.VersionUnreadable:
+        return stored
+    return analysis.summary_of(found.dataset, found.prepared)
 
 
 BUILD_SHOWN = (
