@@ -255,6 +255,9 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
         # The workbook: the statements, then the document's forms, a sheet for each kind.
         tables = out / tables_file_name(dataset)
         write_tables(statements, dataset.unit, tables, draft=draft, forms=prepared.forms)
+        # Needs no figure: written while they are drawn, not after the PDF with one core idle.
+        checks = out / CHECKS
+        _write_json(checks, checks_json(prepared))
     except BaseException:
         if drawer is not None:  # its figures must not land in the folder as it is removed
             drawer.close()
@@ -293,8 +296,6 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
         record(path, role)
     manifest.fonts = font_records(pdf_fonts, [f for figure in figures for f in figure.fonts])
 
-    checks = out / CHECKS
-    _write_json(checks, checks_json(prepared))
     record(checks, "checks")
     _write_json(out / MANIFEST, manifest.as_dict())
 
