@@ -228,16 +228,19 @@ def _results_frame(rows) -> pl.DataFrame:
     )
 
 
-# A payment number is scheme-person-YYYYMM-sequence (the person by key, or by 公民身份号码 in a
-# payment sent before keys); no part contains a hyphen, and the reader has checked the shape.
-_DASH = pl.col("reference").str.find("-", literal=True)
-_SCHEME = pl.col("reference").str.slice(0, _DASH).alias("scheme")
-_YEAR_MONTH = r"-(\d{4})(\d{2})-\d+$"
-_MONTH = (
-    pl.col("reference").str.extract(_YEAR_MONTH, 1)
-    + "-"
-    + pl.col("reference").str.extract(_YEAR_MONTH, 2)
-).alias("month")
+def _with_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows with their reference's parts: scheme (code), person_key (the person's key, or
+    the 公民身份号码 of a payment sent before keys), month (YYYY-MM) and sequence. A payment
+    number is scheme-person-YYYYMM-sequence; the reader has checked the shape, so no part holds
+    a hyphen. Split once, for the file's schemes and months and for its payments' keys."""
+    parts = pl.col("reference").str.split_exact("-", 3)
+    yyyymm = parts.struct.field("field_2")
+    return frame.with_columns(
+        parts.struct.field("field_0").alias("scheme"),
+        parts.struct.field("field_1").alias("person_key"),
+        (yyyymm.str.slice(0, 4) + "-" + yyyymm.str.slice(4, 2)).alias("month"),
+        parts.struct.field("field_3").cast(pl.Int64).alias("sequence"),
+    )
 
 
 @dataclass
@@ -372,26 +375,20 @@ _KEY_HASH = pl.struct(_KEY).hash().alias("key_hash")
 
 
 def _located(frame: pl.DataFrame, keys: pl.DataFrame, schemes: dict) -> pl.DataFrame:
-    """The file's rows with the key of the payment each reference names: scheme (its id from
-    the scheme's code), person (by the person key the number carries, or the 公民身份号码 of a
-    payment sent before keys), month and sequence. The person is null for a key the unit does
-    not have, the scheme for a code it does not have."""
-    # scheme-person-YYYYMM-sequence: the reader has checked the shape, no part has a hyphen
-    parts = pl.col("reference").str.split_exact("-", 3)
-    yyyymm = parts.struct.field("field_2")
+    """The file's rows (`_with_parts`) with the key of the payment each reference names: scheme
+    (its id from the scheme's code), person (by the person key the number carries, or the
+    公民身份号码 of a payment sent before keys), month and sequence. The person is null for a
+    key the unit does not have, the scheme for a code it does not have."""
     frame = frame.with_columns(
-        parts.struct.field("field_0")
+        pl.col("scheme")
         .replace_strict(schemes, default=None, return_dtype=pl.Int64)
-        .alias("scheme_id"),
-        parts.struct.field("field_1").alias("person_key"),
-        (yyyymm.str.slice(0, 4) + "-" + yyyymm.str.slice(4, 2)).alias("month"),
-        parts.struct.field("field_3").cast(pl.Int64).alias("sequence"),
+        .alias("scheme_id")
     ).join(keys, on="person_key", how="left", maintain_order="left")
     if frame["reference"].str.contains(_LEGACY).any():  # an old number names the person itself
         legacy = pl.col("reference").str.contains(_LEGACY)
         person = pl.when(legacy).then(pl.col("person_key")).otherwise(pl.col("person_id"))
         frame = frame.with_columns(person.alias("person_id"))
-    return frame.drop("person_key").with_columns(_KEY_HASH)
+    return frame.drop("scheme", "person_key").with_columns(_KEY_HASH)
 
 
 def _check(entry, frame: pl.DataFrame, stored: pl.DataFrame, paid_outcome, *, partial=False):
@@ -568,8 +565,8 @@ class _Reader(threading.Thread):
                 )
                 self._fail()
                 return
-            self.frame = _results_frame(result.rows)
-            self.answered = set(self.frame.select(_SCHEME, _MONTH).unique().iter_rows())
+            self.frame = _with_parts(_results_frame(result.rows))
+            self.answered = set(self.frame.select("scheme", "month").unique().iter_rows())
             if threading.current_thread() is self:
                 guess, check = self._handed.get()
                 if check is not None and self.answered == guess:
