@@ -498,20 +498,25 @@ def _mark_paid(unit_id: int, runs: list, scheme_ids: list, months: list, values:
     """The bulk of a result file: one UPDATE of the payments of `runs`, `scheme_ids` and
     `months` awaiting the bank, which hands back what matching needs of each (its RETURNING
     rows, by COPY): the payments as they were, awaiting the bank, with no recorded reason
-    (`apply_result` looks at one only for a payment the bank has already answered)."""
-    table = Payment._meta.db_table
+    (`apply_result` looks at one only for a payment the bank has already answered). A single
+    run, scheme or month is not sent with every row (a quarter of the rows' output)."""
+    constant = _constant_columns(run_id=runs, scheme_id=scheme_ids, month=months)
+    names = [
+        n
+        for n in ("id", "run_id", "scheme_id", "person_id", "month", "sequence", "amount")
+        if n not in constant
+    ]
     sets = ", ".join(f"{name} = %s" for name in values)
     sql = (
-        f"COPY (UPDATE {table} SET {sets} WHERE unit_id = %s AND run_id = ANY(%s) "
-        "AND scheme_id = ANY(%s) AND month = ANY(%s) AND status = %s "
-        "RETURNING id, run_id, scheme_id, person_id, month, sequence, amount) TO STDOUT"
+        f"COPY (UPDATE {Payment._meta.db_table} SET {sets} WHERE unit_id = %s "
+        "AND run_id = ANY(%s) AND scheme_id = ANY(%s) AND month = ANY(%s) AND status = %s "
+        f"RETURNING {', '.join(names)}) TO STDOUT"
     )
     params = [*values.values(), unit_id, runs, scheme_ids, months, core.SENT]
     buffer = io.BytesIO()
     with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
         for block in copy:
             buffer.write(block)
-    names = ["id", "run_id", "scheme_id", "person_id", "month", "sequence", "amount"]
     schema = {n: _STORED[n] for n in names}
     if not buffer.tell():
         frame = pl.DataFrame(schema=schema)
@@ -525,8 +530,20 @@ def _mark_paid(unit_id: int, runs: list, scheme_ids: list, months: list, values:
             quote_char=None,
         )
     return frame.with_columns(
-        pl.lit(core.SENT).alias("status"), pl.lit("").alias("reason_code_p")
+        *(value.alias(name) for name, value in constant.items()),
+        pl.lit(core.SENT).alias("status"),
+        pl.lit("").alias("reason_code_p"),
     ).select(list(_STORED))
+
+
+def _constant_columns(**values: list) -> dict:
+    """The columns given a single value (one run, scheme or month), as literals of their
+    `_STORED` type: a COPY need not send them with every row."""
+    return {
+        name: pl.lit(only[0], dtype=_STORED[name])
+        for name, only in values.items()
+        if len(only) == 1
+    }
 
 
 class _Reader(threading.Thread):
@@ -782,11 +799,7 @@ def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.
         # text per block of ids (separated by chr(30), which text COPY leaves alone): a few
         # hundred messages instead of one per payment, so reading them costs Python almost
         # nothing. No column is NULL or holds a comma.
-        constant = {}
-        if len(scheme_ids) == 1:
-            constant["scheme_id"] = pl.lit(scheme_ids[0], dtype=pl.Int64)
-        if len(months) == 1:
-            constant["month"] = pl.lit(months[0], dtype=pl.String)
+        constant = _constant_columns(scheme_id=scheme_ids, month=months)
         sent = [c for c, name in zip(columns, _STORED, strict=True) if name not in constant]
         sql = (
             f"COPY (SELECT string_agg(concat_ws(',', {', '.join(sent)}), chr(30)) "
