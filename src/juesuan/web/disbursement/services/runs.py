@@ -554,7 +554,9 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
     bank_files = []
     schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
     folder = files.run_folder(run)
-    if connection.vendor != "postgresql":  # there `_batch_frame` gives keys where missing
+    if connection.vendor == "postgresql":  # `_batch_frames` gives keys where missing
+        frames = _batch_frames(run, schemes)
+    else:
         people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
     for index, code in enumerate(sorted(run.schemes)):
         scheme = schemes[code]
@@ -574,13 +576,14 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
         # written beside its place; moved there when the approval commits (`services.files`)
         target = settings.MEDIA_ROOT / folder / name
         pending = files.pending_path(target)
-        purpose = f"{scheme.name}{month.year}年{month.month}月"
         if connection.vendor == "postgresql":
-            frame = _batch_frame(run, code, purpose)
+            frame = frames.pop(code)  # each written frame let go at once: less memory held
             written = write_batch_frame(
                 adapter, header, frame, pending, lambda _: common.crash_point("approve.writing")
             )
+            del frame
         else:
+            purpose = _purpose(scheme, month)
             written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
         if not written.ok:
             raise BankFileRefused(written.problems)
@@ -622,52 +625,71 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isascii() and ch.isalnum())
 
 
-def _batch_frame(run: Run, code: str, purpose: str) -> pl.DataFrame:
-    """The run's payments of one scheme in key order as bank-file rows (banks.BATCH_COLUMNS),
-    read with one COPY; the person keys their numbers carry are joined in the query, so none
-    of the unit's keys is brought into Python. Payees without a key (the roster import gives
-    them) are given theirs first."""
-    scheme_id = Scheme.objects.get(unit_id=run.unit_id, code=code).pk
+def _purpose(scheme: Scheme, month: core.Month) -> str:
+    """What a bank-file row says the money is for (用途)."""
+    return f"{scheme.name}{month.year}年{month.month}月"
+
+
+def _batch_frames(run: Run, schemes: dict[str, Scheme]) -> dict[str, pl.DataFrame]:
+    """The run's payments as bank-file rows (banks.BATCH_COLUMNS), one frame per scheme code,
+    each in key order. All schemes are read with one COPY — one pass over the payments and one
+    join with the person keys, not one of each per scheme; the keys their numbers carry are
+    joined in the query, so none of the unit's keys is brought into Python. Payees without a
+    key (the roster import gives them) are given theirs first."""
+    month = core.Month.parse(run.month)
+    codes = pl.DataFrame(
+        {
+            "scheme_id": [schemes[c].pk for c in run.schemes],
+            "code": list(run.schemes),
+            "purpose": [_purpose(schemes[c], month) for c in run.schemes],
+        },
+        schema={"scheme_id": pl.Int64, "code": pl.String, "purpose": pl.String},
+    )
     texts = ("name", "account", "account_name", "bank")
-    columns = ("key", "month", "sequence", *texts, "amount_fen", "person_id")
+    columns = ("scheme_id", "key", "month", "sequence", *texts, "amount_fen", "person_id")
+    numbers = ("scheme_id", "sequence", "amount_fen")
+    scheme_ids = ", ".join(str(int(i)) for i in codes["scheme_id"])
     sql = (
-        "COPY (SELECT k.key, p.month, p.sequence, p.name, p.account, p.account_name, p.bank, "
-        f"p.amount, p.person_id FROM {Payment._meta.db_table} AS p "
+        "COPY (SELECT p.scheme_id, k.key, p.month, p.sequence, p.name, p.account, "
+        f"p.account_name, p.bank, p.amount, p.person_id FROM {Payment._meta.db_table} AS p "
         f"LEFT JOIN {PersonKey._meta.db_table} AS k "
         f"ON k.unit_id = {int(run.unit_id)} AND k.person_id = p.person_id "
-        f"WHERE p.run_id = {int(run.pk)} AND p.scheme_id = {int(scheme_id)}) "
+        f"WHERE p.run_id = {int(run.pk)} AND p.scheme_id IN ({scheme_ids})) "
         "TO STDOUT WITH (FORMAT csv)"
     )
 
     def read() -> pl.DataFrame:
-        # Put in key order here, in memory on every core, rather than by a server sort that
-        # spills millions of rows to disk; the order is the characters' (the same as "C").
         return pl.read_csv(
             copy_out(sql),
             has_header=False,
             new_columns=list(columns),
-            schema={c: pl.Int64 if c in ("sequence", "amount_fen") else pl.String for c in columns},
-        ).sort("person_id", "month", "sequence")
+            schema={c: pl.Int64 if c in numbers else pl.String for c in columns},
+        )
 
     frame = read()
     if frame["key"].null_count():
         people.ensure_keys(run.unit, run.payments.values_list("person_id", flat=True).distinct())
         frame = read()
     reference = pl.concat_str(
-        pl.lit(code), "key", pl.col("month").str.replace_all("-", ""), "sequence", separator="-"
+        "code", "key", pl.col("month").str.replace_all("-", ""), "sequence", separator="-"
     )
-    return frame.with_columns(pl.col(pl.String).fill_null("")).select(
-        reference.alias("reference"),
-        *texts,
-        "amount_fen",
-        pl.lit(purpose).alias("purpose"),
-        "person_id",
+    # Put in key order here, in memory on every core, rather than by a server sort that spills
+    # millions of rows to disk; the order is the characters' (the same as "C").
+    rows = (
+        frame.join(codes, on="scheme_id")
+        .sort("code", "person_id", "month", "sequence")
+        .with_columns(pl.col(pl.String).fill_null(""))
+        .select("code", reference.alias("reference"), *texts, "amount_fen", "purpose", "person_id")
     )
+    del frame
+    by_code = rows.partition_by("code", as_dict=True, include_key=False, maintain_order=True)
+    empty = rows.clear().drop("code")
+    return {code: by_code.get((code,), empty) for code in run.schemes}
 
 
 def _batch_items(run: Run, code: str, purpose: str) -> Iterator[tuple]:
     """The run's payments of one scheme in key order, streamed from the database (where it is
-    not PostgreSQL: `_batch_frame` there), numbered by the person keys."""
+    not PostgreSQL: `_batch_frames` there), numbered by the person keys."""
     from juesuan.disbursement.banks import BatchItem
 
     columns = (
