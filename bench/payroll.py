@@ -15,9 +15,12 @@ functions the pages, jobs and commands call:
    with its phases as the import reports them, and where the time of its parts goes: the
    payments read with COPY, the one UPDATE marking the paid rows, and — in a thread at the
    same time — the file read and checked and the rows matched in polars; then the returned
-   rows updated by id;
+   rows updated by id; and the import's CPU seconds: the Python process (all its threads), the
+   PostgreSQL backend of its connection and that of the thread's (from /proc, when the server
+   runs on this machine);
 4. the floors: a raw COPY of the same payment rows into an unindexed scratch table, and one
-   raw UPDATE of every row of it; the ratios of the run and of the import to them;
+   raw UPDATE of every row of it (with its backend's CPU); the ratios of the run and of the
+   import to them;
 5. the conservation check as the 资金守恒 page runs it (sums in the database, chains of
    re-issues through `transitions.balance`); `--python-balance` also runs the reference
    `transitions.balance` over every payment and compares;
@@ -76,6 +79,29 @@ TARGET_IMPORT_RATIO = 1.2
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+def backend_cpu() -> float | None:
+    """CPU seconds (user + system) so far of the PostgreSQL backend serving this thread's
+    connection, from /proc; None when the server is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def cpu_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
 
 
 def fresh_postgres(server_url: str) -> tuple[str | None, str]:
@@ -419,12 +445,28 @@ def run(args, work: Path) -> int:
         setattr(owner, name, wrapper)
 
     timed(banks, "read_results", "file read and checked (thread)")
+    keys_backend = [0.0]
+    keys_frame = results.people.keys_frame
+
+    def keys_with_cpu(unit):  # on the thread's own connection: its backend's CPU counted apart
+        before = backend_cpu()
+        try:
+            return keys_frame(unit)
+        finally:
+            after = backend_cpu()
+            if before is None or after is None:
+                keys_backend[0] = None
+            elif keys_backend[0] is not None:
+                keys_backend[0] += after - before
+
+    results.people.keys_frame = keys_with_cpu
     timed(results.people, "keys_frame", "person keys read (COPY; thread)")
     timed(results, "_located", "rows given their payment keys (thread)")
     timed(results, "_mark_paid", "paid rows marked (one UPDATE … RETURNING)")
     timed(results, "_check", "rows matched and decided")
     timed(results, "_payments_frame", "payments read (only when the full check runs)")
     timed(results, "_update_ids", "returned rows updated by id")
+    cpu_python, cpu_backend = time.process_time(), backend_cpu()
     t3 = time.perf_counter()
     paid = returned = 0
     steps: dict[str, float] = {}
@@ -445,6 +487,8 @@ def run(args, work: Path) -> int:
         paid += outcome.data["paid"]
         returned += outcome.data["returned"]
     t_import = time.perf_counter() - t3
+    cpu_python = time.process_time() - cpu_python
+    cpu_backend = cpu_delta(cpu_backend, backend_cpu())
     verdict = "met" if t_import < TARGET_IMPORT_S else "NOT met"
     show("result import", f"paid {paid:,}, returned {returned:,}")
     show("result import time", f"{t_import:.1f} s (target < {TARGET_IMPORT_S:.0f} s: {verdict})")
@@ -453,6 +497,11 @@ def run(args, work: Path) -> int:
             show(f"  {step}", f"{seconds:.1f} s")
     for part, seconds in parts.items():
         show(f"    {part}", f"{seconds:.1f} s")
+    show(
+        "result import CPU",
+        f"Python {cpu_python:.1f} s (all threads), PostgreSQL backend {cpu_text(cpu_backend)}, "
+        f"the thread's backend (person keys) {cpu_text(keys_backend[0])}",
+    )
     t4 = time.perf_counter()
     again = services.import_results(unit, users[CLERK], result_paths[0], adapter_id="generic-csv")
     show("the same file again (unchanged)", f"{time.perf_counter() - t4:.2f} s — {again.message}")
@@ -476,11 +525,15 @@ def run(args, work: Path) -> int:
         services.copy_payments(frame, table="payroll_floor")
     t_floor = time.perf_counter() - t5
     show("raw COPY of the same rows (no index)", f"{t_floor:.1f} s")
-    t7 = time.perf_counter()
+    t7, cpu_floor = time.perf_counter(), backend_cpu()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE payroll_floor SET status = 'sent'")
     t_update_floor = time.perf_counter() - t7
-    show("raw UPDATE of every scratch row (no index)", f"{t_update_floor:.1f} s")
+    cpu_floor = cpu_delta(cpu_floor, backend_cpu())
+    show(
+        "raw UPDATE of every scratch row (no index)",
+        f"{t_update_floor:.1f} s (PostgreSQL backend CPU {cpu_text(cpu_floor)})",
+    )
     show("persist ÷ raw COPY", f"{persist / t_floor:.1f}×" if t_floor else "—")
     show("monthly run ÷ raw COPY", f"{total_run / t_floor:.1f}×" if t_floor else "—")
     show("result import ÷ raw COPY", f"{t_import / t_floor:.1f}×" if t_floor else "—")
@@ -488,6 +541,13 @@ def run(args, work: Path) -> int:
         "result import ÷ raw UPDATE",
         f"{t_import / t_update_floor:.1f}×" if t_update_floor else "—",
     )
+    if cpu_floor and cpu_backend is not None and keys_backend[0] is not None:
+        every = cpu_python + cpu_backend + keys_backend[0]
+        show(
+            "result import CPU ÷ raw UPDATE backend CPU",
+            f"backend {cpu_backend / cpu_floor:.1f}×, Python + both backends "
+            f"{every / cpu_floor:.1f}×",
+        )
     print(
         summary_line(
             "payroll month",
