@@ -674,10 +674,12 @@ def _batch_frames(run: Run, schemes: dict[str, Scheme]) -> dict[str, pl.DataFram
         "code", "key", pl.col("month").str.replace_all("-", ""), "sequence", separator="-"
     )
     # Put in key order here, in memory on every core, rather than by a server sort that spills
-    # millions of rows to disk; the order is the characters' (the same as "C").
+    # millions of rows to disk; the order is the characters' (the same as "C"). The scheme is
+    # not a sort column: the split below keeps this order within each scheme, and a constant
+    # leading column makes polars' sort some three times dearer.
     rows = (
         frame.join(codes, on="scheme_id")
-        .sort("code", "person_id", "month", "sequence")
+        .sort("person_id", "month", "sequence")
         .with_columns(pl.col(pl.String).fill_null(""))
         .select("code", reference.alias("reference"), *texts, "amount_fen", "purpose", "person_id")
     )
