@@ -62,7 +62,12 @@ def draw_figures(charts: list[Chart], out: Path, halves: bool = False) -> list[F
 
 def ready_to_draw() -> None:
     """What the first figure of a process pays before it draws: matplotlib imported and told
-    the fonts. A process that will draw can do it while another prepares the charts."""
-    from juesuan.charts.draw import rc
+    the fonts, and the first font's character map read (by which the figures' fonts are named).
+    A process that will draw can do it while another prepares the charts; a helper it forks
+    to draw starts with all of it."""
+    from juesuan.charts.draw import chart_fonts, rc
+    from juesuan.fonts import coverage
 
     rc()
+    for path in chart_fonts()[:1]:
+        coverage(path)
