@@ -31,7 +31,10 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 # Every benchmark in turn (payroll only where PostgreSQL answers), then one table of them all.
+# The sources are compiled first, as an installed package's are, so that no timed process pays
+# for compiling them (PYTHONDONTWRITEBYTECODE, where set, would otherwise make every run do so).
 bench: $(VENV)/.installed
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/summary.py
 
 clean:
