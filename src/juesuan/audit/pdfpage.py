@@ -19,11 +19,11 @@ from __future__ import annotations
 import ctypes
 import itertools
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from juesuan.audit import limits
 from juesuan.audit.limits import Budget
@@ -46,11 +46,14 @@ class PdfNotReadable(Exception):
     """The file cannot be opened as a PDF; the message says why in one sentence."""
 
 
-@dataclass(frozen=True, slots=True)
-class Char:
+class Char(NamedTuple):
     """One character as drawn: its text (one Unicode character), its box (the font's full
     height and the glyph's advance, so boxes on a line have the same top and bottom), its
-    baseline and its size: the height of that box, about the font size. `unmapped`: the font gives no Unicode for it."""
+    baseline and its size: the height of that box, about the font size. `unmapped`: the font gives no Unicode for it.
+
+    A named tuple, not a frozen dataclass: a page makes one per character, and a tuple is made
+    in a third of the time a frozen dataclass's __init__ takes (it sets each field through
+    object.__setattr__)."""
 
     text: str
     x0: float
@@ -62,9 +65,9 @@ class Char:
     unmapped: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A ruling line, horizontal (top == bottom) or vertical (x0 == x1)."""
+class Rule(NamedTuple):
+    """A ruling line, horizontal (top == bottom) or vertical (x0 == x1). A named tuple, as Char:
+    a page of tables draws thousands."""
 
     x0: float
     top: float
@@ -429,14 +432,25 @@ def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | N
     if count != 4:
         return None
     corners = points[:4]
-    xs = sorted({round(p[0], 1) for p in corners})
-    ys = sorted({round(p[1], 1) for p in corners})
-    if len(xs) > 2 or len(ys) > 2:
+    xs, ys = _edges([p[0] for p in corners]), _edges([p[1] for p in corners])
+    if xs is None or ys is None:
         return None
     for (ax, ay, _), (bx, by, _) in zip(corners, (*corners[1:], corners[0]), strict=True):
         if abs(ax - bx) > 0.05 and abs(ay - by) > 0.05:
             return None  # a slanted side
     return xs[0], ys[0], xs[-1], ys[-1]
+
+
+def _edges(values: list[float]) -> tuple[float, ...] | None:
+    """The least and greatest of `values` rounded to 0.1 point, when they round to at most two
+    distinct values. Rounding keeps order, so with at most two distinct values before it only
+    the two ends need rounding (the usual rectangle: two x and two y, each twice)."""
+    distinct = set(values)
+    if len(distinct) > 2:
+        distinct = {round(value, 1) for value in values}
+        if len(distinct) > 2:
+            return None
+    return round(min(distinct), 1), round(max(distinct), 1)
 
 
 def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
@@ -545,11 +559,19 @@ def _line(group: list[Char]) -> list[TextLine]:
             min(c.top for c in kept),
             max(c.x1 for c in kept),
             max(c.bottom for c in kept),
-            statistics.median(c.baseline for c in kept),
-            statistics.median(c.size for c in kept),
+            _median([c.baseline for c in kept]),
+            _median([c.size for c in kept]),
             tuple(kept),
         )
     ]
+
+
+def _median(values: list[float]) -> float:
+    """statistics.median of floats, without its checks of the values' types (a line asks for
+    two, every line of every page)."""
+    values.sort()
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def paragraph_gaps(lines: Sequence[TextLine], size: float) -> list[bool]:
