@@ -208,7 +208,7 @@ def test_each_role_gets_the_dashboard_of_its_roles(client, world, example_workbo
     assert "上传并导入" in client.get(dashboard).content.decode()
 
 
-def test_the_navigation_kept_follows_renamed_users_and_units(client, world, example_workbook):
+def test_the_dashboard_kept_follows_renamed_users_and_units(client, world, example_workbook):
     from juesuan.web.accounts.models import Unit, User
 
     finance = world.users["finance"]
@@ -227,25 +227,6 @@ def test_the_navigation_kept_follows_renamed_users_and_units(client, world, exam
         page = client.get(url).content.decode()
         assert "<h1>改过名的单位 · 2020" in page and "改过名的财务" in page, url
         assert f"<h1>{world.unit.name} · 2020" not in page and "finance用户" not in page, url
-
-
-def test_a_kept_block_is_keyed_by_its_values_and_never_holds_a_csrf_field():
-    drawn = []
-
-    def draw(text: str):
-        def again() -> str:
-            drawn.append(text)
-            return text
-
-        return again
-
-    assert pages.kept("t", ["a:b", "c"], draw("one")) == "one"
-    assert pages.kept("t", ["a", "b:c"], draw("two")) == "two"  # not the first one's
-    assert pages.kept("t", ["a:b", "c"], draw("three")) == "one"  # kept
-    field = '<input type="hidden" name="csrfmiddlewaretoken" value="x">'
-    pages.kept("form", [1], draw(field))
-    pages.kept("form", [1], draw(field))
-    assert drawn == ["one", "two", field, field]  # a CSRF field drawn each time
 
 
 # ---- what the pages show ---------------------------------------------------------------------

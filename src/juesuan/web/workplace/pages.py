@@ -32,7 +32,6 @@ from django.core.cache import cache
 from django.template import Context, Template
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
@@ -47,7 +46,6 @@ DASHBOARD_BODY = "juesuan/_dashboard_body.html"
 # with it (`csrf_slot`) is markup no escaped data can produce, and it is replaced by the
 # request's own field when the page is sent (`with_csrf`).
 CSRF_SLOT_TOKEN = "csrf-slot"
-CSRF_FIELD = 'name="csrfmiddlewaretoken"'
 
 # Formats' names as users read them, for tables.yaml files without a `title`.
 FORMAT_TITLES = {
@@ -72,7 +70,6 @@ def stamp() -> str:
         TEMPLATES / "_dashboard_body.html",
         TEMPLATES / "_unit_header.html",
         TEMPLATES / "_stale.html",
-        TEMPLATES / "base.html",
     ):
         try:
             digest.update(path.read_bytes())
@@ -251,28 +248,3 @@ def with_csrf(body: str, request) -> SafeString:
     if slot in body:
         body = body.replace(slot, csrf_input(request))
     return mark_safe(body)
-
-
-# ---- blocks of the page every request draws --------------------------------------------------------
-
-
-def kept(name: str, values: list, draw: Callable[[], str]) -> str:
-    """A template block ({% kept %}) drawn once for each set of `values` (plain values: text,
-    numbers, lists of them) and kept: the navigation around every page is the same for the same
-    user and unit, and drawing it cost as much as the rest of a cached page. The key also names
-    what the links and times depend on (script prefix, time zone, language). A block that
-    holds a CSRF field is drawn every time, never kept."""
-    shown = (
-        stamp(),
-        get_script_prefix(),
-        settings.TIME_ZONE,
-        translation.get_language() or "",
-        values,
-    )
-    key = f"page:kept:{name}:" + hashlib.sha256(repr(shown).encode()).hexdigest()
-    block = cache.get(key)
-    if block is None:
-        block = draw()
-        if CSRF_FIELD not in block:
-            cache.set(key, block)
-    return block

@@ -153,27 +153,3 @@ def link(name: str, *args) -> str:
     reversing one costs more than the lookup (the key includes the script prefix the URL
     depends on; the URL patterns do not change while the process runs)."""
     return _reversed(get_script_prefix(), name, tuple(args))
-
-
-class KeptNode(template.Node):
-    def __init__(self, name: str, variables: list, nodelist):
-        self.name, self.variables, self.nodelist = name, variables, nodelist
-
-    def render(self, context) -> str:
-        from juesuan.web.workplace.pages import kept
-
-        values = [v.resolve(context) for v in self.variables]
-        return kept(self.name, values, lambda: self.nodelist.render(context))
-
-
-@register.tag
-def kept(parser, token):
-    """{% kept "name" var … %}…{% endkept %}: the block drawn once for each set of the values
-    of its variables, then taken from Django's cache (pages.kept). The block is drawn with the
-    page's context, so every variable it shows must be listed; a CSRF field is never kept."""
-    bits = token.split_contents()
-    if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][0] != bits[1][-1]:
-        raise template.TemplateSyntaxError('{% kept "name" var … %} needs a quoted name')
-    nodelist = parser.parse(("endkept",))
-    parser.delete_first_token()
-    return KeptNode(bits[1][1:-1], [parser.compile_filter(b) for b in bits[2:]], nodelist)
