@@ -266,15 +266,25 @@ def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> Raw
         return None
     names = frame.columns
     wanted = [(column.key, names[p]) for p, column in columns.items() if p < len(names)]
-    frame = frame.with_row_index(ROW, offset=2).select(
-        [_trimmed(frame, name).alias(key) for key, name in wanted] + [pl.col(ROW).cast(pl.Int64)]
-    )
+    # The distinct values of the columns that repeat theirs, found for all of them in one
+    # select, which runs them side by side.
+    head = frame.head(_SAMPLE)
+    repeating = [t for _, t in wanted if head.get_column(t).n_unique() < _REPEATING]
+    found = frame.select(pl.col(t).unique().implode() for t in repeating) if repeating else None
+    trimmed, distinct = [], {}
+    for key, title in wanted:
+        values = found.get_column(title)[0] if title in repeating else None
+        expr, values = _trimmed(title, values)
+        trimmed.append(expr.alias(key))
+        if values is not None:
+            distinct[key] = values.rename(key)
+    frame = frame.with_row_index(ROW, offset=2).select([*trimmed, pl.col(ROW).cast(pl.Int64)])
     if wanted:
         blank = pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted])
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
     control_free = not data.translate(None, _NOT_CONTROL_LEAD)
-    return RawTable(table, frame, name, control_free=control_free)
+    return RawTable(table, frame, name, control_free=control_free, distinct=distinct)
 
 
 # A column whose first cells hold fewer distinct values than this is taken to repeat its values.
@@ -282,8 +292,9 @@ _REPEATING = 100
 _SAMPLE = 1000
 
 
-def _trimmed(frame: pl.DataFrame, name: str) -> pl.Expr:
-    """A column's cells without surrounding spaces, and empty cells as null.
+def _trimmed(name: str, values: pl.Series | None) -> tuple[pl.Expr, pl.Series | None]:
+    """A column's cells without surrounding spaces, and empty cells as null; and the distinct
+    values of the result, given those of the column when it repeats its values (else None).
 
     A column that repeats its values (phases, funds, codes, their names) needs that only if one
     of its distinct values does, which they tell at a third of the cost of trimming every cell;
@@ -291,11 +302,12 @@ def _trimmed(frame: pl.DataFrame, name: str) -> pl.Expr:
     """
     column = pl.col(name)
     trimmed = column.str.strip_chars().replace("", None)
-    if frame.get_column(name).head(_SAMPLE).n_unique() < _REPEATING:
-        changed = column.is_not_null() & (trimmed.is_null() | (trimmed != column))
-        if not frame.select(column.unique()).select(changed.any()).item():
-            return column
-    return trimmed
+    if values is None:
+        return trimmed, None
+    changed = column.is_not_null() & (trimmed.is_null() | (trimmed != column))
+    if not values.to_frame(name).select(changed.any()).item():
+        return column, values
+    return trimmed, values.to_frame(name).select(trimmed.unique()).to_series()
 
 
 # Every byte but those a control character's UTF-8 can start with (C0, DEL, and C2, which leads

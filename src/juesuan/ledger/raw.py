@@ -31,6 +31,9 @@ class RawTable:
     sheet: str | None = None
     # The reader saw no control character anywhere in the file, so no cell needs searching.
     control_free: bool = False
+    # The distinct values of the columns that repeat theirs, when the reader found them: checks
+    # that depend on one such column judge these few values instead of every cell.
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
 
     def source(self, row: int | None = None, column: Column | None = None) -> Source:
         return Source(self.file, self.sheet, row, column.title if column else None)

@@ -302,34 +302,41 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
     # Absent optional columns behave as empty ones.
     missing = [c.key for c in table.columns if c.key not in frame.columns]
     frame = frame.with_columns([pl.lit(None, pl.String).alias(k) for k in missing])
+    distinct = _Distinct(frame, raw.distinct)
     # Defaults and synonyms are applied only to the columns that have a cell needing them:
     # rewriting a full column of a million text cells costs more than the check.
-    frame = frame.with_columns(
-        [
-            pl.col(c.key).fill_null(c.default)
-            for c in table.columns
-            if c.default is not None and frame[c.key].null_count()
-        ]
-    )
-    if _any_distinct(frame, "fund", pl.col("fund").is_in(list(FUND_SYNONYMS))):
-        frame = frame.with_columns(pl.col("fund").replace(FUND_SYNONYMS))
+    for c in table.columns:
+        if c.default is not None and frame[c.key].null_count():
+            frame = distinct.rewrite(frame, pl.col(c.key).fill_null(c.default))
+    if distinct.any("fund", pl.col("fund").is_in(list(FUND_SYNONYMS))):
+        frame = distinct.rewrite(frame, pl.col("fund").replace(FUND_SYNONYMS))
     for key in CODE_LENGTHS:
         # 208 01 09 / 208-01-09 / 2080109.0 from a spreadsheet all mean 2080109; codes that are
         # all digits already (the usual case) are left as they are without three passes.
-        if _any_distinct(frame, key, pl.col(key).str.contains("[^0-9]")):
-            frame = frame.with_columns(
-                _ascii(pl.col(key)).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", "")
+        if distinct.any(key, pl.col(key).str.contains("[^0-9]")):
+            frame = distinct.rewrite(
+                frame,
+                _ascii(pl.col(key)).str.replace_all(r"[\s\-]", "").str.replace(r"\.0$", ""),
             )
 
     # Stated totals (合计/小计 rows, or 类/款 rows whose 项 are also present) are checked
     # against their details and then left out: the ledger keeps details only.
-    frame = _stated_totals(raw, frame, issues)
+    frame = _stated_totals(raw, frame, distinct, issues)
 
     typed = pl.col("amount")
     if _any(frame, typed.str.len_bytes() != typed.str.len_chars()):
         typed = _ascii(typed)  # only when some cell has a non-ASCII character to make ASCII
-    frame = frame.with_columns(_amount_fen(typed).alias(AMOUNT_FEN)).with_columns(
-        _is_amount_fen(typed, pl.col(AMOUNT_FEN)).alias(AMOUNT_OK)
+    # Read as written first: amounts without thousands separators (nearly all) need no copy
+    # without commas. Only when a cell of the accepted form did not read is the column read
+    # again without its commas.
+    frame = frame.with_columns(
+        _amount_fen(typed, commas=False).alias(AMOUNT_FEN),
+        typed.str.contains(AMOUNT_PATTERN).alias(AMOUNT_OK),
+    )
+    if _any(frame, pl.col(AMOUNT_OK) & pl.col(AMOUNT_FEN).is_null()):
+        frame = frame.with_columns(_amount_fen(typed).alias(AMOUNT_FEN))
+    frame = frame.with_columns(
+        _is_amount_fen(pl.col(AMOUNT_OK), pl.col(AMOUNT_FEN)).alias(AMOUNT_OK)
     )
     checks = _RowChecks(raw, frame)
     for column in table.columns:
@@ -339,7 +346,8 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             checks.add(pl.col(column.key).is_null(), column, "必填项为空", column.help or None)
         if column.kind == "choice":
             bad = pl.col(column.key).is_not_null() & ~pl.col(column.key).is_in(list(column.choices))
-            checks.add(bad, column, "不是可选的值", "、".join(column.choices))
+            if distinct.any(column.key, bad):  # only then are the lines searched
+                checks.add(bad, column, "不是可选的值", "、".join(column.choices))
         elif column.kind in ("function_code", "economic_code"):
             _check_codes(raw, frame, column, year, checks, issues)
         elif column.kind == "amount":
@@ -359,12 +367,14 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
             "基本支出必须填经济分类科目编码",
             "部门预算支出经济分类款级编码，如 30101",
         )
-        checks.add(
-            pl.col("economic_code").is_not_null() & (pl.col("economic_code").str.len_chars() != 5),
-            table.column("economic_code"),
-            "支出明细的经济分类应细化到款（5位）",
-            "如 30101",
-        )
+        bad = pl.col("economic_code").is_not_null() & (pl.col("economic_code").str.len_chars() != 5)
+        if distinct.any("economic_code", bad):
+            checks.add(
+                bad,
+                table.column("economic_code"),
+                "支出明细的经济分类应细化到款（5位）",
+                "如 30101",
+            )
     checks.report(issues)
 
     direction = (
@@ -408,31 +418,56 @@ def _is_amount(text: pl.Expr) -> pl.Expr:
     Other non-ASCII digits fail the ASCII-only pattern, so they are refused here too.
     """
     typed = _ascii(text)
-    return _is_amount_fen(typed, _amount_fen(typed))
+    return _is_amount_fen(typed.str.contains(AMOUNT_PATTERN), _amount_fen(typed))
 
 
-def _amount_fen(typed: pl.Expr) -> pl.Expr:
-    """ASCII amount text as 分 (Int128), read exactly as a decimal once its commas are gone;
-    null where it is no number. Only text that _is_amount_fen accepts is taken as an amount: the
-    decimal reading alone would also take "1.", ".5", "1e5" and cut a third decimal."""
-    decimal = typed.str.replace_all(",", "", literal=True).cast(pl.Decimal(38, 2), strict=False)
-    return decimal.to_physical()
+def _amount_fen(typed: pl.Expr, *, commas: bool = True) -> pl.Expr:
+    """ASCII amount text as 分 (Int128), read exactly as a decimal once its commas are gone
+    (`commas=False`: read as it is, null where it has any); null where it is no number. Only
+    text that _is_amount_fen accepts is taken as an amount: the decimal reading alone would also
+    take "1.", ".5", "1e5" and cut a third decimal."""
+    text = typed.str.replace_all(",", "", literal=True) if commas else typed
+    return text.cast(pl.Decimal(38, 2), strict=False).to_physical()
 
 
-def _is_amount_fen(typed: pl.Expr, fen: pl.Expr) -> pl.Expr:
-    """Whether ASCII amount text is accepted, given its 分 from _amount_fen: the pattern (sign,
-    digits, separators every three, at most two decimals), and under the ceiling."""
-    return (typed.str.contains(AMOUNT_PATTERN) & (fen.abs() < _FEN_CEILING)).fill_null(False)
+def _is_amount_fen(matches: pl.Expr, fen: pl.Expr) -> pl.Expr:
+    """Whether amount text is accepted, given whether its ASCII form matches AMOUNT_PATTERN
+    (sign, digits, separators every three, at most two decimals) and its 分 from _amount_fen:
+    the pattern, and under the ceiling."""
+    return (matches & (fen.abs() < _FEN_CEILING)).fill_null(False)
 
 
 def _any(frame: pl.DataFrame, expr: pl.Expr) -> bool:
     return bool(frame.select(expr.any()).item())
 
 
-def _any_distinct(frame: pl.DataFrame, column: str, expr: pl.Expr) -> bool:
-    """Whether some cell of `column` passes `expr` (of that column alone), judged on the
-    column's distinct values: a column of a million cells has a few hundred in a ledger."""
-    return column in frame.columns and _any(frame.select(pl.col(column).unique()), expr)
+class _Distinct:
+    """The distinct values of a line table's columns, for checks that depend on one column
+    alone: a column of a million cells has a few hundred in a ledger. Taken from the reader
+    when it found them, else found once per column; a column rewritten cell by cell has its
+    values rewritten the same way, not found again. Once stated totals are left out, they may
+    still hold a value of those rows only: a check on them may then find a value that no line
+    has, so it tells whether the lines need searching, never what is wrong with them."""
+
+    def __init__(self, frame: pl.DataFrame, known: dict[str, pl.Series]):
+        self.frame = frame
+        self.values = {key: values.to_frame() for key, values in known.items()}
+
+    def any(self, column: str, expr: pl.Expr) -> bool:
+        """Whether some cell of `column` passes `expr` (of that column alone)."""
+        if column not in self.frame.columns:
+            return False
+        if column not in self.values:
+            self.values[column] = self.frame.select(pl.col(column).unique())
+        return _any(self.values[column], expr)
+
+    def rewrite(self, frame: pl.DataFrame, expr: pl.Expr) -> pl.DataFrame:
+        """`frame` with one column replaced by `expr` of that column alone, cell by cell."""
+        self.frame = frame.with_columns(expr)
+        (column,) = expr.meta.root_names()
+        if column in self.values:
+            self.values[column] = self.values[column].select(expr.unique())
+        return self.frame
 
 
 def _amount_message(value: str | None) -> str:
@@ -500,8 +535,8 @@ def _check_codes(
 
 
 def _stated_totals(
-    raw: RawTable, frame: pl.DataFrame, issues: list[Issue]
-) -> tuple[pl.DataFrame, int]:
+    raw: RawTable, frame: pl.DataFrame, distinct: _Distinct, issues: list[Issue]
+) -> pl.DataFrame:
     """Check 合计/小计 rows and 类/款 rows that have 项 details; drop them from the lines."""
     code = pl.col("function_code")
     names = pl.col("function_name") if "function_name" in frame.columns else pl.lit(None, pl.String)
@@ -510,8 +545,7 @@ def _stated_totals(
     # Most ledgers have no total rows: each mark depends on one column, so its distinct values
     # (a few hundred) tell, and no line is searched or copied.
     if not (
-        _any_distinct(frame, "function_code", is_total_code)
-        or _any_distinct(frame, "function_name", is_total_name)
+        distinct.any("function_code", is_total_code) or distinct.any("function_name", is_total_name)
     ):
         return frame
     is_word = code.is_in(list(TOTAL_WORDS)) | is_total_name
@@ -632,11 +666,17 @@ def _check_total(lines: pl.DataFrame, issues: list[Issue]) -> None:
 
 def _check_duplicates(lines: pl.DataFrame, issues: list[Issue]) -> None:
     keys = ["unit", *TAGS[2:], "amount_fen", "note", "file"]  # the year is not set yet
-    # Equal lines share their amount: lines whose amount is unique (most, in 分) are set aside
-    # by one pass over integers, nothing copied but the rest, before those are compared on every
-    # key. Lines whose amount was refused are not compared: they are reported already.
-    amount = pl.col("amount_fen")
-    read = lines.filter(amount.is_not_null() & amount.is_duplicated())
+    # Equal lines have equal hashes of their keys: the hashes, sorted, tell in one pass over
+    # integers which values repeat (almost never one), and only the lines with those are
+    # compared on every key. Finding repeats by hashing the hashes, or by the amount first
+    # (in 分 a third of the lines share theirs), costs four times as much. Lines whose amount
+    # was refused are not compared: they are reported already.
+    hashes = lines.select(keys).hash_rows()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if repeated.is_empty():
+        return
+    read = lines.filter(pl.col("amount_fen").is_not_null() & hashes.is_in(repeated.implode()))
     dup = read.filter(pl.struct(keys).is_duplicated())
     if dup.is_empty():
         return
