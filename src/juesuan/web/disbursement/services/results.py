@@ -233,13 +233,15 @@ def _with_parts(frame: pl.DataFrame) -> pl.DataFrame:
     the 公民身份号码 of a payment sent before keys), month (YYYY-MM) and sequence. A payment
     number is scheme-person-YYYYMM-sequence; the reader has checked the shape, so no part holds
     a hyphen. Split once, for the file's schemes and months and for its payments' keys."""
-    parts = pl.col("reference").str.split_exact("-", 3)
-    yyyymm = parts.struct.field("field_2")
+    parts = frame["reference"].str.split_exact("-", 3).struct.unnest()  # split once, not per part
+    yyyymm = parts["field_2"]
+    # a file has one or a few months: each written YYYY-MM once, then looked up
+    months = {v: f"{v[:4]}-{v[4:6]}" for v in yyyymm.unique().to_list()}
     return frame.with_columns(
-        parts.struct.field("field_0").alias("scheme"),
-        parts.struct.field("field_1").alias("person_key"),
-        (yyyymm.str.slice(0, 4) + "-" + yyyymm.str.slice(4, 2)).alias("month"),
-        parts.struct.field("field_3").cast(pl.Int64).alias("sequence"),
+        parts["field_0"].alias("scheme"),
+        parts["field_1"].alias("person_key"),
+        yyyymm.replace_strict(months, return_dtype=pl.String).alias("month"),
+        parts["field_3"].cast(pl.Int64).alias("sequence"),
     )
 
 
@@ -665,7 +667,10 @@ def _scope_guess(path: Path) -> set[tuple[str, str]]:
         handle.seek(max(size - (1 << 20), len(head)))
         tail = handle.read()
     found = _REFERENCE_SCOPE.findall(head) + _REFERENCE_SCOPE.findall(tail)
-    return {(code.decode(), f"{month[:4].decode()}-{month[4:].decode()}") for code, month in found}
+    # tens of thousands of matches, a few distinct: each decoded once
+    return {
+        (code.decode(), f"{month[:4].decode()}-{month[4:].decode()}") for code, month in set(found)
+    }
 
 
 _REFERENCE_SCOPE = re.compile(
