@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from juesuan.codes import function_codes
 from juesuan.document.model import (
     Block,
@@ -45,6 +43,7 @@ from juesuan.performance.forms import (
 from juesuan.statements.build import FORMATS_DIR, chinese_number
 from juesuan.statements.model import Statements
 from juesuan.statements.options import FormatError, format_options
+from juesuan.yamltext import load_yaml
 
 ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
 SUB_ORDINAL = re.compile(r"^（[一二三四五六七八九十]+）")
@@ -184,7 +183,7 @@ def glossary(dataset: Dataset, statements: Statements) -> list[Block]:
     path = next((p for f in folders if (p := FORMATS_DIR / f / "glossary.yaml").exists()), None)
     if path is None:
         return [Paragraph.plain("（本公开格式未提供名词解释。）", style="note")]
-    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    spec = load_yaml(Path(path).read_text(encoding="utf-8"))
     codes = function_codes(dataset.unit.year)
     entries: list[str] = [f"{term}：{text}" for term, text in spec.get("terms", [])]
     general = statements.table("general")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from juesuan.yamltext import load_yaml
+
 RULESETS_DIR = Path(__file__).parent / "rulesets"
 ANY_LEVEL1 = "*"
 
@@ -128,7 +130,7 @@ def read_document(name_or_path: str | Path, seen: tuple[Path, ...] = ()) -> tupl
     if path in seen:
         raise RuleSetError(f"{path}：extends 循环引用")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise RuleSetError(f"{path}：不是有效的 YAML：{exc}") from exc
     if not isinstance(document, dict):

@@ -18,6 +18,7 @@ from juesuan.ledger.model import Dataset
 from juesuan.rules.context import Context
 from juesuan.rules.expr import Evaluator, ExprError, Missing, Value, as_value, parse, truth
 from juesuan.statements.model import Statements
+from juesuan.yamltext import load_yaml
 
 TIERS = ("FATAL", "WARNING", "SUGGEST")
 TIER_NAMES = {"FATAL": "致命", "WARNING": "警告", "SUGGEST": "建议"}
@@ -25,8 +26,6 @@ PASS, FAIL, NOT_APPLICABLE, INSUFFICIENT = "pass", "fail", "not_applicable", "in
 STATUS_NAMES = {PASS: "通过", FAIL: "未通过", NOT_APPLICABLE: "不适用", INSUFFICIENT: "数据不足"}
 
 RULES_DIR = Path(__file__).parent
-# libyaml's parser when PyYAML was built with it: several times faster on the rule files.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FORMATS_DIR = Path(__file__).parent.parent / "formats"
 
 
@@ -137,7 +136,7 @@ def _load_into(path: Path, quantities: dict, rules: list, seen: set) -> None:
         return
     seen.add(path)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+        document = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise RuleFileError(f"{path}：不是有效的 YAML：{exc}") from exc
     for include in document.get("include", []):

@@ -29,9 +29,8 @@ from juesuan.statements.options import (
     FormatOptions,
     format_options,
 )
+from juesuan.yamltext import load_yaml
 
-# libyaml's parser when PyYAML was built with it: several times faster on the table files.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERALS = "一二三四五六七八九十"
 
 
@@ -60,7 +59,7 @@ def _load_format(name: str) -> dict:
         known = sorted(p.name for p in FORMATS_DIR.iterdir() if (p / "tables.yaml").exists())
         raise FormatError(f"没有公开格式“{name}”的表样；已有：{'、'.join(known)}")
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise FormatError(f"{path}：不是有效的 YAML：{exc}") from exc
     document["_path"] = str(path)
@@ -347,7 +346,11 @@ class _Builder:
 
     def fill_column(self, grid: _Grid, own: list[dict], where: dict, column: dict) -> None:
         """The column's cells in the rows `own` (those that hold a value of their own)."""
-        column_key, column_where, column_expr = column["key"], column.get("where"), column.get("expr")
+        column_key, column_where, column_expr = (
+            column["key"],
+            column.get("where"),
+            column.get("expr"),
+        )
         if column.get("blank"):
             for row in own:
                 grid.exact[(row["key"], column_key)] = None

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from juesuan.yamltext import load_yaml
+
 FORMATS_DIR = Path(__file__).parent.parent / "formats"
 
 ROUNDINGS = ("balance", "independent")
@@ -53,7 +55,7 @@ def _options(name: str) -> FormatOptions:
     if not path.exists():
         return FormatOptions()
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise FormatError(f"{path}：不是有效的 YAML：{exc}") from exc
     allowed = {
