@@ -230,3 +230,38 @@ def test_shanghai_2024_states_level_budgets_and_asks_for_missing_purposes(tmp_pa
     assert dataset is None
     (issue,) = [i for i in issues if "三公" in i.message]
     assert "purposes.csv" in str(issue.source.file) and issue.source.row == 2
+
+
+def test_a_damaged_compiled_template_is_compiled_again():
+    from pathlib import Path
+
+    from juesuan.narrative import wording
+
+    cache = wording._compiled_templates()
+    if cache is None:
+        pytest.skip("no private folder for compiled templates on this machine")
+    environment = wording._environment("sichuan-2020")
+    environment.cache.clear()
+    template = environment.get_template(wording.TEMPLATE)
+    source = Path(template.filename).read_text(encoding="utf-8")
+    bucket = cache.get_bucket(environment, wording.TEMPLATE, template.filename, source)
+    entry = Path(cache._get_cache_filename(bucket))
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[:50])
+    environment.cache.clear()
+    again = environment.get_template(wording.TEMPLATE)
+    assert again.filename == template.filename
+    assert entry.read_bytes() == whole  # compiled again and written whole
+
+
+def test_compiled_templates_serve_only_the_same_code(monkeypatch):
+    from juesuan.narrative import wording
+
+    cache = wording._compiled_templates()
+    if cache is None:
+        pytest.skip("no private folder for compiled templates on this machine")
+    checksum = cache.get_source_checksum("{{ x }}")
+    assert cache.get_source_checksum("{{ y }}") != checksum
+    # Other options or extension in wording.py compile the same text differently.
+    monkeypatch.setattr(wording, "_code_identity", lambda: b"other code")
+    assert cache.get_source_checksum("{{ x }}") != checksum
