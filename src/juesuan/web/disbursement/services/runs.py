@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import TypeVar
 
 import polars as pl
 from django.conf import settings
@@ -50,6 +52,7 @@ from juesuan.web.disbursement.services.roster import (
 )
 
 _GIVEN = (core.SENT, core.PAID, core.RETURNED)
+T = TypeVar("T")
 
 
 class DatabaseHistory:
@@ -473,6 +476,9 @@ def approve_run(
 
 
 def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Outcome:
+    # Alone in its transaction on PostgreSQL, the bank-file rows are read on a connection of
+    # their own while this one marks the payments SENT (see `_read_beside`).
+    beside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         run = _locked_run(unit, run_id)
         if run is None:
@@ -498,6 +504,8 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
                 run=run.pk,
             )
         progress(10, "锁定批次")
+        schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
+        frames = _read_beside(_batch_frames, run, schemes, False) if beside else None
         status = rules.status_on_step(core.APPROVED)
         changed = Payment.objects.filter(run=run, status=core.PENDING).update(status=status)
         if changed != run.count:
@@ -508,7 +516,7 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
         run.approved_at = timezone.now()
         run.save(update_fields=["step", "approved_by", "approved_at"])
         progress(30, "写银行文件")
-        bank_files = _write_bank_files(unit, run, progress)
+        bank_files = _write_bank_files(unit, run, progress, schemes, frames)
         common.crash_point("approve.file_written")
         if run.kind == core.SUPPLEMENTARY:
             _settle_recoveries(run)
@@ -548,7 +556,15 @@ def _settle_recoveries(run: Run) -> None:
     return None
 
 
-def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile]:
+def _write_bank_files(
+    unit: Unit,
+    run: Run,
+    progress: Progress,
+    schemes: dict[str, Scheme],
+    read: Callable[[], dict[str, pl.DataFrame] | None] | None = None,
+) -> list[BankFile]:
+    """One bank file per scheme of `run`; on PostgreSQL of the frames `read()` gives, when it
+    gives them (read beside the approval's UPDATE), else of frames read here."""
     from juesuan.disbursement.banks import (
         BatchHeader,
         get_adapter,
@@ -557,10 +573,9 @@ def _write_bank_files(unit: Unit, run: Run, progress: Progress) -> list[BankFile
     )
 
     bank_files = []
-    schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
     folder = files.run_folder(run)
     if connection.vendor == "postgresql":  # `_batch_frames` gives keys where missing
-        frames = _batch_frames(run, schemes)
+        frames = (read and read()) or _batch_frames(run, schemes)
     else:
         people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
     for index, code in enumerate(sorted(run.schemes)):
@@ -635,12 +650,34 @@ def _purpose(scheme: Scheme, month: core.Month) -> str:
     return f"{scheme.name}{month.year}年{month.month}月"
 
 
-def _batch_frames(run: Run, schemes: dict[str, Scheme]) -> dict[str, pl.DataFrame]:
+def _read_beside(read: Callable[..., T], *args) -> Callable[[], T]:
+    """Start `read(*args)` in a thread, on a database connection of its own (closed when it
+    ends); the function returned waits for its result (or raises its error). That connection
+    sees what is committed: `read` must read only rows the caller's transaction does not
+    change before it waits — the approval's thread reads the run's payments, locked with the
+    run, whose status alone its UPDATE changes — and write nothing."""
+
+    def on_own_connection() -> T:
+        try:
+            return read(*args)
+        finally:
+            connection.close()  # this thread's
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(on_own_connection)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def _batch_frames(
+    run: Run, schemes: dict[str, Scheme], give_keys: bool = True
+) -> dict[str, pl.DataFrame] | None:
     """The run's payments as bank-file rows (banks.BATCH_COLUMNS), one frame per scheme code,
     each in key order. All schemes are read with one COPY — one pass over the payments and one
     join with the person keys, not one of each per scheme; the keys their numbers carry are
     joined in the query, so none of the unit's keys is brought into Python. Payees without a
-    key (the roster import gives them) are given theirs first."""
+    key (the roster import gives them) are given theirs first — or, without `give_keys` (read
+    beside, writing nothing), None is returned."""
     month = core.Month.parse(run.month)
     codes = pl.DataFrame(
         {
@@ -673,6 +710,8 @@ def _batch_frames(run: Run, schemes: dict[str, Scheme]) -> dict[str, pl.DataFram
 
     frame = read()
     if frame["key"].null_count():
+        if not give_keys:
+            return None
         people.ensure_keys(run.unit, run.payments.values_list("person_id", flat=True).distinct())
         frame = read()
     reference = pl.concat_str(
