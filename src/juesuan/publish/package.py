@@ -262,6 +262,7 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
         if drawer is not None:  # its figures must not land in the folder as it is removed
             drawer.close()
         raise
+    from juesuan.fonts import read_font_names
     from juesuan.publish.docx import write_docx
     from juesuan.publish.html import write_html
     from juesuan.publish.pdf import write_pdf
@@ -286,6 +287,8 @@ def _write_outputs(prepared: Prepared, out: Path, draft: bool, drawer: Child | N
         pdf = pool.submit(write_pdf, document, documents["document-pdf"])
         write_docx(document, documents["document-docx"])
         write_html(document, documents["html"])
+        # The names of the PDF's fonts, read while typst still lays out: not after it, alone.
+        read_font_names()
         pdf_fonts = pdf.result()
     record(tables, "tables")
     for figure in figures:
