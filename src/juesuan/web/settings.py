@@ -146,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "juesuan.web.workplace.context.navigation",
+                "juesuan.web.csrf.context",
             ],
         },
     }

@@ -30,12 +30,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.template import Context, Template
-from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from juesuan.statements.build import FormatError, load_format
+from juesuan.web import csrf
 from juesuan.web.workplace import analysis
 
 HERE = Path(__file__).resolve().parent
@@ -246,5 +246,5 @@ def with_csrf(body: str, request) -> SafeString:
     """A cached fragment with the request's own CSRF field in its slots."""
     slot = csrf_slot()
     if slot in body:
-        body = body.replace(slot, csrf_input(request))
+        body = body.replace(slot, csrf.field(request))
     return mark_safe(body)
