@@ -192,6 +192,22 @@ def test_the_cached_dashboard_carries_each_users_own_csrf_token(client, world, e
     assert response.status_code != 403
 
 
+def test_a_page_masks_its_token_once_and_every_response_anew(client, world, example_workbook):
+    store(world.unit, example_workbook, world.users["finance"])
+    client.force_login(world.users["finance"])
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    first, second = (
+        re.findall(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(dashboard).content.decode()
+        )
+        for _ in range(2)
+    )
+    assert len(first) == 2 and len(set(first)) == 1  # the top bar's form and the cached body's
+    assert first[0] != second[0]  # BREACH: the secret is masked anew for every response
+    secret = client.cookies[settings.CSRF_COOKIE_NAME].value
+    assert _unmask_cipher_token(first[0]) == _unmask_cipher_token(second[0]) == secret
+
+
 def test_each_role_gets_the_dashboard_of_its_roles(client, world, example_workbook):
     store(world.unit, example_workbook, world.users["finance"])
     dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
