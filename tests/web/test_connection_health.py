@@ -4,6 +4,8 @@ administrator ending backends never fails a user's request."""
 
 from __future__ import annotations
 
+import select
+
 import psycopg
 import pytest
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
@@ -46,6 +48,24 @@ def _backend() -> int:
     return connections[DEFAULT_DB_ALIAS].connection.info.backend_pid
 
 
+@pytest.fixture(autouse=True)
+def _closed_after():
+    """A connection a failed test left broken is not handed to the next test's setup."""
+    yield
+    connections[DEFAULT_DB_ALIAS].close()
+
+
+def _end_backend(pid: int) -> None:
+    """End the kept connection's backend as an administrator does, and wait until its end has
+    reached the connection's socket: pg_terminate_backend only signals the backend, which sends
+    its FATAL message and exits a moment later."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    socket = connections[DEFAULT_DB_ALIAS].connection.pgconn.socket
+    readable, _, _ = select.select([socket], [], [], 30)
+    assert readable, "the ended backend said nothing on the socket within 30 s"
+
+
 def test_a_quiet_kept_connection_is_used_without_a_check(client, world, usable_calls):
     client.force_login(world.users["finance"])
     assert _get(client, "/") == 200
@@ -59,8 +79,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request(client, wo
     client.force_login(world.users["finance"])
     assert _get(client, "/") == 200
     ended = _backend()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", [ended]).fetchone()[0]
+    _end_backend(ended)
     assert _get(client, "/") == 200
     assert usable_calls == [False]  # checked, found gone, and replaced
     assert _backend() != ended

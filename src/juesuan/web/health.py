@@ -7,7 +7,9 @@ server that ends a connection says so on its socket — it sends its FATAL messa
 and the kernel closes the socket when the server process dies — so a kept connection that is
 idle with nothing to read is one the server still holds. Such a connection is marked checked;
 any other (unread input, not idle, socket gone) still gets Django's `SELECT 1` and is replaced
-when that fails. A peer gone without a word (a cut cable) fails `SELECT 1` as it fails the
+when that fails. The server sends its FATAL a moment after it is told to end a backend; a
+request starting within that moment fails as one would that started just after a `SELECT 1`.
+A peer gone without a word (a cut cable) fails `SELECT 1` as it fails the
 first query: neither check recovers from that, so nothing is lost.
 """
 
