@@ -16,6 +16,7 @@ from juesuan.consolidate.eliminate import eliminate
 from juesuan.consolidate.report import ConsolidationReport, name_list, yuan
 from juesuan.ledger.issues import Source
 from juesuan.ledger.model import (
+    TAGS,
     Dataset,
     Fact,
     Ledger,
@@ -53,9 +54,7 @@ def consolidate(
     if not datasets:
         report.problems.append("没有要汇总的数据集。")
         return None, report
-    # One contiguous frame: the tables over 5,000 chunks cost about twice as much (0.87 against
-    # 0.37 CPU-s at 5,000 units), far more than the rechunk (about 0.1 CPU-s).
-    frame = pl.concat([d.ledger.frame for d in datasets], how="vertical", rechunk=True)
+    frame = _joined([d.ledger.frame for d in datasets])
     report.problems.extend(_input_problems(datasets, frame))
     if report.problems:
         return None, report
@@ -113,6 +112,16 @@ def consolidate(
     report.lines = len(ledger)
     report.offset_lines = offsets.height
     return dataset, report
+
+
+def _joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The units' lines in one frame, its tags and amounts each in one piece: the tables'
+    group-bys over 5,000 chunks cost about twice as much (0.87 against 0.37 CPU-s at 5,000
+    units). The note and source columns, read only line by line, stay in the units' pieces:
+    joining them too cost a third of the consolidation (about 0.09 CPU-s at 5,000 units)."""
+    joined = pl.concat(frames, how="vertical", rechunk=False)
+    summed = set(TAGS) | {"amount_fen"}
+    return pl.DataFrame([joined[c].rechunk() if c in summed else joined[c] for c in joined.columns])
 
 
 # ---- input checks ----------------------------------------------------------------------------
