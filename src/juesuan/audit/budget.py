@@ -28,7 +28,7 @@ from decimal import Decimal
 from juesuan.audit.facts import Evidence
 from juesuan.audit.findings import CERTAIN, Finding, rounded, show
 from juesuan.audit.model import Model, TableBlock
-from juesuan.audit.tables import _first_data_row, _header_paths, _is_number, _norm, _split_code
+from juesuan.audit.tables import first_data_row, header_paths, is_number_cell, label_key, split_code
 
 _TOTAL_WORDS = ("合计", "小计", "总计")
 _UNIT_YUAN = {"元": Decimal(1), "万元": Decimal(10000), "亿元": Decimal(100000000)}
@@ -83,7 +83,7 @@ class BudgetTable:
 
 
 def _figure(text: str | None, block: TableBlock, row: int) -> Figure | None:
-    if not text or not _is_number(text):
+    if not text or not is_number_cell(text):
         return None
     cleaned = text.strip().replace(",", "").replace(" ", "")
     scale = _UNIT_YUAN.get(block.unit, Decimal(1))
@@ -109,9 +109,11 @@ def _zero(block: TableBlock, row: int) -> Figure:
 def _data_start(rows) -> int:
     """The first row under the header; a header that begins with 合计 (a one-row table's
     column title) is still header while the row holds no figure."""
-    start = _first_data_row(rows)
-    if start == 0 and not any(_is_number(c) for c in rows[0]):
-        start = next((i for i, r in enumerate(rows) if any(_is_number(c) for c in r)), len(rows))
+    start = first_data_row(rows)
+    if start == 0 and not any(is_number_cell(c) for c in rows[0]):
+        start = next(
+            (i for i, r in enumerate(rows) if any(is_number_cell(c) for c in r)), len(rows)
+        )
     return start
 
 
@@ -121,16 +123,16 @@ def _code_table(block: TableBlock) -> BudgetTable | None:
     if start == 0 or start >= len(rows):
         return None
     width = max(len(r) for r in rows)
-    parsed = [(offset, *_split_code(row)) for offset, row in enumerate(rows[start:], start)]
+    parsed = [(offset, *split_code(row)) for offset, row in enumerate(rows[start:], start)]
     coded = [p for p in parsed if p[1] is not None]
     if not any(p[1] for p in coded):
-        if any(_is_number(c) for c in rows[start]):
+        if any(is_number_cell(c) for c in rows[start]):
             return _one_row(block, start, width)
-        if not any(_is_number(c) for row in rows[start:] for c in row):
+        if not any(is_number_cell(c) for row in rows[start:] for c in row):
             return BudgetTable(block, [])  # an empty table (its 合计 row blank): nothing to add
         return None
     value_start = max(p[3] for p in coded if p[1])
-    table = BudgetTable(block, _header_paths(rows, start, width)[value_start:])
+    table = BudgetTable(block, header_paths(rows, start, width)[value_start:])
     for offset, code, name, _after, row in ((*p, rows[p[0]]) for p in coded):
         # a merged 合计 label leaves its row short: its figures sit under the last columns
         values = row[value_start:] if len(row) == width else row[-len(table.columns) :]
@@ -145,9 +147,9 @@ def _code_table(block: TableBlock) -> BudgetTable | None:
 def _one_row(block: TableBlock, start: int, width: int) -> BudgetTable | None:
     """A table of one row of figures under its header (支出总表 of Jiangsu, the 三公 table)."""
     row = block.grid_rows[start]
-    if len(row) != width or not all(not c or _is_number(c) for c in row):
+    if len(row) != width or not all(not c or is_number_cell(c) for c in row):
         return None
-    table = BudgetTable(block, _header_paths(block.grid_rows, start, width))
+    table = BudgetTable(block, header_paths(block.grid_rows, start, width))
     table.rows[TOTAL] = [_figure(c, block, start) or _zero(block, start) for c in row]
     return table
 
@@ -160,7 +162,7 @@ def _sides(block: TableBlock) -> list[BudgetTable]:
     if start == 0 or start >= len(rows):
         return []
     width = max(len(r) for r in rows)
-    paths = _header_paths(rows, start, width)
+    paths = header_paths(rows, start, width)
     labels = [i for i, p in enumerate(paths) if re.fullmatch(r"项目|.*名称", p.split("/")[-1])]
     groups = []
     for i, label in enumerate(labels):
@@ -168,8 +170,8 @@ def _sides(block: TableBlock) -> list[BudgetTable]:
         table = BudgetTable(block, paths[label + 1 : end])
         for offset in range(start, len(rows)):
             row = list(rows[offset]) + [None] * (width - len(rows[offset]))
-            name = _norm(row[label])
-            if not name or _is_number(row[label]) or name in table.rows:
+            name = label_key(row[label])
+            if not name or is_number_cell(row[label]) or name in table.rows:
                 continue
             table.rows[name] = [_figure(c, block, offset) for c in row[label + 1 : end]]
         groups.append(table)
@@ -366,7 +368,7 @@ def _both_sides(block: TableBlock, out) -> None:
     for offset, row in enumerate(block.grid_rows):
         cells = [c or "" for c in row]
         for i, cell in enumerate(cells):
-            label = _norm(cell)
+            label = label_key(cell)
             side = "收入" if label in ("收入总计", "收入合计") else None
             side = side or ("支出" if label in ("支出总计", "支出合计") else None)
             if side is None:

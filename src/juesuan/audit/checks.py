@@ -1500,12 +1500,12 @@ def budget_tables(model: Model, facts: Facts, out: Outcome) -> None:
 
 
 def grid_arithmetic(model: Model, facts: Facts, out: Outcome) -> None:
-    from juesuan.audit.tables import _number, _split_code
+    from juesuan.audit.tables import cell_value, split_code
 
     for table in model.tables:
         if table.id not in _GRID_TABLES:
             continue  # budget tables vary too much in layout to sum by position
-        rows = [(offset, *_split_code(row), row) for offset, row in enumerate(table.grid_rows)]
+        rows = [(offset, *split_code(row), row) for offset, row in enumerate(table.grid_rows)]
         rows = [r for r in rows if r[1] is not None]
         if sum(1 for r in rows if r[1]) < 2:
             continue
@@ -1513,7 +1513,7 @@ def grid_arithmetic(model: Model, facts: Facts, out: Outcome) -> None:
         values: dict[str, tuple[int, list]] = {}
         for offset, code, _name, _after, row in rows:
             cells = [c or "" for c in row[start:]]
-            values[code or "合计"] = (offset, [(_number(c), _decimals(c)) for c in cells])
+            values[code or "合计"] = (offset, [(cell_value(c), _decimals(c)) for c in cells])
         width = max(len(v[1]) for v in values.values())
         for code in values:
             if code != "合计" and len(code) not in (3, 5):

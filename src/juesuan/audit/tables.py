@@ -61,7 +61,9 @@ def _flat(items: list) -> list[dict]:
     return out
 
 
-def _norm(text: str | None) -> str:
+def label_key(text: str | None) -> str:
+    """A row or column label as compared with a layout's: no spaces, numbering or （含…）,
+    half-width brackets, 小计 read as 合计."""
     text = re.sub(r"\s+", "", text or "")
     numbering = numbering_of(text)
     if numbering:
@@ -71,7 +73,8 @@ def _norm(text: str | None) -> str:
     return text.replace("（", "(").replace("）", ")").replace("小计", "合计")
 
 
-def _number(text: str | None) -> Decimal | None:
+def cell_value(text: str | None) -> Decimal | None:
+    """A table cell's amount: None when empty, 0 for a dash."""
     if text is None:
         return None
     text = text.strip()
@@ -82,7 +85,8 @@ def _number(text: str | None) -> Decimal | None:
     return parse_decimal(text)
 
 
-def _is_number(text: str | None) -> bool:
+def is_number_cell(text: str | None) -> bool:
+    """The cell holds a figure or a lone dash (spaces ignored)."""
     return bool(text) and bool(_NUMERIC.match(text.strip().replace(" ", "")))
 
 
@@ -136,17 +140,19 @@ def _cell(value: Decimal | None, unit: str) -> Cell:
     return Cell(shown, shown if shown is not None else Decimal(0))
 
 
-def _first_data_row(rows) -> int:
+def first_data_row(rows) -> int:
+    """The index of the first row past the header: a 合计, a code, or a row with a figure."""
     for index, row in enumerate(rows):
-        first = _norm(next((c for c in row if c), ""))
+        first = label_key(next((c for c in row if c), ""))
         if first in ("合计", "总计") or _CODE.match(first) or _CODE_NAME.match(first):
             return index
-        if sum(1 for c in row if _is_number(c)) >= 1 and index > 0:
+        if sum(1 for c in row if is_number_cell(c)) >= 1 and index > 0:
             return index
     return len(rows)
 
 
-def _header_paths(rows, header_count: int, width: int) -> list[str]:
+def header_paths(rows, header_count: int, width: int) -> list[str]:
+    """Each column's header cells joined top down (a merged cell read from its left)."""
     paths = []
     for column in range(width):
         parts = []
@@ -159,7 +165,7 @@ def _header_paths(rows, header_count: int, width: int) -> list[str]:
                     left -= 1
                 text = row[left] if left >= 0 else None
             if text:
-                parts.append(_norm(text))
+                parts.append(label_key(text))
         paths.append("".join(parts))
     return paths
 
@@ -168,7 +174,7 @@ def _match_columns(paths: list[str], columns: list[str]) -> dict[int, str]:
     scored = []
     for index, path in enumerate(paths):
         for key in columns:
-            parts = [_norm(p) for p in key.split(".")]
+            parts = [label_key(p) for p in key.split(".")]
             if all(p in path for p in parts):
                 scored.append((sum(len(p) for p in parts), index, key))
     scored.sort(reverse=True)
@@ -184,14 +190,14 @@ def _match_columns(paths: list[str], columns: list[str]) -> dict[int, str]:
 # ---- tables with one row per code -------------------------------------------------------------
 
 
-def _split_code(row) -> tuple[str | None, str, int]:
+def split_code(row) -> tuple[str | None, str, int]:
     """(code, name, index of the first cell after the name) for a data row."""
     cells = [c or "" for c in row]
     for i, raw in enumerate(cells[:4]):
         text = raw.replace(" ", "")
         if not text:
             continue
-        if _norm(text) in ("合计", "总计"):
+        if label_key(text) in ("合计", "总计"):
             return "", "合计", i + 1
         match = _CODE_NAME.match(raw.strip())
         if match and not _CODE.match(text):
@@ -205,7 +211,7 @@ def _split_code(row) -> tuple[str | None, str, int]:
             name = ""
             while j < len(cells) and not cells[j].strip():
                 j += 1
-            if j < len(cells) and not _is_number(cells[j]):
+            if j < len(cells) and not is_number_cell(cells[j]):
                 name = cells[j].strip()
                 j += 1
             return code, name, j
@@ -217,14 +223,14 @@ def _code_table(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
     section_layout = layout["sections"][0]
     columns = section_layout["columns"]
     rows = block.grid_rows
-    start = _first_data_row(rows)
+    start = first_data_row(rows)
     if start >= len(rows):
         raise _Unmapped("找不到数据行")
     width = max(len(r) for r in rows)
-    paths = _header_paths(rows, start, width)
+    paths = header_paths(rows, start, width)
     parsed = []
     for offset, row in enumerate(rows[start:], start):
-        code, name, after = _split_code(row)
+        code, name, after = split_code(row)
         if code is None:
             continue
         values = list(row[after:])
@@ -252,7 +258,7 @@ def _code_table(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
         for column in columns:
             position = next((i for i, k in mapping.items() if k == column), None)
             raw = values[position] if position is not None and position < len(values) else None
-            value = _number(raw)
+            value = cell_value(raw)
             row_cells.append(_cell(value, block.unit))
             shown = row_cells[-1].shown
             cells[(block.id or "", key, column)] = (
@@ -285,10 +291,10 @@ def _code_table(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
 def _label_map(section: dict) -> dict[str, str]:
     mapping = {}
     for key, label in section["rows"]:
-        mapping.setdefault(_norm(label), key)
-        mapping.setdefault(_norm(key), key)
+        mapping.setdefault(label_key(label), key)
+        mapping.setdefault(label_key(key), key)
         if _CODE.match(key):
-            mapping.setdefault(_norm(label).removesuffix("支出"), key)
+            mapping.setdefault(label_key(label).removesuffix("支出"), key)
     return mapping
 
 
@@ -299,7 +305,7 @@ def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
     # words only in its header. (The income side's rows are few, and do not grow with the
     # number of 类 rows the spending side prints.)
     words = {
-        c: sum(1 for r in rows if c < len(r) and r[c] and not _is_number(r[c]))
+        c: sum(1 for r in rows if c < len(r) and r[c] and not is_number_cell(r[c]))
         for c in range(width)
     }
     label_columns = sorted(c for c in sorted(words, key=words.__getitem__)[-2:] if words[c] > 3)
@@ -307,8 +313,8 @@ def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
         raise _Unmapped("找不到收入、支出两侧的项目栏")
     left_label, right_label = label_columns
     income, spending = layout["sections"][0], layout["sections"][1]
-    start = _first_data_row(rows)
-    paths = _header_paths(rows, max(start, 1), width)
+    start = first_data_row(rows)
+    paths = header_paths(rows, max(start, 1), width)
     right_columns = spending["columns"]
     right_positions = list(range(right_label + 1, width))
     mapping = _match_columns([paths[i] for i in right_positions], right_columns)
@@ -322,13 +328,13 @@ def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
     left_phase = right_phase = ""
     for offset, row in enumerate(rows):
         row = list(row) + [None] * (width - len(row))
-        left = _norm(row[left_label])
-        if left and not _is_number(row[left_label]) and left not in ("项目", "收入"):
+        left = label_key(row[left_label])
+        if left and not is_number_cell(row[left_label]) and left not in ("项目", "收入"):
             if "年初" in left and "结转" in left:
                 left_phase = "年初."
             key = _side_key(left, left_map, left_phase, total_key="收入总计")
             if key and key not in left_rows:
-                value = _number(row[left_label + 1]) if left_label + 1 < right_label else None
+                value = cell_value(row[left_label + 1]) if left_label + 1 < right_label else None
                 cell = _cell(value, block.unit)
                 cells[(block.id or "", key, income["columns"][0])] = (
                     cell.shown,
@@ -336,8 +342,8 @@ def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
                     block.row_text(offset),
                 )
                 left_rows[key] = Row(key, row[left_label] or key, None, 1, (cell,), "合计" in left)
-        right = _norm(row[right_label])
-        if right and not _is_number(row[right_label]) and right not in ("项目", "支出"):
+        right = label_key(row[right_label])
+        if right and not is_number_cell(row[right_label]) and right not in ("项目", "支出"):
             if "年末" in right and "结转" in right:
                 right_phase = "年末."
             key = _side_key(right, right_map, right_phase, total_key="支出总计")
@@ -346,7 +352,7 @@ def _two_sided(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
                 for index, column in enumerate(right_columns):
                     position = next((i for i, k in mapping.items() if k == column), index)
                     at = right_positions[position] if position < len(right_positions) else None
-                    value = _number(row[at]) if at is not None else None
+                    value = cell_value(row[at]) if at is not None else None
                     row_cells.append(_cell(value, block.unit))
                     cells[(block.id or "", key, column)] = (
                         row_cells[-1].shown,
@@ -402,7 +408,7 @@ def _economic_sides(block: TableBlock, layout: dict, cells: Cells) -> Table | No
         while i < len(cells_text):
             text = cells_text[i].strip().replace(" ", "")
             match = _CODE_NAME.match(cells_text[i].strip())
-            if _CODE.match(text) or (match and not _is_number(text)):
+            if _CODE.match(text) or (match and not is_number_cell(text)):
                 code, name = (text, "") if _CODE.match(text) else (match.group(1), match.group(2))
                 j = i + 1
                 if not name:
@@ -412,7 +418,7 @@ def _economic_sides(block: TableBlock, layout: dict, cells: Cells) -> Table | No
                     j += 1
                 while (
                     j < len(cells_text)
-                    and not _is_number(cells_text[j])
+                    and not is_number_cell(cells_text[j])
                     and not cells_text[j].strip() == ""
                 ):
                     break
@@ -424,10 +430,10 @@ def _economic_sides(block: TableBlock, layout: dict, cells: Cells) -> Table | No
                     and _CODE.match(cells_text[k].strip())
                     and k + 1 < len(cells_text)
                     and cells_text[k + 1].strip()
-                    and not _is_number(cells_text[k + 1])
+                    and not is_number_cell(cells_text[k + 1])
                 )
-                if k < len(cells_text) and _is_number(cells_text[k]) and not next_is_code:
-                    value = _number(cells_text[k])
+                if k < len(cells_text) and is_number_cell(cells_text[k]) and not next_is_code:
+                    value = cell_value(cells_text[k])
                 else:
                     value, k = None, k - 1
                 group = personnel["name"] if code[:3] in ("301", "303") else public["name"]
@@ -440,12 +446,12 @@ def _economic_sides(block: TableBlock, layout: dict, cells: Cells) -> Table | No
                 groups[group].append(Row(code, name, code, 1 if len(code) == 3 else 2, (cell,)))
                 i = k + 1
                 continue
-            label = _norm(text)
+            label = label_key(text)
             if label in ("人员经费合计", "公用经费合计"):
                 k = i + 1
                 while k < len(cells_text) and not cells_text[k].strip():
                     k += 1
-                value = _number(cells_text[k]) if k < len(cells_text) else None
+                value = cell_value(cells_text[k]) if k < len(cells_text) else None
                 cell = _cell(value, block.unit)
                 cells[(block.id or "", label, "决算数")] = (
                     cell.shown,
@@ -475,14 +481,14 @@ def _single_row(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
     no row of figures whose note says it is empty (无数据, 空表) holds nothing."""
     columns = layout["sections"][0]["columns"]
     rows = block.grid_rows
-    header = "".join(_norm(c) for r in rows for c in r if c and not _is_number(c))
+    header = "".join(label_key(c) for r in rows for c in r if c and not is_number_cell(c))
     order = [header.find(w) for w in ("因公出国", "公务用车", "公务接待")]
     if any(o < 0 for o in order) or order != sorted(order):
         raise _Unmapped("表头的栏目顺序与“三公”经费表不同")
     figures = [
         (offset, row)
         for offset, row in enumerate(rows)
-        if any(_is_number(c) for c in row) and all(not c or _is_number(c) for c in row)
+        if any(is_number_cell(c) for c in row) and all(not c or is_number_cell(c) for c in row)
     ]
     values: list[str | None] | None = None
     offset = 0
@@ -490,7 +496,7 @@ def _single_row(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
         offset, row = figures[0]
         numeric = [c for c in row if c]
         if len(row) == len(columns):
-            paths = _header_paths(rows, offset, len(row))
+            paths = header_paths(rows, offset, len(row))
             mapping = _match_columns(paths, columns)
             if len(mapping) < len(columns):
                 mapping = dict(enumerate(columns))
@@ -506,7 +512,7 @@ def _single_row(block: TableBlock, layout: dict, cells: Cells) -> Table | None:
         raise _Unmapped(f"找不到一行 {len(columns)} 个数字的数据行")
     row_cells = []
     for column, raw in zip(columns, values, strict=True):
-        row_cells.append(_cell(_number(raw), block.unit))
+        row_cells.append(_cell(cell_value(raw), block.unit))
         cells[(block.id or "", "数额", column)] = (
             row_cells[-1].shown,
             block.places[offset],
