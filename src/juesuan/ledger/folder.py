@@ -256,15 +256,27 @@ def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> Raw
         return None
     columns, header_issues = map_headers(table, header, Source(name))
     issues.extend(header_issues)
+    index = ROW
+    while index in header:  # a column of the file may bear the name: it is not one of ours
+        index = "_" + index
     try:
-        # Every cell is read as text; judging values is validation's job.
-        frame = pl.read_csv(data, has_header=True, infer_schema=False, truncate_ragged_lines=True)
+        # Every cell is read as text; judging values is validation's job. The row numbers are
+        # made by the reader, in the same chunks as the cells: a column of one chunk beside
+        # columns of many makes every later query over the frame copy all its text first.
+        frame = pl.read_csv(
+            data,
+            has_header=True,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            row_index_name=index,
+            row_index_offset=2,
+        )
     except pl.exceptions.PolarsError as exc:
         if not _is_utf8(data):
             raise UnicodeDecodeError("utf-8", data, 0, len(data), "not UTF-8") from exc
         issues.append(Issue(ERROR, Source(name), f"不是有效的 CSV 文件：{exc}"))
         return None
-    names = frame.columns
+    names = frame.columns[1:]  # after the row numbers
     wanted = [(column.key, names[p]) for p, column in columns.items() if p < len(names)]
     # The distinct values of the columns that repeat theirs, found for all of them in one
     # select, which runs them side by side.
@@ -278,7 +290,7 @@ def _parse_csv(data: bytes, name: str, table: Table, issues: list[Issue]) -> Raw
         trimmed.append(expr.alias(key))
         if values is not None:
             distinct[key] = values.rename(key)
-    frame = frame.with_row_index(ROW, offset=2).select([*trimmed, pl.col(ROW).cast(pl.Int64)])
+    frame = frame.select([*trimmed, pl.col(index).cast(pl.Int64).alias(ROW)])
     if wanted:
         blank = pl.all_horizontal([pl.col(key).is_null() for key, _ in wanted])
         if frame.select(blank.any()).item():

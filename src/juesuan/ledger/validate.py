@@ -8,6 +8,7 @@ Nothing is returned as a Dataset while any ERROR remains: a rejected input store
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -108,7 +109,9 @@ def validate(raw: RawDataset) -> tuple[Dataset | None, list[Issue]]:
         _check_total(lines, issues)
     if has_errors(issues) or unit is None:
         return None, _sorted(issues)
-    lines = lines.with_columns(pl.col("unit").fill_null(unit.name), pl.lit(unit.year).alias("year"))
+    lines = _aligned(
+        lines.with_columns(pl.col("unit").fill_null(unit.name), pl.lit(unit.year).alias("year"))
+    )
     dataset = Dataset(
         unit=unit,
         ledger=Ledger(lines.select(list(SCHEMA))),
@@ -404,7 +407,27 @@ def _line_table(raw: RawTable, year: int, issues: list[Issue]) -> pl.DataFrame:
         pl.lit(raw.sheet, pl.String).alias("sheet"),
         pl.col(ROW).alias("row"),
     )
-    return result
+    return _aligned(result)
+
+
+def _aligned(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every column cut at the chunk boundaries of its most cut one.
+
+    The tables' cells come in the reader's chunks, their constant columns (direction, file) in
+    one each: a frame whose columns are cut apart is copied whole, text and all, by its next
+    query, and the copy is not kept. Cutting the few columns that differ costs nothing.
+    """
+    columns = frame.get_columns()
+    lengths = max((c.chunk_lengths() for c in columns), key=len)
+    starts = list(itertools.accumulate(lengths, initial=0))
+    for i, column in enumerate(columns):
+        if column.chunk_lengths() != lengths:
+            whole = column.rechunk()
+            columns[i] = pl.concat(
+                [whole.slice(start, n) for start, n in zip(starts, lengths, strict=False)],
+                rechunk=False,
+            )
+    return pl.DataFrame(columns)
 
 
 def _ascii(text: pl.Expr) -> pl.Expr:
