@@ -5,6 +5,7 @@ with a 财政局 grant over a deep tree of units as over one."""
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -98,3 +99,25 @@ def test_roster_and_run_pages_cost_the_same_with_10_and_100_people(client, world
     assert f"-{last}-202004-" in run_page or f"-{last}-202004-" in (
         client.get(reverse("pay:run", args=[unit.pk, april.pk]) + "?page=2").content.decode()
     )
+
+
+def test_every_page_s_own_statements_are_prepared_on_postgresql(client, world, example_workbook):
+    """The session, user, grants and version statements are parsed and planned once per
+    connection on PostgreSQL, not on every request (web/sql.py); the ORM's are not prepared."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    store(world.unit, example_workbook, world.users["finance"])
+    client.force_login(world.users["finance"])
+    dashboard = reverse("dashboard", args=[world.unit.pk, 2020])
+    assert client.get(dashboard).status_code == 200
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    before = prepared()
+    for table in ("django_session", "accounts_user u", "accounts_grant g", "audit_auditentry"):
+        assert any(table in statement for statement in before), (table, before)
+    assert client.get(dashboard).status_code == 200
+    assert prepared() == before  # the second request prepared nothing more: it reused them

@@ -63,6 +63,10 @@ def database_from_url(url: str) -> dict:
     scheme = parts.scheme.lower()
     if scheme in ("postgres", "postgresql", "pgsql", "postgresql+psycopg"):
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        # Statements run through a server-binding cursor are prepared at their first run on a
+        # connection: only web/sql.py's, run on every request (the ORM's cursors bind on the
+        # client, and psycopg never prepares those). Django's default (None) prepares nothing.
+        options["prepare_threshold"] = int(options.get("prepare_threshold", 0))
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from juesuan.files import safe_file_name
 from juesuan.ledger.issues import ERROR
+from juesuan.web import sql
 from juesuan.web.accounts.access import (
     APPROVE,
     CONSOLIDATE,
@@ -238,18 +239,14 @@ def _activity_stamp(unit: Unit, year: int) -> tuple:
     The last build, the activity and the readiness the dashboard shows change only when
     something is logged: a build, approval, upload, texts edit or failure each writes the audit
     log, and the hash is unique (a restored database cannot meet an old entry)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT (SELECT hash FROM audit_auditentry WHERE unit_id = %s AND year = %s"
-            " ORDER BY seq DESC LIMIT 1),"
-            " (SELECT COUNT(*) FROM workplace_job WHERE unit_id = %s AND year = %s"
-            " AND status IN ('queued', 'running')),"
-            " EXISTS (SELECT 1 FROM disbursement_run WHERE unit_id = %s)",
-            [unit.pk, year, unit.pk, year, unit.pk],
-        )
-        return cursor.fetchone()
+    return sql.rows(
+        "SELECT (SELECT hash FROM audit_auditentry WHERE unit_id = %s AND year = %s"
+        " ORDER BY seq DESC LIMIT 1),"
+        " (SELECT COUNT(*) FROM workplace_job WHERE unit_id = %s AND year = %s"
+        " AND status IN ('queued', 'running')),"
+        " EXISTS (SELECT 1 FROM disbursement_run WHERE unit_id = %s)",
+        [unit.pk, year, unit.pk, year, unit.pk],
+    )[0]
 
 
 def _dashboard_context(access, year: int, version, logged: str, payments: str) -> tuple[dict, bool]:
