@@ -50,8 +50,10 @@ def eliminate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Elimination], lis
     problems: list[str] = []
     notes: list[str] = []
     # One pass over the merged lines picks every line either pair could touch; the direction is
-    # checked on these few below, not compared on every line.
-    candidates = frame.filter(
+    # checked on these few below, not compared on every line. Only the tags and amounts are
+    # taken: a merged frame keeps its note and source columns in the units' pieces, and a filter
+    # over columns cut differently would first copy them all into one piece.
+    candidates = frame.select(*TAGS, "amount_fen").filter(
         pl.col("nature").is_in([p.nature for p in PAIRS])
         | pl.col("fund").is_in([p.fund for p in PAIRS])
     )
