@@ -6,7 +6,10 @@ import functools
 from decimal import Decimal
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
+from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
+from django.utils.safestring import mark_safe
 
 from juesuan.rules.engine import STATUS_NAMES, TIER_NAMES
 from juesuan.rules.expr import Value
@@ -153,3 +156,78 @@ def link(name: str, *args) -> str:
     reversing one costs more than the lookup (the key includes the script prefix the URL
     depends on; the URL patterns do not change while the process runs)."""
     return _reversed(get_script_prefix(), name, tuple(args))
+
+
+# ---- the frame of every page, drawn once per process for what it shows --------------------------
+
+FRAGMENTS_KEPT = 4096  # drawn fragments remembered per process; all forgotten when full
+_drawn: dict[tuple, str] = {}
+
+
+def _drawn_once(key: tuple, name: str, values: dict) -> str:
+    """The template `name` drawn with `values`, remembered under `key`, which names every value
+    the template shows (and the script prefix its links depend on). Templates do not change
+    while the process runs, and the values are what the key says, so a kept drawing is the one
+    drawing it again would give."""
+    found = _drawn.get(key)
+    if found is None:
+        found = get_template(name).render(values)
+        if len(_drawn) >= FRAGMENTS_KEPT:
+            _drawn.clear()
+        _drawn[key] = found
+    return found
+
+
+def _typed(value) -> tuple:
+    return (type(value), value)  # 2020 and 2020.0 are equal keys but drawn differently
+
+
+@register.simple_tag(takes_context=True)
+def unit_header(context) -> str:
+    """_unit_header.html (breadcrumbs, the unit's name and year, the viewer's roles, the tabs)."""
+    unit, access = context.get("unit"), context.get("access")
+    year, tab = context.get("year"), context.get("tab")
+    parent = unit.parent
+    opens_parent = bool(access.opens_parent) if access is not None else False
+    roles = tuple(access.role_names) if access is not None else ()
+    key = (
+        "unit_header",
+        get_script_prefix(),
+        unit.pk,
+        unit.name,
+        (parent.pk, parent.name) if parent is not None else None,
+        opens_parent,
+        roles,
+        _typed(year),
+        _typed(tab),
+    )
+    values = {
+        "unit": unit,
+        "access": {"opens_parent": opens_parent, "role_names": roles},
+        "year": year,
+        "tab": tab,
+    }
+    return _drawn_once(key, "juesuan/_unit_header.html", values)
+
+
+@register.simple_tag(takes_context=True)
+def top_bar(context) -> str:
+    """_topbar.html (the app's name, the signed-in user and their links), its sign-out form's
+    CSRF field drawn for each request as {% csrf_token %} would draw it there."""
+    from juesuan.web.workplace.pages import CSRF_SLOT_TOKEN, csrf_slot
+
+    user = context.get("user")
+    signed_in = bool(user is not None and user.is_authenticated)
+    shown = (
+        (bool(user.is_administrator), str(user), user.display_name, user.username)
+        if signed_in
+        else ()
+    )
+    app_title = context.get("app_title")
+    key = ("top_bar", get_script_prefix(), _typed(app_title), signed_in, shown)
+    values = {"user": user, "app_title": app_title, "csrf_token": CSRF_SLOT_TOKEN}
+    drawn = _drawn_once(key, "juesuan/_topbar.html", values)
+    slot = csrf_slot()
+    if slot in drawn:
+        drawn = mark_safe(drawn.replace(slot, CsrfTokenNode().render(context)))
+    return drawn
