@@ -298,10 +298,11 @@ def _store_payments(unit: Unit, run: Run, payments: pl.DataFrame, details) -> No
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("components"))
     # In the unique key's order (unit, scheme id, person, month, sequence) rather than by scheme
-    # code: the key index is then filled page after page instead of split in halves (its COPY
-    # costs the server a fifth to a quarter less, see docs.md). Only which id each payment gets
-    # depends on it; bank files and lists are sorted by key. `compute_month` gives each
-    # scheme's rows by person already, so a stable sort on the scheme id is all it takes.
+    # code: in a unit's first month the key index is then filled page after page instead of
+    # split in halves (its COPY costs the server a fifth to a quarter less, see docs.md). Only
+    # which id each payment gets depends on it; bank files and lists are sorted by key.
+    # `compute_month` gives each scheme's rows by person already: a stable sort on the scheme
+    # id is all it takes.
     frame = frame.select(PAYMENT_COLUMNS).sort("scheme_id", maintain_order=True)
     if connection.vendor == "postgresql":
         copy_payments(frame)
