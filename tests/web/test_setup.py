@@ -19,7 +19,10 @@ def test_database_urls():
         "6432",
         "juesuan",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    # the precomposed statements (web/sql.py) prepared at their first run on a connection
+    assert pg["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 0}
+    later = database_from_url("postgres://db.local/juesuan?prepare_threshold=5")
+    assert later["OPTIONS"] == {"prepare_threshold": 5}
     lite = database_from_url("sqlite:////srv/juesuan/db.sqlite3")
     assert (
         lite["ENGINE"] == "django.db.backends.sqlite3" and lite["NAME"] == "/srv/juesuan/db.sqlite3"
