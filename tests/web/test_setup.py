@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -23,6 +24,10 @@ def test_database_urls():
     assert pg["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 0}
     later = database_from_url("postgres://db.local/juesuan?prepare_threshold=5")
     assert later["OPTIONS"] == {"prepare_threshold": 5}
+    pooled = database_from_url("postgres://db.local/juesuan?prepare_threshold=none")
+    assert pooled["OPTIONS"] == {"prepare_threshold": None}  # psycopg then prepares nothing
+    with pytest.raises(ValueError, match="prepare_threshold 应为 0 或正整数"):
+        database_from_url("postgres://db.local/juesuan?prepare_threshold=-1")
     lite = database_from_url("sqlite:////srv/juesuan/db.sqlite3")
     assert (
         lite["ENGINE"] == "django.db.backends.sqlite3" and lite["NAME"] == "/srv/juesuan/db.sqlite3"

@@ -66,7 +66,13 @@ def database_from_url(url: str) -> dict:
         # Statements run through a server-binding cursor are prepared at their first run on a
         # connection: only web/sql.py's, run on every request (the ORM's cursors bind on the
         # client, and psycopg never prepares those). Django's default (None) prepares nothing.
-        options["prepare_threshold"] = int(options.get("prepare_threshold", 0))
+        # `?prepare_threshold=none` prepares nothing (a pooler that cannot keep them).
+        threshold = options.get("prepare_threshold", "0").strip().lower()
+        if threshold != "none" and not threshold.isdigit():
+            raise ValueError(
+                f"数据库地址中的 prepare_threshold 应为 0 或正整数，或 none（不预备语句）：{threshold}"
+            )
+        options["prepare_threshold"] = None if threshold == "none" else int(threshold)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",
