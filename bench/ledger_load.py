@@ -674,9 +674,10 @@ def best_of(folder: Path, runs: int, profile: bool) -> dict | None:
         ours.append(found)
         if "rules_s" not in found:  # the load failed: nothing to compare
             return found
-        floors.append(child("--floor", str(folder)) or {})
-        if not floors[-1]:
+        floor_run = child("--floor", str(folder))
+        if floor_run is None:
             return None
+        floors.append(floor_run)
     result = dict(min(ours, key=lambda r: r["total_s"]))
     result |= min(floors, key=lambda f: f["floor_s"])
     result["cpu_ratio"] = round(result["total_cpu_s"] / result["floor_cpu_s"], 2)
