@@ -124,11 +124,12 @@ def test_questions_are_answered_from_sums_by_their_own_tags():
     assert ledger.total(phase="决算", function="208") > 0
     assert ledger.count(fund="事业收入") > 0
     assert ledger.count(unit="单位7") <= 2000
-    # Questions on compact tags are indexed from the sums by every compact tag, the one on the
-    # unit from the sums by unit over the lines: only the latter has about a row per line.
+    # Sums by the tags asked about, by every compact tag (which they were taken from), and by
+    # unit from the lines: none but the last has a row per line.
     made = {tags: frame.height for tags, frame in ledger._sums.items()}
     compact = tuple(sorted(COMPACT_TAGS))
-    assert made.keys() == {compact, ("unit",)}
+    assert made.keys() == {("function_code", "phase"), ("fund",), compact, ("unit",)}
+    assert made[("function_code", "phase")] <= 3 * 6 and made[("fund",)] == 3
     assert made[compact] < 2000 < made[("unit",)] * 2
 
 

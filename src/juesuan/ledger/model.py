@@ -248,10 +248,7 @@ class Ledger:
         key = (parts, groups)
         if key not in self._indexes:
             columns = {column for column, _ in (*parts, *groups)}
-            # Compact tags are grouped straight from the sums by all of them, which are small:
-            # one group-by, not one to the tags' sums and another to the index.
-            sums = self.sums(*(COMPACT_TAGS if columns <= set(COMPACT_TAGS) else columns))
-            self._indexes[key] = _grouped(sums, (*parts, *groups), len(parts))
+            self._indexes[key] = _grouped(self.sums(*columns), (*parts, *groups), len(parts))
         return self._indexes[key]
 
     def select(self, **where: object) -> Ledger:
