@@ -364,7 +364,7 @@ def run(args, work: Path) -> int:
     show("  persist payments (COPY) + totals + log", f"{persist:.1f} s")
     show("  review", f"{t_review:.2f} s")
     show("  approve (SENT + bank files, generic-csv)", f"{t_approve:.1f} s")
-    show("    of which bank files (read + write_batch)", f"{phases.get('files', 0):.1f} s")
+    show("    of which bank files after the UPDATE", f"{phases.get('files', 0):.1f} s")
     verdict = "met" if total_run < TARGET_RUN_S else "NOT met"
     show("monthly run total", f"{total_run:.1f} s (target < {TARGET_RUN_S:.0f} s: {verdict})")
     show("peak memory so far", f"{peak_mb():,.0f} MB")

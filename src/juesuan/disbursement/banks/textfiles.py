@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from juesuan.disbursement.banks.writing import (
     row_label,
     template_context,
 )
+from juesuan.files import replaced
 
 # ---------------------------------------------------------------- writing
 
@@ -177,8 +179,21 @@ def write_csv_frame(
     if any(f not in cells for f in fields):
         return None
     rows = frame.select([cells[f].alias(str(i)) for i, f in enumerate(fields)])
-    with body_file(out_path) as body:
-        try:
+    total = int(frame["amount_fen"].sum())
+    # The count and total are known before the first row, so the header and totals lines are
+    # too: the file is written straight to its place, with no scratch copy of its body.
+    context = template_context(header, layout, rows.height, total)
+    prefix, suffix = _prefix_suffix(layout, context, problems)
+
+    def write() -> str:
+        digest = hashlib.sha256()
+        with replaced(out_path) as temporary, open(temporary, "wb") as target:
+
+            def put(data: bytes) -> None:
+                target.write(data)
+                digest.update(data)
+
+            put(prefix)
             for offset in range(0, rows.height, _FRAME_CHUNK):
                 text = rows.slice(offset, _FRAME_CHUNK).write_csv(
                     include_header=False,
@@ -186,13 +201,16 @@ def write_csv_frame(
                     line_terminator=layout.line_ending,
                     quote_style="never",
                 )
-                body.write(text.encode(layout.encoding))
+                put(text.encode(layout.encoding))
                 if on_rows is not None:
                     on_rows(min(offset + _FRAME_CHUNK, rows.height))
-        except UnicodeEncodeError:
-            return None
-        total = int(frame["amount_fen"].sum())
-        return _finish_text(layout, header, body, out_path, problems, rows.height, total)
+            put(suffix)
+        return digest.hexdigest()
+
+    try:
+        return finish(out_path, problems, rows.height, total, write)
+    except UnicodeEncodeError:
+        return None
 
 
 def _one_of(characters: str) -> str:

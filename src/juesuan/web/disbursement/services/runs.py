@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import polars as pl
 from django.conf import settings
@@ -50,6 +52,9 @@ from juesuan.web.disbursement.services.roster import (
     roster_frame,
     unit_events,
 )
+
+if TYPE_CHECKING:
+    from juesuan.disbursement.banks import Adapter, BatchFile, BatchHeader
 
 _GIVEN = (core.SENT, core.PAID, core.RETURNED)
 T = TypeVar("T")
@@ -482,8 +487,8 @@ def approve_run(
 
 
 def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Outcome:
-    # Alone in its transaction on PostgreSQL, the bank-file rows are read on a connection of
-    # their own while this one marks the payments SENT (see `_read_beside`).
+    # Alone in its transaction on PostgreSQL, the bank files are read and written on a
+    # connection of their own while this one marks the payments SENT (see `_read_beside`).
     beside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         run = _locked_run(unit, run_id)
@@ -511,18 +516,28 @@ def _approve_run(unit: Unit, user: User, run_id: int, progress: Progress) -> Out
             )
         progress(10, "锁定批次")
         schemes = {s.code: s for s in Scheme.objects.filter(unit=unit, code__in=run.schemes)}
-        frames = _read_beside(_batch_frames, run, schemes, False) if beside else None
-        status = rules.status_on_step(core.APPROVED)
-        changed = Payment.objects.filter(run=run, status=core.PENDING).update(status=status)
-        if changed != run.count:
-            raise RuntimeError(f"批次 {run.pk} 应有 {run.count} 笔待审批付款，实有 {changed} 笔")
-        common.crash_point("approve.sent")
-        run.step = core.APPROVED
-        run.approved_by = user
-        run.approved_at = timezone.now()
-        run.save(update_fields=["step", "approved_by", "approved_at"])
-        progress(30, "写银行文件")
-        bank_files = _write_bank_files(unit, run, progress, schemes, frames)
+        planned = _planned_files(unit, run, schemes)
+        written = _read_beside(_files_beside, run, schemes, planned) if beside else None
+        try:
+            status = rules.status_on_step(core.APPROVED)
+            changed = Payment.objects.filter(run=run, status=core.PENDING).update(status=status)
+            if changed != run.count:
+                raise RuntimeError(
+                    f"批次 {run.pk} 应有 {run.count} 笔待审批付款，实有 {changed} 笔"
+                )
+            common.crash_point("approve.sent")
+            run.step = core.APPROVED
+            run.approved_by = user
+            run.approved_at = timezone.now()
+            run.save(update_fields=["step", "approved_by", "approved_at"])
+            progress(30, "写银行文件")
+            bank_files = _write_bank_files(unit, run, progress, schemes, planned, written)
+        except BaseException:
+            if written is not None:
+                # its files finished before anything else looks at the pending folder (the
+                # next approval's sweep removes them: no record names them)
+                futures.wait([written])
+            raise
         common.crash_point("approve.file_written")
         if run.kind == core.SUPPLEMENTARY:
             _settle_recoveries(run)
@@ -562,32 +577,26 @@ def _settle_recoveries(run: Run) -> None:
     return None
 
 
-def _write_bank_files(
-    unit: Unit,
-    run: Run,
-    progress: Progress,
-    schemes: dict[str, Scheme],
-    read: Callable[[], dict[str, pl.DataFrame] | None] | None = None,
-) -> list[BankFile]:
-    """One bank file per scheme of `run`; on PostgreSQL of the frames `read()` gives, when it
-    gives them (read beside the approval's UPDATE), else of frames read here."""
-    from juesuan.disbursement.banks import (
-        BatchHeader,
-        get_adapter,
-        write_batch,
-        write_batch_frame,
-    )
+class _Planned(NamedTuple):
+    """One bank file of an approval: its scheme, adapter, header, rows' 用途 and final place."""
 
-    bank_files = []
+    code: str
+    adapter: Adapter
+    header: BatchHeader
+    purpose: str
+    name: str
+    target: Path
+
+
+def _planned_files(unit: Unit, run: Run, schemes: dict[str, Scheme]) -> list[_Planned]:
+    from juesuan.disbursement.banks import BatchHeader, get_adapter
+
     folder = files.run_folder(run)
-    if connection.vendor == "postgresql":  # `_batch_frames` gives keys where missing
-        frames = (read and read()) or _batch_frames(run, schemes)
-    else:
-        people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
-    for index, code in enumerate(sorted(run.schemes)):
+    month = core.Month.parse(run.month)
+    planned = []
+    for code in sorted(run.schemes):
         scheme = schemes[code]
         adapter = get_adapter(run.bank_adapter or scheme.bank_adapter)
-        month = core.Month.parse(run.month)
         header = BatchHeader(
             payer_name=scheme.payer_name,
             payer_account=scheme.payer_account,
@@ -599,44 +608,92 @@ def _write_bank_files(
             execution_date=date(month.year, month.month, min(scheme.payment_day, 28)),
         )
         name = adapter.file_name(header)
-        # written beside its place; moved there when the approval commits (`services.files`)
         target = settings.MEDIA_ROOT / folder / name
-        pending = files.pending_path(target)
-        if connection.vendor == "postgresql":
-            frame = frames.pop(code)  # each written frame let go at once: less memory held
-            written = write_batch_frame(
-                adapter, header, frame, pending, lambda _: common.crash_point("approve.writing")
-            )
-            del frame
+        planned.append(_Planned(code, adapter, header, _purpose(scheme, month), name, target))
+    return planned
+
+
+def _write_bank_files(
+    unit: Unit,
+    run: Run,
+    progress: Progress,
+    schemes: dict[str, Scheme],
+    planned: list[_Planned],
+    beside: Future | None = None,
+) -> list[BankFile]:
+    """One bank file per scheme of `run`, recorded: those written beside the approval's UPDATE
+    (`_files_beside`) when it wrote them, else written here."""
+    written = beside.result() if beside is not None else None
+    if written is None:
+        if connection.vendor == "postgresql":  # `_batch_frames` gives keys where missing
+            written = _write_pending(run, planned, _batch_frames(run, schemes))
         else:
-            purpose = _purpose(scheme, month)
-            written = write_batch(adapter, header, _batch_items(run, code, purpose), pending)
-        if not written.ok:
-            raise BankFileRefused(written.problems)
-        expected = run.totals.get(code, {"count": 0, "amount": 0})
-        if written.count != expected["count"] or written.total_fen != expected["amount"]:
+            people.ensure_keys(unit, run.payments.values_list("person_id", flat=True).distinct())
+            written = _write_pending(run, planned)
+    bank_files = []
+    for index, (plan, batch, sha) in enumerate(written):
+        expected = run.totals.get(plan.code, {"count": 0, "amount": 0})
+        if batch.count != expected["count"] or batch.total_fen != expected["amount"]:
             raise RuntimeError(
-                f"银行文件 {name} 有 {written.count} 笔 {written.total_fen} 分，"
+                f"银行文件 {plan.name} 有 {batch.count} 笔 {batch.total_fen} 分，"
                 f"批次为 {expected['count']} 笔 {expected['amount']} 分"
             )
-        sha = files.make_durable(pending)
-        if sha != written.sha256:
-            raise RuntimeError(f"银行文件 {name} 写入磁盘后与写出的内容不一致")
+        if sha != batch.sha256:
+            raise RuntimeError(f"银行文件 {plan.name} 写入磁盘后与写出的内容不一致")
         bank_files.append(
             BankFile.objects.create(
                 run=run,
-                scheme=code,
-                adapter=adapter.id,
-                name=written.file_name or name,
-                path=str(folder / name),
+                scheme=plan.code,
+                adapter=plan.adapter.id,
+                name=batch.file_name or plan.name,
+                path=str(files.run_folder(run) / plan.name),
                 sha256=sha,
-                count=written.count,
-                total=written.total_fen,
+                count=batch.count,
+                total=batch.total_fen,
             )
         )
-        files.place_on_commit(target, "approve")
-        progress(30 + int(60 * (index + 1) / max(1, len(run.schemes))), f"已写 {name}")
+        files.place_on_commit(plan.target, "approve")
+        progress(30 + int(60 * (index + 1) / max(1, len(written))), f"已写 {plan.name}")
     return bank_files
+
+
+def _files_beside(
+    run: Run, schemes: dict[str, Scheme], planned: list[_Planned]
+) -> list[tuple[_Planned, BatchFile, str]] | None:
+    """The bank files written from rows read on a connection of the thread's own, writing no
+    row (`_read_beside`); None when a payee has no person key yet."""
+    frames = _batch_frames(run, schemes, give_keys=False)
+    return None if frames is None else _write_pending(run, planned, frames)
+
+
+def _write_pending(
+    run: Run, planned: list[_Planned], frames: dict[str, pl.DataFrame] | None = None
+) -> list[tuple[_Planned, BatchFile, str]]:
+    """Each planned file written beside its place (moved there when the approval commits,
+    `services.files`) and flushed to disk: (plan, what was written, SHA-256 of what is on
+    disk). Of `frames` (PostgreSQL), else streamed from the database."""
+    from juesuan.disbursement.banks import write_batch, write_batch_frame
+
+    written = []
+    for plan in planned:
+        pending = files.pending_path(plan.target)
+        if frames is not None:
+            frame = frames.pop(plan.code)  # each written frame let go at once: less memory held
+            batch = write_batch_frame(
+                plan.adapter,
+                plan.header,
+                frame,
+                pending,
+                lambda _: common.crash_point("approve.writing"),
+            )
+            del frame
+        else:
+            items = _batch_items(run, plan.code, plan.purpose)
+            batch = write_batch(plan.adapter, plan.header, items, pending)
+        if not batch.ok:
+            raise BankFileRefused(batch.problems)
+        written.append((plan, batch, files.make_durable(pending)))
+    return written
 
 
 class BankFileRefused(Exception):
@@ -656,12 +713,12 @@ def _purpose(scheme: Scheme, month: core.Month) -> str:
     return f"{scheme.name}{month.year}年{month.month}月"
 
 
-def _read_beside(read: Callable[..., T], *args) -> Callable[[], T]:
+def _read_beside(read: Callable[..., T], *args) -> Future[T]:
     """Start `read(*args)` in a thread, on a database connection of its own (closed when it
-    ends); the function returned waits for its result (or raises its error). That connection
-    sees what is committed: `read` must read only rows the caller's transaction does not
-    change before it waits — the approval's thread reads the run's payments, locked with the
-    run, whose status alone its UPDATE changes — and write nothing."""
+    ends); its result (or error) comes through the future returned. That connection sees
+    what is committed: `read` must read only rows the caller's transaction does not change
+    before it waits — the approval's thread reads the run's payments, locked with the run,
+    whose status alone its UPDATE changes — and write no row."""
 
     def on_own_connection() -> T:
         try:
@@ -672,7 +729,7 @@ def _read_beside(read: Callable[..., T], *args) -> Callable[[], T]:
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(on_own_connection)
     pool.shutdown(wait=False)
-    return future.result
+    return future
 
 
 def _batch_frames(
