@@ -20,10 +20,11 @@ functions the pages, jobs and commands call:
    runs on this machine);
 4. the floors: a raw COPY of the same payment rows into an unindexed scratch table, and one
    raw UPDATE of every row of it (with its backend's CPU); the ratios of the run and of the
-   import to them. The import and the raw UPDATE each start right after a CHECKPOINT, so that
-   both write each page's first change after it whole into the WAL, as an import does days
-   after its approval (the scratch table, just COPYed in, would otherwise be updated before
-   any checkpoint: 4.8–5.0 s instead of 6.2–7.4 s at 2,000,000 rows);
+   import to them. The import and the raw UPDATE each start right after a CHECKPOINT: neither
+   then meets one under way (flushing what the run or the scratch COPY left), and both write
+   the first change of each page whole into the WAL, as an import does days after its
+   approval. Left to the server's own checkpoints, the raw UPDATE of 2,000,000 rows took
+   4.8–5.0 s here (13.1–13.4 s in earlier runs); after a CHECKPOINT, 3.6–3.7 s;
 5. the conservation check as the 资金守恒 page runs it (sums in the database, chains of
    re-issues through `transitions.balance`); `--python-balance` also runs the reference
    `transitions.balance` over every payment and compares;
