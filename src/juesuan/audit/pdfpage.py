@@ -17,11 +17,14 @@ page gives here.
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import re
+import struct
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,6 +39,7 @@ PARAGRAPH_EXTRA = 0.4  # and wider than the page's usual line spacing by this sh
 USUAL_PAIRS = 4  # the fewest pairs of lines on a page that show its usual line spacing
 _SPACES = {" ", "\u3000", "\xa0", "\t", "\r", "\n"}
 _MADE_UP = {" ", "\r", "\n"}  # what pdfium puts between runs (FPDFText_IsGenerated)
+_BY_BASELINE, _BY_X0 = attrgetter("baseline"), attrgetter("x0")
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4}|[-—–－]?\s*[ivxlcIVXLC]{1,6}\s*[-—–－]?)$"
@@ -456,14 +460,15 @@ def _edges(values: list[float]) -> tuple[float, ...] | None:
 def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
     import pypdfium2.raw as pdfium_c
 
+    get_box, get_origin, map_error, generated = _per_char_calls()
     textpage = page.get_textpage()
     raw = textpage.raw
     box = pdfium_c.FS_RECTF()
     x, y = ctypes.c_double(), ctypes.c_double()
-    get_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
-    map_error = pdfium_c.FPDFText_HasUnicodeMapError
+    box_ref, x_ref, y_ref = ctypes.byref(box), ctypes.byref(x), ctypes.byref(y)
     left, top = view.left, view.top
     upright = view.rotation == 0
+    make = tuple.__new__  # Char(...) without the Python frame of a named tuple's __new__
     chars = []
     try:
         texts = _char_texts(raw)
@@ -472,27 +477,53 @@ def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
         drawn = [
             index
             for index, text in enumerate(texts)
-            if text not in _MADE_UP or pdfium_c.FPDFText_IsGenerated(raw, index) != 1
+            if text not in _MADE_UP or generated(raw, index) != 1
         ]
         counter.char(len(drawn))
         for index in drawn:
-            get_box(raw, index, box)
-            get_origin(raw, index, x, y)
+            get_box(raw, index, box_ref)
+            get_origin(raw, index, x_ref, y_ref)
             if upright:  # view.box and view.point, inline: the page as the file draws it
-                x0, x1 = box.left - left, box.right - left
-                y0, y1 = top - box.bottom, top - box.top
+                box_left, box_top, box_right, box_bottom = _unpack_box(box)
+                x0, x1 = box_left - left, box_right - left
+                y0, y1 = top - box_bottom, top - box_top
                 x0, x1 = (x0, x1) if x0 <= x1 else (x1, x0)
                 y0, y1 = (y0, y1) if y0 <= y1 else (y1, y0)
                 baseline = top - y.value
             else:
                 x0, y0, x1, y1 = view.box(box.left, box.bottom, box.right, box.top)
                 baseline = view.point(x.value, y.value)[1]
-            chars.append(
-                Char(texts[index], x0, y0, x1, y1, baseline, y1 - y0, map_error(raw, index) == 1)
-            )
+            unmapped = map_error(raw, index) == 1
+            chars.append(make(Char, (texts[index], x0, y0, x1, y1, baseline, y1 - y0, unmapped)))
     finally:
         textpage.close()
     return tuple(chars)
+
+
+_unpack_box = struct.Struct("4f").unpack  # FS_RECTF: left, top, right, bottom as C floats
+
+
+@functools.cache
+def _per_char_calls() -> tuple:
+    """FPDFText_GetLooseCharBox, FPDFText_GetCharOrigin, FPDFText_HasUnicodeMapError and
+    FPDFText_IsGenerated without pypdfium2's argument types. A page asks them once per
+    character; with argument types ctypes checks and converts every argument, which doubles
+    the cost of a call. Without them it passes what it is given as is, so the callers pass
+    only what the C functions take: the text page pointer, a Python int (C int) for the index
+    and byref() of C values for the answers. All four return an int."""
+    import pypdfium2.raw as pdfium_c
+
+    def bare(function):
+        call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(function, ctypes.c_void_p).value)
+        call.argtypes = None
+        return call
+
+    return (
+        bare(pdfium_c.FPDFText_GetLooseCharBox),
+        bare(pdfium_c.FPDFText_GetCharOrigin),
+        bare(pdfium_c.FPDFText_HasUnicodeMapError),
+        bare(pdfium_c.FPDFText_IsGenerated),
+    )
 
 
 def _char_texts(raw) -> list[str]:
@@ -519,10 +550,13 @@ def text_lines(chars: tuple[Char, ...] | list[Char]) -> list[TextLine]:
     the file draws one or where the gap is wider than SPACE_GAP of the font's height."""
     lines: list[TextLine] = []
     group: list[Char] = []
-    for char in sorted(chars, key=lambda c: c.baseline):
-        if group and char.baseline - group[0].baseline > max(1.0, 0.3 * group[0].size):
+    start = reach = 0.0  # the group's first baseline and how far below it the line reaches
+    for char in sorted(chars, key=_BY_BASELINE):
+        if group and char.baseline - start > reach:
             lines += _line(group)
             group = []
+        if not group:
+            start, reach = char.baseline, max(1.0, 0.3 * char.size)
         group.append(char)
     if group:
         lines += _line(group)
@@ -530,37 +564,39 @@ def text_lines(chars: tuple[Char, ...] | list[Char]) -> list[TextLine]:
 
 
 def _line(group: list[Char]) -> list[TextLine]:
-    ordered = sorted(group, key=lambda c: c.x0)
+    group.sort(key=_BY_X0)
     kept: list[Char] = []
     parts: list[str] = []
     space = False
-    for char in ordered:
-        if char.text in _SPACES:
+    previous = None
+    for char in group:
+        text = char.text
+        if text in _SPACES:
             space = True
             continue
-        if kept:
-            previous = kept[-1]
-            if char.text == previous.text and char.x0 - previous.x0 < 0.3 * (
-                previous.x1 - previous.x0
-            ):
+        if previous is not None:
+            if text == previous.text and char.x0 - previous.x0 < 0.3 * (previous.x1 - previous.x0):
                 continue  # drawn twice, a little apart: a bold made by overprinting
             gap = char.x0 - previous.x1
-            if space or gap > SPACE_GAP * max(char.size, previous.size):
+            size, before = char.size, previous.size
+            if space or gap > SPACE_GAP * (before if before > size else size):  # max(), inline
                 parts.append(" ")
-        parts.append(char.text)
+        parts.append(text)
         kept.append(char)
+        previous = char
         space = False
     if not kept:
         return []
+    _, x0s, tops, x1s, bottoms, baselines, sizes, _ = zip(*kept, strict=True)
     return [
         TextLine(
             "".join(parts),
-            min(c.x0 for c in kept),
-            min(c.top for c in kept),
-            max(c.x1 for c in kept),
-            max(c.bottom for c in kept),
-            _median([c.baseline for c in kept]),
-            _median([c.size for c in kept]),
+            min(x0s),
+            min(tops),
+            max(x1s),
+            max(bottoms),
+            _median(list(baselines)),
+            _median(list(sizes)),
             tuple(kept),
         )
     ]
