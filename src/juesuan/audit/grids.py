@@ -21,6 +21,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 
 from juesuan.audit.pdfpage import SPACE_GAP, Char, PdfPage, Rule
 
@@ -39,6 +40,7 @@ _NUMBERED = re.compile(
 )
 _TOTALS = ("合计", "总计", "小计")
 _NOTE = re.compile(r"^(?:注|说明|备注)\s*\d*\s*[:：]")
+_BY_BOTTOM, _BY_X0 = attrgetter("bottom"), attrgetter("x0")
 
 
 @dataclass
@@ -239,11 +241,12 @@ def _pieces(line, gap: float = COLUMN_GAP) -> list[tuple[float, float, str]]:
     """The line cut at gaps wider than `gap` of the font size: (x0, x1, text) of each piece."""
     out: list[list[Char]] = []
     for char in line.chars:
-        if out and char.x0 - out[-1][-1].x1 <= gap * max(char.size, 1.0):
+        size = char.size
+        if out and char.x0 - out[-1][-1].x1 <= gap * (1.0 if 1.0 > size else size):  # max()
             out[-1].append(char)
         else:
             out.append([char])
-    return [(p[0].x0, p[-1].x1, "".join(c.text for c in p)) for p in out]
+    return [(p[0].x0, p[-1].x1, "".join([c.text for c in p])) for p in out]
 
 
 def _cells_line(text: str) -> bool:
@@ -375,16 +378,11 @@ def _edges(values: list[float]) -> list[float]:
     return [sum(group) / len(group) for group in edges]
 
 
-def _covered(rules: list[Rule], at: float, start: float, end: float, vertical: bool) -> bool:
-    """Whether a rule lies along `at` over the middle of [start, end]."""
+def _covered(spans: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether one of the `spans` (low, high) of the rules along an edge covers the middle of
+    [start, end]."""
     middle, reach = (start + end) / 2, (end - start) / 4
-    for rule in rules:
-        position, low, high = (
-            (rule.x0, rule.top, rule.bottom) if vertical else (rule.top, rule.x0, rule.x1)
-        )
-        if abs(position - at) <= EDGE and low <= middle - reach and high >= middle + reach:
-            return True
-    return False
+    return any(low <= middle - reach and high >= middle + reach for low, high in spans)
 
 
 def _cells(xs, ys, horizontals, verticals) -> list[list[tuple[int, int]]]:
@@ -402,11 +400,14 @@ def _cells(xs, ys, horizontals, verticals) -> list[list[tuple[int, int]]]:
         a, b = find(a), find(b)
         root[max(a, b)] = min(a, b)  # the root is the top-left cell
 
+    # the rules along each edge, found once for the edge rather than once for each of its cells
+    along_x = [[(v.top, v.bottom) for v in verticals if abs(v.x0 - x) <= EDGE] for x in xs]
+    along_y = [[(h.x0, h.x1) for h in horizontals if abs(h.top - y) <= EDGE] for y in ys]
     for r in range(rows):
         for c in range(columns):
-            if c and not _covered(verticals, xs[c], ys[r], ys[r + 1], True):
+            if c and not _covered(along_x[c], ys[r], ys[r + 1]):
                 merge((r, c - 1), (r, c))
-            if r and not _covered(horizontals, ys[r], xs[c], xs[c + 1], False):
+            if r and not _covered(along_y[r], xs[c], xs[c + 1]):
                 merge((r - 1, c), (r, c))
     return [[find((r, c)) for c in range(columns)] for r in range(rows)]
 
@@ -414,11 +415,14 @@ def _cells(xs, ys, horizontals, verticals) -> list[list[tuple[int, int]]]:
 def _texts(chars: tuple[Char, ...], xs, ys, cells) -> list[list[str]]:
     """Each cell's text, its lines joined, whitespace dropped; kept at its merged cell's origin."""
     buckets: dict[tuple[int, int], list[Char]] = {}
+    left, right, top, bottom = xs[0], xs[-1], ys[0], ys[-1]
     for char in chars:
-        if not char.text.strip():
+        # most of a page's characters lie above or below the table: ruled out first
+        cy = (char.top + char.bottom) / 2
+        if not top < cy < bottom:
             continue
-        cx, cy = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
-        if not (xs[0] < cx < xs[-1] and ys[0] < cy < ys[-1]):
+        cx = (char.x0 + char.x1) / 2
+        if not left < cx < right or not char.text.strip():
             continue
         r = bisect.bisect(ys, cy) - 1
         c = bisect.bisect(xs, cx) - 1
@@ -430,25 +434,29 @@ def _texts(chars: tuple[Char, ...], xs, ys, cells) -> list[list[str]]:
 
 
 def _join_lines(chars: list[Char]) -> str:
-    ordered = sorted(chars, key=lambda ch: ch.bottom)
+    """The cell's characters (sorted here) as its lines' texts, top down, joined."""
+    chars.sort(key=_BY_BOTTOM)
     lines: list[list[Char]] = []
-    for char in ordered:
-        if lines and char.bottom - lines[-1][0].bottom <= 0.5 * max(char.size, 1.0):
+    first = 0.0  # the bottom of the first character of the last line
+    for char in chars:
+        size = char.size
+        if lines and char.bottom - first <= 0.5 * (1.0 if 1.0 > size else size):  # max(), inline
             lines[-1].append(char)
         else:
             lines.append([char])
+            first = char.bottom
     out = []
     for line in lines:
-        kept: list[Char] = []
-        for char in sorted(line, key=lambda ch: ch.x0):
-            if (
-                kept
-                and char.text == kept[-1].text
-                and char.x0 - kept[-1].x0 < 0.3 * (kept[-1].x1 - kept[-1].x0)
+        line.sort(key=_BY_X0)
+        previous = line[0]
+        out.append(previous.text)
+        for char in line[1:]:
+            if char.text == previous.text and char.x0 - previous.x0 < 0.3 * (
+                previous.x1 - previous.x0
             ):
                 continue  # drawn twice a little apart: bold by overprinting
-            kept.append(char)
-        out.append("".join(ch.text for ch in kept))
+            out.append(char.text)
+            previous = char
     return "".join(out)
 
 
