@@ -24,7 +24,7 @@ import struct
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,6 +40,7 @@ USUAL_PAIRS = 4  # the fewest pairs of lines on a page that show its usual line 
 _SPACES = {" ", "\u3000", "\xa0", "\t", "\r", "\n"}
 _MADE_UP = {" ", "\r", "\n"}  # what pdfium puts between runs (FPDFText_IsGenerated)
 _BY_BASELINE, _BY_X0 = attrgetter("baseline"), attrgetter("x0")
+_CURVED = itemgetter(2)  # of a path's point (x, y, reached by a curve)
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4}|[-—–－]?\s*[ivxlcIVXLC]{1,6}\s*[-—–－]?)$"
@@ -292,18 +293,19 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
     rules: list[Rule] = []
     rects: list[Rect] = []
     counts = {"runs": 0, "images": 0}
-    matrix = pdfium_c.FS_MATRIX()
     scratch = _Scratch()
+    matrix, matrix_ref = scratch.matrix, scratch.matrix_ref
+    get_matrix, get_type = scratch.calls.object_matrix, scratch.calls.object_type
 
     def own(obj, outer):
-        if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
+        if not get_matrix(obj, matrix_ref):
             return outer
         return _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
 
     def walk(count: int, get, outer, depth: int) -> None:
         for index in range(count):
             obj = get(index)
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            kind = get_type(obj)
             if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
                 counter.run()
                 counts["runs"] += 1
@@ -321,10 +323,10 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
                     depth + 1,
                 )
 
-    raw = page.raw
+    raw, get_object = page.raw, scratch.calls.page_object
     walk(
         pdfium_c.FPDFPage_CountObjects(raw),
-        lambda i: pdfium_c.FPDFPage_GetObject(raw, i),
+        lambda i: get_object(raw, i),
         (1.0, 0.0, 0.0, 1.0, 0.0, 0.0),
         0,
     )
@@ -340,12 +342,21 @@ def _compose(inner: tuple, outer: tuple) -> tuple:
 
 
 class _Scratch:
-    """What pdfium writes its answers into, made once per page rather than once per path."""
+    """What pdfium writes its answers into, made once per page rather than once per path, with
+    the byref() of each to pass to the bare calls."""
 
     def __init__(self) -> None:
+        import pypdfium2.raw as pdfium_c
+
+        self.calls = _calls()
+        self.matrix = pdfium_c.FS_MATRIX()
         self.fill, self.stroke = ctypes.c_int(), ctypes.c_int()
         self.x, self.y = ctypes.c_float(), ctypes.c_float()
         self.rgba = tuple(ctypes.c_uint() for _ in range(4))
+        self.matrix_ref = ctypes.byref(self.matrix)
+        self.fill_ref, self.stroke_ref = ctypes.byref(self.fill), ctypes.byref(self.stroke)
+        self.x_ref, self.y_ref = ctypes.byref(self.x), ctypes.byref(self.y)
+        self.rgba_refs = tuple(ctypes.byref(value) for value in self.rgba)
 
 
 def _path(
@@ -355,35 +366,38 @@ def _path(
     straight horizontal and vertical pieces of a stroked path are Rules."""
     import pypdfium2.raw as pdfium_c
 
-    pdfium_c.FPDFPath_GetDrawMode(obj, scratch.fill, scratch.stroke)
+    calls = scratch.calls
+    calls.draw_mode(obj, scratch.fill_ref, scratch.stroke_ref)
     filled, stroked = scratch.fill.value != 0, scratch.stroke.value != 0
-    if filled and not stroked and _invisible_fill(obj, scratch.rgba):
+    if filled and not stroked and _invisible_fill(obj, scratch):
         filled = False  # a white or clear box (a cell's padding) is no line on paper
     if not (filled or stroked):
         return  # a clipping path: draws nothing
-    x, y = scratch.x, scratch.y
-    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
-    get_type, get_close = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
+    x, y, x_ref, y_ref = scratch.x, scratch.y, scratch.x_ref, scratch.y_ref
+    get_segment, get_point = calls.segment, calls.segment_point
+    get_type, get_close = calls.segment_type, calls.segment_close
     move, bezier = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_BEZIERTO
     a, b, c, d, e, f = m
     left, top = view.left, view.top
     upright = view.rotation == 0
     subpaths: list[list[tuple[float, float, bool]]] = []  # points; True: reached by a curve
-    for index in range(pdfium_c.FPDFPath_CountSegments(obj)):
+    current: list[tuple[float, float, bool]] = []
+    for index in range(calls.count_segments(obj)):
         segment = get_segment(obj, index)
-        get_point(segment, x, y)
+        get_point(segment, x_ref, y_ref)
         kind = get_type(segment)
         sx, sy = x.value, y.value
         px, py = a * sx + c * sy + e, b * sx + d * sy + f
         curved = kind == bezier
         point = (px - left, top - py, curved) if upright else (*view.point(px, py), curved)
         if kind == move or not subpaths:
-            subpaths.append([point])
+            current = [point]
+            subpaths.append(current)
         else:
-            subpaths[-1].append(point)
-        if get_close(segment) and subpaths[-1]:
-            first = subpaths[-1][0]
-            subpaths[-1].append((first[0], first[1], False))
+            current.append(point)
+        if get_close(segment):
+            first = current[0]
+            current.append((first[0], first[1], False))
     for points in subpaths:
         box = _rectangle(points)
         if box is not None:
@@ -414,18 +428,16 @@ def _path(
                 rules.append(Rule(middle, min(ay, by), middle, max(ay, by)))
 
 
-def _invisible_fill(obj, rgba: tuple) -> bool:
-    import pypdfium2.raw as pdfium_c
-
-    r, g, b, a = rgba
-    if not pdfium_c.FPDFPageObj_GetFillColor(obj, r, g, b, a):
+def _invisible_fill(obj, scratch: _Scratch) -> bool:
+    r, g, b, a = scratch.rgba
+    if not scratch.calls.fill_color(obj, *scratch.rgba_refs):
         return False
     return a.value == 0 or min(r.value, g.value, b.value) >= 250
 
 
 def _rectangle(points: list[tuple[float, float, bool]]) -> tuple[float, ...] | None:
     """(x0, top, x1, bottom) when the subpath is an axis-aligned rectangle."""
-    if any(curved for *_, curved in points):
+    if any(map(_CURVED, points)):
         return None
     count = len(points)
     x, y, _ = points[0]
@@ -460,7 +472,9 @@ def _edges(values: list[float]) -> tuple[float, ...] | None:
 def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
     import pypdfium2.raw as pdfium_c
 
-    get_box, get_origin, map_error, generated = _per_char_calls()
+    calls = _calls()
+    get_box, get_origin = calls.loose_char_box, calls.char_origin
+    map_error, generated = calls.unicode_map_error, calls.is_generated
     textpage = page.get_textpage()
     raw = textpage.raw
     box = pdfium_c.FS_RECTF()
@@ -503,27 +517,40 @@ def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
 _unpack_box = struct.Struct("4f").unpack  # FS_RECTF: left, top, right, bottom as C floats
 
 
+class _Calls:
+    """The pdfium functions a page calls once per character, page object or path segment,
+    without pypdfium2's argument types. With them ctypes checks and converts every argument,
+    which doubles the cost of a call; without them it passes each argument as it is, so the
+    callers pass only what the C function takes: a handle pdfium gave (a pointer), a Python int
+    for a C int and byref() of a C value for an answer."""
+
+    def __init__(self) -> None:
+        import pypdfium2.raw as pdfium_c
+
+        def bare(function, restype=ctypes.c_int):
+            call = ctypes.CFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
+            call.argtypes = None
+            return call
+
+        self.loose_char_box = bare(pdfium_c.FPDFText_GetLooseCharBox)
+        self.char_origin = bare(pdfium_c.FPDFText_GetCharOrigin)
+        self.unicode_map_error = bare(pdfium_c.FPDFText_HasUnicodeMapError)
+        self.is_generated = bare(pdfium_c.FPDFText_IsGenerated)
+        self.page_object = bare(pdfium_c.FPDFPage_GetObject, pdfium_c.FPDF_PAGEOBJECT)
+        self.object_type = bare(pdfium_c.FPDFPageObj_GetType)
+        self.object_matrix = bare(pdfium_c.FPDFPageObj_GetMatrix)
+        self.fill_color = bare(pdfium_c.FPDFPageObj_GetFillColor)
+        self.draw_mode = bare(pdfium_c.FPDFPath_GetDrawMode)
+        self.count_segments = bare(pdfium_c.FPDFPath_CountSegments)
+        self.segment = bare(pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDF_PATHSEGMENT)
+        self.segment_point = bare(pdfium_c.FPDFPathSegment_GetPoint)
+        self.segment_type = bare(pdfium_c.FPDFPathSegment_GetType)
+        self.segment_close = bare(pdfium_c.FPDFPathSegment_GetClose)
+
+
 @functools.cache
-def _per_char_calls() -> tuple:
-    """FPDFText_GetLooseCharBox, FPDFText_GetCharOrigin, FPDFText_HasUnicodeMapError and
-    FPDFText_IsGenerated without pypdfium2's argument types. A page asks them once per
-    character; with argument types ctypes checks and converts every argument, which doubles
-    the cost of a call. Without them it passes what it is given as is, so the callers pass
-    only what the C functions take: the text page pointer, a Python int (C int) for the index
-    and byref() of C values for the answers. All four return an int."""
-    import pypdfium2.raw as pdfium_c
-
-    def bare(function):
-        call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(function, ctypes.c_void_p).value)
-        call.argtypes = None
-        return call
-
-    return (
-        bare(pdfium_c.FPDFText_GetLooseCharBox),
-        bare(pdfium_c.FPDFText_GetCharOrigin),
-        bare(pdfium_c.FPDFText_HasUnicodeMapError),
-        bare(pdfium_c.FPDFText_IsGenerated),
-    )
+def _calls() -> _Calls:
+    return _Calls()
 
 
 def _char_texts(raw) -> list[str]:
