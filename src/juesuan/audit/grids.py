@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
@@ -41,6 +42,7 @@ _NUMBERED = re.compile(
 _TOTALS = ("合计", "总计", "小计")
 _NOTE = re.compile(r"^(?:注|说明|备注)\s*\d*\s*[:：]")
 _BY_BOTTOM, _BY_X0 = attrgetter("bottom"), attrgetter("x0")
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass
@@ -250,7 +252,8 @@ def _pieces(line, gap: float = COLUMN_GAP) -> list[tuple[float, float, str]]:
 
 
 def _cells_line(text: str) -> bool:
-    return not (_UNIT.search(_squeeze(text)) or _TITLE.search(_squeeze(text)))
+    squeezed = _squeeze(text)
+    return not (_UNIT.search(squeezed) or _TITLE.search(squeezed))
 
 
 def _runs_on(lines, pieces, index: int) -> bool:
@@ -414,7 +417,7 @@ def _cells(xs, ys, horizontals, verticals) -> list[list[tuple[int, int]]]:
 
 def _texts(chars: tuple[Char, ...], xs, ys, cells) -> list[list[str]]:
     """Each cell's text, its lines joined, whitespace dropped; kept at its merged cell's origin."""
-    buckets: dict[tuple[int, int], list[Char]] = {}
+    buckets: defaultdict[tuple[int, int], list[Char]] = defaultdict(list)
     left, right, top, bottom = xs[0], xs[-1], ys[0], ys[-1]
     for char in chars:
         # most of a page's characters lie above or below the table: ruled out first
@@ -426,7 +429,7 @@ def _texts(chars: tuple[Char, ...], xs, ys, cells) -> list[list[str]]:
             continue
         r = bisect.bisect(ys, cy) - 1
         c = bisect.bisect(xs, cx) - 1
-        buckets.setdefault(cells[r][c], []).append(char)
+        buckets[cells[r][c]].append(char)
     texts = [["" for _ in range(len(xs) - 1)] for _ in range(len(ys) - 1)]
     for (r, c), found in buckets.items():
         texts[r][c] = _join_lines(found)
@@ -520,7 +523,7 @@ def _titles(texts, cells, width: int) -> list[str]:
 
 
 def _squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    return _WHITESPACE.sub("", text)
 
 
 def _title_and_unit(lines) -> tuple[str, str]:
