@@ -4,13 +4,14 @@ pages (pdftoppm -r 80)."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
 
 import audit_hostile as hostile
 from juesuan.audit.pdfpage import read_pages
-from juesuan.audit.read import Grid, Line, read
+from juesuan.audit.read import Grid, Line, NotReadable, read
 from shared_material import REAL_DOCUMENTS
 
 from conftest import write_dataset
@@ -110,3 +111,15 @@ def test_our_own_pdf_reads_back_as_written(tmp_path):
     assert grid.rows[0] == ("收入/项目", "收入/决算数", "支出/项目", "支出/决算数")
     assert ("一、一般公共预算财政拨款收入", "0.15", "一、一般公共服务支出", "0.00") in grid.rows
     assert grid.rows[-1] == ("总计", "0.15", "总计", "0.15")
+
+
+def test_the_garbage_collector_runs_again_after_a_pdf_is_read_or_refused(tmp_path):
+    # reading a PDF pauses it (its characters are in no reference cycle)
+    good, refused = tmp_path / "good.pdf", tmp_path / "runs.pdf"
+    good.write_bytes(hostile.pdf_of_pages([hostile.text_content(["Total 100.00"])]))
+    refused.write_bytes(hostile.pdf_of_pages([hostile.many_runs(30_000)]))
+    assert lines_of(read(good), 1) == ["Total 100.00"]
+    assert gc.isenabled()
+    with pytest.raises(NotReadable, match="文字段数"):
+        read(refused)
+    assert gc.isenabled()
