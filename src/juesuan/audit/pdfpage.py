@@ -292,7 +292,7 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
 
     rules: list[Rule] = []
     rects: list[Rect] = []
-    counts = {"runs": 0, "images": 0}
+    counts = {"images": 0}
     scratch = _Scratch()
     matrix, matrix_ref = scratch.matrix, scratch.matrix_ref
     get_matrix, get_type = scratch.calls.object_matrix, scratch.calls.object_type
@@ -308,7 +308,6 @@ def _drawing(page, view: _View, counter: limits.PageBudget):
             kind = get_type(obj)
             if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
                 counter.run()
-                counts["runs"] += 1
                 continue
             counter.graphic()
             if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
@@ -501,8 +500,10 @@ def _chars(page, view: _View, counter: limits.PageBudget) -> tuple[Char, ...]:
                 box_left, box_top, box_right, box_bottom = _unpack_box(box)
                 x0, x1 = box_left - left, box_right - left
                 y0, y1 = top - box_bottom, top - box_top
-                x0, x1 = (x0, x1) if x0 <= x1 else (x1, x0)
-                y0, y1 = (y0, y1) if y0 <= y1 else (y1, y0)
+                if not x0 <= x1:  # put in order without making a tuple per character
+                    x0, x1 = x1, x0
+                if not y0 <= y1:
+                    y0, y1 = y1, y0
                 baseline = top - y.value
             else:
                 x0, y0, x1, y1 = view.box(box.left, box.bottom, box.right, box.top)
