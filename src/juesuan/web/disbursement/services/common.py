@@ -100,15 +100,12 @@ def issue_dict(issue) -> dict:
     }
 
 
-def copy_out(sql: str, *, work_mem: str | None = None) -> bytes:
-    """What a `COPY … TO STDOUT` sends, run with PostgreSQL's work_mem at `work_mem` if given."""
+def copy_out(sql: str) -> bytes:
+    """What a `COPY … TO STDOUT` sends."""
     buffer = io.BytesIO()
-    with contextlib.ExitStack() as stack:
-        if work_mem:
-            stack.enter_context(bulk_work_mem(work_mem))
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for block in copy:
-                buffer.write(block)
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for block in copy:
+            buffer.write(block)
     return buffer.getvalue()
 
 

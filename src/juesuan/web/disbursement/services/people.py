@@ -18,7 +18,7 @@ from juesuan.disbursement import model as core
 from juesuan.web.accounts.models import Unit, User
 from juesuan.web.audit.log import record
 from juesuan.web.disbursement.models import PersonKey
-from juesuan.web.disbursement.services.common import BULK_WORK_MEM, copy_out
+from juesuan.web.disbursement.services.common import bulk_work_mem, copy_out
 
 
 def ensure_keys(unit: Unit, person_ids: Iterable[str] | QuerySet) -> int:
@@ -96,8 +96,8 @@ def keys_frame(unit: Unit) -> pl.DataFrame:
             f"FROM {PersonKey._meta.db_table} WHERE unit_id = {int(unit.pk)} "
             "GROUP BY id / 16384) TO STDOUT"
         )
-        # no column is NULL or holds a comma
-        data = copy_out(sql, work_mem=BULK_WORK_MEM).replace(b"\x1e", b"\n")
+        with bulk_work_mem():
+            data = copy_out(sql).replace(b"\x1e", b"\n")  # no column is NULL or holds a comma
         if not data:
             return pl.DataFrame(schema=schema)
         return pl.read_csv(

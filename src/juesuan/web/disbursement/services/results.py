@@ -28,7 +28,6 @@ from juesuan.web.disbursement.models import (
 )
 from juesuan.web.disbursement.services import common, files, people
 from juesuan.web.disbursement.services.common import (
-    BULK_WORK_MEM,
     Outcome,
     Progress,
     bulk_work_mem,
@@ -834,7 +833,8 @@ def _payments_frame(unit: Unit, months: list[str], scheme_ids: list[int]) -> pl.
             f"AND scheme_id IN ({', '.join(str(int(i)) for i in scheme_ids)}) "
             f"AND status <> '{core.WITHDRAWN}' GROUP BY id / 16384) TO STDOUT"
         )
-        data = copy_out(sql, work_mem=BULK_WORK_MEM).replace(b"\x1e", b"\n")
+        with bulk_work_mem():
+            data = copy_out(sql).replace(b"\x1e", b"\n")
         if not data:
             return pl.DataFrame(schema=_STORED)
         names = [n for n in _STORED if n not in constant]
