@@ -639,6 +639,36 @@ def test_audit_command_exit_codes_and_outputs(tmp_path, capsys):
     assert "无法" in capsys.readouterr().err
 
 
+def test_the_json_report_is_the_same_in_every_process(tmp_path):
+    """Sets of strings iterate in an order of the process's string hashes; nothing in the report
+    may follow it. The first sentence with figures is a total, a share and a change at once."""
+    import os
+    import subprocess
+    import sys
+
+    document = tmp_path / "说明.txt"
+    document.write_text(
+        "2020年度部门决算情况说明\n\n一、收入支出决算总体情况说明\n"
+        "2020年度支出总计1000.00万元，其中基本支出500.00万元，占支出总计的50.0%，"
+        "比上年增加100.00万元，增长25.0%。\n",
+        "utf-8",
+    )
+    reports = set()
+    command = "import sys; from juesuan.cli import main; sys.exit(main(sys.argv[1:]))"
+    for seed in range(6):
+        done = subprocess.run(
+            [sys.executable, "-c", command, "audit", str(document), "--json"],
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr.decode("utf-8", "replace")
+        reports.add(done.stdout)
+    assert len(reports) == 1
+    data = json.loads(reports.pop())
+    assert list(data["document"]["facts"]["sentences_by_kind"]) == ["同比", "占比", "合计"]
+
+
 # ---- HTML ---------------------------------------------------------------------------------------
 
 

@@ -193,12 +193,10 @@ class Facts:
     year_kind: str = ""  # 预算 or 决算, as the same title says
 
     def counts(self) -> dict:
-        kinds: dict[str, int] = {}
-        for value in self.sentence_kinds.values():
-            for kind in value:
-                kinds[kind] = kinds.get(kind, 0) + 1
+        kinds = Counter(kind for value in self.sentence_kinds.values() for kind in value)
         return {
-            "sentences_by_kind": kinds,
+            # in the kinds' own order: a set's order follows the process's string hashes
+            "sentences_by_kind": {kind: kinds[kind] for kind, _ in _KINDS if kind in kinds},
             "yoy_claims": len(self.yoy),
             "shares": len(self.shares),
             "completion_rates": len(self.completions),
