@@ -243,8 +243,7 @@ def _pieces(line, gap: float = COLUMN_GAP) -> list[tuple[float, float, str]]:
     """The line cut at gaps wider than `gap` of the font size: (x0, x1, text) of each piece."""
     out: list[list[Char]] = []
     for char in line.chars:
-        size = char.size
-        if out and char.x0 - out[-1][-1].x1 <= gap * (1.0 if 1.0 > size else size):  # max()
+        if out and char.x0 - out[-1][-1].x1 <= gap * max(char.size, 1.0):
             out[-1].append(char)
         else:
             out.append([char])
@@ -442,8 +441,7 @@ def _join_lines(chars: list[Char]) -> str:
     lines: list[list[Char]] = []
     first = 0.0  # the bottom of the first character of the last line
     for char in chars:
-        size = char.size
-        if lines and char.bottom - first <= 0.5 * (1.0 if 1.0 > size else size):  # max(), inline
+        if lines and char.bottom - first <= 0.5 * max(char.size, 1.0):
             lines[-1].append(char)
         else:
             lines.append([char])

@@ -606,8 +606,7 @@ def _line(group: list[Char]) -> list[TextLine]:
             if text == previous.text and char.x0 - previous.x0 < 0.3 * (previous.x1 - previous.x0):
                 continue  # drawn twice, a little apart: a bold made by overprinting
             gap = char.x0 - previous.x1
-            size, before = char.size, previous.size
-            if space or gap > SPACE_GAP * (before if before > size else size):  # max(), inline
+            if space or gap > SPACE_GAP * max(char.size, previous.size):
                 parts.append(" ")
         parts.append(text)
         kept.append(char)
