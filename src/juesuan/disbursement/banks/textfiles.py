@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -34,8 +34,8 @@ from juesuan.disbursement.banks.writing import (
     row_getter,
     row_label,
     template_context,
+    write_hashed,
 )
-from juesuan.files import replaced
 
 # ---------------------------------------------------------------- writing
 
@@ -185,27 +185,20 @@ def write_csv_frame(
     context = template_context(header, layout, rows.height, total)
     prefix, suffix = _prefix_suffix(layout, context, problems)
 
+    def body() -> Iterator[bytes]:
+        for offset in range(0, rows.height, _FRAME_CHUNK):
+            text = rows.slice(offset, _FRAME_CHUNK).write_csv(
+                include_header=False,
+                separator=layout.delimiter,
+                line_terminator=layout.line_ending,
+                quote_style="never",
+            )
+            yield text.encode(layout.encoding)
+            if on_rows is not None:
+                on_rows(min(offset + _FRAME_CHUNK, rows.height))
+
     def write() -> str:
-        digest = hashlib.sha256()
-        with replaced(out_path) as temporary, open(temporary, "wb") as target:
-
-            def put(data: bytes) -> None:
-                target.write(data)
-                digest.update(data)
-
-            put(prefix)
-            for offset in range(0, rows.height, _FRAME_CHUNK):
-                text = rows.slice(offset, _FRAME_CHUNK).write_csv(
-                    include_header=False,
-                    separator=layout.delimiter,
-                    line_terminator=layout.line_ending,
-                    quote_style="never",
-                )
-                put(text.encode(layout.encoding))
-                if on_rows is not None:
-                    on_rows(min(offset + _FRAME_CHUNK, rows.height))
-            put(suffix)
-        return digest.hexdigest()
+        return write_hashed(out_path, itertools.chain((prefix,), body(), (suffix,)))
 
     try:
         return finish(out_path, problems, rows.height, total, write)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -311,18 +312,23 @@ def assemble(
     `check` sees the complete temporary file before it replaces `out_path`; if it raises,
     `out_path` keeps what it had.
     """
-    digest = hashlib.sha256()
     body.flush()
     body.seek(0)
+    chunks = iter(lambda: body.read(1 << 20), b"")
+    return write_hashed(out_path, itertools.chain((prefix,), chunks, (suffix,)), check)
+
+
+def write_hashed(
+    out_path: Path, chunks: Iterable[bytes], check: Callable[[Path], None] | None = None
+) -> str:
+    """`chunks` one after another into `out_path`, atomically (`files.replaced`), hashed as
+    they are written; returns the SHA-256 (hex). `check` as for `assemble`."""
+    digest = hashlib.sha256()
     with replaced(out_path) as temporary:
         with open(temporary, "wb") as target:
-            target.write(prefix)
-            digest.update(prefix)
-            while chunk := body.read(1 << 20):
+            for chunk in chunks:
                 target.write(chunk)
                 digest.update(chunk)
-            target.write(suffix)
-            digest.update(suffix)
         if check is not None:
             check(temporary)
     return digest.hexdigest()

@@ -118,13 +118,14 @@ BULK_WORK_MEM = "256MB"
 
 
 @contextlib.contextmanager
-def bulk_work_mem(size: str = BULK_WORK_MEM) -> Iterator[None]:
-    """Run the statements inside with PostgreSQL's work_mem at `size`, then put it back. In a
-    transaction (a savepoint if one is open): if a statement fails, rolling it back restores
-    the setting too."""
+def bulk_work_mem() -> Iterator[None]:
+    """Run the statements inside with PostgreSQL's work_mem at BULK_WORK_MEM, then put it
+    back. In a transaction (a savepoint if one is open): if a statement fails, rolling it back
+    restores the setting too."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [size]
+            "SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+            [BULK_WORK_MEM],
         )
         previous = cursor.fetchone()[0]
         yield
